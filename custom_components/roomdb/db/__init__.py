@@ -1,0 +1,1 @@
+"""RoomDB's SQLite store: the one connection, its schema and migrations."""

@@ -1,0 +1,399 @@
+"""The one aiosqlite connection of RoomDB and its two write paths.
+
+* Control-plane writes (room configs, model artifacts) go through `transaction()`: one short
+  `BEGIN IMMEDIATE … COMMIT` each, acknowledged only after the commit.
+* Hot-path rows (raw events, registry bulk upserts) go through `enqueue()`: they are grouped by
+  statement and written with `executemany` in one transaction, flushed when `batch_size` rows are
+  queued, `flush_interval` seconds after the first queued row, and on `close()`.
+
+All statements run on aiosqlite's worker thread; an `asyncio.Lock` keeps one coroutine's transaction
+from interleaving with another's on the shared connection. Nothing here blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+import logging
+from pathlib import Path
+import sqlite3
+from typing import Any, Final
+
+import aiosqlite
+
+from .schema import (
+    CONTRACT_VERSION,
+    COUNTED_TABLES,
+    META_CONTRACT_VERSION,
+    META_SCHEMA_VERSION,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS: Final = 5000
+
+type Params = Sequence[Any]
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; `translation_key` names the reason for the user."""
+
+    translation_key = "database_unavailable"
+
+    def __init__(self, path: Path, reason: str) -> None:
+        """Remember which file failed and why."""
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class DatabaseCorruptError(DatabaseError):
+    """The file is not a readable SQLite database (or fails its integrity check)."""
+
+    translation_key = "database_corrupt"
+
+
+class DatabaseMigrationError(DatabaseError):
+    """A migration failed and was rolled back; the file is intact at its old version."""
+
+    translation_key = "database_migration_failed"
+
+
+class DatabaseTooNewError(DatabaseError):
+    """The file was written by a newer RoomDB; migrations only go forward."""
+
+    translation_key = "database_too_new"
+
+
+def utc_now_iso() -> str:
+    """Return the current time as the ISO 8601 UTC text used in `*_at` columns."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(slots=True, frozen=True)
+class DatabaseStats:
+    """What the diagnostic database sensor shows."""
+
+    size_bytes: int
+    schema_version: int
+    row_counts: dict[str, int]
+    last_write_at: str | None
+    queued_rows: int
+    flushed_batches: int
+    dropped_rows: int
+
+
+@dataclass(slots=True)
+class _WriteQueue:
+    """Hot-path rows waiting for the next batch, grouped by statement in arrival order."""
+
+    rows: dict[str, list[Params]] = field(default_factory=dict)
+    count: int = 0
+
+    def take(self) -> dict[str, list[Params]]:
+        taken, self.rows, self.count = self.rows, {}, 0
+        return taken
+
+    def put_back(self, batch: dict[str, list[Params]]) -> None:
+        """Return a failed batch to the front of the queue so order is kept."""
+        merged = {sql: list(rows) for sql, rows in batch.items()}
+        for sql, rows in self.rows.items():
+            merged.setdefault(sql, []).extend(rows)
+        self.rows = merged
+        self.count = sum(len(rows) for rows in merged.values())
+
+
+class Database:
+    """Owner of roomdb.db: opens and migrates it, serialises writes, batches hot rows."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        batch_size: int = 1000,
+        flush_interval: float = 1.0,
+    ) -> None:
+        """Prepare (but do not open) the database at `path`."""
+        self.path = path
+        self._batch_size = batch_size
+        self._flush_interval = flush_interval
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._writes_allowed = asyncio.Event()
+        self._writes_allowed.set()
+        self._queue = _WriteQueue()
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._flush_tasks: set[asyncio.Task[int]] = set()
+        self._last_write_at: str | None = None
+        self._flushed_batches = 0
+        self._dropped_rows = 0
+        self.on_commit: Callable[[], None] | None = None
+        """Called (in the event loop) after every committed transaction."""
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """Return the open connection (only for code running under `transaction()`)."""
+        if self._conn is None:
+            raise DatabaseError(self.path, "database is not open")
+        return self._conn
+
+    @property
+    def queued_rows(self) -> int:
+        """Return how many hot-path rows wait for the next batch."""
+        return self._queue.count
+
+    @property
+    def writes_paused(self) -> bool:
+        """Return True while a backup holds writes back."""
+        return not self._writes_allowed.is_set()
+
+    async def open(self) -> None:
+        """Open, configure and migrate the database; raise `DatabaseError` if unusable."""
+        try:
+            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+            await self._configure(self._conn)
+            await self._check_integrity(self._conn)
+        except sqlite3.DatabaseError as err:
+            await self._discard_connection()
+            raise DatabaseCorruptError(self.path, str(err)) from err
+        except DatabaseError:
+            await self._discard_connection()
+            raise
+        try:
+            await self._migrate(self._conn)
+        except sqlite3.Error as err:
+            await self._discard_connection()
+            raise DatabaseMigrationError(self.path, str(err)) from err
+        except DatabaseError:
+            await self._discard_connection()
+            raise
+
+    async def _discard_connection(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                await conn.close()
+            except sqlite3.Error:
+                _LOGGER.debug("Closing a broken connection to %s failed", self.path)
+
+    @staticmethod
+    async def _configure(conn: aiosqlite.Connection) -> None:
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA foreign_keys=ON")
+
+    async def _check_integrity(self, conn: aiosqlite.Connection) -> None:
+        async with conn.execute("PRAGMA quick_check") as cursor:
+            rows = await cursor.fetchall()
+        findings = [str(row[0]) for row in rows]
+        if findings != ["ok"]:
+            raise DatabaseCorruptError(self.path, "; ".join(findings[:5]))
+
+    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+        current = await self._schema_version(conn)
+        if current > SCHEMA_VERSION:
+            raise DatabaseTooNewError(
+                self.path, f"schema version {current} is newer than {SCHEMA_VERSION}"
+            )
+        for version, description, statements in MIGRATIONS:
+            if version <= current:
+                continue
+            _LOGGER.info("Migrating %s to schema version %s", self.path.name, version)
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in statements:
+                    await conn.execute(statement)
+                now = utc_now_iso()
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, description, applied_at) "
+                    "VALUES (?, ?, ?)",
+                    (version, description, now),
+                )
+                await conn.executemany(
+                    "INSERT INTO metadata (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [
+                        (META_SCHEMA_VERSION, str(version)),
+                        (META_CONTRACT_VERSION, str(CONTRACT_VERSION)),
+                    ],
+                )
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    async def _schema_version(conn: aiosqlite.Connection) -> int:
+        async with conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metadata'"
+        ) as cursor:
+            if await cursor.fetchone() is None:
+                return 0
+        async with conn.execute(
+            "SELECT value FROM metadata WHERE key = ?", (META_SCHEMA_VERSION,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row is not None else 0
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the body as one immediate transaction; commit on success, roll back on error."""
+        await self._writes_allowed.wait()
+        async with self._lock:
+            conn = self.connection
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+            self._last_write_at = utc_now_iso()
+        if self.on_commit is not None:
+            self.on_commit()
+
+    async def execute_write(self, sql: str, params: Params = ()) -> int:
+        """Run one write statement in its own transaction; return the changed row count."""
+        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Run a query and return all rows."""
+        async with self._lock, self.connection.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        """Run a query and return the first row, if any."""
+        async with self._lock, self.connection.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def get_metadata(self, key: str) -> str | None:
+        """Return one `metadata` value."""
+        row = await self.fetchone("SELECT value FROM metadata WHERE key = ?", (key,))
+        return str(row[0]) if row is not None else None
+
+    async def set_metadata(self, items: dict[str, str]) -> None:
+        """Upsert `metadata` values in one transaction."""
+        async with self.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO metadata (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                list(items.items()),
+            )
+
+    def enqueue(self, sql: str, rows: Iterable[Params]) -> None:
+        """Queue hot-path rows for the next batch (must be called from the event loop)."""
+        queued = self._queue.rows.setdefault(sql, [])
+        before = len(queued)
+        queued.extend(rows)
+        self._queue.count += len(queued) - before
+        if self._queue.count >= self._batch_size:
+            self._start_flush()
+        elif self._queue.count and self._flush_timer is None:
+            loop = asyncio.get_running_loop()
+            self._flush_timer = loop.call_later(self._flush_interval, self._start_flush)
+
+    def _start_flush(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.flush(), name="roomdb flush")
+        self._flush_tasks.add(task)
+        task.add_done_callback(self._flush_tasks.discard)
+
+    async def flush(self) -> int:
+        """Write every queued row now, in one transaction; return how many were written."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        batch = self._queue.take()
+        if not batch:
+            return 0
+        written = sum(len(rows) for rows in batch.values())
+        try:
+            async with self.transaction() as conn:
+                for sql, rows in batch.items():
+                    await conn.executemany(sql, rows)
+        except sqlite3.OperationalError as err:
+            # Busy, locked or full: keep the rows and try again on the next timer tick.
+            _LOGGER.warning("Batch of %s rows not written yet (%s); will retry", written, err)
+            self._queue.put_back(batch)
+            self._arm_retry_timer()
+            return 0
+        except sqlite3.DatabaseError:
+            _LOGGER.exception("Dropping a batch of %s rows that SQLite rejected", written)
+            self._dropped_rows += written
+            return 0
+        self._flushed_batches += 1
+        return written
+
+    def _arm_retry_timer(self) -> None:
+        if self._flush_timer is None and self._conn is not None:
+            loop = asyncio.get_running_loop()
+            self._flush_timer = loop.call_later(self._flush_interval, self._start_flush)
+
+    async def pause_writes(self) -> None:
+        """Flush, checkpoint the WAL into the main file and hold further writes (for backups)."""
+        await self.flush()
+        await self.checkpoint()
+        self._writes_allowed.clear()
+
+    def resume_writes(self) -> None:
+        """Let writes held by `pause_writes` proceed."""
+        self._writes_allowed.set()
+
+    async def checkpoint(self) -> None:
+        """Move the WAL into the main database file and truncate it."""
+        async with self._lock:
+            await self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def backup_to(self, target: Path) -> None:
+        """Copy the live database into `target` with SQLite's online backup API."""
+        await self.flush()
+        async with aiosqlite.connect(target) as dest, self._lock:
+            await self.connection.backup(dest)
+
+    async def stats(self) -> DatabaseStats:
+        """Return size, row counts and writer counters."""
+        async with self._lock:
+            conn = self.connection
+            counts: dict[str, int] = {}
+            for table in COUNTED_TABLES:
+                async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cursor:  # noqa: S608
+                    row = await cursor.fetchone()
+                counts[table] = int(row[0]) if row is not None else 0
+            async with conn.execute(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+            ) as cursor:
+                size_row = await cursor.fetchone()
+            async with conn.execute(
+                "SELECT value FROM metadata WHERE key = ?", (META_SCHEMA_VERSION,)
+            ) as cursor:
+                version_row = await cursor.fetchone()
+        return DatabaseStats(
+            size_bytes=int(size_row[0]) if size_row is not None else 0,
+            schema_version=int(version_row[0]) if version_row is not None else 0,
+            row_counts=counts,
+            last_write_at=self._last_write_at,
+            queued_rows=self._queue.count,
+            flushed_batches=self._flushed_batches,
+            dropped_rows=self._dropped_rows,
+        )
+
+    async def close(self) -> None:
+        """Flush what is queued, wait for running flushes and close the connection."""
+        self._writes_allowed.set()
+        if self._conn is None:
+            return
+        if self._flush_tasks:
+            await asyncio.gather(*self._flush_tasks, return_exceptions=True)
+        await self.flush()
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        async with self._lock:
+            await self._discard_connection()

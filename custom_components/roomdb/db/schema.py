@@ -1,0 +1,233 @@
+"""Schema of roomdb.db: forward-only migrations, contract views and metadata keys.
+
+Every migration is a list of statements applied in one transaction together with its row in
+`schema_migrations` and the new `metadata.schema_version`, so a database is always at exactly one
+version. Migrations are never edited once released: a change is a new migration appended to
+`MIGRATIONS`.
+
+Time columns: `*_at` stamps are ISO 8601 UTC text; ML time axes (`ts`, `window_start`, `window_end`,
+`start_utc`, `end_utc`) are UTC epoch seconds (REAL) so windows compare and join numerically.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+META_SCHEMA_VERSION: Final = "schema_version"
+META_CONTRACT_VERSION: Final = "contract_version"
+META_FEATURE_SET_VERSION: Final = "feature_set_version"
+
+CONTRACT_VERSION: Final = 1
+
+_V1_TABLES: Final[tuple[str, ...]] = (
+    """CREATE TABLE metadata (
+        key TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    )""",
+    """CREATE TABLE schema_migrations (
+        version INTEGER PRIMARY KEY NOT NULL,
+        description TEXT NOT NULL,
+        applied_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE room_configs (
+        config_domain TEXT NOT NULL,
+        room_id TEXT NOT NULL,
+        config_data TEXT NOT NULL CHECK (json_valid(config_data)),
+        version INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (config_domain, room_id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE floors (
+        floor_id TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL,
+        level INTEGER,
+        icon TEXT,
+        aliases TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT,
+        modified_at TEXT
+    )""",
+    """CREATE TABLE areas (
+        area_id TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL,
+        floor_id TEXT,
+        icon TEXT,
+        aliases TEXT NOT NULL DEFAULT '[]',
+        labels TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT,
+        modified_at TEXT
+    )""",
+    """CREATE TABLE devices (
+        id TEXT PRIMARY KEY NOT NULL,
+        name TEXT,
+        name_by_user TEXT,
+        manufacturer TEXT,
+        model TEXT,
+        area_id TEXT,
+        via_device_id TEXT,
+        disabled_by TEXT,
+        config_entries TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT,
+        modified_at TEXT
+    )""",
+    """CREATE TABLE entities (
+        id TEXT PRIMARY KEY NOT NULL,
+        entity_id TEXT NOT NULL,
+        unique_id TEXT,
+        platform TEXT NOT NULL,
+        device_id TEXT,
+        area_id TEXT,
+        config_entry_id TEXT,
+        name TEXT,
+        original_name TEXT,
+        device_class TEXT,
+        original_device_class TEXT,
+        disabled_by TEXT,
+        hidden_by TEXT,
+        created_at TEXT,
+        modified_at TEXT
+    )""",
+    "CREATE INDEX ix_entities_entity_id ON entities (entity_id)",
+    """CREATE TABLE config_entries (
+        entry_id TEXT PRIMARY KEY NOT NULL,
+        domain TEXT NOT NULL,
+        title TEXT NOT NULL,
+        source TEXT,
+        state TEXT,
+        disabled_by TEXT
+    )""",
+    """CREATE TABLE raw_events (
+        id INTEGER PRIMARY KEY,
+        dedupe_key TEXT NOT NULL UNIQUE,
+        entity_id TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        device_class TEXT,
+        room_id TEXT,
+        state TEXT NOT NULL,
+        old_state TEXT,
+        ts REAL NOT NULL
+    )""",
+    "CREATE INDEX ix_raw_events_ts ON raw_events (ts)",
+    """CREATE TABLE features (
+        room_id TEXT NOT NULL,
+        window_start REAL NOT NULL,
+        window_end REAL NOT NULL,
+        feature_name TEXT NOT NULL,
+        value REAL NOT NULL,
+        feature_set_version INTEGER NOT NULL,
+        computed_at TEXT NOT NULL,
+        PRIMARY KEY (room_id, window_start, feature_name, feature_set_version)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX ix_features_window ON features (window_start)",
+    """CREATE TABLE labels (
+        night_date TEXT PRIMARY KEY NOT NULL,
+        tz TEXT NOT NULL,
+        start_utc REAL NOT NULL,
+        end_utc REAL NOT NULL CHECK (end_utc > start_utc),
+        source TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE clr_training_runs (
+        run_id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        reason TEXT,
+        n_rows INTEGER NOT NULL DEFAULT 0,
+        n_nights INTEGER NOT NULL DEFAULT 0,
+        feature_set_version INTEGER NOT NULL,
+        metrics TEXT NOT NULL DEFAULT '{}'
+    )""",
+    """CREATE TABLE clr_model_artifacts (
+        artifact_id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES clr_training_runs (run_id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        feature_set_version INTEGER NOT NULL,
+        artifact TEXT NOT NULL CHECK (json_valid(artifact))
+    )""",
+    """CREATE TABLE bocpd_training_runs (
+        run_id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        steps INTEGER NOT NULL DEFAULT 0,
+        changepoints TEXT NOT NULL DEFAULT '[]',
+        feature_set_version INTEGER NOT NULL
+    )""",
+    """CREATE TABLE bocpd_model_state (
+        model_key TEXT PRIMARY KEY NOT NULL,
+        feature_set_version INTEGER NOT NULL,
+        last_window_end REAL,
+        changepoint_probability REAL,
+        run_length INTEGER,
+        state TEXT NOT NULL CHECK (json_valid(state)),
+        updated_at TEXT NOT NULL
+    )""",
+)
+
+_V1_VIEWS: Final[tuple[str, ...]] = (
+    # One row per (window, feature) inside the 12 h before a labelled night's end, with the label:
+    # only windows that end no later than the label's end are paired (no leakage from the future).
+    """CREATE VIEW vw_clr_training_dataset AS
+    SELECT f.room_id, f.window_start, f.window_end, f.feature_name, f.value,
+           f.feature_set_version, l.night_date,
+           CASE WHEN f.window_start >= l.start_utc AND f.window_end <= l.end_utc
+                THEN 1 ELSE 0 END AS asleep
+    FROM features AS f
+    JOIN labels AS l
+      ON f.window_end <= l.end_utc AND f.window_start >= l.end_utc - 43200""",
+    """CREATE VIEW vw_clr_latest_model_artifact AS
+    SELECT a.artifact_id, a.run_id, a.created_at, a.feature_set_version, a.artifact,
+           r.metrics, r.n_rows, r.n_nights
+    FROM clr_model_artifacts AS a
+    JOIN clr_training_runs AS r USING (run_id)
+    WHERE a.artifact_id = (SELECT MAX(artifact_id) FROM clr_model_artifacts)""",
+    """CREATE VIEW vw_bocpd_feature_stream AS
+    SELECT room_id, feature_name, window_start, window_end, value, feature_set_version
+    FROM features""",
+    """CREATE VIEW vw_bocpd_latest_state AS
+    SELECT model_key, feature_set_version, last_window_end, changepoint_probability, run_length,
+           updated_at
+    FROM bocpd_model_state""",
+    """CREATE VIEW vw_latest_feature_snapshot AS
+    SELECT f.room_id, f.window_start, f.window_end, f.feature_name, f.value, f.feature_set_version,
+           f.computed_at
+    FROM features AS f
+    WHERE f.window_start = (SELECT MAX(window_start) FROM features)""",
+)
+
+type Migration = tuple[int, str, tuple[str, ...]]
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    (
+        1,
+        "initial schema: room configs, registry mirror, ML tables, contract views",
+        _V1_TABLES + _V1_VIEWS,
+    ),
+)
+
+SCHEMA_VERSION: Final = MIGRATIONS[-1][0]
+
+CONTRACT_VIEWS: Final = (
+    "vw_clr_training_dataset",
+    "vw_clr_latest_model_artifact",
+    "vw_bocpd_feature_stream",
+    "vw_bocpd_latest_state",
+    "vw_latest_feature_snapshot",
+)
+
+COUNTED_TABLES: Final = (
+    "room_configs",
+    "areas",
+    "floors",
+    "devices",
+    "entities",
+    "config_entries",
+    "raw_events",
+    "features",
+    "labels",
+    "clr_training_runs",
+    "clr_model_artifacts",
+    "bocpd_training_runs",
+    "bocpd_model_state",
+)

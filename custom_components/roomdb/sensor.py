@@ -1,0 +1,84 @@
+"""RoomDB sensors, declared as data: adding a sensor is adding a description."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, override
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import EntityCategory, UnitOfInformation
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import RoomDbSnapshot
+from .data import RoomDbConfigEntry
+from .entity import RoomDbEntity
+
+# Read-only entities backed by the coordinator: no parallel update limit needed.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoomDbSensorEntityDescription(SensorEntityDescription):
+    """A sensor reading one value (and optional attributes) from the snapshot."""
+
+    value_fn: Callable[[RoomDbSnapshot], float | int | str | None]
+    attributes_fn: Callable[[RoomDbSnapshot], Mapping[str, Any]] | None = None
+
+
+SENSORS: tuple[RoomDbSensorEntityDescription, ...] = (
+    RoomDbSensorEntityDescription(
+        key="database",
+        translation_key="database",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.MEBIBYTES,
+        suggested_display_precision=2,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.database.size_bytes,
+        attributes_fn=lambda snapshot: {
+            "schema_version": snapshot.database.schema_version,
+            "last_write": snapshot.database.last_write_at,
+            "queued_rows": snapshot.database.queued_rows,
+            "dropped_rows": snapshot.database.dropped_rows,
+            "row_counts": snapshot.database.row_counts,
+        },
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: RoomDbConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add RoomDB's sensors."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(RoomDbSensor(coordinator, description) for description in SENSORS)
+
+
+class RoomDbSensor(RoomDbEntity, SensorEntity):
+    """A sensor whose value and attributes come from the coordinator snapshot."""
+
+    entity_description: RoomDbSensorEntityDescription
+
+    @property
+    @override
+    def native_value(self) -> float | int | str | None:
+        """Return the value for the current snapshot."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    @override
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """Return the attributes for the current snapshot."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.coordinator.data)

@@ -1,0 +1,65 @@
+"""Shared fixtures for RoomDB's tests.
+
+Importing `custom_components.roomdb` here, at module level, makes this repository's package win over
+the `custom_components` package that pytest-homeassistant-custom-component ships.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.roomdb.const import (
+    CONF_EXPORT_PATH,
+    CONF_MAPPING_PATH,
+    DEFAULT_EXPORT_PATH,
+    DEFAULT_MAPPING_PATH,
+    DOMAIN,
+)
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let HA load integrations from this repository."""
+
+
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """Give every test its own config dir, so each gets a fresh roomdb.db."""
+    return hass_tmp_config_dir
+
+
+@pytest.fixture
+def entry_options() -> dict[str, Any]:
+    """Options for the test entry; tests override this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def mock_entry(entry_options: dict[str, Any]) -> MockConfigEntry:
+    """A RoomDB config entry with default file locations."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="RoomDB",
+        data={CONF_MAPPING_PATH: DEFAULT_MAPPING_PATH, CONF_EXPORT_PATH: DEFAULT_EXPORT_PATH},
+        options=entry_options,
+    )
+
+
+@pytest.fixture
+async def loaded_entry(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> AsyncIterator[MockConfigEntry]:
+    """Set RoomDB up with a real database file in the test's config dir; unload afterwards."""
+    mock_entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    yield mock_entry
+    if mock_entry.state.recoverable:
+        await hass.config_entries.async_unload(mock_entry.entry_id)
+        await hass.async_block_till_done()

@@ -1,0 +1,218 @@
+"""The database layer against real SQLite files: migrations, both write paths, close."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import closing
+from pathlib import Path
+import sqlite3
+
+import pytest
+
+from custom_components.roomdb.db.database import (
+    Database,
+    DatabaseCorruptError,
+    DatabaseError,
+    DatabaseMigrationError,
+    DatabaseTooNewError,
+)
+from custom_components.roomdb.db.schema import CONTRACT_VIEWS, MIGRATIONS, SCHEMA_VERSION
+
+INSERT_META = "INSERT INTO metadata (key, value) VALUES (?, ?)"
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> Database:
+    db = Database(tmp_path / "roomdb.db", batch_size=50, flush_interval=0.05)
+    await db.open()
+    yield db
+    await db.close()
+
+
+def _count_metadata(path: Path, prefix: str) -> int:
+    with closing(sqlite3.connect(path)) as conn:
+        (count,) = conn.execute(
+            "SELECT COUNT(*) FROM metadata WHERE key LIKE ?", (f"{prefix}%",)
+        ).fetchone()
+    return int(count)
+
+
+async def test_fresh_file_is_migrated_with_pragmas(database: Database) -> None:
+    rows = await database.fetchall("SELECT version, description FROM schema_migrations")
+    assert [row["version"] for row in rows] == [version for version, _, _ in MIGRATIONS]
+    assert await database.get_metadata("schema_version") == str(SCHEMA_VERSION)
+    assert await database.get_metadata("contract_version") == "1"
+    journal = await database.fetchone("PRAGMA journal_mode")
+    synchronous = await database.fetchone("PRAGMA synchronous")
+    foreign_keys = await database.fetchone("PRAGMA foreign_keys")
+    busy = await database.fetchone("PRAGMA busy_timeout")
+    assert journal is not None and journal[0] == "wal"
+    assert synchronous is not None and synchronous[0] == 1  # NORMAL
+    assert foreign_keys is not None and foreign_keys[0] == 1
+    assert busy is not None and busy[0] == 5000
+    views = await database.fetchall("SELECT name FROM sqlite_master WHERE type = 'view'")
+    assert {row["name"] for row in views} == set(CONTRACT_VIEWS)
+
+
+async def test_reopen_is_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "roomdb.db"
+    for _ in range(3):
+        db = Database(path)
+        await db.open()
+        await db.execute_write(INSERT_META + " ON CONFLICT DO NOTHING", ("kept", "1"))
+        await db.close()
+    db = Database(path)
+    await db.open()
+    migrations = await db.fetchall("SELECT version FROM schema_migrations")
+    assert len(migrations) == len(MIGRATIONS)
+    assert await db.get_metadata("kept") == "1"
+    await db.close()
+
+
+async def test_garbage_file_raises_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "roomdb.db"
+    path.write_bytes(b"\x00garbage" * 512)
+    db = Database(path)
+    with pytest.raises(DatabaseCorruptError) as info:
+        await db.open()
+    assert info.value.translation_key == "database_corrupt"
+    assert path.read_bytes() == b"\x00garbage" * 512
+    with pytest.raises(DatabaseError):
+        _ = db.connection
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "roomdb.db"
+    db = Database(path)
+    await db.open()
+    await db.set_metadata({"schema_version": str(SCHEMA_VERSION + 1)})
+    await db.close()
+    with pytest.raises(DatabaseTooNewError):
+        await Database(path).open()
+
+
+async def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = ((1, "broken", ("CREATE TABLE metadata (key TEXT)", "THIS IS NOT SQL")),)
+    monkeypatch.setattr("custom_components.roomdb.db.database.MIGRATIONS", broken)
+    path = tmp_path / "roomdb.db"
+    with pytest.raises(DatabaseMigrationError) as info:
+        await Database(path).open()
+    assert info.value.translation_key == "database_migration_failed"
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+async def test_transaction_commits_or_rolls_back(database: Database) -> None:
+    commits: list[None] = []
+    database.on_commit = lambda: commits.append(None)
+    async with database.transaction() as conn:
+        await conn.execute(INSERT_META, ("a", "1"))
+    with pytest.raises(sqlite3.IntegrityError):
+        async with database.transaction() as conn:
+            await conn.execute(INSERT_META, ("b", "2"))
+            await conn.execute(INSERT_META, ("a", "duplicate"))
+    assert await database.get_metadata("a") == "1"
+    assert await database.get_metadata("b") is None
+    assert len(commits) == 1
+    assert (await database.stats()).last_write_at is not None
+
+
+async def test_batch_flushes_on_size(database: Database) -> None:
+    database.enqueue(INSERT_META, [(f"size{i}", "x") for i in range(49)])
+    await asyncio.sleep(0)
+    assert _count_metadata(database.path, "size") == 0
+    database.enqueue(INSERT_META, [("size49", "x")])
+    await asyncio.sleep(0.01)
+    for _ in range(50):
+        if database.queued_rows == 0 and _count_metadata(database.path, "size") == 50:
+            break
+        await asyncio.sleep(0.01)
+    assert _count_metadata(database.path, "size") == 50
+
+
+async def test_batch_flushes_on_timer(database: Database) -> None:
+    database.enqueue(INSERT_META, [("timer", "x")])
+    assert database.queued_rows == 1
+    assert _count_metadata(database.path, "timer") == 0
+    await asyncio.sleep(0.2)
+    assert database.queued_rows == 0
+    assert _count_metadata(database.path, "timer") == 1
+    assert (await database.stats()).flushed_batches == 1
+
+
+async def test_close_flushes_everything(tmp_path: Path) -> None:
+    path = tmp_path / "roomdb.db"
+    db = Database(path, batch_size=10_000, flush_interval=60)
+    await db.open()
+    db.enqueue(INSERT_META, [(f"close{i}", "x") for i in range(2500)])
+    await db.close()
+    assert _count_metadata(path, "close") == 2500
+    await db.close()  # closing twice is harmless
+
+
+async def test_busy_database_keeps_rows_and_retries(database: Database) -> None:
+    blocker = sqlite3.connect(database.path, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")
+    await database.fetchone("PRAGMA busy_timeout = 10")
+    database.enqueue(INSERT_META, [("busy", "x")])
+    written = await database.flush()
+    assert written == 0
+    assert database.queued_rows == 1
+    blocker.rollback()
+    blocker.close()
+    await asyncio.sleep(0.2)
+    assert database.queued_rows == 0
+    assert _count_metadata(database.path, "busy") == 1
+
+
+async def test_rejected_batch_is_dropped_and_counted(database: Database) -> None:
+    database.enqueue(INSERT_META, [("dup", "1"), ("dup", "2")])
+    assert await database.flush() == 0
+    stats = await database.stats()
+    assert stats.dropped_rows == 2
+    assert stats.queued_rows == 0
+    assert await database.get_metadata("dup") is None
+
+
+async def test_pause_holds_writes_until_resume(database: Database) -> None:
+    database.enqueue(INSERT_META, [("before", "x")])
+    await database.pause_writes()
+    assert database.writes_paused
+    assert _count_metadata(database.path, "before") == 1
+    assert not Path(f"{database.path}-wal").stat().st_size
+    write = asyncio.create_task(database.execute_write(INSERT_META, ("during", "x")))
+    await asyncio.sleep(0.05)
+    assert not write.done()
+    database.resume_writes()
+    await write
+    assert await database.get_metadata("during") == "x"
+
+
+async def test_backup_copy_is_a_complete_database(database: Database, tmp_path: Path) -> None:
+    await database.execute_write(INSERT_META, ("backed", "up"))
+    database.enqueue(INSERT_META, [("queued", "too")])
+    target = tmp_path / "copy.db"
+    await database.backup_to(target)
+    with closing(sqlite3.connect(target)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        rows = dict(conn.execute("SELECT key, value FROM metadata").fetchall())
+    assert rows["backed"] == "up"
+    assert rows["queued"] == "too"
+
+
+async def test_stats_report_counts_and_size(database: Database) -> None:
+    await database.execute_write(
+        "INSERT INTO room_configs VALUES ('activity', 'kitchen', '{}', 1, 'now', 'now')"
+    )
+    stats = await database.stats()
+    assert stats.row_counts["room_configs"] == 1
+    assert stats.row_counts["raw_events"] == 0
+    assert stats.schema_version == SCHEMA_VERSION
+    assert stats.size_bytes > 0
+
+
+async def test_room_configs_reject_invalid_json(database: Database) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        await database.execute_write(
+            "INSERT INTO room_configs VALUES ('activity', 'kitchen', '{nope', 1, 'now', 'now')"
+        )

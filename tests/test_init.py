@@ -1,0 +1,107 @@
+"""Setup, unload and failure modes of the RoomDB entry."""
+
+from __future__ import annotations
+
+from contextlib import closing
+from pathlib import Path
+import sqlite3
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.roomdb.const import DATABASE_FILENAME, DOMAIN, ISSUE_DATABASE_CORRUPT
+from custom_components.roomdb.db.schema import SCHEMA_VERSION
+
+
+async def test_setup_creates_database_and_unloads_cleanly(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    database = loaded_entry.runtime_data.database
+    db_path = Path(hass.config.config_dir) / DATABASE_FILENAME
+    assert database.path == db_path
+    assert await database.get_metadata("schema_version") == str(SCHEMA_VERSION)
+    assert hass.services.has_service(DOMAIN, "backup")
+
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaded_entry.state is ConfigEntryState.NOT_LOADED
+    assert database._conn is None
+    # Services stay registered (action-setup) but answer that RoomDB is not loaded.
+    assert hass.services.has_service(DOMAIN, "backup")
+
+
+async def test_reload_reopens_the_same_file(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    first = loaded_entry.runtime_data.database
+    await first.execute_write(
+        "INSERT INTO metadata (key, value) VALUES ('probe', 'kept')",
+    )
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    second = loaded_entry.runtime_data.database
+    assert second is not first
+    assert first._conn is None
+    assert await second.get_metadata("probe") == "kept"
+
+
+async def test_corrupt_database_is_kept_and_reported(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, issue_registry: ir.IssueRegistry
+) -> None:
+    db_path = Path(hass.config.config_dir) / DATABASE_FILENAME
+    garbage = b"this is not an sqlite database" * 200
+    await hass.async_add_executor_job(db_path.write_bytes, garbage)
+
+    mock_entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+
+    assert mock_entry.state is ConfigEntryState.SETUP_ERROR
+    assert mock_entry.reason is not None and "cannot be read" in mock_entry.reason
+    issue = issue_registry.async_get_issue(DOMAIN, ISSUE_DATABASE_CORRUPT)
+    assert issue is not None
+    kept = Path(issue.translation_placeholders["kept_as"])
+    assert kept.name.startswith(f"{DATABASE_FILENAME}.corrupt-")
+    assert await hass.async_add_executor_job(kept.read_bytes) == garbage
+    assert not await hass.async_add_executor_job(db_path.exists)
+
+    # A reload starts over with a fresh database instead of failing again.
+    assert await hass.config_entries.async_reload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_entry.state is ConfigEntryState.LOADED
+
+
+def _stamp_future_version(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("UPDATE metadata SET value = '999' WHERE key = 'schema_version'")
+        conn.commit()
+
+
+async def test_database_from_newer_version_is_refused_untouched(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    db_path = loaded_entry.runtime_data.database.path
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_add_executor_job(_stamp_future_version, db_path)
+
+    assert not await hass.config_entries.async_setup(loaded_entry.entry_id)
+    assert loaded_entry.state is ConfigEntryState.SETUP_ERROR
+    assert loaded_entry.reason is not None and "newer version" in loaded_entry.reason
+    assert await hass.async_add_executor_job(db_path.exists)
+
+
+async def test_final_write_closes_the_database(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    database = loaded_entry.runtime_data.database
+    database.enqueue("INSERT INTO metadata (key, value) VALUES (?, ?)", [("late", "row")])
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+    assert database._conn is None
+    with closing(sqlite3.connect(database.path)) as conn:
+        assert conn.execute("SELECT value FROM metadata WHERE key = 'late'").fetchone() == ("row",)
