@@ -18,6 +18,7 @@ import aiohttp
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "roomdb-demo"
+OFFLINE_UNUSABLE = {"met", "radio_browser", "google_translate"}
 ROOMDB_FLOW_INPUT = {
     "mapping_path": "roomdb/area_mapping.yaml",
     "export_path": "room_db_export.json",
@@ -30,6 +31,7 @@ class Bootstrap:
         self.url = url.rstrip("/")
         self.client_id = f"{self.url}/"
         self.token = ""
+        self.onboarded_now = False
 
     async def wait_until_up(self, limit: float) -> list[dict[str, object]]:
         deadline = time.monotonic() + limit
@@ -78,6 +80,7 @@ class Bootstrap:
             await self.login()
         if not done.get("core_config", False):
             await self._post("/api/onboarding/core_config", {})
+            self.onboarded_now = True
         if not done.get("analytics", False):
             await self._post("/api/onboarding/analytics", {})
         if not done.get("integration", False):
@@ -85,6 +88,29 @@ class Bootstrap:
                 "/api/onboarding/integration",
                 {"client_id": self.client_id, "redirect_uri": f"{self.url}/?auth_callback=1"},
             )
+
+    async def remove_onboarding_extras(self) -> None:
+        """Drop the cloud-backed entries onboarding adds: this demo runs offline.
+
+        Onboarding creates them in background tasks, so wait until each has appeared.
+        """
+        headers = {"Authorization": f"Bearer {self.token}"}
+        removed: set[str] = set()
+        for _ in range(30):
+            async with self.session.get(
+                f"{self.url}/api/config/config_entries/entry", headers=headers
+            ) as resp:
+                entries = await resp.json()
+            for entry in entries:
+                if entry["source"] == "onboarding" and entry["domain"] in OFFLINE_UNUSABLE:
+                    async with self.session.delete(
+                        f"{self.url}/api/config/config_entries/entry/{entry['entry_id']}",
+                        headers=headers,
+                    ):
+                        removed.add(entry["domain"])
+            if removed >= OFFLINE_UNUSABLE:
+                return
+            await asyncio.sleep(1)
 
     async def login(self) -> None:
         flow = await self._post(
@@ -146,6 +172,8 @@ async def main() -> int:
         bootstrap = Bootstrap(session, args.url)
         steps = await bootstrap.wait_until_up(args.timeout)
         await bootstrap.onboard(steps)
+        if bootstrap.onboarded_now:
+            await bootstrap.remove_onboarding_extras()
         message = await bootstrap.ensure_roomdb()
         token = await bootstrap.long_lived_token()
     token_file = args.config / ".demo_token"
