@@ -1,0 +1,1 @@
+"""Tests for the pure room-database logic."""
