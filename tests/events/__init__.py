@@ -1,0 +1,1 @@
+"""Tests for the pure parts of the RoomDB event stream."""

@@ -1,0 +1,1 @@
+"""Real peers RoomDB talks to in tests: the reference Core ingest server."""
