@@ -105,3 +105,29 @@ async def test_final_write_closes_the_database(
     assert database._conn is None
     with closing(sqlite3.connect(database.path)) as conn:
         assert conn.execute("SELECT value FROM metadata WHERE key = 'late'").fetchone() == ("row",)
+
+
+async def test_unload_leaves_no_listener_task_or_connection(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    mock_entry.add_to_hass(hass)
+    # A first cycle loads the components RoomDB depends on (http, sensor) and their listeners.
+    assert await hass.config_entries.async_setup(mock_entry.entry_id)
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    listeners_before = hass.bus.async_listeners()
+
+    assert await hass.config_entries.async_setup(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.bus.async_listeners() != listeners_before
+    database = mock_entry.runtime_data.database
+    database.enqueue("INSERT INTO metadata (key, value) VALUES (?, ?)", [("pending", "1")])
+
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.bus.async_listeners() == listeners_before
+    assert database._conn is None
+    assert database._flush_timer is None
+    assert not database._flush_tasks
+    with closing(sqlite3.connect(database.path)) as conn:
+        assert conn.execute("SELECT value FROM metadata WHERE key = 'pending'").fetchone() == ("1",)
