@@ -1,0 +1,1 @@
+"""Tests of the pure ML core (no Home Assistant needed)."""

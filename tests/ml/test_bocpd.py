@@ -1,0 +1,157 @@
+"""BOCPD: vectorised vs reference, changepoints found, state resume, household routine change."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from custom_components.roomdb.ml.bocpd import (
+    Bocpd,
+    BocpdConfig,
+    NormalGammaPrior,
+    ReferenceBocpd,
+    priors_from_history,
+)
+from custom_components.roomdb.ml.features import nightly_series
+from custom_components.roomdb.ml.metrics import changepoint_covering, changepoint_f1
+
+from .household import household, household_features, piecewise_gaussian
+
+
+def piecewise(n: int, seed: int, **kwargs: int) -> tuple[np.ndarray, list[int]]:
+    return piecewise_gaussian(n, seed, **kwargs)
+
+
+def test_vectorised_agrees_with_reference_including_truncation() -> None:
+    config = BocpdConfig(hazard=1 / 40, max_run_length=30, short_run=4, confirm=2)
+    priors = [
+        NormalGammaPrior(),
+        NormalGammaPrior(mu0=3.0, kappa0=0.5, alpha0=2.0, beta0=0.5),
+        NormalGammaPrior(mu0=-1.0, kappa0=1.0, alpha0=0.6, beta0=4.0),
+    ]
+    series = np.column_stack(
+        [piecewise(400, seed, min_len=15, max_len=80)[0] for seed in (1, 2, 3)]
+    )
+    model = Bocpd(3, config, priors)
+    trace = model.run(series)
+    for s, prior in enumerate(priors):
+        ref = ReferenceBocpd(config, prior)
+        probs, maps, cps = ref.run(series[:, s])
+        np.testing.assert_allclose(trace.changepoint_probability[:, s], probs, atol=1e-10)
+        assert np.array_equal(trace.map_run_length[:, s], maps)
+        assert list(trace.changepoints[s]) == cps
+        np.testing.assert_allclose(model.run_length_posterior()[s], np.exp(ref.log_r), atol=1e-10)
+    assert (trace.map_run_length == config.max_run_length - 1).any()  # absorbing bin was used
+
+
+def test_first_step_evidence_is_the_student_t_prior_predictive() -> None:
+    stats = pytest.importorskip("scipy.stats")
+    prior = NormalGammaPrior(mu0=1.0, kappa0=0.5, alpha0=2.5, beta0=3.0)
+    step = Bocpd(1, prior=prior).update([2.7])
+    scale = math.sqrt(prior.beta0 * (prior.kappa0 + 1) / (prior.alpha0 * prior.kappa0))
+    expected = stats.t.logpdf(2.7, df=2 * prior.alpha0, loc=prior.mu0, scale=scale)
+    assert step.log_evidence[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_posterior_is_normalised_and_p_r0_is_the_hazard() -> None:
+    config = BocpdConfig(hazard=0.01)
+    model = Bocpd(2, config)
+    for value in np.random.default_rng(0).normal(size=(50, 2)):
+        model.update(value)
+        posterior = model.run_length_posterior()
+        np.testing.assert_allclose(posterior.sum(axis=1), 1.0, atol=1e-12)
+        np.testing.assert_allclose(posterior[:, 0], 0.01, rtol=1e-9)
+
+
+def test_finds_changepoints_in_piecewise_gaussian() -> None:
+    x, truth = piecewise(3000, seed=11)
+    trace = Bocpd(1).run(x[:, None])
+    found = list(trace.changepoints[0])
+    assert changepoint_f1(truth, found).f1 >= 0.9
+    assert changepoint_covering(truth, found, x.size) >= 0.9
+    # The short-run mass rises right after each true change.
+    after = [trace.changepoint_probability[c + 2 : c + 8, 0].max() for c in truth]
+    assert np.median(after) > 0.5
+
+
+def test_long_stationary_run_past_truncation_raises_no_alarm() -> None:
+    x = np.random.default_rng(5).normal(10.0, 2.0, 2500)
+    trace = Bocpd(1, BocpdConfig(max_run_length=200), NormalGammaPrior(mu0=10, beta0=4)).run(
+        x[:, None]
+    )
+    assert trace.changepoints == ((),)
+    assert trace.map_run_length[-1, 0] == 199
+
+
+def test_state_round_trip_resumes_identically() -> None:
+    x = np.column_stack([piecewise(900, seed)[0] for seed in (3, 4, 5, 6)])
+    config = BocpdConfig(max_run_length=120)
+    uninterrupted = Bocpd(4, config)
+    expected = uninterrupted.run(x)
+    first = Bocpd(4, config)
+    head = first.run(x[:500])
+    text = json.dumps(first.to_dict(), allow_nan=False)
+    resumed = Bocpd.from_dict(json.loads(text))
+    assert resumed.t == 500
+    tail = resumed.run(x[500:])
+    assert np.array_equal(
+        np.vstack([head.changepoint_probability, tail.changepoint_probability]),
+        expected.changepoint_probability,
+    )
+    assert np.array_equal(
+        np.vstack([head.map_run_length, tail.map_run_length]), expected.map_run_length
+    )
+    combined = tuple(h + t for h, t in zip(head.changepoints, tail.changepoints, strict=True))
+    assert combined == expected.changepoints
+    assert np.array_equal(resumed.log_r, uninterrupted.log_r)
+    assert resumed.to_dict() == uninterrupted.to_dict()
+
+
+def test_state_validation() -> None:
+    state = Bocpd(2).to_dict()
+    with pytest.raises(ValueError):
+        Bocpd.from_dict({**state, "version": 99})
+    bad = json.loads(json.dumps(state))
+    bad["arrays"]["mu"] = Bocpd(3).to_dict()["arrays"]["mu"]
+    with pytest.raises(ValueError):
+        Bocpd.from_dict(bad)
+    model = Bocpd(2)
+    with pytest.raises(ValueError):
+        model.update([1.0, float("nan")])
+    with pytest.raises(ValueError):
+        model.run(np.zeros((3, 3)))
+    with pytest.raises(ValueError):
+        Bocpd(2, prior=[NormalGammaPrior()])
+    for kwargs in ({"hazard": 0.0}, {"max_run_length": 2}, {"short_run": 0}, {"confirm": -1}):
+        with pytest.raises(ValueError):
+            BocpdConfig(**kwargs)
+    with pytest.raises(ValueError):
+        NormalGammaPrior(beta0=0.0)
+
+
+def test_priors_from_history() -> None:
+    history = np.array([[1.0, 5.0], [3.0, 5.0]])
+    priors = priors_from_history(history, min_std=0.1)
+    assert priors[0] == NormalGammaPrior(mu0=2.0, kappa0=0.01, alpha0=1.0, beta0=1.0)
+    assert priors[1].beta0 == pytest.approx(0.01)  # constant stream: the floor
+
+
+def test_finds_the_household_routine_change() -> None:
+    home = household()
+    nightly = nightly_series(household_features(), home.tz)
+    change = nightly.night_dates.index(home.change_date)
+    priors = priors_from_history(nightly.values[:7], min_std=0.05)
+    model = Bocpd(len(nightly.names), BocpdConfig(), priors)
+    trace = model.run(nightly.values)
+    found = dict(zip(nightly.names, trace.changepoints, strict=True))
+    # Late TV is the clearest signal of the new routine: exactly one change, at the right night.
+    for stream in ("__home__:media_active_fraction", "living_room:media_active_fraction"):
+        assert len(found[stream]) == 1
+        assert abs(found[stream][0] - change) <= 2
+    # Most streams that move at all move at the routine change, not elsewhere.
+    all_found = [cp for cps in found.values() for cp in cps]
+    near = [cp for cp in all_found if abs(cp - change) <= 3]
+    assert len(near) >= 0.6 * len(all_found)
