@@ -1,0 +1,85 @@
+"""State mapping between RoomDB's alarm and a sync target panel: pure, no Home Assistant import.
+
+Inbound (target state string → `AlarmState`): the seven shared states map 1:1, and both
+`armed_custom_bypass` and `armed_vacation` map to ARMED_VACATION. Anything else (`unknown`,
+`unavailable`, "", None, states this table does not know) maps to None: record it as the last seen
+target state, never transition on it.
+
+Outbound (`AlarmState` → `alarm_control_panel` service): stable states map to their arm/disarm
+service, ARMED_VACATION to `alarm_arm_custom_bypass`, TRIGGERED to `alarm_trigger` only when the
+target supports triggering, and ARMING/PENDING to None: intermediate states are never pushed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Final
+
+from .machine import AlarmState, Origin, Transition
+
+SERVICE_ALARM_DISARM: Final = "alarm_disarm"
+SERVICE_ALARM_ARM_HOME: Final = "alarm_arm_home"
+SERVICE_ALARM_ARM_AWAY: Final = "alarm_arm_away"
+SERVICE_ALARM_ARM_NIGHT: Final = "alarm_arm_night"
+SERVICE_ALARM_ARM_CUSTOM_BYPASS: Final = "alarm_arm_custom_bypass"
+SERVICE_ALARM_TRIGGER: Final = "alarm_trigger"
+
+INBOUND_STATE_MAP: Final[Mapping[str, AlarmState]] = MappingProxyType(
+    {
+        "disarmed": AlarmState.DISARMED,
+        "arming": AlarmState.ARMING,
+        "pending": AlarmState.PENDING,
+        "triggered": AlarmState.TRIGGERED,
+        "armed_home": AlarmState.ARMED_HOME,
+        "armed_away": AlarmState.ARMED_AWAY,
+        "armed_night": AlarmState.ARMED_NIGHT,
+        "armed_custom_bypass": AlarmState.ARMED_VACATION,
+        "armed_vacation": AlarmState.ARMED_VACATION,
+    }
+)
+
+OUTBOUND_SERVICE_MAP: Final[Mapping[AlarmState, str | None]] = MappingProxyType(
+    {
+        AlarmState.DISARMED: SERVICE_ALARM_DISARM,
+        AlarmState.ARMED_HOME: SERVICE_ALARM_ARM_HOME,
+        AlarmState.ARMED_AWAY: SERVICE_ALARM_ARM_AWAY,
+        AlarmState.ARMED_NIGHT: SERVICE_ALARM_ARM_NIGHT,
+        AlarmState.ARMED_VACATION: SERVICE_ALARM_ARM_CUSTOM_BYPASS,
+        AlarmState.TRIGGERED: SERVICE_ALARM_TRIGGER,
+        AlarmState.ARMING: None,
+        AlarmState.PENDING: None,
+    }
+)
+
+
+def map_inbound(target_state: str | None) -> AlarmState | None:
+    """Map a target panel's state string; None means "record as last seen, never transition"."""
+    if not isinstance(target_state, str):
+        return None
+    return INBOUND_STATE_MAP.get(target_state)
+
+
+def map_outbound(state: AlarmState, *, supports_trigger: bool) -> str | None:
+    """Return the target service that mirrors `state`, or None when the state is not pushed."""
+    if state is AlarmState.TRIGGERED and not supports_trigger:
+        return None
+    return OUTBOUND_SERVICE_MAP[AlarmState(state)]
+
+
+def outbound_transition(
+    transitions: Sequence[Transition], *, supports_trigger: bool
+) -> Transition | None:
+    """Pick the transition to push after one machine call, or None to push nothing.
+
+    Scans from the newest: a PEER transition means the target already holds the newest state (and
+    pushing anything older would echo), so nothing is pushed; otherwise the newest LOCAL/TIMER
+    transition whose state has a service wins. Push the service for its `new` state; when the
+    target is unreachable, keep `(new, at)` as the pending change.
+    """
+    for transition in reversed(transitions):
+        if transition.origin is Origin.PEER:
+            return None
+        if map_outbound(transition.new, supports_trigger=supports_trigger) is not None:
+            return transition
+    return None
