@@ -65,17 +65,7 @@ class Bootstrap:
     async def onboard(self, steps: list[dict[str, object]]) -> None:
         done = {str(step["step"]): bool(step["done"]) for step in steps}
         if not done.get("user", False):
-            created = await self._post(
-                "/api/onboarding/users",
-                {
-                    "client_id": self.client_id,
-                    "name": "Demo",
-                    "username": DEMO_USER,
-                    "password": DEMO_PASSWORD,
-                    "language": "en",
-                },
-            )
-            await self._token_from_code(str(created["auth_code"]))
+            await self.create_owner()
         else:
             await self.login()
         if not done.get("core_config", False):
@@ -88,6 +78,20 @@ class Bootstrap:
                 "/api/onboarding/integration",
                 {"client_id": self.client_id, "redirect_uri": f"{self.url}/?auth_callback=1"},
             )
+
+    async def create_owner(self) -> None:
+        """Create the demo user as the owner (first onboarding step) and log in."""
+        created = await self._post(
+            "/api/onboarding/users",
+            {
+                "client_id": self.client_id,
+                "name": "Demo",
+                "username": DEMO_USER,
+                "password": DEMO_PASSWORD,
+                "language": "en",
+            },
+        )
+        await self._token_from_code(str(created["auth_code"]))
 
     async def remove_onboarding_extras(self) -> None:
         """Drop the cloud-backed entries onboarding adds: this demo runs offline.
