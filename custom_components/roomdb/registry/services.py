@@ -1,0 +1,50 @@
+"""The `resync_registry` service: rewrite the mirror tables from HA's registries."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.service import async_register_admin_service
+import probatio as vol
+
+# A module import, not a name import: `services.py` imports this module while it is initialising.
+from .. import services as roomdb_services
+from ..const import DOMAIN
+from .mirror import MirrorWriteError
+
+SERVICE_RESYNC_REGISTRY: Final = "resync_registry"
+
+
+@callback
+def async_setup_registry_services(hass: HomeAssistant) -> None:
+    """Register the registry mirror's services."""
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        SERVICE_RESYNC_REGISTRY,
+        _async_resync_registry,
+        schema=vol.Schema({}),
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+
+
+async def _async_resync_registry(call: ServiceCall) -> ServiceResponse:
+    """Write every registry in full and drop rows HA no longer has; return the row counts."""
+    mirror = roomdb_services.async_get_loaded_entry(call.hass).runtime_data.registry_mirror
+    try:
+        counts = await mirror.async_resync()
+    except MirrorWriteError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="registry_resync_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    return dict(counts)
