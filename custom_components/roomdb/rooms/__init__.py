@@ -1,4 +1,12 @@
-"""Pure room-database logic: area mapping, admission, write limiting and the export document.
+"""The room database: per-room configs admitted by the area mapping, export, pipelines.
 
-Nothing in this package imports ``homeassistant``; the HA glue calls into it.
+Pure core (no ``homeassistant`` import, tested directly): ``mapping`` (parse/validate the v3.1
+file, the allowed matrix, diffs), ``admission``, ``limiter`` (write limiter, backoff),
+``export_doc`` (the export document, atomic writes) and ``configs`` (the one write path into
+``room_configs``, driven by the benchmark with a bare database).
+
+HA glue: ``mapping_manager`` (the mapping in force, polling, repair issue), ``export`` (debounced
+export file), ``pipeline_writer``, ``activity`` and ``vacuum`` (the pipelines), ``generate``
+(starter mapping from the registries), ``runtime`` (wires one entry's parts together),
+``services`` and ``sensors``.
 """

@@ -1,0 +1,78 @@
+"""Authenticated read-only HTTP views: the export document and the health summary.
+
+Registered once from ``async_setup``; each request looks up the loaded entry, so the views survive
+reloads and answer ``503`` with a JSON message while RoomDB is not loaded. Any logged-in user may
+read them (no admin needed). They never answer a bare ``500``: database trouble is a ``503`` JSON
+body, and an empty database is a valid, empty export document.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+import logging
+from typing import Final
+
+from aiohttp import web
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
+
+from .const import DOMAIN
+from .data import RoomDbConfigEntry
+from .rooms.export import ExportError
+from .rooms.runtime import RoomsRuntime
+
+_LOGGER = logging.getLogger(__name__)
+
+EXPORT_URL: Final = "/api/roomdb/export"
+HEALTH_URL: Final = "/api/roomdb/health"
+
+
+def _loaded_rooms(hass: HomeAssistant) -> RoomsRuntime | None:
+    entries: list[RoomDbConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    return entries[0].runtime_data.rooms if entries else None
+
+
+def _unavailable(view: HomeAssistantView, message: str) -> web.Response:
+    return view.json({"status": "unavailable", "message": message}, HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+class RoomDbExportView(HomeAssistantView):
+    """``GET /api/roomdb/export``: the export document, built from SQLite on each request."""
+
+    url = EXPORT_URL
+    name = "api:roomdb:export"
+    requires_auth = True
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the export document."""
+        rooms = _loaded_rooms(request.app[KEY_HASS])
+        if rooms is None:
+            return _unavailable(self, "RoomDB is not loaded")
+        try:
+            document = await rooms.exporter.async_build_document()
+        except ExportError as err:
+            _LOGGER.warning("Export over HTTP failed: %s", err)
+            return _unavailable(self, f"The database cannot be read right now: {err}")
+        return self.json(document)
+
+
+class RoomDbHealthView(HomeAssistantView):
+    """``GET /api/roomdb/health``: counters, limiter state, mapping, export and pipelines."""
+
+    url = HEALTH_URL
+    name = "api:roomdb:health"
+    requires_auth = True
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the health summary."""
+        rooms = _loaded_rooms(request.app[KEY_HASS])
+        if rooms is None:
+            return _unavailable(self, "RoomDB is not loaded")
+        return self.json(rooms.health())
+
+
+@callback
+def async_register_views(hass: HomeAssistant) -> None:
+    """Register the views (once, from ``async_setup``)."""
+    hass.http.register_view(RoomDbExportView())
+    hass.http.register_view(RoomDbHealthView())
