@@ -1,0 +1,344 @@
+"""The sender: POSTs buffered events to the ingest endpoint, recovers gaps, backs off on failure.
+
+One background task per loaded entry runs this loop:
+
+1. Sleep until there is work: an emitted event, a flush request, the end of a backoff wait, or an
+   idle heartbeat. While retrying, new events do not cut the backoff short; ``flush_events`` does.
+2. Send: queued gap resends first (oldest first), then ``ring.pending`` in batches. Before a
+   batch with numbers no document on disk covers yet, the buffer writes ahead (see ``ring``).
+3. A stored batch is acknowledged; the gaps the answer reports are sorted by
+   ``ring.resolve_gaps``: buffered ones are queued for resend (each at most ``MAX_RESEND_ATTEMPTS``
+   times, so a peer that keeps reporting a gap cannot make the loop spin), the rest are counted
+   unrecoverable and logged once per report.
+4. A retryable failure (unreachable, timeout, 408/425/429, 5xx, HTML, non-JSON) waits
+   ``Backoff`` with full jitter, honouring ``Retry-After``; a permanent one (401/403/400, ...)
+   stops sending, raises a repair issue and waits for new options (a reload) or a flush.
+
+Tail loss: the peer can only report a lost event once a later one arrives, so after events were
+sent and the stream went idle, the sender emits ``heartbeat`` events every ``heartbeat_interval``
+until ``HEARTBEAT_CONFIRMATIONS`` of them in a row were answered without anything to recover.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+import contextlib
+from dataclasses import dataclass
+import logging
+from typing import Final
+
+import aiohttp
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from yarl import URL
+
+from ..const import DOMAIN
+from .backoff import Backoff
+from .buffer import EventBuffer
+from .ring import Event, EventRing
+from .stats import EndpointState
+from .transport import async_post_events
+from .wire import IngestResult, transport_failure
+
+_LOGGER = logging.getLogger(__name__)
+
+HEARTBEAT_EVENT: Final = "heartbeat"
+HEARTBEAT_CONFIRMATIONS: Final = 2
+ISSUE_EVENT_STREAM_ERROR: Final = "event_stream_error"
+MAX_LOGGED_RUNS: Final = 8
+
+
+@dataclass(frozen=True, slots=True)
+class SinkTuning:
+    """Timing and size knobs of the sender (module default ``DEFAULT_TUNING``)."""
+
+    batch_limit: int = 100
+    """Events per POST at most."""
+    request_timeout: float = 10.0
+    """Seconds one POST may take, answer included."""
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+    heartbeat_interval: float = 60.0
+    """Idle seconds before a heartbeat event confirms the tail of the stream."""
+    flush_timeout: float = 30.0
+    """Seconds ``async_flush`` waits for its attempt at most."""
+
+
+DEFAULT_TUNING: Final = SinkTuning()
+
+
+def endpoint_for_logs(url: str) -> str:
+    """Return the URL without credentials, query or fragment (safe to log)."""
+    try:
+        return str(URL(url).with_user(None).with_query(None).with_fragment(None))
+    except TypeError, ValueError:
+        return "<invalid URL>"
+
+
+def format_runs(numbers: Iterable[int]) -> str:
+    """Render sorted numbers as runs, e.g. ``3-7, 12`` (at most ``MAX_LOGGED_RUNS`` runs)."""
+    runs: list[list[int]] = []
+    for number in sorted(numbers):
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs[:MAX_LOGGED_RUNS])
+    if len(runs) > MAX_LOGGED_RUNS:
+        text += f" and {len(runs) - MAX_LOGGED_RUNS} more runs"
+    return text
+
+
+class EventSink:
+    """Sends one buffer's events to one ingest endpoint."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        buffer: EventBuffer,
+        *,
+        url: str | None,
+        token: str,
+        on_change: Callable[[], None],
+        session: aiohttp.ClientSession,
+        tuning: SinkTuning | None = None,
+    ) -> None:
+        """Prepare the sender; ``url`` None means the stream is disabled."""
+        self._hass = hass
+        self._buffer = buffer
+        self._url = url
+        self._token = token
+        self._endpoint = endpoint_for_logs(url) if url else ""
+        self._on_change = on_change
+        self._session = session
+        self._tuning = tuning or DEFAULT_TUNING
+        self._backoff = Backoff(self._tuning.backoff_base, self._tuning.backoff_cap)
+        self._state = EndpointState.OK if url else EndpointState.DISABLED
+        self._last_error: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._flush_requested = False
+        self._flush_waiters: list[asyncio.Future[None]] = []
+        self._resend: list[Event] = []
+        self._retry_at = 0.0
+        self._quiet_heartbeats = 0
+        self._warned_malformed = False
+
+    @property
+    def state(self) -> EndpointState:
+        """Return the endpoint state."""
+        return self._state
+
+    @property
+    def last_error(self) -> str | None:
+        """Return why the last POST failed or its answer was odd (None after a clean answer)."""
+        return self._last_error
+
+    @property
+    def _ring(self) -> EventRing:
+        return self._buffer.ring
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @callback
+    def async_start(self) -> None:
+        """Start the sender task (none when the stream is disabled); new options clear the issue."""
+        ir.async_delete_issue(self._hass, DOMAIN, ISSUE_EVENT_STREAM_ERROR)
+        if self._url is None or self._task is not None:
+            return
+        self._buffer.on_emit = self._async_on_emit
+        self._task = self._hass.async_create_background_task(
+            self._async_run(), f"{DOMAIN} event sender"
+        )
+
+    async def async_stop(self) -> None:
+        """Stop the sender task; an unanswered batch stays pending and is sent after a restart."""
+        task, self._task = self._task, None
+        if self._buffer.on_emit == self._async_on_emit:
+            self._buffer.on_emit = None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._release(self._flush_waiters)
+        self._flush_waiters = []
+
+    async def async_flush(self) -> None:
+        """Send what is pending now, skipping a backoff wait, and wait for that attempt."""
+        if self._task is None:
+            return
+        waiter: asyncio.Future[None] = self._hass.loop.create_future()
+        self._flush_waiters.append(waiter)
+        self._flush_requested = True
+        self._wake.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._tuning.flush_timeout):
+                await waiter
+
+    @callback
+    def _async_on_emit(self, event: Event) -> None:
+        if event.event_type != HEARTBEAT_EVENT:
+            self._quiet_heartbeats = 0
+        self._wake.set()
+        self._on_change()
+
+    @staticmethod
+    def _release(waiters: list[asyncio.Future[None]]) -> None:
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def _async_run(self) -> None:
+        while True:
+            await self._async_wait_until_due()
+            waiters, self._flush_waiters = self._flush_waiters, []
+            self._flush_requested = False
+            try:
+                await self._async_attempt()
+            except Exception as err:  # the sender must outlive a bug in one attempt
+                _LOGGER.exception("Unexpected error while sending events")
+                self._record_failure(transport_failure(f"internal error: {type(err).__name__}"))
+            finally:
+                self._release(waiters)
+            self._on_change()
+
+    async def _async_sleep(self, seconds: float | None) -> bool:
+        """Wait for a wake-up; return False when ``seconds`` passed first (None: no limit)."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+        except TimeoutError:
+            return False
+        self._wake.clear()
+        return True
+
+    def _has_work(self) -> bool:
+        newest = self._ring.newest
+        return bool(self._resend) or (newest is not None and newest > self._ring.last_acked)
+
+    def _heartbeat_wait(self) -> float | None:
+        if self._ring.newest is None or self._quiet_heartbeats >= HEARTBEAT_CONFIRMATIONS:
+            return None
+        return self._tuning.heartbeat_interval
+
+    async def _async_wait_until_due(self) -> None:
+        while not self._flush_requested:
+            if self._state is EndpointState.ERROR:
+                await self._async_sleep(None)
+            elif self._state is EndpointState.RETRYING:
+                remaining = self._retry_at - self._hass.loop.time()
+                if remaining <= 0:
+                    return
+                await self._async_sleep(remaining)
+            elif self._has_work():
+                return
+            elif not await self._async_sleep(self._heartbeat_wait()):
+                self._buffer.async_emit(HEARTBEAT_EVENT, {})
+
+    async def _async_attempt(self) -> None:
+        """Send until nothing is pending or a POST fails."""
+        while True:
+            fresh = not self._resend
+            if fresh:
+                batch = self._ring.pending(self._tuning.batch_limit)
+                if not batch:
+                    return
+                last = batch[-1].sequence_number
+                await self._buffer.async_write_ahead(last)
+                self._ring.mark_sent(last)
+            else:
+                batch = self._resend[: self._tuning.batch_limit]
+            result = await async_post_events(
+                self._session,
+                self._url or "",
+                self._token,
+                batch,
+                self._buffer.device_key,
+                request_timeout=self._tuning.request_timeout,
+            )
+            if not result.ok:
+                self._record_failure(result)
+                return
+            if fresh:
+                self._ring.acknowledge(last)
+            else:
+                del self._resend[: len(batch)]
+            self._record_success(result)
+            heartbeat = fresh and batch[-1].event_type == HEARTBEAT_EVENT
+            self._handle_gaps(result.gaps, heartbeat=heartbeat)
+            self._buffer.async_schedule_save()
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    def _record_success(self, result: IngestResult) -> None:
+        if self._state is not EndpointState.OK:
+            _LOGGER.info(
+                "Ingest endpoint %s is reachable again; %d events pending",
+                self._endpoint,
+                self._ring.pending_count(),
+            )
+            ir.async_delete_issue(self._hass, DOMAIN, ISSUE_EVENT_STREAM_ERROR)
+        self._state = EndpointState.OK
+        self._backoff.reset()
+        self._last_error = result.error
+        if result.error is not None:
+            log = _LOGGER.debug if self._warned_malformed else _LOGGER.warning
+            log("Ingest endpoint %s stored the batch but: %s", self._endpoint, result.error)
+            self._warned_malformed = True
+
+    def _handle_gaps(self, gaps: list[int], *, heartbeat: bool) -> None:
+        queued = {event.sequence_number for event in self._resend}
+        resolution = self._ring.resolve_gaps(seq for seq in gaps if seq not in queued)
+        if resolution.resend:
+            self._resend.extend(resolution.resend)
+            self._resend.sort(key=lambda event: event.sequence_number)
+        if resolution.unrecoverable:
+            _LOGGER.warning(
+                "Ingest endpoint %s misses %d events that are no longer buffered (%s); "
+                "counted as unrecoverable",
+                self._endpoint,
+                len(resolution.unrecoverable),
+                format_runs(resolution.unrecoverable),
+            )
+        if resolution.unknown:
+            _LOGGER.debug("Ignoring gaps never emitted here: %s", format_runs(resolution.unknown))
+        if resolution.resend or resolution.unrecoverable:
+            self._quiet_heartbeats = 0
+        elif heartbeat:
+            self._quiet_heartbeats += 1
+
+    def _record_failure(self, result: IngestResult) -> None:
+        self._last_error = result.error
+        if result.retryable:
+            delay = self._backoff.next_delay(result.retry_after)
+            self._retry_at = self._hass.loop.time() + delay
+            if self._state is not EndpointState.RETRYING:
+                _LOGGER.warning(
+                    "Ingest endpoint %s is unavailable (%s); events stay buffered and are retried",
+                    self._endpoint,
+                    result.error,
+                )
+            else:
+                _LOGGER.debug("Still unavailable (%s); next try in %.1f s", result.error, delay)
+            self._state = EndpointState.RETRYING
+            return
+        if self._state is not EndpointState.ERROR:
+            _LOGGER.error(
+                "Ingest endpoint %s refused the events (%s); nothing is sent until the event "
+                "stream options change",
+                self._endpoint,
+                result.error,
+            )
+            ir.async_create_issue(
+                self._hass,
+                DOMAIN,
+                ISSUE_EVENT_STREAM_ERROR,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_EVENT_STREAM_ERROR,
+                translation_placeholders={"url": self._endpoint, "error": result.error or ""},
+            )
+        self._state = EndpointState.ERROR
