@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 import math
 import random
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -28,7 +29,7 @@ T0 = utc("2026-01-05T20:00:00")  # 21:00 in Berlin (UTC+1)
 W = 900
 
 
-def ev(  # noqa: PLR0917 - fixture rows read best positionally
+def ev(
     entity_id: str,
     room: str | None,
     state: str,
@@ -244,3 +245,15 @@ def test_household_features_are_complete_and_in_range() -> None:
         if row.room_id != HOME_ROOM_ID:
             totals[row.window_start] = totals.get(row.window_start, 0.0) + row.values[0]
     assert all(r.values[0] == totals[r.window_start] for r in rows if r.room_id == HOME_ROOM_ID)
+
+
+def test_nightly_series_keeps_the_spring_forward_night() -> None:
+    """The 2026-03-28/29 night in Berlin has 7 slot hours, not 8; it must still count."""
+    tz = "Europe/Berlin"
+    berlin = ZoneInfo(tz)
+    start = datetime(2026, 3, 27, 12, tzinfo=berlin).timestamp()
+    end = datetime(2026, 3, 30, 12, tzinfo=berlin).timestamp()
+    rows = compute_features([], start, end, tz=tz, rooms=["bedroom"])
+    series = nightly_series(rows, tz, rooms=["bedroom"])
+    assert date(2026, 3, 28) in series.night_dates
+    assert series.night_dates == (date(2026, 3, 27), date(2026, 3, 28), date(2026, 3, 29))

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 import math
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -321,6 +321,14 @@ class NightlySeries:
     values: npt.NDArray[np.float64]  # shape (len(night_dates), len(names))
 
 
+def _slot_seconds(night: date, tz: tzinfo, start_hour: int, slot_hours: int) -> float:
+    """Return the real length of a night's slot: local wall-clock hours, measured in UTC."""
+    start_day = night if start_hour >= 12 else night + timedelta(days=1)
+    start = datetime.combine(start_day, time(start_hour), tzinfo=tz)
+    end = (start.replace(tzinfo=None) + timedelta(hours=slot_hours)).replace(tzinfo=tz)
+    return end.timestamp() - start.timestamp()
+
+
 def nightly_series(
     rows: Iterable[FeatureRow],
     tz: TzLike,
@@ -338,7 +346,8 @@ def nightly_series(
     when it changes (e.g. a later bedtime raises late-evening light and media use). The slot is
     `[slot_start_hour, slot_end_hour)` local time and may wrap past midnight. A night is kept only
     when every stream has at least `min_coverage` of the slot's windows (so the night still in
-    progress is left out).
+    progress is left out); the expected count comes from that night's real length, so a DST
+    night with an hour less or more is judged against its own slot.
     """
     resolved = resolve_tz(tz)
     wraps = slot_end_hour <= slot_start_hour
@@ -369,11 +378,11 @@ def nightly_series(
     names = tuple(f"{room}:{feature}" for room in room_ids for feature in features)
     if not sums:
         return NightlySeries((), names, np.zeros((0, len(names))))
-    expected = slot_hours * 3600.0 / window_seconds
     nights = sorted({night for night, _ in sums})
     kept: list[date] = []
     values: list[list[float]] = []
     for night in nights:
+        expected = _slot_seconds(night, resolved, slot_start_hour, slot_hours) / window_seconds
         if all(counts.get((night, room), 0) >= min_coverage * expected for room in room_ids):
             kept.append(night)
             values.append(

@@ -1,0 +1,257 @@
+"""State changes of tracked entities → `raw_events`, through the database's batching writer.
+
+One EVENT_STATE_CHANGED listener with an `event_filter`: the filter runs for every state change in
+HA, so it is a dict lookup of a cached per-entity decision (computed once per entity from the
+options, the entity's device class and its area); the cache is dropped when the entity or device
+registry or the area mapping changes. Attribute-only updates (same state) are not recorded.
+
+Rows are `INSERT OR IGNORE` with a dedupe key (sha1 of entity id, UTC epoch time and state), so a
+replayed event never adds a second row. The room is the mapping room whose `area_id` is the
+entity's area (its own, else its device's), else the area id itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import hashlib
+import logging
+from typing import Any, Final
+
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    State,
+    callback,
+)
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+
+from ..db.database import Database
+from ..rooms.mapping import AreaMapping, MappingDiff
+from ..rooms.mapping_manager import MappingManager
+from .features import RawEvent
+from .options import DOMAIN_KINDS, KIND_DEVICE_CLASSES, MlSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+INSERT_RAW_EVENT: Final = (
+    "INSERT OR IGNORE INTO raw_events "
+    "(dedupe_key, entity_id, domain, device_class, room_id, state, old_state, ts) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+type RawEventRow = tuple[str, str, str, str | None, str | None, str, str | None, float]
+
+
+def dedupe_key(entity_id: str, ts: float, state: str) -> str:
+    """Stable key of one state change: the same change replayed gives the same key."""
+    return hashlib.sha1(
+        f"{entity_id}\x1f{ts:.6f}\x1f{state}".encode(), usedforsecurity=False
+    ).hexdigest()
+
+
+def raw_event_row(event: RawEvent) -> RawEventRow:
+    """The `raw_events` row (parameters of `INSERT_RAW_EVENT`) of one event."""
+    return (
+        dedupe_key(event.entity_id, event.ts, event.state),
+        event.entity_id,
+        event.domain,
+        event.device_class,
+        event.room_id,
+        event.state,
+        event.old_state,
+        event.ts,
+    )
+
+
+class RawEventWriter:
+    """Queues raw events on the batching writer and counts them."""
+
+    def __init__(self, database: Database) -> None:
+        """Write through `database`'s hot path."""
+        self.database = database
+        self.queued = 0
+
+    @callback
+    def write(self, event: RawEvent) -> None:
+        """Queue one event (flushed with the next batch)."""
+        self.database.enqueue(INSERT_RAW_EVENT, (raw_event_row(event),))
+        self.queued += 1
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingRules:
+    """Which entities are recorded (see the options module)."""
+
+    kinds: frozenset[str]
+    areas: frozenset[str]
+    include: frozenset[str]
+    exclude: frozenset[str]
+
+    @classmethod
+    def from_settings(cls, settings: MlSettings) -> TrackingRules:
+        """Rules from the options; the sleep helpers are always included."""
+        return cls(
+            kinds=settings.kinds,
+            areas=settings.areas,
+            include=settings.include | settings.sleep_helpers,
+            exclude=settings.exclude,
+        )
+
+    def kind_matches(self, domain: str, device_class: str | None) -> bool:
+        """Whether an entity of this domain and device class is of a tracked kind."""
+        if domain == "binary_sensor":
+            return any(
+                device_class in KIND_DEVICE_CLASSES[kind]
+                for kind in self.kinds
+                if kind in KIND_DEVICE_CLASSES
+            )
+        return domain in DOMAIN_KINDS and domain in self.kinds
+
+    def tracks(
+        self, entity_id: str, domain: str, device_class: str | None, area_id: str | None
+    ) -> bool:
+        """Whether the entity is recorded."""
+        if entity_id in self.exclude:
+            return False
+        if entity_id in self.include:
+            return True
+        if self.areas and area_id not in self.areas:
+            return False
+        return self.kind_matches(domain, device_class)
+
+
+def rooms_by_area(mapping: AreaMapping) -> dict[str, str]:
+    """`{area_id: room_id}` from the mapping (the first room of an area, in document order)."""
+    rooms: dict[str, str] = {}
+    for room in mapping.rooms.values():
+        if room.area_id is not None:
+            rooms.setdefault(room.area_id, room.room_id)
+    return rooms
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    tracked: bool
+    device_class: str | None = None
+    room_id: str | None = None
+
+
+_UNTRACKED: Final = _Decision(tracked=False)
+
+
+class Ingestor:
+    """Records the state changes of tracked entities for one loaded entry."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        writer: RawEventWriter,
+        settings: MlSettings,
+        mapping: MappingManager | None,
+    ) -> None:
+        """Prepare the listener (nothing is recorded until `async_start`)."""
+        self.hass = hass
+        self.writer = writer
+        self.rules = TrackingRules.from_settings(settings)
+        self.mapping = mapping
+        self._area_rooms: dict[str, str] = {}
+        self._decisions: dict[str, _Decision] = {}
+        self._unsubscribers: list[CALLBACK_TYPE] = []
+
+    @callback
+    def async_start(self) -> None:
+        """Start listening; decisions are made lazily per entity."""
+        self._refresh_area_rooms()
+        bus = self.hass.bus
+        self._unsubscribers = [
+            bus.async_listen(EVENT_STATE_CHANGED, self._async_state_changed, self._async_filter),
+            bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, self._async_forget),
+            bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, self._async_forget),
+        ]
+        if self.mapping is not None:
+            self._unsubscribers.append(self.mapping.async_add_listener(self._mapping_changed))
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop listening."""
+        while self._unsubscribers:
+            self._unsubscribers.pop()()
+        self._decisions.clear()
+
+    @property
+    def tracked_entities(self) -> list[str]:
+        """Entity ids seen so far that are recorded (for diagnostics)."""
+        return sorted(e for e, d in self._decisions.items() if d.tracked)
+
+    def _refresh_area_rooms(self) -> None:
+        self._area_rooms = rooms_by_area(self.mapping.mapping) if self.mapping is not None else {}
+
+    @callback
+    def _mapping_changed(self, _mapping: AreaMapping, _diff: MappingDiff) -> None:
+        self._refresh_area_rooms()
+        self._decisions.clear()
+
+    @callback
+    def _async_forget(self, _event: Event[Any]) -> None:
+        self._decisions.clear()
+
+    def _area_of(self, entity_id: str) -> str | None:
+        entry = er.async_get(self.hass).async_get(entity_id)
+        if entry is None:
+            return None
+        if entry.area_id is not None:
+            return entry.area_id
+        if entry.device_id is None:
+            return None
+        device = dr.async_get(self.hass).async_get(entry.device_id)
+        return device.area_id if device is not None else None
+
+    def _decide(self, entity_id: str, state: State) -> _Decision:
+        domain = state.domain
+        device_class = state.attributes.get("device_class")
+        device_class = device_class if isinstance(device_class, str) else None
+        area_id = self._area_of(entity_id)
+        if not self.rules.tracks(entity_id, domain, device_class, area_id):
+            return _UNTRACKED
+        room_id = self._area_rooms.get(area_id, area_id) if area_id is not None else None
+        return _Decision(tracked=True, device_class=device_class, room_id=room_id)
+
+    @callback
+    def _async_filter(self, data: EventStateChangedData) -> bool:
+        """Runs for every state change in HA: keep it to a dict lookup where possible."""
+        new_state = data["new_state"]
+        if new_state is None:
+            return False
+        old_state = data["old_state"]
+        if old_state is not None and old_state.state == new_state.state:
+            return False
+        entity_id = data["entity_id"]
+        decision = self._decisions.get(entity_id)
+        if decision is None:
+            decision = self._decisions[entity_id] = self._decide(entity_id, new_state)
+        return decision.tracked
+
+    @callback
+    def _async_state_changed(self, event: Event[EventStateChangedData]) -> None:
+        data = event.data
+        new_state = data["new_state"]
+        assert new_state is not None  # the filter let only real state changes through
+        entity_id = data["entity_id"]
+        # Callback listeners run right after their filter, so the filter's decision is cached.
+        decision = self._decisions[entity_id]
+        old_state = data["old_state"]
+        self.writer.write(
+            RawEvent(
+                entity_id=entity_id,
+                domain=new_state.domain,
+                device_class=decision.device_class,
+                room_id=decision.room_id,
+                state=new_state.state,
+                old_state=old_state.state if old_state is not None else None,
+                # Microseconds, as the state's datetime has them: a replay gives the same key.
+                ts=round(new_state.last_changed_timestamp, 6),
+            )
+        )

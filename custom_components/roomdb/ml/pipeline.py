@@ -1,0 +1,560 @@
+"""The ML pipeline: ingest flush → features → labels → CLR train → BOCPD → inference → retention.
+
+Runs are serialised by a lock. Each stage reports `{status: ok|skipped|not_ready|error, detail, …}`;
+a failing stage is logged, marks the layer degraded until it next succeeds, and does not stop the
+stages after it. Heavy work (feature windows, fitting, BOCPD) runs in the executor; inference is a
+dot product in the event loop. After inference and after a BOCPD update the `roomdb_ml_result`
+event is fired, and `on_status` hands the new `MlStatus` to the entities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import partial
+import hashlib
+import json
+import logging
+from typing import Any, Final
+
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+import numpy as np
+
+from ..db.database import Database, utc_now_iso
+from ..db.schema import META_FEATURE_SET_VERSION
+from . import store
+from .bocpd import BocpdConfig
+from .changepoints import (
+    MODEL_KEY,
+    TrackerState,
+    TrackerUpdate,
+    advance,
+    resume_from,
+    start_tracker,
+)
+from .clr import ClrArtifact, ClrConfig, NotReady
+from .features import (
+    DEFAULT_WINDOW_SECONDS,
+    FEATURE_SET_VERSION,
+    HOME_ROOM_ID,
+    RawEvent,
+    align_window,
+    compute_features,
+)
+from .label_source import LabelReading, LabelSource
+from .options import MlSettings
+from .retention import async_trim
+from .status import READINESS_ERROR, READINESS_TRAINED, TIMESTAMP_KEYS, MlStatus
+from .training import Inference, clr_config, infer_latest, train_from_records
+
+_LOGGER = logging.getLogger(__name__)
+
+EVENT_ML_RESULT: Final = "roomdb_ml_result"
+"""Fired after inference (`kind: sleep`) and after a BOCPD update (`kind: changepoint`)."""
+
+STAGES: Final = ("ingest", "features", "labels", "train", "bocpd", "inference", "retention")
+REFRESH_STAGES: Final = ("ingest", "features", "labels", "inference")
+"""The light refresh every 15 minutes: new windows and a new P(asleep), no training."""
+
+DAY_SECONDS: Final = 86400.0
+STALE_AFTER: Final = 3600.0
+"""Inference on a window that ended longer ago than this is not reported as current."""
+TOP_STREAMS: Final = 5
+RECENT_CHANGEPOINTS: Final = 10
+META_TRAIN_INPUTS: Final = "clr_train_inputs"
+
+type StageResult = dict[str, Any]
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def ordered_stages(stages: Iterable[str]) -> tuple[str, ...]:
+    """The requested stages in pipeline order, each once (unknown names are dropped)."""
+    wanted = set(stages)
+    return tuple(stage for stage in STAGES if stage in wanted)
+
+
+def _carry(events: Iterable[RawEvent]) -> list[RawEvent]:
+    """The last event of every light and media player (their state carries into later windows)."""
+    last: dict[str, RawEvent] = {}
+    for event in events:
+        if event.domain in store.CARRY_DOMAINS:
+            current = last.get(event.entity_id)
+            if current is None or event.ts >= current.ts:
+                last[event.entity_id] = event
+    return list(last.values())
+
+
+class MlPipeline:
+    """Runs the stages for one loaded entry and holds the resulting status."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        database: Database,
+        settings: MlSettings,
+        labels: LabelSource,
+        on_status: Callable[[MlStatus], None],
+    ) -> None:
+        """Prepare the pipeline; `async_load` restores the status from the database."""
+        self.hass = hass
+        self.database = database
+        self.settings = settings
+        self.labels = labels
+        self._on_status = on_status
+        self._lock = asyncio.Lock()
+        self._artifact: ClrArtifact | None = None
+        self._failed: set[str] = set()
+        self._logged_conflicts: set[tuple[str, str, str]] = set()
+        self.status = MlStatus(
+            min_nights=settings.min_nights,
+            min_rows=settings.min_rows,
+            asleep_threshold=settings.asleep_threshold,
+        )
+
+    @property
+    def busy(self) -> bool:
+        """Whether a run is in progress."""
+        return self._lock.locked()
+
+    # -- status --------------------------------------------------------------------------------
+
+    def _update(self, **changes: Any) -> None:
+        self.status = replace(self.status, **changes)
+
+    def _publish(self) -> None:
+        self._update(degraded=tuple(sorted(self._failed)))
+        self._on_status(self.status)
+
+    async def _stamp(self, key: str, value: str | None = None) -> None:
+        stamp = value or utc_now_iso()
+        await self.database.set_metadata({key: stamp})
+        self._update(timestamps={**self.status.timestamps, key: stamp})
+
+    async def async_load(self) -> None:
+        """Restore the status from the database (model, last run, BOCPD summary, stamps)."""
+        timestamps = {key: await self.database.get_metadata(key) for key in TIMESTAMP_KEYS}
+        labeled = await store.async_label_count(self.database)
+        self._update(timestamps=timestamps, labeled_nights=labeled)
+        try:
+            latest = await store.async_latest_artifact(self.database)
+        except (ValueError, KeyError, TypeError) as err:
+            _LOGGER.warning(
+                "The stored sleep model is unusable (%s); it is replaced at the next training", err
+            )
+            latest = None
+        if latest is not None:
+            run, artifact = latest
+            self._artifact = artifact
+            self._update(
+                model_run_id=run.run_id,
+                last_training=dt_util.parse_datetime(run.finished_at or run.started_at),
+                training_metrics=run.metrics,
+            )
+        last_run = await store.async_latest_clr_run(self.database)
+        if last_run is not None:
+            self._update(
+                readiness=self._readiness_of(last_run.status, last_run.reason),
+                readiness_detail=last_run.reason if last_run.status != "ok" else None,
+                paired_rows=last_run.n_rows,
+                paired_nights=last_run.n_nights,
+            )
+        summary = await store.async_bocpd_summary(self.database, MODEL_KEY)
+        if summary is not None:
+            self._update(changepoint_probability=summary[0], run_length=summary[1])
+
+    @staticmethod
+    def _readiness_of(status: str, reason: str | None) -> str:
+        if status == "ok":
+            return READINESS_TRAINED
+        if status == "not_ready" and reason:
+            return reason
+        return READINESS_ERROR
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def async_run(self, stages: Sequence[str] = STAGES) -> dict[str, StageResult]:
+        """Run the stages (in pipeline order) and return each one's result."""
+        async with self._lock:
+            return await self._async_run_locked(ordered_stages(stages))
+
+    async def async_run_if_idle(self, stages: Sequence[str]) -> dict[str, StageResult] | None:
+        """Run unless a run is in progress (timer-driven refreshes skip instead of queueing)."""
+        if self._lock.locked():
+            return None
+        return await self.async_run(stages)
+
+    async def _async_run_locked(self, stages: tuple[str, ...]) -> dict[str, StageResult]:
+        handlers: dict[str, Callable[[], Awaitable[StageResult]]] = {
+            "ingest": self._async_ingest,
+            "features": self._async_features,
+            "labels": self._async_labels,
+            "train": self._async_train,
+            "bocpd": self._async_bocpd,
+            "inference": self._async_inference,
+            "retention": self._async_retention,
+        }
+        results: dict[str, StageResult] = {}
+        for stage in stages:
+            try:
+                result = await handlers[stage]()
+            except Exception as err:  # one failing stage must not stop the others
+                if stage not in self._failed:
+                    _LOGGER.exception("ML pipeline stage %s failed", stage)
+                result = {"status": "error", "detail": str(err) or type(err).__name__}
+            if result["status"] == "error":
+                self._failed.add(stage)
+            elif stage in self._failed:
+                self._failed.discard(stage)
+                _LOGGER.info("ML pipeline stage %s works again", stage)
+            results[stage] = result
+        self._publish()
+        return results
+
+    # -- stages --------------------------------------------------------------------------------
+
+    async def _async_ingest(self) -> StageResult:
+        flushed = await self.database.flush()
+        _, last = await store.async_event_span(self.database)
+        if last is None:
+            return {"status": "skipped", "detail": "no raw events yet", "rows": flushed}
+        stamp = _iso(last)
+        if self.status.timestamps.get("last_ingest_at") != stamp:
+            await self._stamp("last_ingest_at", stamp)
+        return {"status": "ok", "detail": "queue flushed", "rows": flushed, "last_event_at": stamp}
+
+    async def _async_features(self) -> StageResult:
+        width = DEFAULT_WINDOW_SECONDS
+        now = dt_util.utcnow().timestamp()
+        end = align_window(now, width)
+        watermark = await store.async_feature_watermark(self.database, FEATURE_SET_VERSION)
+        rooms: set[str] = set()
+        if watermark is None:
+            first, _ = await store.async_event_span(self.database)
+            if first is None:
+                return {"status": "skipped", "detail": "no raw events yet", "rows": 0}
+            oldest = now - self.settings.feature_retention_days * DAY_SECONDS
+            start = align_window(max(first, oldest), width)
+        else:
+            # The newest window is computed again: events may have been queued when it closed.
+            start = watermark
+            rooms = await store.async_rooms_at(self.database, watermark, FEATURE_SET_VERSION)
+        if start + width > end:
+            return {"status": "skipped", "detail": "no complete new window", "rows": 0}
+        tz = self.hass.config.time_zone
+        carry = await store.async_carry_in(self.database, start)
+        windows = values = 0
+        chunk_start = start
+        while chunk_start < end:
+            chunk_end = min(chunk_start + DAY_SECONDS, end)
+            events = await store.async_events_between(self.database, chunk_start, chunk_end)
+            rooms |= {e.room_id for e in (*carry, *events) if e.room_id is not None}
+            rows = await self.hass.async_add_executor_job(
+                partial(
+                    compute_features,
+                    (*carry, *events),
+                    chunk_start,
+                    chunk_end,
+                    tz=tz,
+                    window_seconds=width,
+                    rooms=sorted(rooms),
+                )
+            )
+            values += await store.async_write_features(self.database, rows)
+            windows += round((chunk_end - chunk_start) / width)
+            carry = _carry((*carry, *events))
+            chunk_start = chunk_end
+        await self.database.set_metadata({META_FEATURE_SET_VERSION: str(FEATURE_SET_VERSION)})
+        await self._stamp("last_feature_at")
+        return {
+            "status": "ok",
+            "detail": f"windows from {_iso(start)} to {_iso(end)}",
+            "windows": windows,
+            "rows": values,
+            "rooms": len(rooms - {HOME_ROOM_ID}),
+        }
+
+    async def _async_labels(self) -> StageResult:
+        reading = await self.labels.async_refresh()
+        return {**reading.as_result(), "labeled_nights": self.status.labeled_nights}
+
+    async def async_label_read(self, reading: LabelReading) -> None:
+        """Take a reading of the sleep helpers into the status (count nights after a change)."""
+        rejection = reading.rejection.reason if reading.rejection is not None else None
+        changed = rejection != self.status.last_label_rejection
+        self._update(last_label_rejection=rejection)
+        if reading.changed:
+            self._update(labeled_nights=await store.async_label_count(self.database))
+            await self._stamp("last_label_at")
+        if changed or reading.changed:
+            self._publish()
+
+    def _train_inputs(self, labels: Sequence[Any], config: ClrConfig) -> str:
+        payload = json.dumps(
+            {
+                "labels": [label.to_dict() for label in labels],
+                "feature_set_version": FEATURE_SET_VERSION,
+                "min_nights": config.min_nights,
+                "min_rows": config.min_rows,
+                "validation_nights": config.validation_nights,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()
+
+    async def _async_train(self) -> StageResult:
+        watermark = await store.async_feature_watermark(self.database, FEATURE_SET_VERSION)
+        if watermark is None:
+            return {"status": "skipped", "detail": "no features yet"}
+        labels = await store.async_labels(self.database, until=watermark + DEFAULT_WINDOW_SECONDS)
+        config = clr_config(self.settings.min_nights, self.settings.min_rows, len(labels))
+        inputs = self._train_inputs(labels, config)
+        lost_model = self._artifact is None and self.status.readiness == READINESS_TRAINED
+        if inputs == await self.database.get_metadata(META_TRAIN_INPUTS) and not lost_model:
+            return {
+                "status": "skipped",
+                "detail": "no label or setting changed since the last training",
+                "readiness": self.status.readiness,
+            }
+        records = await store.async_training_records(self.database, FEATURE_SET_VERSION, labels)
+        started_at = utc_now_iso()
+        try:
+            outcome = await self.hass.async_add_executor_job(
+                train_from_records, records, labels, config
+            )
+        except (ValueError, ArithmeticError) as err:
+            # Recorded so the failure is visible in the runs table; the stage reports the error.
+            await store.async_record_clr_run(
+                self.database,
+                started_at=started_at,
+                status="error",
+                reason=str(err) or type(err).__name__,
+                n_rows=0,
+                n_nights=len(labels),
+                feature_set_version=FEATURE_SET_VERSION,
+                metrics={},
+                artifact=None,
+            )
+            self._update(readiness=READINESS_ERROR, readiness_detail=str(err))
+            raise
+        for conflict in outcome.conflicts:
+            key = (
+                conflict.night_date.isoformat(),
+                conflict.other_night_date.isoformat(),
+                conflict.reason,
+            )
+            if key not in self._logged_conflicts:
+                self._logged_conflicts.add(key)
+                _LOGGER.warning("Sleep labels of %s and %s are not used for training (%s)", *key)
+        result = outcome.result
+        counts = {"rows": outcome.n_rows, "nights": outcome.n_nights}
+        self._update(paired_rows=outcome.n_rows, paired_nights=outcome.n_nights)
+        if isinstance(result, NotReady):
+            await store.async_record_clr_run(
+                self.database,
+                started_at=started_at,
+                status="not_ready",
+                reason=result.code,
+                n_rows=outcome.n_rows,
+                n_nights=outcome.n_nights,
+                feature_set_version=FEATURE_SET_VERSION,
+                metrics={},
+                artifact=None,
+            )
+            await self.database.set_metadata({META_TRAIN_INPUTS: inputs})
+            self._update(readiness=result.code, readiness_detail=result.reason)
+            return {"status": "not_ready", "detail": result.reason, "code": result.code, **counts}
+        run_id = await store.async_record_clr_run(
+            self.database,
+            started_at=started_at,
+            status="ok",
+            reason=None,
+            n_rows=outcome.n_rows,
+            n_nights=outcome.n_nights,
+            feature_set_version=FEATURE_SET_VERSION,
+            metrics=result.metrics,
+            artifact=result,
+        )
+        await self.database.set_metadata({META_TRAIN_INPUTS: inputs})
+        await self._stamp("last_train_at")
+        self._artifact = result
+        self._update(
+            readiness=READINESS_TRAINED,
+            readiness_detail=None,
+            model_run_id=run_id,
+            last_training=dt_util.utcnow(),
+            training_metrics=result.metrics,
+        )
+        return {
+            "status": "ok",
+            "detail": f"trained on {outcome.n_nights} nights",
+            "run_id": run_id,
+            "rooms": list(outcome.rooms),
+            "metrics": result.metrics,
+            **counts,
+        }
+
+    async def _async_load_tracker(self) -> TrackerState | None:
+        text = await store.async_load_bocpd_state(self.database, MODEL_KEY)
+        if text is None:
+            return None
+        try:
+            return await self.hass.async_add_executor_job(TrackerState.from_json, text)
+        except (ValueError, KeyError, TypeError) as err:
+            _LOGGER.warning("Stored BOCPD state is unusable (%s); starting over", err)
+            return None
+
+    async def _async_bocpd(self) -> StageResult:
+        watermark = await store.async_feature_watermark(self.database, FEATURE_SET_VERSION)
+        if watermark is None:
+            return {"status": "skipped", "detail": "no features yet"}
+        until = watermark + DEFAULT_WINDOW_SECONDS
+        tz = self.hass.config.time_zone
+        config = BocpdConfig(hazard=1.0 / self.settings.bocpd_expected_nights)
+        started_at = utc_now_iso()
+        state = await self._async_load_tracker()
+        update: TrackerUpdate | None = None
+        if state is not None:
+            since = resume_from(state, tz)
+            records = await store.async_feature_records(self.database, FEATURE_SET_VERSION, since)
+            update = await self.hass.async_add_executor_job(
+                advance, state, records, tz, until, config
+            )
+        if update is None or update.status == "streams_changed":
+            records = await store.async_feature_records(self.database, FEATURE_SET_VERSION)
+            update = await self.hass.async_add_executor_job(
+                start_tracker, records, tz, until, config
+            )
+        if update.status == "not_ready":
+            await store.async_record_bocpd_run(
+                self.database,
+                started_at=started_at,
+                status="not_ready",
+                feature_set_version=FEATURE_SET_VERSION,
+            )
+            return {"status": "not_ready", "detail": update.detail, "steps": 0}
+        if update.status == "skipped":
+            return {"status": "skipped", "detail": update.detail, "steps": 0}
+        assert update.state is not None
+        return await self._async_save_tracker(update, update.state, until, started_at)
+
+    async def _async_save_tracker(
+        self, update: TrackerUpdate, state: TrackerState, until: float, started_at: str
+    ) -> StageResult:
+        probabilities = state.stream_probabilities()
+        run_lengths = state.stream_run_lengths()
+        streams = [
+            store.StreamState(
+                name=name,
+                changepoint_probability=float(probabilities[i]),
+                run_length=int(run_lengths[i]),
+                changepoints=tuple(state.changepoints.get(name, ())),
+            )
+            for i, name in enumerate(state.names)
+        ]
+        new_changepoints = [
+            {"stream": name, "night": night.isoformat()} for name, night in update.new_changepoints
+        ]
+        text = await self.hass.async_add_executor_job(state.to_json)
+        run_id = await store.async_save_bocpd(
+            self.database,
+            model_key=MODEL_KEY,
+            feature_set_version=FEATURE_SET_VERSION,
+            last_window_end=until,
+            changepoint_probability=state.changepoint_probability,
+            run_length=state.run_length,
+            state=text,
+            streams=streams,
+            started_at=started_at,
+            steps=update.steps,
+            new_changepoints=new_changepoints,
+        )
+        await self._stamp("last_bocpd_at")
+        order = np.argsort(-probabilities, kind="stable")[:TOP_STREAMS]
+        recent = sorted(
+            ((name, night) for name, nights in state.changepoints.items() for night in nights),
+            key=lambda item: (item[1], item[0]),
+        )[-RECENT_CHANGEPOINTS:]
+        self._update(
+            changepoint_probability=state.changepoint_probability,
+            run_length=state.run_length,
+            bocpd_nights=len(state.nights),
+            top_streams=tuple((state.names[i], float(probabilities[i])) for i in order),
+            recent_changepoints=tuple(recent),
+        )
+        self.hass.bus.async_fire(
+            EVENT_ML_RESULT,
+            {
+                "kind": "changepoint",
+                "changepoint_probability": state.changepoint_probability,
+                "run_length": state.run_length,
+                "night": state.last_night.isoformat(),
+                "new_changepoints": new_changepoints,
+                "run_id": run_id,
+            },
+        )
+        return {
+            "status": "ok",
+            "detail": update.detail,
+            "run_id": run_id,
+            "steps": update.steps,
+            "nights": len(state.nights),
+            "changepoint_probability": state.changepoint_probability,
+            "run_length": state.run_length,
+            "new_changepoints": new_changepoints,
+        }
+
+    async def _async_inference(self) -> StageResult:
+        if self._artifact is None:
+            self._update(sleep_probability=None, asleep=None)
+            return {"status": "not_ready", "detail": "no trained model yet"}
+        records = await store.async_latest_window_records(self.database, FEATURE_SET_VERSION)
+        result: Inference | NotReady = (
+            infer_latest(self._artifact, records)
+            if records
+            else NotReady("no_window", "no feature window yet")
+        )
+        if isinstance(result, Inference) and (
+            dt_util.utcnow().timestamp() - result.window_end > STALE_AFTER
+        ):
+            result = NotReady("stale", f"the newest window ended at {_iso(result.window_end)}")
+        if isinstance(result, NotReady):
+            self._update(sleep_probability=None, asleep=None, inference_window_end=None)
+            return {"status": "not_ready", "detail": result.reason, "code": result.code}
+        asleep = result.probability >= self.settings.asleep_threshold
+        window_end = datetime.fromtimestamp(result.window_end, UTC)
+        self._update(
+            sleep_probability=result.probability, asleep=asleep, inference_window_end=window_end
+        )
+        self.hass.bus.async_fire(
+            EVENT_ML_RESULT,
+            {
+                "kind": "sleep",
+                "probability": result.probability,
+                "asleep": asleep,
+                "threshold": self.settings.asleep_threshold,
+                "window_start": _iso(result.window_start),
+                "window_end": window_end.isoformat(),
+                "model_run_id": self.status.model_run_id,
+            },
+        )
+        return {
+            "status": "ok",
+            "detail": f"window ending {window_end.isoformat()}",
+            "probability": result.probability,
+            "asleep": asleep,
+        }
+
+    async def _async_retention(self) -> StageResult:
+        result = await async_trim(
+            self.database,
+            now=dt_util.utcnow().timestamp(),
+            raw_days=self.settings.raw_retention_days,
+            feature_days=self.settings.feature_retention_days,
+        )
+        return {"status": "ok", "detail": "trimmed", **result.as_dict()}

@@ -1,0 +1,142 @@
+"""Wires the ML data layer together for one config entry: ingest, labels, pipeline, schedule.
+
+The full pipeline runs nightly at 04:30 local time (after the evening/night slot BOCPD averages has
+ended); every 15 minutes a light refresh computes the new windows and P(asleep). Both, and the
+first refresh after setup, run as tasks this runtime owns and cancels on unload, before the
+database closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Sequence
+from dataclasses import replace
+from datetime import datetime
+import logging
+from typing import Any, Final
+
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_time_change
+
+from ..coordinator import RoomDbCoordinator
+from ..db.database import Database
+from ..rooms.mapping_manager import MappingManager
+from .contracts import async_check_contracts
+from .ingest import Ingestor, RawEventWriter
+from .label_source import LabelReading, LabelSource
+from .options import MlSettings
+from .pipeline import REFRESH_STAGES, STAGES, MlPipeline, StageResult
+from .status import MlStatus
+
+_LOGGER = logging.getLogger(__name__)
+
+NIGHTLY_TIME: Final = {"hour": 4, "minute": 30, "second": 0}
+REFRESH_TIME: Final = {"minute": "/15", "second": 20}
+"""20 s after each window closes, so the writer has flushed the window's last events."""
+
+
+class MlRuntime:
+    """The ML data layer of one loaded entry."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        database: Database,
+        coordinator: RoomDbCoordinator,
+        settings: MlSettings,
+        mapping: MappingManager | None,
+    ) -> None:
+        """Build the parts; nothing runs until `async_start`."""
+        self.hass = hass
+        self.database = database
+        self.coordinator = coordinator
+        self.settings = settings
+        self.writer = RawEventWriter(database)
+        self.ingestor = Ingestor(hass, self.writer, settings, mapping)
+        self.labels = LabelSource(hass, database, settings, self._async_label_read)
+        self.pipeline = MlPipeline(hass, database, settings, self.labels, self._status_changed)
+        self._unsubscribers: list[CALLBACK_TYPE] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._unsub_stop: CALLBACK_TYPE | None = None
+        self.contract_problems: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> MlStatus:
+        """The current status (what the entities show)."""
+        return self.pipeline.status
+
+    async def async_start(self) -> None:
+        """Check the contract, restore the status, start listening and scheduling."""
+        report = await async_check_contracts(self.database)
+        self.contract_problems = report.problems
+        for problem in report.problems:
+            _LOGGER.error("ML contract view check failed: %s", problem)
+        await self.pipeline.async_load()
+        self.ingestor.async_start()
+        self.labels.async_start()
+        self._unsubscribers = [
+            async_track_time_change(self.hass, self._nightly, **NIGHTLY_TIME),
+            async_track_time_change(self.hass, self._refresh, **REFRESH_TIME),
+        ]
+        self._unsub_stop = self.hass.bus.async_listen_once(
+            EVENT_HOMEASSISTANT_STOP, self._async_stop_on_event
+        )
+        self._spawn(self.pipeline.async_run_if_idle(REFRESH_STAGES), "first refresh")
+
+    async def async_stop(self) -> None:
+        """Stop listening and scheduling; cancel a run in progress."""
+        while self._unsubscribers:
+            self._unsubscribers.pop()()
+        if self._unsub_stop is not None:
+            self._unsub_stop()
+            self._unsub_stop = None
+        self.labels.async_stop()
+        self.ingestor.async_stop()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def async_run(self, stages: Sequence[str] = STAGES) -> dict[str, StageResult]:
+        """Run the pipeline now (the `run_pipeline` action)."""
+        return await self.pipeline.async_run(stages)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Counters and status for the entry's diagnostics."""
+        status = self.status
+        return {
+            "queued_events": self.writer.queued,
+            "tracked_entities": len(self.ingestor.tracked_entities),
+            "readiness": status.readiness,
+            **status.readiness_attributes(),
+            "contract_problems": list(self.contract_problems),
+        }
+
+    async def _async_stop_on_event(self, _event: Event) -> None:
+        """Stop at `homeassistant_stop`, before the database closes at final write."""
+        self._unsub_stop = None  # a one-time listener is gone once it fired
+        await self.async_stop()
+
+    @callback
+    def _status_changed(self, status: MlStatus) -> None:
+        """Push the new status to the entities (the snapshot's other parts stay as they are)."""
+        if self.coordinator.data is not None:
+            self.coordinator.async_set_updated_data(replace(self.coordinator.data, ml=status))
+
+    async def _async_label_read(self, reading: LabelReading) -> None:
+        await self.pipeline.async_label_read(reading)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        task = self.hass.async_create_background_task(coro, f"roomdb ml {name}", eager_start=True)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @callback
+    def _nightly(self, _now: datetime) -> None:
+        self._spawn(self.pipeline.async_run(STAGES), "nightly pipeline")
+
+    @callback
+    def _refresh(self, _now: datetime) -> None:
+        self._spawn(self.pipeline.async_run_if_idle(REFRESH_STAGES), "refresh")

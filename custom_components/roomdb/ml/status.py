@@ -1,0 +1,96 @@
+"""The ML data layer's state as the entities see it: one immutable value per change.
+
+Values a model has not produced yet are None (the entities show "unknown"); nothing is invented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Final
+
+READINESS_TRAINED: Final = "trained"
+READINESS_ERROR: Final = "error"
+READINESS_STATES: Final = (
+    READINESS_TRAINED,
+    "not_enough_nights",
+    "not_enough_rows",
+    "not_enough_class_rows",
+    "single_class_split",
+    READINESS_ERROR,
+)
+"""Options of the readiness sensor: trained, a training gate that holds, or a failed training."""
+
+TIMESTAMP_KEYS: Final = (
+    "last_ingest_at",
+    "last_feature_at",
+    "last_label_at",
+    "last_train_at",
+    "last_bocpd_at",
+)
+
+_EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class MlStatus:
+    """Sleep inference, routine changes, readiness and health of the ML data layer."""
+
+    sleep_probability: float | None = None
+    asleep: bool | None = None
+    asleep_threshold: float = 0.5
+    inference_window_end: datetime | None = None
+    model_run_id: int | None = None
+    changepoint_probability: float | None = None
+    run_length: int | None = None
+    bocpd_nights: int = 0
+    top_streams: tuple[tuple[str, float], ...] = ()
+    recent_changepoints: tuple[tuple[str, str], ...] = ()
+    readiness: str | None = None
+    readiness_detail: str | None = None
+    labeled_nights: int = 0
+    paired_rows: int = 0
+    paired_nights: int = 0
+    min_nights: int = 0
+    min_rows: int = 0
+    last_training: datetime | None = None
+    training_metrics: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    timestamps: Mapping[str, str | None] = field(default_factory=lambda: _EMPTY)
+    degraded: tuple[str, ...] = ()
+    last_label_rejection: str | None = None
+
+    def readiness_attributes(self) -> dict[str, Any]:
+        """Attributes of the readiness sensor."""
+        return {
+            "labeled_nights": self.labeled_nights,
+            "paired_rows": self.paired_rows,
+            "paired_nights": self.paired_nights,
+            "min_nights": self.min_nights,
+            "min_rows": self.min_rows,
+            "detail": self.readiness_detail,
+            "bocpd_nights": self.bocpd_nights,
+            "degraded": list(self.degraded),
+            "last_label_rejection": self.last_label_rejection,
+            **{key: self.timestamps.get(key) for key in TIMESTAMP_KEYS},
+        }
+
+    def training_attributes(self) -> dict[str, Any]:
+        """Attributes of the last-training sensor (the held-out metrics)."""
+        return {
+            "run_id": self.model_run_id,
+            "paired_rows": self.paired_rows,
+            "paired_nights": self.paired_nights,
+            **self.training_metrics,
+        }
+
+    def changepoint_attributes(self) -> dict[str, Any]:
+        """Attributes of the changepoint sensor: the most changed streams and recent changes."""
+        return {
+            "nights": self.bocpd_nights,
+            "top_streams": {name: round(p, 4) for name, p in self.top_streams},
+            "recent_changepoints": [
+                {"stream": name, "night": night} for name, night in self.recent_changepoints
+            ],
+        }

@@ -1,0 +1,427 @@
+"""SQL of the ML data layer: every read and write of its tables goes through here.
+
+Reads use the database's shared connection; writes are short transactions (features are written
+per chunk with `executemany`). Times are UTC epoch seconds, `*_at` stamps ISO 8601 UTC text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+import json
+from typing import Any, Final
+
+from ..db.database import Database, utc_now_iso
+from .clr import ClrArtifact
+from .features import FEATURE_NAMES, FeatureRow, RawEvent
+from .labels import SleepLabel
+from .pairing import DEFAULT_CONTEXT_SECONDS
+
+type FeatureRecord = tuple[str, float, float, str, float, int]
+"""One `features` row as `feature_rows_from_long` takes it."""
+
+CARRY_DOMAINS: Final = ("light", "media_player")
+"""Entities whose state carries into a window (fractions of time on/playing)."""
+
+INSERT_FEATURE: Final = (
+    "INSERT OR REPLACE INTO features (room_id, window_start, window_end, feature_name, value, "
+    "feature_set_version, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+UPSERT_LABEL: Final = (
+    "INSERT INTO labels (night_date, tz, start_utc, end_utc, source, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (night_date) DO UPDATE SET "
+    "tz = excluded.tz, start_utc = excluded.start_utc, end_utc = excluded.end_utc, "
+    "source = excluded.source, updated_at = excluded.updated_at "
+    "WHERE labels.tz IS NOT excluded.tz OR labels.start_utc IS NOT excluded.start_utc "
+    "OR labels.end_utc IS NOT excluded.end_utc"
+)
+
+
+def _event(row: Any) -> RawEvent:
+    return RawEvent(
+        entity_id=str(row[0]),
+        domain=str(row[1]),
+        device_class=row[2],
+        room_id=row[3],
+        state=str(row[4]),
+        old_state=row[5],
+        ts=float(row[6]),
+    )
+
+
+def _record(row: Any) -> FeatureRecord:
+    return (str(row[0]), float(row[1]), float(row[2]), str(row[3]), float(row[4]), int(row[5]))
+
+
+# --- raw events ----------------------------------------------------------------------------------
+
+
+async def async_event_span(database: Database) -> tuple[float | None, float | None]:
+    """Time of the first and the last raw event."""
+    row = await database.fetchone("SELECT MIN(ts), MAX(ts) FROM raw_events")
+    if row is None or row[0] is None:
+        return None, None
+    return float(row[0]), float(row[1])
+
+
+async def async_events_between(database: Database, start: float, end: float) -> list[RawEvent]:
+    """Raw events with `start <= ts < end`, oldest first."""
+    rows = await database.fetchall(
+        "SELECT entity_id, domain, device_class, room_id, state, old_state, ts "
+        "FROM raw_events WHERE ts >= ? AND ts < ? ORDER BY ts",
+        (start, end),
+    )
+    return [_event(row) for row in rows]
+
+
+async def async_carry_in(database: Database, before: float) -> list[RawEvent]:
+    """The last event before `before` of every light and media player (their carried state)."""
+    # SQLite fills the bare columns from the row holding MAX(ts).
+    rows = await database.fetchall(
+        "SELECT entity_id, domain, device_class, room_id, state, old_state, MAX(ts) "
+        "FROM raw_events WHERE ts < ? AND domain IN (?, ?) GROUP BY entity_id",
+        (before, *CARRY_DOMAINS),
+    )
+    return [_event(row) for row in rows]
+
+
+# --- features ------------------------------------------------------------------------------------
+
+
+async def async_feature_watermark(database: Database, version: int) -> float | None:
+    """Start of the newest computed window of this feature set version."""
+    row = await database.fetchone(
+        "SELECT window_start FROM features WHERE feature_set_version = ? "
+        "ORDER BY window_start DESC LIMIT 1",
+        (version,),
+    )
+    return float(row[0]) if row is not None else None
+
+
+async def async_rooms_at(database: Database, window_start: float, version: int) -> set[str]:
+    """Rooms that have rows in one window."""
+    rows = await database.fetchall(
+        "SELECT DISTINCT room_id FROM features WHERE window_start = ? AND feature_set_version = ?",
+        (window_start, version),
+    )
+    return {str(row[0]) for row in rows}
+
+
+async def async_write_features(database: Database, rows: Sequence[FeatureRow]) -> int:
+    """Insert or replace the rows (long format); return how many values were written."""
+    computed_at = utc_now_iso()
+    values = [
+        (
+            row.room_id,
+            row.window_start,
+            row.window_end,
+            name,
+            value,
+            row.feature_set_version,
+            computed_at,
+        )
+        for row in rows
+        for name, value in zip(FEATURE_NAMES, row.values, strict=True)
+    ]
+    if values:
+        async with database.transaction() as conn:
+            await conn.executemany(INSERT_FEATURE, values)
+    return len(values)
+
+
+async def async_feature_records(
+    database: Database, version: int, since: float | None = None
+) -> list[FeatureRecord]:
+    """All feature values of a version (from `since` on), for nightly series."""
+    rows = await database.fetchall(
+        "SELECT room_id, window_start, window_end, feature_name, value, feature_set_version "
+        "FROM features "
+        "WHERE feature_set_version = ? AND window_start >= ?",
+        (version, since if since is not None else float("-inf")),
+    )
+    return [_record(row) for row in rows]
+
+
+async def async_latest_window_records(database: Database, version: int) -> list[FeatureRecord]:
+    """The feature values of the newest window."""
+    watermark = await async_feature_watermark(database, version)
+    if watermark is None:
+        return []
+    rows = await database.fetchall(
+        "SELECT room_id, window_start, window_end, feature_name, value, feature_set_version "
+        "FROM features "
+        "WHERE window_start = ? AND feature_set_version = ?",
+        (watermark, version),
+    )
+    return [_record(row) for row in rows]
+
+
+async def async_training_records(
+    database: Database, version: int, labels: Iterable[SleepLabel]
+) -> list[FeatureRecord]:
+    """Feature values inside the 12 h before each label's end (what pairing can use)."""
+    records: dict[tuple[str, float, str], FeatureRecord] = {}
+    for label in labels:
+        rows = await database.fetchall(
+            "SELECT room_id, window_start, window_end, feature_name, value, feature_set_version "
+            "FROM features "
+            "WHERE feature_set_version = ? AND window_start >= ? AND window_start < ? "
+            "AND window_end <= ?",
+            (version, label.end_utc - DEFAULT_CONTEXT_SECONDS, label.end_utc, label.end_utc),
+        )
+        for row in rows:
+            record = _record(row)
+            records[record[0], record[1], record[3]] = record
+    return list(records.values())
+
+
+# --- labels --------------------------------------------------------------------------------------
+
+
+async def async_upsert_label(database: Database, label: SleepLabel, source: str) -> bool:
+    """Store the night's label (replacing that night's); return whether anything changed."""
+    changed = await database.execute_write(
+        UPSERT_LABEL,
+        (
+            label.night_date.isoformat(),
+            label.tz,
+            label.start_utc,
+            label.end_utc,
+            source,
+            utc_now_iso(),
+        ),
+    )
+    return changed > 0
+
+
+async def async_labels(database: Database, until: float | None = None) -> list[SleepLabel]:
+    """Labels whose night ended by `until` (all by default), oldest first."""
+    rows = await database.fetchall(
+        "SELECT night_date, tz, start_utc, end_utc FROM labels WHERE end_utc <= ? "
+        "ORDER BY start_utc",
+        (until if until is not None else float("inf"),),
+    )
+    return [
+        SleepLabel(
+            night_date=date.fromisoformat(str(row[0])),
+            tz=str(row[1]),
+            start_utc=float(row[2]),
+            end_utc=float(row[3]),
+        )
+        for row in rows
+    ]
+
+
+async def async_label_count(database: Database) -> int:
+    """Number of labelled nights."""
+    row = await database.fetchone("SELECT COUNT(*) FROM labels")
+    return int(row[0]) if row is not None else 0
+
+
+# --- CLR runs and artifacts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClrRun:
+    """One row of `clr_training_runs`."""
+
+    run_id: int
+    started_at: str
+    finished_at: str | None
+    status: str
+    reason: str | None
+    n_rows: int
+    n_nights: int
+    feature_set_version: int
+    metrics: dict[str, Any]
+
+
+async def async_record_clr_run(
+    database: Database,
+    *,
+    started_at: str,
+    status: str,
+    reason: str | None,
+    n_rows: int,
+    n_nights: int,
+    feature_set_version: int,
+    metrics: dict[str, Any],
+    artifact: ClrArtifact | None,
+) -> int:
+    """Insert the run (and its artifact) in one transaction; return the run id."""
+    finished_at = utc_now_iso()
+    async with database.transaction() as conn:
+        async with conn.execute(
+            "INSERT INTO clr_training_runs (started_at, finished_at, status, reason, n_rows, "
+            "n_nights, feature_set_version, metrics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                started_at,
+                finished_at,
+                status,
+                reason,
+                n_rows,
+                n_nights,
+                feature_set_version,
+                json.dumps(metrics, allow_nan=False, sort_keys=True),
+            ),
+        ) as cursor:
+            run_id = int(cursor.lastrowid or 0)
+        if artifact is not None:
+            await conn.execute(
+                "INSERT INTO clr_model_artifacts (run_id, created_at, feature_set_version, "
+                "artifact) VALUES (?, ?, ?, ?)",
+                (run_id, finished_at, artifact.feature_set_version, artifact.to_json()),
+            )
+    return run_id
+
+
+def _run(row: Any) -> ClrRun:
+    return ClrRun(
+        run_id=int(row[0]),
+        started_at=str(row[1]),
+        finished_at=row[2],
+        status=str(row[3]),
+        reason=row[4],
+        n_rows=int(row[5]),
+        n_nights=int(row[6]),
+        feature_set_version=int(row[7]),
+        metrics=json.loads(row[8]),
+    )
+
+
+async def async_latest_clr_run(database: Database) -> ClrRun | None:
+    """The newest training run, whatever its outcome."""
+    row = await database.fetchone(
+        "SELECT run_id, started_at, finished_at, status, reason, n_rows, n_nights, "
+        "feature_set_version, metrics FROM clr_training_runs ORDER BY run_id DESC LIMIT 1"
+    )
+    return _run(row) if row is not None else None
+
+
+async def async_latest_artifact(database: Database) -> tuple[ClrRun, ClrArtifact] | None:
+    """The newest artifact (through the contract view) with its run."""
+    row = await database.fetchone("SELECT run_id, artifact FROM vw_clr_latest_model_artifact")
+    if row is None:
+        return None
+    run_row = await database.fetchone(
+        "SELECT run_id, started_at, finished_at, status, reason, n_rows, n_nights, "
+        "feature_set_version, metrics FROM clr_training_runs WHERE run_id = ?",
+        (int(row[0]),),
+    )
+    if run_row is None:  # pragma: no cover - the foreign key forbids it
+        return None
+    return _run(run_row), ClrArtifact.from_json(str(row[1]))
+
+
+# --- BOCPD state and runs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StreamState:
+    """One stream's current outputs, stored as its own `bocpd_model_state` row."""
+
+    name: str
+    changepoint_probability: float
+    run_length: int
+    changepoints: tuple[str, ...]
+
+
+async def async_load_bocpd_state(database: Database, model_key: str) -> str | None:
+    """The stored state JSON of a model, if any."""
+    row = await database.fetchone(
+        "SELECT state FROM bocpd_model_state WHERE model_key = ?", (model_key,)
+    )
+    return str(row[0]) if row is not None else None
+
+
+async def async_bocpd_summary(database: Database, model_key: str) -> tuple[float, int] | None:
+    """(changepoint probability, run length) of a model's row, without loading its state."""
+    row = await database.fetchone(
+        "SELECT changepoint_probability, run_length FROM bocpd_model_state WHERE model_key = ?",
+        (model_key,),
+    )
+    if row is None or row[0] is None or row[1] is None:
+        return None
+    return float(row[0]), int(row[1])
+
+
+async def async_save_bocpd(
+    database: Database,
+    *,
+    model_key: str,
+    feature_set_version: int,
+    last_window_end: float,
+    changepoint_probability: float,
+    run_length: int,
+    state: str,
+    streams: Sequence[StreamState],
+    started_at: str,
+    steps: int,
+    new_changepoints: Sequence[dict[str, str]],
+) -> int:
+    """Replace the model's rows (the model and one per stream) and record the run, atomically."""
+    now = utc_now_iso()
+    upsert = (
+        "INSERT OR REPLACE INTO bocpd_model_state (model_key, feature_set_version, "
+        "last_window_end, changepoint_probability, run_length, state, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+    async with database.transaction() as conn:
+        await conn.execute(
+            "DELETE FROM bocpd_model_state WHERE model_key LIKE ? ESCAPE '\\'",
+            (_like_prefix(f"{model_key}/"),),
+        )
+        await conn.execute(
+            upsert,
+            (
+                model_key,
+                feature_set_version,
+                last_window_end,
+                changepoint_probability,
+                run_length,
+                state,
+                now,
+            ),
+        )
+        await conn.executemany(
+            upsert,
+            [
+                (
+                    f"{model_key}/{stream.name}",
+                    feature_set_version,
+                    last_window_end,
+                    stream.changepoint_probability,
+                    stream.run_length,
+                    json.dumps({"parent": model_key, "changepoints": list(stream.changepoints)}),
+                    now,
+                )
+                for stream in streams
+            ],
+        )
+        async with conn.execute(
+            "INSERT INTO bocpd_training_runs (started_at, finished_at, status, steps, "
+            "changepoints, feature_set_version) VALUES (?, ?, ?, ?, ?, ?)",
+            (started_at, now, "ok", steps, json.dumps(list(new_changepoints)), feature_set_version),
+        ) as cursor:
+            return int(cursor.lastrowid or 0)
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%"
+
+
+async def async_record_bocpd_run(
+    database: Database, *, started_at: str, status: str, feature_set_version: int
+) -> int:
+    """Record a run that changed no state (not ready, or failed)."""
+    async with (
+        database.transaction() as conn,
+        conn.execute(
+            "INSERT INTO bocpd_training_runs (started_at, finished_at, status, steps, "
+            "changepoints, feature_set_version) VALUES (?, ?, ?, 0, '[]', ?)",
+            (started_at, utc_now_iso(), status, feature_set_version),
+        ) as cursor,
+    ):
+        return int(cursor.lastrowid or 0)

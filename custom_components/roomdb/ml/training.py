@@ -1,0 +1,128 @@
+"""CLR training and inference from stored feature rows (pure; runs in the executor).
+
+The design matrix uses the home-wide features plus every room that has rows in nearly all of the
+training windows (`ROOM_COVERAGE`): a room that appeared recently would otherwise remove every
+older window from training. The artifact's feature names record the rooms, so inference builds the
+same columns for the newest window.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from .clr import ClrArtifact, ClrConfig, NotReady, predict_proba, train_clr
+from .features import FEATURE_SET_VERSION, HOME_ROOM_ID, TIME_FEATURES, feature_rows_from_long
+from .labels import SleepLabel
+from .pairing import LabelConflict, build_design, design_columns, pair_windows, screen_labels
+from .store import FeatureRecord
+
+ROOM_COVERAGE: Final = 0.9
+VALIDATION_SHARE: Final = 0.2
+MIN_VALIDATION_NIGHTS: Final = 2
+MAX_VALIDATION_NIGHTS: Final = 14
+
+
+def clr_config(min_nights: int, min_rows: int, n_labels: int) -> ClrConfig:
+    """Gates from the options; the last ~20 % of the nights (2..14) are held out for metrics.
+
+    Two held-out nights are too few to compare the CLR with the naive-Bayes baseline reliably;
+    a share of the nights keeps the comparison meaningful as labels accumulate.
+    """
+    validation = min(
+        MAX_VALIDATION_NIGHTS, max(MIN_VALIDATION_NIGHTS, round(n_labels * VALIDATION_SHARE))
+    )
+    return ClrConfig(
+        min_nights=max(min_nights, validation + 2),
+        min_rows=min_rows,
+        validation_nights=validation,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingOutcome:
+    """A trained artifact or why not, with what the training saw."""
+
+    result: ClrArtifact | NotReady
+    rooms: tuple[str, ...]
+    n_rows: int
+    n_nights: int
+    conflicts: tuple[LabelConflict, ...]
+
+
+def select_rooms(room_windows: Iterable[tuple[str, float]]) -> tuple[str, ...]:
+    """The home, then (sorted) each room present in >= ROOM_COVERAGE of the home's windows."""
+    counts = Counter(room for room, _ in set(room_windows))
+    total = counts.get(HOME_ROOM_ID, 0)
+    if total == 0:
+        return (HOME_ROOM_ID,)
+    rooms = sorted(
+        room for room, n in counts.items() if room != HOME_ROOM_ID and n >= ROOM_COVERAGE * total
+    )
+    return (HOME_ROOM_ID, *rooms)
+
+
+def train_from_records(
+    records: Sequence[FeatureRecord], labels: Sequence[SleepLabel], config: ClrConfig
+) -> TrainingOutcome:
+    """Screen the labels, pair without leakage and train under the gates."""
+    rows = [
+        r for r in feature_rows_from_long(records) if r.feature_set_version == FEATURE_SET_VERSION
+    ]
+    kept, conflicts = screen_labels(labels)
+    rooms = select_rooms((row.room_id, row.window_start) for row in rows)
+    dataset = pair_windows(rows, kept, rooms=rooms)
+    # A non-finite value (a corrupt row) fails the fit with a clear FloatingPointError instead
+    # of spreading NaN through the model.
+    with np.errstate(invalid="raise"):
+        result = train_clr(dataset, config)
+    return TrainingOutcome(
+        result=result,
+        rooms=rooms,
+        n_rows=dataset.n_rows,
+        n_nights=dataset.n_nights,
+        conflicts=tuple(conflicts),
+    )
+
+
+def rooms_of(artifact: ClrArtifact) -> tuple[str, ...] | None:
+    """The rooms an artifact was trained on, or None if its columns are not RoomDB's design."""
+    rooms: list[str] = []
+    for name in artifact.feature_names[len(TIME_FEATURES) :]:
+        room = name.rsplit(".", 1)[0]
+        if room not in rooms:
+            rooms.append(room)
+    if not rooms or design_columns(rooms) != artifact.feature_names:
+        return None
+    return tuple(rooms)
+
+
+@dataclass(frozen=True, slots=True)
+class Inference:
+    """P(asleep) for one window."""
+
+    probability: float
+    window_start: float
+    window_end: float
+
+
+def infer_latest(artifact: ClrArtifact, records: Sequence[FeatureRecord]) -> Inference | NotReady:
+    """Calibrated P(asleep) for the newest window in `records` (a dot product and a sigmoid)."""
+    if artifact.feature_set_version != FEATURE_SET_VERSION:
+        return NotReady(
+            "feature_set_changed",
+            f"the model uses feature set {artifact.feature_set_version}, "
+            f"features are now {FEATURE_SET_VERSION}; it is replaced at the next training",
+        )
+    rooms = rooms_of(artifact)
+    if rooms is None:
+        return NotReady("unknown_design", "the model's columns are not RoomDB's design")
+    starts, ends, x = build_design(feature_rows_from_long(records), rooms)
+    if starts.size == 0:
+        return NotReady("no_window", "no feature window has every room the model uses")
+    probability = float(predict_proba(artifact, x[-1])[0])
+    return Inference(probability, float(starts[-1]), float(ends[-1]))

@@ -1,0 +1,227 @@
+"""Ingest: tracked state changes land in raw_events once, in UTC, with their room."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+)
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.roomdb.const import DEFAULT_MAPPING_PATH, DOMAIN
+from custom_components.roomdb.ml.features import RawEvent
+from custom_components.roomdb.ml.ingest import TrackingRules, dedupe_key, raw_event_row
+from custom_components.roomdb.ml.options import (
+    CONF_ML_AREAS,
+    CONF_ML_EXCLUDE,
+    CONF_ML_INCLUDE,
+    CONF_ML_KINDS,
+    MlSettings,
+)
+
+from .conftest import db, ml, run_pipeline
+
+MAPPING = """\
+version: "3.1"
+rooms:
+  cooking:
+    name: Kitchen
+    area_id: kitchen
+    capabilities: [ml]
+"""
+
+
+async def raw_rows(entry: MockConfigEntry) -> list[tuple[Any, ...]]:
+    database = db(entry)
+    await database.flush()
+    rows = await database.fetchall(
+        "SELECT entity_id, domain, device_class, room_id, state, old_state, ts, dedupe_key "
+        "FROM raw_events ORDER BY id"
+    )
+    return [tuple(row) for row in rows]
+
+
+def _write_mapping(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(MAPPING, encoding="utf-8")
+
+
+@pytest.fixture
+async def kitchen(
+    hass: HomeAssistant,
+    area_registry: ar.AreaRegistry,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """A kitchen and a hall; the kitchen light sits in the kitchen through its device."""
+    area_registry.async_create("Kitchen")
+    area_registry.async_create("Hall")
+    config_entry = MockConfigEntry(domain="test")
+    config_entry.add_to_hass(hass)
+    device = device_registry.async_get_or_create(
+        config_entry_id=config_entry.entry_id, identifiers={("test", "lamp")}
+    )
+    device_registry.async_update_device(device.id, area_id="kitchen")
+    entity_registry.async_get_or_create(
+        "light", "test", "lamp", suggested_object_id="kitchen", device_id=device.id
+    )
+    motion = entity_registry.async_get_or_create(
+        "binary_sensor", "test", "motion", suggested_object_id="hall_motion"
+    )
+    entity_registry.async_update_entity(motion.entity_id, area_id="hall")
+
+
+async def test_tracked_changes_are_recorded_in_utc_with_their_area(
+    hass: HomeAssistant, kitchen: None, loaded_entry: MockConfigEntry
+) -> None:
+    hass.states.async_set("light.kitchen", "off")
+    hass.states.async_set("light.kitchen", "on", {"brightness": 10})
+    hass.states.async_set("light.kitchen", "on", {"brightness": 200})  # attributes only
+    hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
+    hass.states.async_set("sensor.temperature", "21.5")  # not a tracked kind
+    hass.states.async_set("binary_sensor.window", "on", {"device_class": "window"})
+    hass.states.async_remove("binary_sensor.hall_motion")  # removal is no state change
+    await hass.async_block_till_done()
+
+    rows = await raw_rows(loaded_entry)
+    light = hass.states.get("light.kitchen")
+    assert light is not None
+    assert [row[:6] for row in rows] == [
+        ("light.kitchen", "light", None, "kitchen", "off", None),
+        ("light.kitchen", "light", None, "kitchen", "on", "off"),
+        ("binary_sensor.hall_motion", "binary_sensor", "motion", "hall", "on", None),
+    ]
+    # UTC epoch seconds of the state's last change, keyed by entity, time and state.
+    assert rows[1][6] == pytest.approx(light.last_changed.timestamp(), abs=1e-6)
+    assert rows[1][7] == dedupe_key("light.kitchen", rows[1][6], "on")
+    assert ml(loaded_entry).writer.queued == 3
+    assert ml(loaded_entry).ingestor.tracked_entities == [
+        "binary_sensor.hall_motion",
+        "light.kitchen",
+    ]
+
+
+async def test_a_replayed_event_is_stored_once(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    old = State("light.porch", "off")
+    new = State("light.porch", "on")
+    data = {"entity_id": "light.porch", "old_state": old, "new_state": new}
+    for _ in range(3):
+        hass.bus.async_fire(EVENT_STATE_CHANGED, data)
+    await hass.async_block_till_done()
+    rows = await raw_rows(loaded_entry)
+    assert len(rows) == 1
+    assert rows[0][6] == pytest.approx(new.last_changed.timestamp(), abs=1e-6)
+
+    # The same rows written again (a replay of the queue) change nothing either.
+    event = RawEvent("light.porch", "light", None, None, "on", "off", rows[0][6])
+    db(loaded_entry).enqueue(
+        "INSERT OR IGNORE INTO raw_events (dedupe_key, entity_id, domain, device_class, "
+        "room_id, state, old_state, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [raw_event_row(event)],
+    )
+    assert len(await raw_rows(loaded_entry)) == 1
+
+
+async def test_rooms_come_from_the_area_mapping_and_follow_registry_changes(
+    hass: HomeAssistant,
+    kitchen: None,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    hass.states.async_set("light.kitchen", "on")  # no mapping yet: the area id is the room
+    await hass.async_block_till_done()
+    await hass.async_add_executor_job(
+        _write_mapping, Path(hass.config.config_dir) / DEFAULT_MAPPING_PATH
+    )
+    await hass.services.async_call(DOMAIN, "reload_mapping", blocking=True, return_response=True)
+    await hass.async_block_till_done()
+    hass.states.async_set("light.kitchen", "off")
+    await hass.async_block_till_done()
+    lamp = entity_registry.async_get("light.kitchen")
+    assert lamp is not None and lamp.device_id is not None
+    device_registry.async_update_device(lamp.device_id, area_id="hall")
+    await hass.async_block_till_done()
+    hass.states.async_set("light.kitchen", "on")
+    await hass.async_block_till_done()
+    rows = await raw_rows(loaded_entry)
+    assert [(row[3], row[4]) for row in rows] == [
+        ("kitchen", "on"),
+        ("cooking", "off"),
+        ("hall", "on"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "entry_options",
+    [
+        {
+            CONF_ML_AREAS: ["kitchen"],
+            CONF_ML_KINDS: ["light", "motion"],
+            CONF_ML_INCLUDE: ["sensor.outside_temperature"],
+            CONF_ML_EXCLUDE: ["light.kitchen_cabinet"],
+        }
+    ],
+)
+async def test_options_choose_areas_kinds_and_entities(
+    hass: HomeAssistant,
+    kitchen: None,
+    entity_registry: er.EntityRegistry,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    cabinet = entity_registry.async_get_or_create(
+        "light", "test", "cabinet", suggested_object_id="kitchen_cabinet"
+    )
+    entity_registry.async_update_entity(cabinet.entity_id, area_id="kitchen")
+    hass.states.async_set("light.kitchen", "on")  # kitchen, light: recorded
+    hass.states.async_set("light.kitchen_cabinet", "on")  # excluded
+    hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})  # hall
+    hass.states.async_set("switch.kettle", "on")  # no area, and switches are not chosen
+    hass.states.async_set("sensor.outside_temperature", "4.5")  # included explicitly
+    hass.states.async_set("input_datetime.sleep_start", "2026-03-02 23:00:00")  # sleep helper
+    await hass.async_block_till_done()
+    rows = await raw_rows(loaded_entry)
+    assert sorted(row[0] for row in rows) == [
+        "input_datetime.sleep_start",
+        "light.kitchen",
+        "sensor.outside_temperature",
+    ]
+
+
+def test_tracking_rules_by_kind() -> None:
+    rules = TrackingRules.from_settings(MlSettings())
+    assert rules.tracks("binary_sensor.a", "binary_sensor", "motion", None)
+    assert rules.tracks("binary_sensor.b", "binary_sensor", "presence", "x")
+    assert rules.tracks("binary_sensor.c", "binary_sensor", "garage_door", None)
+    assert not rules.tracks("binary_sensor.d", "binary_sensor", None, None)
+    assert rules.tracks("person.ann", "person", None, None)
+    assert not rules.tracks("sensor.e", "sensor", "temperature", None)
+    assert rules.tracks("input_datetime.sleep_end", "input_datetime", None, None)
+    doors_only = TrackingRules.from_settings(MlSettings(kinds=frozenset({"door"})))
+    assert not doors_only.kind_matches("binary_sensor", "motion")
+    assert not doors_only.kind_matches("light", None)
+
+
+async def test_pipeline_ingest_stage_flushes_and_stamps_last_ingest(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    result = await run_pipeline(hass, ["ingest"])
+    assert result["ingest"]["status"] == "skipped"
+    hass.states.async_set("light.desk", "on")
+    await hass.async_block_till_done()
+    assert db(loaded_entry).queued_rows >= 1
+    result = await run_pipeline(hass, ["ingest"])
+    assert result["ingest"]["status"] == "ok"
+    assert db(loaded_entry).queued_rows == 0
+    stamp = await db(loaded_entry).get_metadata("last_ingest_at")
+    assert stamp == result["ingest"]["last_event_at"]
+    assert ml(loaded_entry).status.timestamps["last_ingest_at"] == stamp

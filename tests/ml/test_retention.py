@@ -1,0 +1,81 @@
+"""Retention trims raw events and feature windows, keeps models and labels, leaves views valid."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.roomdb.ml.contracts import ML_CONTRACT_VIEWS, async_check_contracts
+from custom_components.roomdb.ml.options import CONF_FEATURE_RETENTION_DAYS, CONF_RAW_RETENTION_DAYS
+from custom_components.roomdb.ml.retention import async_trim
+
+from .conftest import db, run_pipeline, store_events, store_labels, table_counts
+from .household import household, utc
+
+HOME = household()
+
+
+NOW = utc("2026-03-24T11:00:00")  # 22 days in
+
+
+@pytest.mark.parametrize("now_ts", [NOW])
+@pytest.mark.parametrize(
+    "entry_options", [{CONF_RAW_RETENTION_DAYS: 10, CONF_FEATURE_RETENTION_DAYS: 20}]
+)
+async def test_retention_keeps_contracts_labels_and_models(
+    hass: HomeAssistant, ml_entry: MockConfigEntry
+) -> None:
+    database = db(ml_entry)
+    await store_events(database, HOME.events)
+    await store_labels(database, HOME.labels())
+    await run_pipeline(hass, ["features", "train", "bocpd"])
+    before = await table_counts(database)
+
+    result = await run_pipeline(hass, ["retention"])
+    trim = result["retention"]
+    assert trim["status"] == "ok"
+    assert trim["raw_cutoff"] == NOW - 10 * 86400
+    assert trim["feature_cutoff"] == NOW - 20 * 86400
+    after = await table_counts(database)
+    assert (
+        after["raw_events"]
+        == before["raw_events"] - trim["raw_events_deleted"]
+        < before["raw_events"]
+    )
+    # Windows were only ever computed for the last 20 days; five days on, five days go.
+    assert trim["features_deleted"] == 0
+    later = await async_trim(database, now=NOW + 5 * 86400, raw_days=10, feature_days=20)
+    after = await table_counts(database)
+    assert (
+        after["features"] == before["features"] - later.features == before["features"] - 5 * 96 * 36
+    )
+    for table in ("labels", "clr_training_runs", "clr_model_artifacts", "bocpd_model_state"):
+        assert after[table] == before[table], table
+    oldest = await database.fetchone("SELECT MIN(ts) FROM raw_events")
+    assert oldest is not None
+    assert oldest[0] >= trim["raw_cutoff"]
+    oldest = await database.fetchone("SELECT MIN(window_start) FROM features")
+    assert oldest is not None
+    assert oldest[0] >= later.feature_cutoff
+
+    # Every contract view still answers with its pinned columns, over fewer rows.
+    assert (await async_check_contracts(database)).ok
+    for view in ML_CONTRACT_VIEWS:
+        await database.fetchall(f"SELECT * FROM {view} LIMIT 5")
+    paired = await database.fetchone(
+        "SELECT COUNT(DISTINCT night_date) FROM vw_clr_training_dataset"
+    )
+    assert paired is not None
+    assert 0 < paired[0] < len(HOME.labels())
+    # The pipeline carries on after the trim: nothing to add, the model still answers.
+    again = await run_pipeline(hass, ["features", "bocpd", "inference"])
+    assert again["bocpd"]["status"] == "skipped"
+    assert again["inference"]["status"] == "ok"
+
+
+async def test_retention_must_keep_a_day(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    with pytest.raises(ValueError, match="at least one day"):
+        await async_trim(db(loaded_entry), now=0.0, raw_days=0, feature_days=10)
