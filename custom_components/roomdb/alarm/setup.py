@@ -1,0 +1,45 @@
+"""Build, start and stop the alarm controller and its sync for a config entry."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
+
+from ..data import RoomDbConfigEntry
+from .const import ALARM_STORE_KEY, STORE_VERSION, SYNC_STORE_KEY
+from .controller import AlarmController
+from .settings import SyncSettings, alarm_config, code_hash
+from .sync import AlarmSync
+
+
+def create_alarm(
+    hass: HomeAssistant, entry: RoomDbConfigEntry
+) -> tuple[AlarmController, AlarmSync]:
+    """Build the controller and the sync from the entry options; nothing runs yet."""
+    controller = AlarmController(hass, alarm_config(entry.options), code_hash(entry.options))
+    sync = AlarmSync(hass, entry, controller, SyncSettings.from_options(entry.options))
+    return controller, sync
+
+
+async def async_start_alarm(entry: RoomDbConfigEntry) -> None:
+    """Restore the panel and the sync, subscribe, catch up on timers and reconcile once.
+
+    Both stop through `entry.async_on_unload`, which saves their state.
+    """
+    controller = entry.runtime_data.alarm
+    sync = entry.runtime_data.alarm_sync
+    await controller.async_load()
+    await sync.async_load()
+    entry.async_on_unload(controller.async_stop)
+    entry.async_on_unload(sync.async_stop)
+    # The sync listens before the controller catches up, so a delay that ran out while Home
+    # Assistant was down is pushed like any other change.
+    sync.async_start()
+    controller.async_start()
+    sync.async_reconcile_now()
+
+
+async def async_remove_alarm_stores(hass: HomeAssistant) -> None:
+    """Delete the alarm's Store files (the config entry was removed)."""
+    for key in (ALARM_STORE_KEY, SYNC_STORE_KEY):
+        await Store[dict[str, object]](hass, STORE_VERSION, key).async_remove()

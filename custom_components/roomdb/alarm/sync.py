@@ -1,0 +1,437 @@
+"""Two-way sync between RoomDB's alarm panel and a target `alarm_control_panel` entity.
+
+Push only: the target's state changes arrive through `async_track_state_change_event`, RoomDB's own
+changes through the controller's transition listener. The rules live in the pure core
+(`mapping`, `conflict`); this module feeds them and carries out their decisions:
+
+- Outbound: every machine call's transitions go through `outbound_transition`, so states taken
+  from the target (origin PEER) are never pushed back. The chosen state becomes the one pending
+  change (a newer one replaces it) and is pushed with a fresh `Context` whose id is remembered.
+- Inbound: a state change carrying one of those context ids is the echo of RoomDB's own call: it
+  is recorded as last seen and nothing else. Unusable states (unknown, unavailable, "",
+  unrecognised) are recorded and mark the target offline. Any other change runs `resolve()`.
+- Offline: while the target is unusable nothing is sent; the pending change waits with its time.
+  A failed call keeps it too and schedules a retry (`SyncBackoff`); a retry runs `resolve()` again
+  instead of re-sending blindly. When the target comes back the rules run once.
+- Reconnect timestamps: Home Assistant stamps a new `last_updated` when an entity leaves
+  `unavailable`, so that stamp says nothing about when the target's state was chosen. If the
+  target comes back in the state it had before the outage, the stamp from before the outage is
+  used; if it comes back in another state, it changed while we could not see it and it wins.
+  (Likewise a change of attributes alone keeps the stamp of the last state change.)
+
+Runtime state (pending change, last seen target state, push bookkeeping) is saved to the
+`roomdb.alarm_sync` Store, so a restart keeps a pending change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from enum import StrEnum
+import logging
+import math
+from typing import Any, Final
+
+from homeassistant.components.alarm_control_panel.const import (
+    DOMAIN as ALARM_DOMAIN,
+    AlarmControlPanelEntityFeature,
+)
+from homeassistant.const import ATTR_CODE, ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Context,
+    Event,
+    EventStateChangedData,
+    HassJob,
+    HomeAssistant,
+    State,
+    callback,
+)
+from homeassistant.helpers.event import async_call_later, async_track_state_change_event
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from ..data import RoomDbConfigEntry
+from .conflict import Decision, PendingChange, SyncBackoff, resolve
+from .const import STORE_VERSION, SYNC_STORE_KEY
+from .controller import AlarmController, PeerSource, iso
+from .machine import AlarmState, Transition
+from .mapping import map_inbound, map_outbound, outbound_transition
+from .settings import SyncSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+OWN_CONTEXTS_KEPT: Final = 32
+"""How many of RoomDB's own call contexts are remembered to recognise their echoes."""
+
+REQUIRED_FEATURE: Final[Mapping[AlarmState, AlarmControlPanelEntityFeature]] = {
+    AlarmState.ARMED_HOME: AlarmControlPanelEntityFeature.ARM_HOME,
+    AlarmState.ARMED_AWAY: AlarmControlPanelEntityFeature.ARM_AWAY,
+    AlarmState.ARMED_NIGHT: AlarmControlPanelEntityFeature.ARM_NIGHT,
+    # RoomDB's vacation is mirrored as the target's custom bypass (`alarm_arm_custom_bypass`).
+    AlarmState.ARMED_VACATION: AlarmControlPanelEntityFeature.ARM_CUSTOM_BYPASS,
+    AlarmState.TRIGGERED: AlarmControlPanelEntityFeature.TRIGGER,
+}
+
+
+class SyncStatus(StrEnum):
+    """The state of the "alarm sync" diagnostic sensor."""
+
+    DISABLED = "disabled"
+    IN_SYNC = "in_sync"
+    PENDING = "pending"
+    OFFLINE = "offline"
+    ERROR = "error"
+
+
+class AlarmSync:
+    """Keeps RoomDB's panel and one target panel in agreement. Event loop only."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: RoomDbConfigEntry,
+        controller: AlarmController,
+        settings: SyncSettings,
+    ) -> None:
+        """Bind the sync to the controller; nothing runs before `async_start`."""
+        self._hass = hass
+        self._entry = entry
+        self._controller = controller
+        self.settings = settings
+        self._store: Store[dict[str, Any]] = Store(hass, STORE_VERSION, SYNC_STORE_KEY)
+        self._backoff = SyncBackoff()
+        self.pending: PendingChange | None = None
+        self.last_seen_state: str | None = None
+        self.last_seen_updated: float | None = None
+        # The last usable target state and when it was chosen (the stamp `resolve` compares).
+        self._last_good: tuple[AlarmState, float] | None = None
+        self._features = 0
+        self.last_push_attempt: float | None = None
+        self.last_push_success: float | None = None
+        self.last_push_error: str | None = None
+        self.next_retry_at: float | None = None
+        self._failing = False
+        self._online = False
+        self._own_contexts: deque[str] = deque(maxlen=OWN_CONTEXTS_KEPT)
+        self._push_lock = asyncio.Lock()
+        self._listeners: list[Callable[[], None]] = []
+        self._unsubs: list[CALLBACK_TYPE] = []
+        self._unsub_retry: CALLBACK_TYPE | None = None
+        self._retry_job = HassJob(
+            self._on_retry, "roomdb alarm sync retry", cancel_on_shutdown=True
+        )
+        self._stopped = False
+
+    @staticmethod
+    def _now() -> float:
+        return dt_util.utcnow().timestamp()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def async_load(self) -> None:
+        """Restore the runtime state; disabled sync forgets it (a stale change must not return)."""
+        if not self.settings.active:
+            await self._store.async_remove()
+            return
+        data = await self._store.async_load()
+        if data is None:
+            return
+        try:
+            self._restore(data)
+        except (KeyError, TypeError, ValueError) as err:
+            _LOGGER.warning("Stored alarm sync state is unusable, starting over: %s", err)
+            self.pending = None
+            self.last_seen_state = self.last_seen_updated = self._last_good = None
+
+    @callback
+    def async_start(self) -> None:
+        """Subscribe to the target and to RoomDB's own transitions (when sync is active)."""
+        if not self.settings.active:
+            return
+        assert self.settings.target is not None
+        self._unsubs.append(
+            async_track_state_change_event(self._hass, self.settings.target, self._on_target_event)
+        )
+        self._unsubs.append(self._controller.async_add_transition_listener(self._on_local))
+
+    @callback
+    def async_reconcile_now(self) -> None:
+        """Run the rules once against the target's current state (startup counts as reconnect)."""
+        if self.settings.active:
+            assert self.settings.target is not None
+            self._observe(self._hass.states.get(self.settings.target), None)
+
+    async def async_stop(self) -> None:
+        """Unsubscribe, cancel the retry and save the runtime state."""
+        self._stopped = True
+        while self._unsubs:
+            self._unsubs.pop()()
+        self._cancel_retry()
+        if self.settings.active:
+            await self._store.async_save(self._data())
+
+    @callback
+    def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call `listener()` whenever the status or its attributes may have changed."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    # -- what the sensor and diagnostics show ----------------------------------------------------
+
+    @property
+    def status(self) -> SyncStatus:
+        """Disabled, offline (target unusable), error (last push failed), pending or in sync."""
+        if not self.settings.active:
+            return SyncStatus.DISABLED
+        if not self._online:
+            return SyncStatus.OFFLINE
+        if self._failing:
+            return SyncStatus.ERROR
+        if self.pending is not None:
+            return SyncStatus.PENDING
+        return SyncStatus.IN_SYNC
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """The sensor's attributes (no code)."""
+        return {
+            "target": self.settings.target,
+            "last_seen_state": self.last_seen_state,
+            "last_seen_updated": iso(self.last_seen_updated),
+            "pending_state": None if self.pending is None else str(self.pending.state),
+            "pending_since": None if self.pending is None else iso(self.pending.at),
+            "last_push_attempt": iso(self.last_push_attempt),
+            "last_push_success": iso(self.last_push_success),
+            "last_push_error": self.last_push_error,
+            "next_retry": iso(self.next_retry_at),
+        }
+
+    # -- inbound ---------------------------------------------------------------------------------
+
+    @callback
+    def _on_target_event(self, event: Event[EventStateChangedData]) -> None:
+        self._observe(event.data["new_state"], event.context)
+
+    @callback
+    def _observe(self, state: State | None, context: Context | None) -> None:
+        """Record what the target shows and, unless it is our echo or unusable, resolve."""
+        mapped = None if state is None else map_inbound(state.state)
+        if state is not None:
+            self.last_seen_state = state.state
+            self.last_seen_updated = state.last_updated_timestamp
+        if state is None or mapped is None:
+            self._set_online(online=False)
+            self._changed()
+            return
+        reconnect = not self._online
+        self._set_online(online=True)
+        self._features = int(state.attributes.get(ATTR_SUPPORTED_FEATURES) or 0)
+        chosen_at = state.last_updated_timestamp
+        if self._last_good is not None:
+            previous_state, previous_at = self._last_good
+            if previous_state is mapped:
+                chosen_at = previous_at  # unchanged state: keep when it was chosen
+            elif reconnect:
+                chosen_at = math.inf  # changed while we could not see it: the target wins
+        self._last_good = (
+            mapped,
+            state.last_updated_timestamp if math.isinf(chosen_at) else chosen_at,
+        )
+        if context is not None and context.id in self._own_contexts:
+            self._changed()  # the echo of our own call
+            return
+        self._reconcile(mapped, chosen_at, context)
+
+    @callback
+    def _reconcile(
+        self, target_state: AlarmState, target_at: float, context: Context | None
+    ) -> None:
+        self._controller.async_advance()
+        machine = self._controller.machine
+        result = resolve(
+            target_state=target_state,
+            target_last_updated=target_at,
+            pending=self.pending,
+            last_local_change_time=machine.last_local_change_at,
+            local_state=machine.state,
+            ha_authoritative=self.settings.ha_authoritative,
+            skew_tolerance=self.settings.skew_tolerance,
+        )
+        _LOGGER.debug(
+            "Target %s vs local %s (pending %s): %s (%s)",
+            target_state,
+            machine.state,
+            self.pending,
+            result.decision,
+            result.reason,
+        )
+        if result.decision in (Decision.ADOPT_TARGET, Decision.DROP_PENDING_ADOPT_TARGET):
+            self._drop_pending()
+            self._failing = False
+            assert self.settings.target is not None
+            source = PeerSource(
+                self.settings.target,
+                self.last_seen_state or str(target_state),
+                self.last_seen_updated or self._now(),
+            )
+            self._controller.apply_external(target_state, source, context)
+        elif result.decision is Decision.PUSH_LOCAL:
+            if self.pending is None:
+                local = machine.state
+                if map_outbound(local, supports_trigger=self._supports_trigger()) is not None:
+                    self.pending = PendingChange(local, self._now())
+            self._start_push()
+        elif self.pending is None and target_state is machine.state:
+            self._failing = False
+        self._changed()
+
+    # -- outbound --------------------------------------------------------------------------------
+
+    @callback
+    def _on_local(self, transitions: list[Transition]) -> None:
+        """Every machine call's transitions; only RoomDB's own newest change is pushed."""
+        chosen = outbound_transition(transitions, supports_trigger=self._supports_trigger())
+        if chosen is None:
+            return
+        self.pending = PendingChange(chosen.new, chosen.at)  # only the latest is kept
+        self._changed()
+        self._start_push()
+
+    def _supports_trigger(self) -> bool:
+        return bool(self._features & AlarmControlPanelEntityFeature.TRIGGER)
+
+    @callback
+    def _start_push(self) -> None:
+        if self.pending is None or not self._online or self._stopped:
+            return
+        # Not eager: the push runs after the local command (or inbound event) has finished.
+        self._entry.async_create_task(
+            self._hass, self._async_push(), "roomdb alarm sync push", eager_start=False
+        )
+
+    async def _async_push(self) -> None:
+        async with self._push_lock:
+            pending = self.pending
+            if pending is None or not self._online or self._stopped:
+                return
+            target = self.settings.target
+            assert target is not None
+            service = map_outbound(pending.state, supports_trigger=self._supports_trigger())
+            feature = REQUIRED_FEATURE.get(pending.state)
+            if service is None or (feature is not None and not self._features & feature):
+                self._drop_pending()
+                self._fail(f"{target} does not support {pending.state}", retry=False)
+                self._changed()
+                return
+            context = Context()
+            self._own_contexts.append(context.id)
+            data: dict[str, Any] = {ATTR_ENTITY_ID: target}
+            if code := self.settings.outbound_code:
+                data[ATTR_CODE] = code
+            self.last_push_attempt = self._now()
+            try:
+                await self._hass.services.async_call(
+                    ALARM_DOMAIN, service, data, blocking=True, context=context
+                )
+            except Exception as err:  # noqa: BLE001 - a foreign integration may raise anything;
+                # the local panel must keep working and the change must stay queued.
+                self._fail(str(err) or type(err).__name__, retry=True)
+            else:
+                if self._failing:
+                    _LOGGER.info("Alarm sync with %s works again", target)
+                self.last_push_success = self._now()
+                self._failing = False
+                self._cancel_retry()
+                self._backoff.reset()
+                if self.pending is pending:
+                    self.pending = None
+            self._changed()
+
+    def _fail(self, error: str, *, retry: bool) -> None:
+        if not self._failing:
+            _LOGGER.warning("Alarm sync could not update %s: %s", self.settings.target, error)
+        self._failing = True
+        self.last_push_error = error
+        if retry and not self._stopped:
+            self._cancel_retry()
+            delay = self._backoff.next_delay()
+            self.next_retry_at = self._now() + delay
+            self._unsub_retry = async_call_later(self._hass, delay, self._retry_job)
+
+    @callback
+    def _on_retry(self, _fired_at: datetime) -> None:
+        self._unsub_retry = None
+        self.next_retry_at = None
+        if self._online and self._last_good is not None:
+            self._reconcile(*self._last_good, None)
+
+    def _drop_pending(self) -> None:
+        self.pending = None
+        self._cancel_retry()
+        self._backoff.reset()
+
+    def _cancel_retry(self) -> None:
+        if self._unsub_retry is not None:
+            self._unsub_retry()
+            self._unsub_retry = None
+        self.next_retry_at = None
+
+    def _set_online(self, *, online: bool) -> None:
+        if online and not self._online:
+            _LOGGER.info("Alarm sync target %s is available", self.settings.target)
+        elif not online and self._online:
+            _LOGGER.info(
+                "Alarm sync target %s is unavailable; RoomDB's panel keeps working and queues"
+                " its latest change",
+                self.settings.target,
+            )
+        self._online = online
+
+    # -- persistence -----------------------------------------------------------------------------
+
+    @callback
+    def _changed(self) -> None:
+        if not self._stopped:
+            self._store.async_delay_save(self._data)
+        for listener in list(self._listeners):
+            listener()
+
+    def _data(self) -> dict[str, Any]:
+        return {
+            "target": self.settings.target,
+            "pending": None
+            if self.pending is None
+            else {"state": str(self.pending.state), "at": self.pending.at},
+            "last_seen": {"state": self.last_seen_state, "last_updated": self.last_seen_updated},
+            "last_good": None
+            if self._last_good is None
+            else {"state": str(self._last_good[0]), "at": self._last_good[1]},
+            "features": self._features,
+            "last_push_attempt": self.last_push_attempt,
+            "last_push_success": self.last_push_success,
+            "last_push_error": self.last_push_error,
+            "failing": self._failing,
+        }
+
+    def _restore(self, data: Mapping[str, Any]) -> None:
+        if (pending := data.get("pending")) is not None:
+            self.pending = PendingChange(AlarmState(pending["state"]), float(pending["at"]))
+        self.last_push_attempt = _optional_float(data.get("last_push_attempt"))
+        self.last_push_success = _optional_float(data.get("last_push_success"))
+        self.last_push_error = data.get("last_push_error")
+        self._failing = bool(data.get("failing"))
+        if data.get("target") != self.settings.target:
+            return  # what we saw of another panel says nothing about this one
+        last_seen = data.get("last_seen") or {}
+        self.last_seen_state = last_seen.get("state")
+        self.last_seen_updated = _optional_float(last_seen.get("last_updated"))
+        if (last_good := data.get("last_good")) is not None:
+            self._last_good = (AlarmState(last_good["state"]), float(last_good["at"]))
+        self._features = int(data.get("features") or 0)
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -1,0 +1,137 @@
+"""RoomDB's alarm panel: a thin entity over the alarm controller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import override
+
+from homeassistant.components.alarm_control_panel import AlarmControlPanelEntity
+from homeassistant.components.alarm_control_panel.const import (
+    AlarmControlPanelEntityFeature,
+    AlarmControlPanelState,
+    CodeFormat,
+)
+from homeassistant.core import Context, HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .alarm.controller import AlarmController
+from .alarm.machine import AlarmError, AlarmState
+from .const import DOMAIN
+from .data import RoomDbConfigEntry
+
+# Commands run on the event loop against the in-memory machine: no limit needed.
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: RoomDbConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add RoomDB's alarm panel."""
+    async_add_entities([RoomDbAlarmPanel(entry.entry_id, entry.runtime_data.alarm)])
+
+
+class RoomDbAlarmPanel(AlarmControlPanelEntity):
+    """The panel; state, code and delays live in the controller's machine."""
+
+    _attr_has_entity_name = True
+    _attr_translation_key = "alarm"
+    _attr_should_poll = False
+    _attr_supported_features = (
+        AlarmControlPanelEntityFeature.ARM_HOME
+        | AlarmControlPanelEntityFeature.ARM_AWAY
+        | AlarmControlPanelEntityFeature.ARM_NIGHT
+        | AlarmControlPanelEntityFeature.ARM_VACATION
+        | AlarmControlPanelEntityFeature.TRIGGER
+    )
+
+    def __init__(self, entry_id: str, controller: AlarmController) -> None:
+        """Bind the panel to the controller and RoomDB's service device."""
+        self._controller = controller
+        self._attr_unique_id = f"{entry_id}_alarm"
+        # Joins the device that RoomDbEntity describes; identifiers are enough to link to it.
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry_id)})
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Write the state after every controller change."""
+        self.async_on_remove(self._controller.async_add_listener(self._on_change))
+
+    @callback
+    def _on_change(self, context: Context | None) -> None:
+        if context is not None:
+            self.async_set_context(context)
+        self.async_write_ha_state()
+
+    @property
+    @override
+    def alarm_state(self) -> AlarmControlPanelState:
+        """Return the machine's state."""
+        return AlarmControlPanelState(self._controller.machine.state)
+
+    @property
+    @override
+    def code_format(self) -> CodeFormat | None:
+        """Return the keypad to show: none without a code."""
+        code_format = self._controller.machine.code_format
+        return None if code_format is None else CodeFormat(code_format)
+
+    @property
+    @override
+    def code_arm_required(self) -> bool:
+        """Return whether arming needs the code (never without a code)."""
+        return self._controller.machine.code_arm_required
+
+    @property
+    @override
+    def changed_by(self) -> str | None:
+        """Return the sync target's entity id when the last change came from it."""
+        return self._controller.changed_by
+
+    @override
+    async def async_alarm_disarm(self, code: str | None = None) -> None:
+        """Disarm."""
+        self._run(lambda: self._controller.disarm(code, self._context))
+
+    @override
+    async def async_alarm_arm_home(self, code: str | None = None) -> None:
+        """Arm home."""
+        self._arm(AlarmState.ARMED_HOME, code)
+
+    @override
+    async def async_alarm_arm_away(self, code: str | None = None) -> None:
+        """Arm away."""
+        self._arm(AlarmState.ARMED_AWAY, code)
+
+    @override
+    async def async_alarm_arm_night(self, code: str | None = None) -> None:
+        """Arm night."""
+        self._arm(AlarmState.ARMED_NIGHT, code)
+
+    @override
+    async def async_alarm_arm_vacation(self, code: str | None = None) -> None:
+        """Arm vacation."""
+        self._arm(AlarmState.ARMED_VACATION, code)
+
+    @override
+    async def async_alarm_trigger(self, code: str | None = None) -> None:
+        """Trigger; no code needed (a panic button must work without one)."""
+        self._run(lambda: self._controller.trigger(self._context))
+
+    def _arm(self, mode: AlarmState, code: str | None) -> None:
+        self._run(lambda: self._controller.arm(mode, code, self._context))
+
+    @staticmethod
+    def _run(command: Callable[[], None]) -> None:
+        """Run a command; a refused one raises a translated error and changes nothing."""
+        try:
+            command()
+        except AlarmError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key=err.translation_key,
+                translation_placeholders=err.translation_placeholders,
+            ) from err

@@ -1,0 +1,755 @@
+"""Two-way sync against HA's own `manual` alarm panel in the same hass."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import Context, Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.roomdb.alarm.const import (
+    CONF_SYNC_CODE,
+    CONF_SYNC_ENABLED,
+    CONF_SYNC_SEND_CODE,
+    CONF_SYNC_SKEW_TOLERANCE,
+    CONF_SYNC_TARGET,
+    SYNC_STORE_KEY,
+)
+from custom_components.roomdb.alarm.machine import AlarmState
+from custom_components.roomdb.alarm.sync import SyncStatus
+from custom_components.roomdb.const import EVENT_ALARM_TRANSITION
+
+from .conftest import (
+    PANEL,
+    SYNC_SENSOR,
+    TARGET,
+    ServiceCalls,
+    call_panel,
+    call_target,
+    state,
+    sync_of,
+    sync_options,
+    target_back,
+    target_entity,
+    target_offline,
+    tick,
+)
+
+
+@pytest.fixture
+def entry_options() -> dict[str, Any]:
+    """Sync with the manual panel, HA authoritative, no delays (tests override it)."""
+    return sync_options()
+
+
+@pytest.fixture
+def transitions(hass: HomeAssistant) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+
+    @callback
+    def _record(event: Event) -> None:
+        seen.append(dict(event.data))
+
+    hass.bus.async_listen(EVENT_ALARM_TRANSITION, _record)
+    return seen
+
+
+def sensor(hass: HomeAssistant) -> tuple[str, dict[str, Any]]:
+    current = hass.states.get(SYNC_SENSOR)
+    assert current is not None
+    return current.state, dict(current.attributes)
+
+
+async def test_local_changes_mirror_once(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    transitions: list[dict[str, Any]],
+) -> None:
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+    for service, expected, outbound in (
+        ("alarm_arm_away", "armed_away", "alarm_arm_away"),
+        ("alarm_arm_home", "armed_home", "alarm_arm_home"),
+        ("alarm_arm_night", "armed_night", "alarm_arm_night"),
+        ("alarm_arm_vacation", "armed_custom_bypass", "alarm_arm_custom_bypass"),
+        ("alarm_disarm", "disarmed", "alarm_disarm"),
+    ):
+        before = len(calls.outbound)
+        await call_panel(hass, service)
+        assert calls.services()[before:] == [outbound], service
+        assert state(hass, TARGET) == expected
+    assert state(hass, PANEL) == "disarmed"
+    # The target's echoes were recognised: every transition is RoomDB's own.
+    assert {t["origin"] for t in transitions} == {"local"}
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.IN_SYNC
+    assert attributes["last_seen_state"] == "disarmed"
+    assert attributes["pending_state"] is None
+    assert attributes["last_push_success"] is not None
+    assert attributes["last_push_error"] is None
+
+
+async def test_target_changes_mirror_without_a_call_back(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    transitions: list[dict[str, Any]],
+) -> None:
+    for service, expected in (
+        ("alarm_arm_home", "armed_home"),
+        ("alarm_arm_away", "armed_away"),
+        ("alarm_arm_night", "armed_night"),
+        ("alarm_arm_custom_bypass", "armed_vacation"),
+        ("alarm_arm_vacation", "armed_vacation"),
+        ("alarm_disarm", "disarmed"),
+    ):
+        await tick(hass, freezer, 5)
+        await call_target(hass, calls, service)
+        assert state(hass, PANEL) == expected, service
+    assert calls.outbound == []
+    current = hass.states.get(PANEL)
+    assert current is not None
+    assert current.attributes["changed_by"] == TARGET
+    first = transitions[0]
+    assert first["origin"] == "home_assistant"
+    assert first["target_entity_id"] == TARGET
+    assert first["target_state"] == "armed_home"
+    target_state = hass.states.get(TARGET)
+    assert target_state is not None
+    assert transitions[-1]["target_last_updated"] == target_state.last_updated.isoformat()
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+
+
+async def test_mixed_changes_converge_with_one_call_per_local_change(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await call_panel(hass, "alarm_arm_away")
+    await tick(hass, freezer, 5)
+    await call_target(hass, calls, "alarm_disarm")
+    await tick(hass, freezer, 5)
+    await call_panel(hass, "alarm_arm_night")
+    await tick(hass, freezer, 5)
+    await call_target(hass, calls, "alarm_arm_home")
+    assert calls.services() == ["alarm_arm_away", "alarm_arm_night"]
+    assert state(hass, PANEL) == "armed_home"
+    assert state(hass, TARGET) == "armed_home"
+    # Quiet afterwards: nothing is sent back and forth.
+    await tick(hass, freezer, 3600)
+    assert len(calls.outbound) == 2
+
+
+@pytest.mark.parametrize("unusable", ["unknown", "unavailable", "", "armed_sideways"])
+async def test_unusable_target_states_are_recorded_never_applied(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    transitions: list[dict[str, Any]],
+    unusable: str,
+) -> None:
+    hass.states.async_set(TARGET, unusable)
+    await hass.async_block_till_done()
+    assert state(hass, PANEL) == "disarmed"
+    assert transitions == []
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.OFFLINE
+    assert attributes["last_seen_state"] == unusable
+    # Local keeps working; nothing is sent to an unusable target.
+    await call_panel(hass, "alarm_arm_home")
+    assert state(hass, PANEL) == "armed_home"
+    assert calls.outbound == []
+    assert sensor(hass)[1]["pending_state"] == "armed_home"
+
+
+async def test_offline_queues_only_the_latest_change_then_pushes_it(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await tick(hass, freezer, 60)
+    with caplog.at_level(logging.INFO):
+        await target_offline(hass)
+    assert "is unavailable" in caplog.text
+    await call_panel(hass, "alarm_arm_home")
+    await tick(hass, freezer, 10)
+    await call_panel(hass, "alarm_arm_away")
+    latest = dt_util.utcnow()
+    assert state(hass, PANEL) == "armed_away"
+    assert calls.outbound == []
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.OFFLINE
+    assert attributes["pending_state"] == "armed_away"
+    assert attributes["pending_since"] == latest.isoformat()
+
+    await tick(hass, freezer, 60)
+    # Back in the state it had before the outage: its old stamp counts, the local change is newer.
+    await target_back(hass)
+    assert calls.services() == ["alarm_arm_away"]
+    assert state(hass, TARGET) == "armed_away"
+    assert state(hass, PANEL) == "armed_away"
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+
+
+async def test_target_that_changed_during_the_outage_wins(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await target_offline(hass)
+    await tick(hass, freezer, 10)
+    await call_panel(hass, "alarm_arm_away")
+    await tick(hass, freezer, 10)
+    # The target comes back armed home: it changed while RoomDB could not see it.
+    await call_target(hass, calls, "alarm_arm_home")
+    assert calls.outbound == []
+    assert state(hass, PANEL) == "armed_home"
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.IN_SYNC
+    assert attributes["pending_state"] is None
+
+
+@pytest.mark.parametrize(
+    ("entry_options", "gap", "winner"),
+    [
+        (sync_options(), 1.0, "armed_night"),  # tie, HA authoritative: the target
+        (sync_options(ha_authoritative=False), 1.0, "armed_away"),  # tie, local authoritative
+        (sync_options(), 5.0, "armed_away"),  # the local change is clearly newer
+        ({**sync_options(), CONF_SYNC_SKEW_TOLERANCE: 0.0}, 1.0, "armed_away"),
+    ],
+)
+async def test_reconnect_resolves_by_timestamps(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    gap: float,
+    winner: str,
+) -> None:
+    """The target's pre-outage stamp against the pending local change's time."""
+    await tick(hass, freezer, 30)
+    await call_target(hass, calls, "alarm_arm_night")
+    await target_offline(hass)
+    freezer.tick(timedelta(seconds=gap))
+    await call_panel(hass, "alarm_arm_away")
+    await tick(hass, freezer, 120)
+    await target_back(hass)
+    assert state(hass, PANEL) == winner
+    assert state(hass, TARGET) == winner
+    expected_calls = ["alarm_arm_away"] if winner == "armed_away" else []
+    assert calls.services() == expected_calls
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+
+
+async def test_restart_keeps_a_pending_change(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    await tick(hass, freezer, 30)
+    await target_offline(hass)
+    await call_panel(hass, "alarm_arm_night")
+    pending_since = dt_util.utcnow()
+    assert await hass.config_entries.async_unload(alarm_entry.entry_id)
+    await hass.async_block_till_done()
+    stored = hass_storage[SYNC_STORE_KEY]["data"]
+    assert stored["pending"] == {"state": "armed_night", "at": pending_since.timestamp()}
+
+    await tick(hass, freezer, 300)
+    assert await hass.config_entries.async_setup(alarm_entry.entry_id)
+    await hass.async_block_till_done()
+    assert state(hass, PANEL) == "armed_night"
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.OFFLINE
+    assert attributes["pending_state"] == "armed_night"
+    assert attributes["pending_since"] == pending_since.isoformat()
+    assert calls.outbound == []
+
+    await target_back(hass)
+    assert calls.services() == ["alarm_arm_night"]
+    assert state(hass, TARGET) == "armed_night"
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+
+
+async def test_restart_pushes_a_pending_change_when_the_target_is_there(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await tick(hass, freezer, 30)
+    await target_offline(hass)
+    await call_panel(hass, "alarm_arm_home")
+    assert await hass.config_entries.async_unload(alarm_entry.entry_id)
+    await hass.async_block_till_done()
+    await target_back(hass)  # back while RoomDB is stopped, in its pre-outage state
+    await tick(hass, freezer, 30)
+    assert await hass.config_entries.async_setup(alarm_entry.entry_id)
+    await hass.async_block_till_done()
+    assert calls.services() == ["alarm_arm_home"]
+    assert state(hass, TARGET) == "armed_home"
+
+
+async def test_first_sync_adopts_the_target(
+    hass: HomeAssistant, target: str, mock_entry: MockConfigEntry, calls: ServiceCalls
+) -> None:
+    await call_target(hass, calls, "alarm_arm_away")
+    mock_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert state(hass, PANEL) == "armed_away"
+    assert calls.outbound == []
+    await hass.config_entries.async_unload(mock_entry.entry_id)
+
+
+async def test_unknown_target_appearing_later_wins(
+    hass: HomeAssistant,
+    target: str,
+    mock_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Nothing was ever seen of it: its first state is newer than the queued change."""
+    hass.states.async_remove(target)  # not there yet when RoomDB starts
+    mock_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert sensor(hass)[0] == SyncStatus.OFFLINE
+    await call_panel(hass, "alarm_arm_home")
+    await tick(hass, freezer, 10)
+    await target_back(hass)
+    assert calls.outbound == []
+    assert state(hass, PANEL) == "disarmed"
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+    await hass.config_entries.async_unload(mock_entry.entry_id)
+
+
+async def test_removed_target_coming_back_gets_the_queued_change(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await tick(hass, freezer, 10)
+    hass.states.async_remove(TARGET)
+    await hass.async_block_till_done()
+    assert sensor(hass)[0] == SyncStatus.OFFLINE
+    await call_panel(hass, "alarm_arm_away")
+    assert calls.outbound == []
+    await tick(hass, freezer, 10)
+    await target_back(hass)  # same state as before it went away: the queued change is newer
+    assert calls.services() == ["alarm_arm_away"]
+    assert state(hass, TARGET) == "armed_away"
+
+
+async def test_failed_call_is_retried_with_backoff(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entity = target_entity(hass)
+    real_arm_away = entity.async_alarm_arm_away  # type: ignore[attr-defined]
+    failures = 2
+
+    async def flaky_arm_away(code: str | None = None) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise HomeAssistantError("panel is busy")
+        await real_arm_away(code)
+
+    monkeypatch.setattr(entity, "async_alarm_arm_away", flaky_arm_away)
+    await tick(hass, freezer, 30)
+    await call_panel(hass, "alarm_arm_away")
+    assert state(hass, PANEL) == "armed_away"  # local keeps working
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.ERROR
+    assert attributes["last_push_error"] == "panel is busy"
+    assert attributes["pending_state"] == "armed_away"
+    first_retry = dt_util.parse_datetime(attributes["next_retry"])
+    assert first_retry is not None
+    first_delay = (first_retry - dt_util.utcnow()).total_seconds()
+    assert 1.5 <= first_delay <= 2.0
+
+    await tick(hass, freezer, first_delay + 0.01)
+    assert calls.services() == ["alarm_arm_away", "alarm_arm_away"]
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.ERROR
+    second_retry = dt_util.parse_datetime(attributes["next_retry"])
+    assert second_retry is not None
+    second_delay = (second_retry - dt_util.utcnow()).total_seconds()
+    assert 3.0 <= second_delay <= 4.0  # the backoff doubled
+
+    await tick(hass, freezer, second_delay + 0.01)
+    assert calls.services() == ["alarm_arm_away"] * 3
+    assert state(hass, TARGET) == "armed_away"
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.IN_SYNC
+    assert attributes["next_retry"] is None
+    assert attributes["last_push_error"] == "panel is busy"  # kept as history
+
+
+async def test_retry_after_the_target_moved_on_adopts_it(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A retry runs the rules again: a newer target change drops the pending one."""
+    entity = target_entity(hass)
+
+    async def broken(code: str | None = None) -> None:
+        raise HomeAssistantError("no")
+
+    monkeypatch.setattr(entity, "async_alarm_arm_night", broken)
+    await call_panel(hass, "alarm_arm_night")
+    assert sensor(hass)[0] == SyncStatus.ERROR
+    await tick(hass, freezer, 1)
+    await call_target(hass, calls, "alarm_arm_home")
+    assert state(hass, PANEL) == "armed_home"
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.IN_SYNC
+    assert attributes["pending_state"] is None
+    assert attributes["next_retry"] is None
+    await tick(hass, freezer, 600)
+    assert calls.services() == ["alarm_arm_night"]
+
+
+@pytest.mark.parametrize(
+    "target_config",
+    [{"platform": "manual", "name": "House", "arming_time": 0, "code": "1357"}],
+)
+@pytest.mark.parametrize(
+    "entry_options",
+    [{**sync_options(), CONF_SYNC_SEND_CODE: True, CONF_SYNC_CODE: "1357"}],
+)
+async def test_code_is_sent_when_configured(
+    hass: HomeAssistant, alarm_entry: MockConfigEntry, calls: ServiceCalls
+) -> None:
+    await call_panel(hass, "alarm_arm_away")
+    await call_panel(hass, "alarm_disarm")
+    assert calls.outbound == [
+        ("alarm_arm_away", {"entity_id": TARGET, "code": "1357"}),
+        ("alarm_disarm", {"entity_id": TARGET, "code": "1357"}),
+    ]
+    assert state(hass, TARGET) == "disarmed"
+
+
+@pytest.mark.parametrize(
+    "target_config",
+    [{"platform": "manual", "name": "House", "arming_time": 0, "code": "1357"}],
+)
+async def test_refused_call_is_an_error_and_local_keeps_its_state(
+    hass: HomeAssistant, alarm_entry: MockConfigEntry, calls: ServiceCalls
+) -> None:
+    await call_panel(hass, "alarm_arm_home")
+    assert state(hass, PANEL) == "armed_home"
+    assert state(hass, TARGET) == "disarmed"
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.ERROR
+    assert attributes["last_push_error"]
+    assert attributes["pending_state"] == "armed_home"
+
+
+@pytest.mark.parametrize(
+    "target_config",
+    [
+        {
+            "platform": "manual",
+            "name": "House",
+            "arming_time": 0,
+            "code_arm_required": False,
+            "arming_states": ["armed_away"],
+        }
+    ],
+)
+async def test_mode_the_target_lacks_is_not_sent(
+    hass: HomeAssistant, alarm_entry: MockConfigEntry, calls: ServiceCalls
+) -> None:
+    await call_panel(hass, "alarm_arm_night")
+    assert calls.outbound == []
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.ERROR
+    assert attributes["last_push_error"] == f"{TARGET} does not support armed_night"
+    assert attributes["pending_state"] is None
+    await call_panel(hass, "alarm_arm_away")
+    assert calls.services() == ["alarm_arm_away"]
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+
+
+@pytest.mark.parametrize(
+    "target_config",
+    [
+        {
+            "platform": "manual",
+            "name": "House",
+            "arming_time": 0,
+            "delay_time": 0,
+            "trigger_time": 30,
+            "code_arm_required": False,
+        }
+    ],
+)
+@pytest.mark.parametrize("entry_options", [sync_options(trigger=30)])
+async def test_trigger_is_mirrored_and_ends_on_both_sides(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await call_panel(hass, "alarm_arm_away")
+    await call_panel(hass, "alarm_trigger")
+    assert state(hass, PANEL) == "triggered"
+    assert state(hass, TARGET) == "triggered"
+    assert calls.services() == ["alarm_arm_away", "alarm_trigger"]
+    await tick(hass, freezer, 31)
+    assert state(hass, PANEL) == "armed_away"
+    assert state(hass, TARGET) == "armed_away"
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+
+
+@pytest.mark.parametrize(
+    "target_config",
+    [
+        {
+            "platform": "manual",
+            "name": "House",
+            "arming_time": 20,
+            "delay_time": 0,
+            "code_arm_required": False,
+        }
+    ],
+)
+async def test_target_exit_delay_is_mirrored_not_answered(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await tick(hass, freezer, 5)
+    await call_target(hass, calls, "alarm_arm_away")
+    assert state(hass, TARGET) == "arming"
+    assert state(hass, PANEL) == "arming"
+    await tick(hass, freezer, 21)
+    assert state(hass, TARGET) == "armed_away"
+    assert state(hass, PANEL) == "armed_away"
+    assert calls.outbound == []
+
+
+async def test_echo_of_own_call_is_only_recorded(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    transitions: list[dict[str, Any]],
+) -> None:
+    await call_panel(hass, "alarm_arm_home")
+    sync = sync_of(alarm_entry)
+    own = sync._own_contexts[-1]
+    # A state carrying RoomDB's context is never applied, whatever it says.
+    hass.states.async_set(
+        TARGET, "armed_night", {"supported_features": 63}, context=Context(id=own)
+    )
+    await hass.async_block_till_done()
+    assert state(hass, PANEL) == "armed_home"
+    assert sensor(hass)[1]["last_seen_state"] == "armed_night"
+    assert len(calls.outbound) == 1
+    assert [t["new"] for t in transitions] == ["armed_home"]
+
+
+@pytest.mark.parametrize(
+    ("entry_options", "expected_target", "expected_calls"),
+    [
+        ({**sync_options(), CONF_SYNC_ENABLED: False}, "disarmed", []),
+        (
+            {**sync_options(ha_authoritative=False), CONF_SYNC_ENABLED: False},
+            "armed_away",
+            ["alarm_arm_away"],
+        ),
+    ],
+)
+async def test_enabling_sync_later_follows_authority(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    expected_target: str,
+    expected_calls: list[str],
+) -> None:
+    """Changed while sync was off: the newer local state is pushed only by local authority."""
+    assert sensor(hass)[0] == SyncStatus.DISABLED
+    await tick(hass, freezer, 60)
+    await call_panel(hass, "alarm_arm_away")
+    assert calls.outbound == []
+    await tick(hass, freezer, 60)
+    hass.config_entries.async_update_entry(
+        alarm_entry, options={**alarm_entry.options, CONF_SYNC_ENABLED: True}
+    )
+    assert await hass.config_entries.async_reload(alarm_entry.entry_id)
+    await hass.async_block_till_done()
+    assert state(hass, PANEL) == "armed_away"
+    assert state(hass, TARGET) == expected_target
+    assert calls.services() == expected_calls
+
+
+async def test_disabling_sync_forgets_its_state(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    hass_storage: dict[str, Any],
+) -> None:
+    await target_offline(hass)
+    await call_panel(hass, "alarm_arm_away")
+    hass.config_entries.async_update_entry(
+        alarm_entry, options={**alarm_entry.options, CONF_SYNC_ENABLED: False}
+    )
+    assert await hass.config_entries.async_reload(alarm_entry.entry_id)
+    await hass.async_block_till_done()
+    assert SYNC_STORE_KEY not in hass_storage
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.DISABLED
+    assert attributes["pending_state"] is None
+    await target_back(hass)
+    await call_panel(hass, "alarm_disarm")
+    assert calls.outbound == []
+
+
+async def test_new_target_does_not_inherit_what_was_seen_of_the_old_one(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+) -> None:
+    await call_target(hass, calls, "alarm_arm_home")
+    hass.config_entries.async_update_entry(
+        alarm_entry, options={**alarm_entry.options, CONF_SYNC_TARGET: "alarm_control_panel.shed"}
+    )
+    assert await hass.config_entries.async_reload(alarm_entry.entry_id)
+    await hass.async_block_till_done()
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.OFFLINE
+    assert attributes["target"] == "alarm_control_panel.shed"
+    assert attributes["last_seen_state"] is None
+    assert state(hass, PANEL) == "armed_home"
+
+
+async def test_unload_leaves_nothing_running(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entity = target_entity(hass)
+
+    async def broken(code: str | None = None) -> None:
+        raise HomeAssistantError("down")
+
+    monkeypatch.setattr(entity, "async_alarm_arm_away", broken)
+    await call_panel(hass, "alarm_arm_away")
+    sync = sync_of(alarm_entry)
+    controller = alarm_entry.runtime_data.alarm
+    assert sync._unsub_retry is not None
+    assert await hass.config_entries.async_unload(alarm_entry.entry_id)
+    await hass.async_block_till_done()
+    assert sync._unsub_retry is None
+    assert sync._unsubs == []
+    # A target change after unload reaches nobody.
+    await call_target(hass, calls, "alarm_arm_home")
+    assert sync.last_seen_state == "disarmed"
+    assert controller.machine.state is AlarmState.ARMED_AWAY
+    assert controller._unsub_timer is None
+
+
+async def test_local_change_during_a_call_is_sent_next(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the latest change is pending: one made while a call runs is sent after it."""
+    entity = target_entity(hass)
+    real_arm_away = entity.async_alarm_arm_away  # type: ignore[attr-defined]
+
+    async def slow_arm_away(code: str | None = None) -> None:
+        # Someone presses home meanwhile.
+        await hass.services.async_call(
+            "alarm_control_panel", "alarm_arm_home", {"entity_id": PANEL}, blocking=True
+        )
+        await real_arm_away(code)
+
+    monkeypatch.setattr(entity, "async_alarm_arm_away", slow_arm_away)
+    await call_panel(hass, "alarm_arm_away")
+    assert calls.services() == ["alarm_arm_away", "alarm_arm_home"]
+    assert state(hass, PANEL) == "armed_home"
+    assert state(hass, TARGET) == "armed_home"
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+
+
+async def test_retry_waits_for_the_target_to_come_back(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entity = target_entity(hass)
+    real_arm_night = entity.async_alarm_arm_night  # type: ignore[attr-defined]
+    failures = 1
+
+    async def flaky(code: str | None = None) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise HomeAssistantError("glitch")
+        await real_arm_night(code)
+
+    monkeypatch.setattr(entity, "async_alarm_arm_night", flaky)
+    await tick(hass, freezer, 10)
+    await call_panel(hass, "alarm_arm_night")
+    await target_offline(hass)
+    await tick(hass, freezer, 300)  # the retry finds the target offline: nothing is sent
+    assert calls.services() == ["alarm_arm_night"]
+    assert sensor(hass)[0] == SyncStatus.OFFLINE
+    await target_back(hass)
+    assert calls.services() == ["alarm_arm_night", "alarm_arm_night"]
+    assert state(hass, TARGET) == "armed_night"
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+
+
+async def test_unusable_stored_sync_state_starts_over(
+    hass: HomeAssistant,
+    target: str,
+    mock_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hass_storage[SYNC_STORE_KEY] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": SYNC_STORE_KEY,
+        "data": {"target": TARGET, "pending": {"state": "sideways", "at": 1.0}},
+    }
+    mock_entry.add_to_hass(hass)
+    with caplog.at_level(logging.WARNING):
+        assert await hass.config_entries.async_setup(mock_entry.entry_id)
+        await hass.async_block_till_done()
+    assert "Stored alarm sync state is unusable" in caplog.text
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.IN_SYNC
+    assert attributes["pending_state"] is None
+    await hass.config_entries.async_unload(mock_entry.entry_id)
