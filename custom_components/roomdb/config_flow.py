@@ -6,28 +6,47 @@ from pathlib import Path
 from typing import Any, override
 
 from homeassistant.config_entries import (
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
     OptionsFlowWithReload,
 )
 from homeassistant.core import callback
-from homeassistant.helpers import selector
+from homeassistant.helpers import area_registry as ar, selector
 import probatio as vol
 
+from .alarm.const import CONF_ALARM_CODE, CONF_SYNC_CODE
+from .alarm.options_flow import alarm_schema, async_alarm_options, sync_schema, validate_sync
 from .const import (
+    CONF_ACTIVITY_ENABLED,
     CONF_BATCH_SIZE,
     CONF_EXPORT_PATH,
     CONF_FLUSH_INTERVAL,
     CONF_MAPPING_PATH,
+    CONF_OVERWRITE,
+    CONF_VACUUM_DRY_RUN,
+    CONF_VACUUM_ENABLED,
+    CONF_VACUUM_OPTIMISTIC_WRITEBACK,
+    CONF_WRITE_INTERVAL,
+    CONF_WRITE_JITTER,
+    DEFAULT_ACTIVITY_ENABLED,
     DEFAULT_BATCH_SIZE,
     DEFAULT_EXPORT_PATH,
     DEFAULT_FLUSH_INTERVAL,
     DEFAULT_MAPPING_PATH,
+    DEFAULT_VACUUM_DRY_RUN,
+    DEFAULT_VACUUM_ENABLED,
+    DEFAULT_VACUUM_OPTIMISTIC_WRITEBACK,
+    DEFAULT_WRITE_INTERVAL,
+    DEFAULT_WRITE_JITTER,
     DOMAIN,
 )
 from .data import RoomDbConfigEntry
+from .events.options import async_validate_event_stream, event_stream_schema
+from .ml.options import ml_options, ml_schema, validate_ml
 from .paths import UnsafePathError, resolve_config_path
+from .rooms.generate import MappingExistsError, async_generate_mapping
 
 TITLE = "RoomDB"
 FILE_FIELDS = (CONF_MAPPING_PATH, CONF_EXPORT_PATH)
@@ -111,7 +130,18 @@ class RoomDbOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the sections."""
-        return self.async_show_menu(step_id="init", menu_options=["database"])
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=[
+                "database",
+                "rooms",
+                "generate_mapping",
+                "event_stream",
+                "alarm",
+                "alarm_sync",
+                "ml",
+            ],
+        )
 
     async def async_step_database(
         self, user_input: dict[str, Any] | None = None
@@ -144,6 +174,138 @@ class RoomDbOptionsFlow(OptionsFlowWithReload):
             }
         )
         return self.async_show_form(step_id="database", data_schema=schema)
+
+    async def async_step_rooms(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Tune the room-config write limiter and the activity and vacuum pipelines."""
+        if user_input is not None:
+            return self._save(user_input)
+        options = self.config_entry.options
+
+        def number(maximum: float, step: float, unit: str | None) -> selector.NumberSelector:
+            config = selector.NumberSelectorConfig(
+                min=0, max=maximum, step=step, mode=selector.NumberSelectorMode.BOX
+            )
+            if unit is not None:
+                config["unit_of_measurement"] = unit
+            return selector.NumberSelector(config)
+
+        toggle = selector.BooleanSelector()
+        fields: tuple[tuple[str, Any, selector.Selector[Any]], ...] = (
+            (CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL, number(3600, 0.1, "s")),
+            (CONF_WRITE_JITTER, DEFAULT_WRITE_JITTER, number(0.9, 0.05, None)),
+            (CONF_ACTIVITY_ENABLED, DEFAULT_ACTIVITY_ENABLED, toggle),
+            (CONF_VACUUM_ENABLED, DEFAULT_VACUUM_ENABLED, toggle),
+            (CONF_VACUUM_DRY_RUN, DEFAULT_VACUUM_DRY_RUN, toggle),
+            (CONF_VACUUM_OPTIMISTIC_WRITEBACK, DEFAULT_VACUUM_OPTIMISTIC_WRITEBACK, toggle),
+        )
+        schema = vol.Schema(
+            {
+                vol.Required(key, default=options.get(key, default)): field
+                for key, default, field in fields
+            }
+        )
+        return self.async_show_form(step_id="rooms", data_schema=schema)
+
+    async def async_step_generate_mapping(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Write a starter area mapping from the area registry (and vacuum segments)."""
+        config_dir = Path(self.hass.config.config_dir)
+        user_path = self.config_entry.data.get(CONF_MAPPING_PATH, DEFAULT_MAPPING_PATH)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                path = await self.hass.async_add_executor_job(
+                    resolve_config_path, config_dir, user_path
+                )
+                generated = await async_generate_mapping(
+                    self.hass, path, overwrite=bool(user_input.get(CONF_OVERWRITE))
+                )
+            except UnsafePathError as err:
+                errors["base"] = err.translation_key
+            except MappingExistsError:
+                errors[CONF_OVERWRITE] = "mapping_exists"
+            except OSError:
+                errors["base"] = "mapping_write_failed"
+            else:
+                if self.config_entry.state is ConfigEntryState.LOADED:
+                    await self.config_entry.runtime_data.rooms.mapping.async_reload()
+                return self.async_abort(
+                    reason="mapping_generated",
+                    description_placeholders={
+                        "path": user_path,
+                        "rooms": str(len(generated.mapping.rooms)),
+                        "vacuum_rooms": str(generated.vacuum_rooms),
+                    },
+                )
+        return self.async_show_form(
+            step_id="generate_mapping",
+            data_schema=vol.Schema({vol.Required(CONF_OVERWRITE, default=False): bool}),
+            errors=errors,
+            description_placeholders={
+                "path": user_path,
+                "areas": str(len(list(ar.async_get(self.hass).async_list_areas()))),
+            },
+        )
+
+    async def async_step_event_stream(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Forward RoomDB's events to a remote ingest endpoint; tested before it is saved."""
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        values: dict[str, Any] = dict(self.config_entry.options)
+        if user_input is not None:
+            cleaned, errors, placeholders = await async_validate_event_stream(
+                self.hass, self.config_entry.options, user_input
+            )
+            if not errors:
+                return self._save(cleaned)
+            values.update(user_input)
+        return self.async_show_form(
+            step_id="event_stream",
+            data_schema=event_stream_schema(values),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_alarm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Code, trigger behaviour and delays of RoomDB's alarm panel."""
+        errors: dict[str, str] = {}
+        schema = alarm_schema(self.config_entry.options)
+        if user_input is not None:
+            cleaned, errors = await async_alarm_options(self.hass, user_input)
+            if not errors:
+                return self._save(cleaned)
+            shown = {key: value for key, value in user_input.items() if key != CONF_ALARM_CODE}
+            schema = self.add_suggested_values_to_schema(schema, shown)
+        return self.async_show_form(step_id="alarm", data_schema=schema, errors=errors)
+
+    async def async_step_alarm_sync(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Two-way sync of the alarm panel with another alarm panel."""
+        errors: dict[str, str] = {}
+        values: dict[str, Any] = dict(self.config_entry.options)
+        if user_input is not None:
+            cleaned, errors = validate_sync(self.hass, user_input, self.config_entry.options)
+            if not errors:
+                return self._save(cleaned)
+            values.update({k: v for k, v in user_input.items() if k != CONF_SYNC_CODE})
+        return self.async_show_form(
+            step_id="alarm_sync", data_schema=sync_schema(values), errors=errors
+        )
+
+    async def async_step_ml(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """What the sleep and routine models record, how they train and keep data."""
+        errors: dict[str, str] = {}
+        schema = ml_schema(self.config_entry.options)
+        if user_input is not None:
+            errors = validate_ml(user_input)
+            if not errors:
+                return self._save(ml_options(user_input))
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(step_id="ml", data_schema=schema, errors=errors)
 
     def _save(self, user_input: dict[str, Any]) -> ConfigFlowResult:
         if CONF_BATCH_SIZE in user_input:

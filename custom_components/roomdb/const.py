@@ -25,3 +25,43 @@ DEFAULT_BATCH_SIZE: Final = 1000
 DEFAULT_FLUSH_INTERVAL: Final = 1.0
 
 ISSUE_DATABASE_CORRUPT: Final = "database_corrupt"
+
+# --- Room database (issue 3) -------------------------------------------------------------------
+
+EVENT_CONFIG_CHANGED: Final = "roomdb_config_changed"
+"""Fired after every committed room-config change: {domain, room_id, version, action}."""
+
+# Bus events the event stream forwards (issue 4); the alarm and ML parts fire these.
+EVENT_ALARM_TRANSITION: Final = "roomdb_alarm_transition"
+EVENT_ML_RESULT: Final = "roomdb_ml_result"
+
+ISSUE_MAPPING_INVALID: Final = "mapping_invalid"
+
+# Write limiter per (domain, room_id): one write per interval, each window stretched by ±jitter.
+CONF_WRITE_INTERVAL: Final = "write_interval"
+CONF_WRITE_JITTER: Final = "write_jitter"
+DEFAULT_WRITE_INTERVAL: Final = 1.0
+DEFAULT_WRITE_JITTER: Final = 0.2
+
+# Pipelines.
+CONF_ACTIVITY_ENABLED: Final = "activity_enabled"
+CONF_VACUUM_ENABLED: Final = "vacuum_enabled"
+CONF_VACUUM_DRY_RUN: Final = "vacuum_dry_run"
+CONF_VACUUM_OPTIMISTIC_WRITEBACK: Final = "vacuum_optimistic_writeback"
+DEFAULT_ACTIVITY_ENABLED: Final = True
+DEFAULT_VACUUM_ENABLED: Final = True
+DEFAULT_VACUUM_DRY_RUN: Final = False
+DEFAULT_VACUUM_OPTIMISTIC_WRITEBACK: Final = False
+
+# Options flow "generate_mapping" step (an action, not a stored option).
+CONF_OVERWRITE: Final = "overwrite"
+
+# What seed_from_mapping writes per domain; vacuum_control also gets the room's segment_id.
+# Seeding fills missing keys only: values a user already changed are kept.
+SEED_DEFAULTS: Final[dict[str, dict[str, object]]] = {
+    "motion_lighting": {"enabled": True, "timeout": 300},
+    "vacuum_control": {"enabled": True},
+    "activity": {},
+    "climate_schedule": {},
+    "ml": {},
+}

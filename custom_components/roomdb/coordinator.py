@@ -16,6 +16,9 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 
 from .const import DOMAIN, LOGGER
 from .db.database import Database, DatabaseError, DatabaseStats
+from .events.stats import EventStreamStats
+from .ml.status import MlStatus
+from .registry.counts import RegistryCounts, async_registry_counts
 
 if TYPE_CHECKING:
     from .data import RoomDbConfigEntry
@@ -28,6 +31,9 @@ class RoomDbSnapshot:
     """What the entities show; one immutable value per refresh."""
 
     database: DatabaseStats
+    registry: RegistryCounts
+    events: EventStreamStats
+    ml: MlStatus
 
 
 class RoomDbCoordinator(DataUpdateCoordinator[RoomDbSnapshot]):
@@ -57,11 +63,17 @@ class RoomDbCoordinator(DataUpdateCoordinator[RoomDbSnapshot]):
         """Collect the snapshot from the database."""
         try:
             stats = await self.database.stats()
+            registry = await async_registry_counts(self.database)
         except (DatabaseError, OSError) as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN, translation_key="database_unavailable"
             ) from err
-        return RoomDbSnapshot(database=stats)
+        return RoomDbSnapshot(
+            database=stats,
+            registry=registry,
+            events=self.config_entry.runtime_data.events.stats(),
+            ml=self.config_entry.runtime_data.ml.status,
+        )
 
     @callback
     def async_schedule_refresh(self) -> None:

@@ -9,8 +9,14 @@ from typing import TYPE_CHECKING
 from homeassistant.config_entries import ConfigEntry
 
 if TYPE_CHECKING:
+    from .alarm.controller import AlarmController
+    from .alarm.sync import AlarmSync
     from .coordinator import RoomDbCoordinator
     from .db.database import Database
+    from .events.stream import EventStream
+    from .ml.runtime import MlRuntime
+    from .registry.mirror import RegistryMirror
+    from .rooms.runtime import RoomsRuntime
 
 
 @dataclass(slots=True)
@@ -20,6 +26,12 @@ class RoomDbData:
     database: Database
     coordinator: RoomDbCoordinator
     config_dir: Path
+    registry_mirror: RegistryMirror
+    rooms: RoomsRuntime
+    events: EventStream
+    alarm: AlarmController
+    alarm_sync: AlarmSync
+    ml: MlRuntime
 
 
 type RoomDbConfigEntry = ConfigEntry[RoomDbData]

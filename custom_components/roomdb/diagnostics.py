@@ -10,7 +10,16 @@ from homeassistant.core import HomeAssistant
 
 from .data import RoomDbConfigEntry
 
-TO_REDACT = {"token", "ingest_token", "code", "code_hash", "api_key", "password"}
+TO_REDACT = {
+    "token",
+    "ingest_token",
+    "code",
+    "code_hash",
+    "api_key",
+    "password",
+    "alarm_code_hash",
+    "alarm_sync_code",
+}
 
 
 async def async_get_config_entry_diagnostics(
@@ -28,5 +37,13 @@ async def async_get_config_entry_diagnostics(
             "path": str(runtime.database.path),
             "writes_paused": runtime.database.writes_paused,
             **asdict(snapshot.database),
+        },
+        "events": runtime.events.diagnostics(),
+        "rooms": runtime.rooms.health(),
+        "ml": runtime.ml.diagnostics(),
+        "alarm": {
+            "state": str(runtime.alarm.machine.state),
+            "next_deadline": runtime.alarm.machine.next_deadline(),
+            "sync": {"status": str(runtime.alarm_sync.status), **runtime.alarm_sync.attributes},
         },
     }

@@ -2,35 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
-    SensorEntityDescription,
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, UnitOfInformation
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import RoomDbSnapshot
+from .alarm.sync_sensor import AlarmSyncSensor
 from .data import RoomDbConfigEntry
+from .descriptions import RoomDbSensorEntityDescription
 from .entity import RoomDbEntity
+from .events.sensors import EVENT_SENSORS
+from .ml.entities import ML_SENSORS
+from .registry.sensors import REGISTRY_SENSORS
+from .rooms.sensors import ROOMS_SENSORS, RoomsSensor
 
 # Read-only entities backed by the coordinator: no parallel update limit needed.
 PARALLEL_UPDATES = 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class RoomDbSensorEntityDescription(SensorEntityDescription):
-    """A sensor reading one value (and optional attributes) from the snapshot."""
-
-    value_fn: Callable[[RoomDbSnapshot], float | int | str | None]
-    attributes_fn: Callable[[RoomDbSnapshot], Mapping[str, Any]] | None = None
-
 
 SENSORS: tuple[RoomDbSensorEntityDescription, ...] = (
     RoomDbSensorEntityDescription(
@@ -51,6 +46,9 @@ SENSORS: tuple[RoomDbSensorEntityDescription, ...] = (
             "row_counts": snapshot.database.row_counts,
         },
     ),
+    *REGISTRY_SENSORS,
+    *EVENT_SENSORS,
+    *ML_SENSORS,
 )
 
 
@@ -62,6 +60,11 @@ async def async_setup_entry(
     """Add RoomDB's sensors."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(RoomDbSensor(coordinator, description) for description in SENSORS)
+    async_add_entities([AlarmSyncSensor(coordinator, entry.runtime_data.alarm_sync)])
+    rooms = entry.runtime_data.rooms
+    async_add_entities(
+        RoomsSensor(coordinator, rooms, description) for description in ROOMS_SENSORS
+    )
 
 
 class RoomDbSensor(RoomDbEntity, SensorEntity):
@@ -71,7 +74,7 @@ class RoomDbSensor(RoomDbEntity, SensorEntity):
 
     @property
     @override
-    def native_value(self) -> float | int | str | None:
+    def native_value(self) -> float | int | str | datetime | None:
         """Return the value for the current snapshot."""
         return self.entity_description.value_fn(self.coordinator.data)
 

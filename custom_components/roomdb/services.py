@@ -20,7 +20,10 @@ import probatio as vol
 
 from .const import BACKUP_DIRNAME, DOMAIN
 from .data import RoomDbConfigEntry
+from .events.services import async_setup_event_services
+from .ml.services import async_setup_ml_services
 from .paths import UnsafePathError, resolve_config_path
+from .registry.services import async_setup_registry_services
 
 SERVICE_BACKUP = "backup"
 ATTR_PATH = "path"
@@ -41,6 +44,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=BACKUP_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
+    async_setup_registry_services(hass)
+    async_setup_ml_services(hass)
+    async_setup_event_services(hass)
 
 
 def async_get_loaded_entry(hass: HomeAssistant) -> RoomDbConfigEntry:

@@ -196,6 +196,21 @@ _V1_VIEWS: Final[tuple[str, ...]] = (
     WHERE f.window_start = (SELECT MAX(window_start) FROM features)""",
 )
 
+# Since HA 2026.x a device belongs to one config entry (`config_entry_id`; the `config_entries` list
+# stays for compatibility) and a child device names its `parent_device_id`. The view resolves an
+# entity's effective area as HA does: its own area, else its device's, else the parent device's.
+_V2_REGISTRY: Final[tuple[str, ...]] = (
+    "ALTER TABLE devices ADD COLUMN config_entry_id TEXT",
+    "ALTER TABLE devices ADD COLUMN parent_device_id TEXT",
+    """CREATE VIEW vw_entity_areas AS
+    SELECT e.id, e.entity_id, e.device_id,
+           COALESCE(e.area_id, d.area_id, p.area_id) AS area_id, a.floor_id
+    FROM entities AS e
+    LEFT JOIN devices AS d ON d.id = e.device_id
+    LEFT JOIN devices AS p ON p.id = d.parent_device_id
+    LEFT JOIN areas AS a ON a.area_id = COALESCE(e.area_id, d.area_id, p.area_id)""",
+)
+
 type Migration = tuple[int, str, tuple[str, ...]]
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
@@ -204,6 +219,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "initial schema: room configs, registry mirror, ML tables, contract views",
         _V1_TABLES + _V1_VIEWS,
     ),
+    (2, "registry mirror: device config entry and parent, entity area view", _V2_REGISTRY),
 )
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1][0]
@@ -214,6 +230,7 @@ CONTRACT_VIEWS: Final = (
     "vw_bocpd_feature_stream",
     "vw_bocpd_latest_state",
     "vw_latest_feature_snapshot",
+    "vw_entity_areas",
 )
 
 COUNTED_TABLES: Final = (

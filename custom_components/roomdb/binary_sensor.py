@@ -1,0 +1,52 @@
+"""RoomDB binary sensors, declared as data like the sensors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, override
+
+from homeassistant.components.binary_sensor import BinarySensorEntity
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .data import RoomDbConfigEntry
+from .descriptions import RoomDbBinarySensorEntityDescription
+from .entity import RoomDbEntity
+from .ml.entities import ML_BINARY_SENSORS
+
+# Read-only entities backed by the coordinator: no parallel update limit needed.
+PARALLEL_UPDATES = 0
+
+BINARY_SENSORS: tuple[RoomDbBinarySensorEntityDescription, ...] = (*ML_BINARY_SENSORS,)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: RoomDbConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add RoomDB's binary sensors."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(
+        RoomDbBinarySensor(coordinator, description) for description in BINARY_SENSORS
+    )
+
+
+class RoomDbBinarySensor(RoomDbEntity, BinarySensorEntity):
+    """A binary sensor whose state and attributes come from the coordinator snapshot."""
+
+    entity_description: RoomDbBinarySensorEntityDescription
+
+    @property
+    @override
+    def is_on(self) -> bool | None:
+        """Return the state for the current snapshot (None: unknown)."""
+        return self.entity_description.is_on_fn(self.coordinator.data)
+
+    @property
+    @override
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """Return the attributes for the current snapshot."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.coordinator.data)
