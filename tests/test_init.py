@@ -11,10 +11,12 @@ from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb.const import DATABASE_FILENAME, DOMAIN, ISSUE_DATABASE_CORRUPT
 from custom_components.roomdb.db.schema import SCHEMA_VERSION
+from custom_components.roomdb.rooms.runtime import RoomsRuntime
 
 
 async def test_setup_creates_database_and_unloads_cleanly(
@@ -131,3 +133,29 @@ async def test_unload_leaves_no_listener_task_or_connection(
     assert not database._flush_tasks
     with closing(sqlite3.connect(database.path)) as conn:
         assert conn.execute("SELECT value FROM metadata WHERE key = 'pending'").fetchone() == ("1",)
+
+
+async def test_a_failing_part_does_not_keep_the_database_open(
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_stop = RoomsRuntime.async_stop
+
+    async def failing_stop(self: RoomsRuntime) -> None:
+        await real_stop(self)
+        raise RuntimeError("stop failed")
+
+    monkeypatch.setattr(RoomsRuntime, "async_stop", failing_stop)
+    mock_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    database = mock_entry.runtime_data.database
+    registry_mirror = mock_entry.runtime_data.registry_mirror
+
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert "stop failed" in caplog.text
+    assert registry_mirror._stopped
+    assert database._conn is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, Platform
@@ -18,6 +20,7 @@ from .const import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_FLUSH_INTERVAL,
     DOMAIN,
+    LOGGER,
 )
 from .coordinator import RoomDbCoordinator
 from .data import RoomDbConfigEntry, RoomDbData
@@ -75,11 +78,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: RoomDbConfigEntry) -> bo
     coordinator = RoomDbCoordinator(hass, entry, database)
     registry_mirror = RegistryMirror(hass, database, coordinator.async_schedule_refresh)
     rooms = RoomsRuntime(hass, database, rooms_settings)
-    events = EventStream(hass, entry.options, coordinator.async_schedule_refresh)
-    alarm, alarm_sync = create_alarm(hass, entry)
     ml = MlRuntime(
         hass, database, coordinator, MlSettings.from_options(entry.options), rooms.mapping
     )
+    events = EventStream(
+        hass, entry.options, coordinator.async_schedule_refresh, ml.ingestor.is_tracked
+    )
+    alarm, alarm_sync = create_alarm(hass, entry)
     entry.runtime_data = RoomDbData(
         database=database,
         coordinator=coordinator,
@@ -91,8 +96,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: RoomDbConfigEntry) -> bo
         alarm_sync=alarm_sync,
         ml=ml,
     )
-    # Registered first so it runs last on unload: every other part may still write while stopping.
-    entry.async_on_unload(database.close)
+    database.on_commit = coordinator.async_schedule_refresh
+    # HA runs `async_on_unload` callbacks concurrently, so the stop order lives in one list: each
+    # part is stopped after the parts started after it, and the database they write to last.
+    stops: list[Callable[[], Awaitable[None]]] = [database.close]
+    entry.async_on_unload(partial(_async_stop_in_order, stops))
 
     async def _close_on_final_write(_: Event) -> None:
         await database.close()
@@ -100,31 +108,38 @@ async def async_setup_entry(hass: HomeAssistant, entry: RoomDbConfigEntry) -> bo
     entry.async_on_unload(
         hass.bus.async_listen_once(EVENT_HOMEASSISTANT_FINAL_WRITE, _close_on_final_write)
     )
-    database.on_commit = coordinator.async_schedule_refresh
     # Started before the parts that fire RoomDB's bus events, so it stops after them.
-    entry.async_on_unload(events.async_stop)
     await events.async_start()
+    stops.append(events.async_stop)
     # Filled before the first refresh so the registry sensors start with real counts.
-    entry.async_on_unload(registry_mirror.async_stop)
     await registry_mirror.async_start()
-    # Stops (and writes a pending export) before the database closes, on unload and at shutdown
-    # (it listens for homeassistant_stop itself).
-    entry.async_on_unload(rooms.async_stop)
+    stops.append(registry_mirror.async_stop)
+    # Writes a pending export when it stops (also at homeassistant_stop, which it listens for).
     await rooms.async_start()
-    # Fires roomdb_alarm_transition, so it starts after (and stops before) the event stream.
+    stops.append(rooms.async_stop)
     await async_start_alarm(entry)
-    # Records state changes and runs the ML pipeline; stops before the database closes, on unload
-    # and at homeassistant_stop (it listens for that itself).
-    entry.async_on_unload(ml.async_stop)
+    stops.extend((alarm.async_stop, alarm_sync.async_stop))
+    # Records state changes and runs the ML pipeline (also stops at homeassistant_stop).
     await ml.async_start()
+    stops.append(ml.async_stop)
 
     await coordinator.async_config_entry_first_refresh()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
+async def _async_stop_in_order(stops: list[Callable[[], Awaitable[None]]]) -> None:
+    """Stop the started parts, newest first; one failing part must not keep the rest running."""
+    while stops:
+        stop = stops.pop()
+        try:
+            await stop()
+        except Exception:  # noqa: BLE001 - logged; the remaining parts must still stop
+            LOGGER.exception("Stopping %s failed", getattr(stop, "__qualname__", stop))
+
+
 async def async_unload_entry(hass: HomeAssistant, entry: RoomDbConfigEntry) -> bool:
-    """Unload the platforms; the database closes through `async_on_unload`."""
+    """Unload the platforms; the parts and the database stop through `async_on_unload`."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 

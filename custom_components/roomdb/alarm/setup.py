@@ -24,14 +24,12 @@ def create_alarm(
 async def async_start_alarm(entry: RoomDbConfigEntry) -> None:
     """Restore the panel and the sync, subscribe, catch up on timers and reconcile once.
 
-    Both stop through `entry.async_on_unload`, which saves their state.
+    The caller stops both (sync first), which saves their state.
     """
     controller = entry.runtime_data.alarm
     sync = entry.runtime_data.alarm_sync
     await controller.async_load()
     await sync.async_load()
-    entry.async_on_unload(controller.async_stop)
-    entry.async_on_unload(sync.async_stop)
     # The sync listens before the controller catches up, so a delay that ran out while Home
     # Assistant was down is pushed like any other change.
     sync.async_start()

@@ -10,7 +10,7 @@ from homeassistant.core import CALLBACK_TYPE, Event as HassEvent, HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .buffer import EventBuffer
-from .forwarder import EventForwarder
+from .forwarder import EventForwarder, TrackedPredicate, default_is_tracked
 from .options import EventStreamSettings
 from .sink import EventSink, endpoint_for_logs
 from .stats import EventStreamStats
@@ -20,9 +20,17 @@ class EventStream:
     """Numbers what RoomDB emits, keeps it in the Store and sends it while enabled."""
 
     def __init__(
-        self, hass: HomeAssistant, options: Mapping[str, Any], on_change: Callable[[], None]
+        self,
+        hass: HomeAssistant,
+        options: Mapping[str, Any],
+        on_change: Callable[[], None],
+        is_tracked: TrackedPredicate = default_is_tracked,
     ) -> None:
-        """Build the parts from the entry options; ``on_change`` refreshes the sensors."""
+        """Build the parts from the entry options; ``on_change`` refreshes the sensors.
+
+        ``is_tracked`` picks the state changes forwarded when that option is on: the ML ingest's
+        own rule, so the stream and ``raw_events`` see the same entities.
+        """
         self._hass = hass
         self.settings = EventStreamSettings.from_options(options)
         self.buffer = EventBuffer(hass, self.settings.buffer_size)
@@ -38,6 +46,7 @@ class EventStream:
             hass,
             self.buffer.async_emit,
             include_state_changes=self.settings.include_state_changes,
+            is_tracked=is_tracked,
         )
         self._unsub_stop: CALLBACK_TYPE | None = None
 

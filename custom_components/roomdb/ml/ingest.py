@@ -186,6 +186,16 @@ class Ingestor:
         """Entity ids seen so far that are recorded (for diagnostics)."""
         return sorted(e for e, d in self._decisions.items() if d.tracked)
 
+    @callback
+    def is_tracked(self, entity_id: str, state: State | None) -> bool:
+        """Whether the entity is recorded (the event stream forwards the same entities)."""
+        if state is None:
+            return False
+        decision = self._decisions.get(entity_id)
+        if decision is None:
+            decision = self._decisions[entity_id] = self._decide(entity_id, state)
+        return decision.tracked
+
     def _refresh_area_rooms(self) -> None:
         self._area_rooms = rooms_by_area(self.mapping.mapping) if self.mapping is not None else {}
 
@@ -228,11 +238,7 @@ class Ingestor:
         old_state = data["old_state"]
         if old_state is not None and old_state.state == new_state.state:
             return False
-        entity_id = data["entity_id"]
-        decision = self._decisions.get(entity_id)
-        if decision is None:
-            decision = self._decisions[entity_id] = self._decide(entity_id, new_state)
-        return decision.tracked
+        return self.is_tracked(data["entity_id"], new_state)
 
     @callback
     def _async_state_changed(self, event: Event[EventStateChangedData]) -> None:
