@@ -117,10 +117,11 @@ class HomeAssistantProcess:
                 ]
             )
         self.token = bootstrap.token
-        await self._wait_for_roomdb_loaded(deadline)
+        await self.wait_for_roomdb_loaded(deadline)
 
-    async def _wait_for_roomdb_loaded(self, deadline: float) -> None:
+    async def wait_for_roomdb_loaded(self, deadline: float | None = None) -> None:
         """Wait until RoomDB's entry is loaded (or there is none yet)."""
+        deadline = deadline if deadline is not None else time.monotonic() + 60
         while time.monotonic() < deadline:
             entries = await self.request("GET", "/api/config/config_entries/entry?domain=roomdb")
             if not entries or entries[0]["state"] == "loaded":
@@ -136,7 +137,7 @@ class HomeAssistantProcess:
         )
         if result.get("type") != "create_entry":
             raise RuntimeError(f"RoomDB config flow failed: {result}")
-        await self._wait_for_roomdb_loaded(time.monotonic() + 60)
+        await self.wait_for_roomdb_loaded(time.monotonic() + 60)
         # HA saves config entries with a short delay; a SIGKILL before that would lose the entry
         # itself, which is HA's behaviour and not what these tests examine.
         entries_file = self.config_dir / ".storage" / "core.config_entries"

@@ -4,7 +4,10 @@ Each round drives room-config writes (acknowledged service calls) and state chan
 ingest) through HA's REST API, kills HA at a random moment, and checks on the file itself:
 `PRAGMA integrity_check` is ok, every acknowledged write is present (at its acknowledged version or
 later), and the export file is a complete JSON document or absent — never a torn one. Then HA
-restarts and RoomDB must load again. 3 rounds by default, 20 with `scripts/test --slow`.
+restarts and RoomDB must load again. RoomDB's event stream goes to the reference ingest peer the
+whole time: at the end no sequence number was ever reused for a different event and, after a
+flush, the peer holds every number without a hole. 3 rounds by default, 20 with
+`scripts/test --slow`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import aiohttp
 import pytest
 
 from tests.peers.home_assistant import HomeAssistantProcess
+from tests.peers.ingest_server import IngestServer
+
+PEER_TOKEN = "crash-test-token"
 
 ROOMS = ("kitchen", "living", "bedroom", "office")
 DOMAIN_PAIRS = [("motion_lighting", room) for room in ROOMS] + [("activity", "office")]
@@ -83,6 +89,29 @@ async def _write_until_killed(
             acked[(domain, room)] = (n, int(result["version"]))
 
 
+async def _enable_event_stream(ha: HomeAssistantProcess, peer: IngestServer) -> None:
+    """Point RoomDB's event stream at the peer through the options flow, as a user would."""
+    entries = await ha.request("GET", "/api/config/config_entries/entry?domain=roomdb")
+    flow = await ha.request(
+        "POST", "/api/config/config_entries/options/flow", {"handler": entries[0]["entry_id"]}
+    )
+    path = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
+    await ha.request("POST", path, {"next_step_id": "event_stream"})
+    result = await ha.request(
+        "POST",
+        path,
+        {
+            "event_stream_enabled": True,
+            "ingest_url": peer.url,
+            "ingest_token": PEER_TOKEN,
+            "event_buffer_size": 2000,
+            "event_include_state_changes": True,
+        },
+    )
+    assert result["type"] == "create_entry", result
+    await ha.wait_for_roomdb_loaded()
+
+
 async def _crash_rounds(tmp_path: Path, rounds: int, seed: int) -> None:
     rng = random.Random(seed)
     config_dir = tmp_path / "config"
@@ -91,11 +120,14 @@ async def _crash_rounds(tmp_path: Path, rounds: int, seed: int) -> None:
     (config_dir / "roomdb" / "area_mapping.yaml").write_text(MAPPING)
     acked: dict[tuple[str, str], tuple[int, int]] = {}
     counter = [0]
+    peer = IngestServer(PEER_TOKEN)
+    await peer.start()
     try:
         await ha.start()
         await ha.setup_roomdb(
             {"mapping_path": "roomdb/area_mapping.yaml", "export_path": "room_db_export.json"}
         )
+        await _enable_event_stream(ha, peer)
         for _ in range(rounds):
             writer = asyncio.create_task(_write_until_killed(ha, rng, acked, counter))
             await asyncio.sleep(rng.uniform(0.5, 2.5))
@@ -107,8 +139,16 @@ async def _crash_rounds(tmp_path: Path, rounds: int, seed: int) -> None:
             _check_export(config_dir / "room_db_export.json")
             await ha.start()
         assert acked, "no write was acknowledged: the test exercised nothing"
+        stats = (await ha.call_service("roomdb", "flush_events", {}))["service_response"]
+        assert stats["state"] == "ok", stats
+        assert peer.conflicts == 0, "a sequence number was reused for a different event"
+        (device_key, vendor) = peer.streams()[0]
+        sequences = peer.sequences(device_key, vendor)
+        assert len(sequences) > 10
+        assert sequences == list(range(sequences[0], sequences[-1] + 1)), "hole in the stream"
     finally:
         await ha.stop()
+        await peer.stop()
 
 
 @pytest.mark.usefixtures("socket_enabled")
