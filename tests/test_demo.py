@@ -1,0 +1,44 @@
+"""`scripts/demo` end to end: a real Home Assistant, the ingest peer, every stage passes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.peers.home_assistant import REPO
+
+STAGE_LINES = (
+    "PASS   seed history",
+    "PASS   start and config flow",
+    "PASS   options flow",
+    "PASS   room configs",
+    "PASS   live states",
+    "PASS   alarm sync",
+    "PASS   pipeline",
+    "PASS   export",
+    "PASS   event stream",
+)
+
+
+@pytest.mark.slow
+def test_demo_passes_every_stage() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.demo_run"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    report = result.stdout
+    for line in STAGE_LINES:
+        assert line in report
+    assert "bulk vacuum_control/hallway    denied admission_denied" in report
+    assert "sensor.roomdb_alarm_sync       in_sync" in report
+    assert "peer: duplicates / conflicts   0 / 0" in report
+    assert "unrecoverable                  0" in report
+    assert "CLR vs naive Bayes" in report
+    assert "RoomDB demo PASSED" in report
