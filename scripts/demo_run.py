@@ -6,6 +6,10 @@ free port with the demo configuration, onboards it, sets RoomDB up through its c
 options flow over HTTP (event stream to the reference ingest peer, which silently drops 5 % of
 the POSTs; alarm sync with HA's `manual` panel), drives room config writes, state changes and the
 alarm, runs the pipeline and prints what happened. Exits 1 when any stage fails.
+
+With `--live DIR` (what `scripts/develop` uses) the same demo home is built in DIR on port 8123,
+with the ingest peer on 8765, the RoomDB dashboard and onboarding completed for the demo user; then
+Home Assistant keeps running until Ctrl+C.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 import json
 from pathlib import Path
+import shutil
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -29,10 +35,13 @@ from custom_components.roomdb.db.database import Database, utc_now_iso
 from custom_components.roomdb.ml.ingest import INSERT_RAW_EVENT, raw_event_row
 from custom_components.roomdb.ml.label_source import LABEL_SOURCE
 from custom_components.roomdb.ml.store import UPSERT_LABEL
+from scripts.bootstrap_demo import Bootstrap
 from tests.ml.household import Household, generate_household
 from tests.peers.home_assistant import REPO, HomeAssistantProcess
 from tests.peers.ingest_server import IngestServer
 
+LIVE_HA_PORT = 8123
+LIVE_PEER_PORT = 8765
 DAYS = 28
 CHANGE_DAY = 14
 PEER_TOKEN = "demo"
@@ -138,12 +147,15 @@ def expect(ok: bool, what: str) -> None:
         raise StageFailedError(what)
 
 
-def write_config(config_dir: Path, port: int) -> None:
+def write_config(config_dir: Path, port: int, *, live: bool) -> None:
     """The repository's demo configuration on `port`, with an instant `manual` alarm panel."""
     config = yaml.safe_load((REPO / "config" / "configuration.yaml").read_text())
     config["http"]["server_port"] = port
     config["alarm_control_panel"] = [MANUAL_PANEL]
-    config.pop("lovelace", None)  # the dashboard is for scripts/develop; the demo is headless
+    if live:
+        shutil.copytree(REPO / "config" / "dashboards", config_dir / "dashboards")
+    else:
+        config.pop("lovelace", None)  # the headless run has no browser to show a dashboard
     (config_dir / "configuration.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (config_dir / "roomdb").mkdir(exist_ok=True)
     (config_dir / "roomdb" / "area_mapping.yaml").write_text(MAPPING)
@@ -179,10 +191,11 @@ async def seed_history(db_path: Path, home: Household) -> tuple[int, int]:
 class Demo:
     """The stages, sharing one Home Assistant, one ingest peer and one report."""
 
-    def __init__(self, config_dir: Path, seed: int) -> None:
+    def __init__(self, config_dir: Path, seed: int, *, live: bool = False) -> None:
         self.config_dir = config_dir
         self.seed = seed
-        self.ha = HomeAssistantProcess(config_dir)
+        self.live = live
+        self.ha = HomeAssistantProcess(config_dir, port=LIVE_HA_PORT if live else None)
         self.peer = IngestServer(PEER_TOKEN, seed=seed)
         self.report = Report()
         self.entry_id = ""
@@ -209,14 +222,39 @@ class Demo:
             for name, body in stages:
                 if not await self.report.stage(name, body):
                     break
+            passed = self.report.summary()
+            if self.live and passed:
+                await self.stay_live()
         finally:
             await self.ha.stop()
             await self.peer.stop()
-        passed = self.report.summary()
         if not passed:
             Report.heading("Home Assistant log (tail)")
             print(self.ha.log_tail(60))
         return passed
+
+    async def stay_live(self) -> None:
+        """Finish onboarding for the browser, write the demo token and run until Ctrl+C."""
+        bootstrap = Bootstrap(self.ha.session, self.ha.url)
+        bootstrap.token = self.ha.token
+        steps = await self.ha.request("GET", "/api/onboarding")
+        await bootstrap.onboard(steps)
+        if bootstrap.onboarded_now:
+            await bootstrap.remove_onboarding_extras()
+        token_file = self.config_dir / ".demo_token"
+        token_file.write_text(await bootstrap.long_lived_token() + "\n")
+        token_file.chmod(0o600)
+        print(
+            f"\nThe demo home runs on {self.ha.url} (user demo, password roomdb-demo; dashboard "
+            f"{self.ha.url}/roomdb-dashboard; API token in {token_file}).\n"
+            f"Reference ingest peer: {self.peer.url} (token {PEER_TOKEN}). Ctrl+C stops both.",
+            flush=True,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -248,7 +286,7 @@ class Demo:
     # -- stages --------------------------------------------------------------------------------
 
     async def seed_history(self) -> None:
-        write_config(self.config_dir, self.ha.port)
+        write_config(self.config_dir, self.ha.port, live=self.live)
         events, labels = await seed_history(self.config_dir / "roomdb.db", self.home)
         first = self.home.nights[0].night_date
         self.report.row("simulated household", f"seed {self.seed}, {DAYS} nights from {first}")
@@ -260,7 +298,7 @@ class Demo:
         expect(events == len(self.home.events), "some raw events were not inserted")
 
     async def start(self) -> None:
-        await self.peer.start()
+        await self.peer.start(port=LIVE_PEER_PORT if self.live else 0)
         started = time.monotonic()
         await self.ha.start()
         await self.ha.setup_roomdb(FLOW_INPUT)
@@ -467,7 +505,18 @@ def main(argv: list[str] | None = None) -> int:
     """Run the demo in a temporary config dir; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seed", type=int, default=7, help="household and packet-loss seed")
+    parser.add_argument(
+        "--live",
+        type=Path,
+        metavar="DIR",
+        help="build the demo home in DIR (emptied first) on :8123 and keep it running",
+    )
     args = parser.parse_args(argv)
+    if args.live is not None:
+        shutil.rmtree(args.live, ignore_errors=True)
+        args.live.mkdir(parents=True)
+        passed = asyncio.run(Demo(args.live.resolve(), args.seed, live=True).run())
+        return 0 if passed else 1
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="roomdb-demo-") as tmp:
         passed = asyncio.run(Demo(Path(tmp) / "config", args.seed).run())

@@ -56,9 +56,9 @@ def free_port() -> int:
 class HomeAssistantProcess:
     """Start, talk to, SIGKILL and restart one Home Assistant."""
 
-    def __init__(self, config_dir: Path, extra_config: str = "") -> None:
+    def __init__(self, config_dir: Path, extra_config: str = "", port: int | None = None) -> None:
         self.config_dir = config_dir
-        self.port = free_port()
+        self.port = port if port is not None else free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = ""
         self._process: subprocess.Popen[bytes] | None = None
