@@ -355,6 +355,24 @@ async def test_removed_target_coming_back_gets_the_queued_change(
     assert state(hass, TARGET) == "armed_away"
 
 
+def fail_first_calls(
+    monkeypatch: pytest.MonkeyPatch, hass: HomeAssistant, method: str, times: int, message: str
+) -> None:
+    """Make the target panel's `method` raise `times` times, then behave normally."""
+    entity = target_entity(hass)
+    real = getattr(entity, method)
+    failures = times
+
+    async def flaky(code: str | None = None) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise HomeAssistantError(message)
+        await real(code)
+
+    monkeypatch.setattr(entity, method, flaky)
+
+
 async def test_failed_call_is_retried_with_backoff(
     hass: HomeAssistant,
     alarm_entry: MockConfigEntry,
@@ -362,18 +380,7 @@ async def test_failed_call_is_retried_with_backoff(
     freezer: FrozenDateTimeFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    entity = target_entity(hass)
-    real_arm_away = entity.async_alarm_arm_away  # type: ignore[attr-defined]
-    failures = 2
-
-    async def flaky_arm_away(code: str | None = None) -> None:
-        nonlocal failures
-        if failures:
-            failures -= 1
-            raise HomeAssistantError("panel is busy")
-        await real_arm_away(code)
-
-    monkeypatch.setattr(entity, "async_alarm_arm_away", flaky_arm_away)
+    fail_first_calls(monkeypatch, hass, "async_alarm_arm_away", 2, "panel is busy")
     await tick(hass, freezer, 30)
     await call_panel(hass, "alarm_arm_away")
     assert state(hass, PANEL) == "armed_away"  # local keeps working
@@ -707,18 +714,7 @@ async def test_retry_waits_for_the_target_to_come_back(
     freezer: FrozenDateTimeFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    entity = target_entity(hass)
-    real_arm_night = entity.async_alarm_arm_night  # type: ignore[attr-defined]
-    failures = 1
-
-    async def flaky(code: str | None = None) -> None:
-        nonlocal failures
-        if failures:
-            failures -= 1
-            raise HomeAssistantError("glitch")
-        await real_arm_night(code)
-
-    monkeypatch.setattr(entity, "async_alarm_arm_night", flaky)
+    fail_first_calls(monkeypatch, hass, "async_alarm_arm_night", 1, "glitch")
     await tick(hass, freezer, 10)
     await call_panel(hass, "alarm_arm_night")
     await target_offline(hass)
