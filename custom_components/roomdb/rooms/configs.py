@@ -345,12 +345,13 @@ class RoomConfigStore:
         self._log(result, source)
         return result
 
-    def _check(self, request: WriteRequest) -> WriteResult | None:
-        """Validation, admission and limiter, in that order; ``None`` = go ahead."""
+    @staticmethod
+    def _screen(mapping: AreaMapping, request: WriteRequest) -> WriteResult | None:
+        """Validation, then admission against `mapping`; ``None`` = admitted."""
         invalid = validate_request(request)
         if invalid is not None:
             return invalid
-        admission = admit(self._mapping(), request.domain, request.room_id)
+        admission = admit(mapping, request.domain, request.room_id)
         if admission.denial is not None:
             return WriteResult(
                 request.domain,
@@ -360,6 +361,13 @@ class RoomConfigStore:
                 message=admission.denial.message,
                 denial=admission.denial,
             )
+        return None
+
+    def _check(self, request: WriteRequest) -> WriteResult | None:
+        """Validation, admission and limiter, in that order; ``None`` = go ahead."""
+        refused = self._screen(self._mapping(), request)
+        if refused is not None:
+            return refused
         wait = self.limiter.check((request.domain, request.room_id), self.clock())
         if wait is not None:
             return WriteResult(
@@ -541,20 +549,9 @@ class RoomConfigStore:
         admitted: list[tuple[int, WriteRequest]] = []
         mapping = self._mapping()
         for position, request in enumerate(requests):
-            invalid = validate_request(request)
-            if invalid is not None:
-                results[position] = invalid
-                continue
-            admission = admit(mapping, request.domain, request.room_id)
-            if admission.denial is not None:
-                results[position] = WriteResult(
-                    request.domain,
-                    request.room_id,
-                    WriteStatus.DENIED,
-                    error=ADMISSION_DENIED,
-                    message=admission.denial.message,
-                    denial=admission.denial,
-                )
+            refused = self._screen(mapping, request)
+            if refused is not None:
+                results[position] = refused
                 continue
             admitted.append((position, request))
         for start in range(0, len(admitted), self._chunk_size):
