@@ -14,6 +14,7 @@ import time
 
 import aiosqlite
 
+from bench.baselines import per_row_commit
 from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.ml.features import RawEvent
 from custom_components.roomdb.ml.ingest import INSERT_RAW_EVENT, RawEventWriter, raw_event_row
@@ -36,21 +37,6 @@ def _events(count: int, start: float) -> list[RawEvent]:
         state, old = ("on", "off") if i % 2 else ("off", "on")
         events.append(RawEvent(entity_id, domain, device_class, room, state, old, start + i * 0.25))
     return events
-
-
-async def _per_row_commit(path: Path, events: list[RawEvent]) -> float:
-    database = Database(path)
-    await database.open()
-    await database.close()
-    async with aiosqlite.connect(path, isolation_level=None) as conn:
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        started = time.perf_counter()
-        for event in events:
-            await conn.execute("BEGIN")
-            await conn.execute(INSERT_RAW_EVENT, raw_event_row(event))
-            await conn.execute("COMMIT")
-        return time.perf_counter() - started
 
 
 async def _ingest(path: Path, events: list[RawEvent]) -> tuple[float, int]:
@@ -80,7 +66,13 @@ async def _ingest(path: Path, events: list[RawEvent]) -> tuple[float, int]:
 def run(quick: bool) -> list[dict[str, object]]:
     count = 10_000 if quick else 100_000
     with tempfile.TemporaryDirectory() as tmp:
-        baseline = asyncio.run(_per_row_commit(Path(tmp) / "per_row.db", _events(count, 1.7e9)))
+        baseline = asyncio.run(
+            per_row_commit(
+                Path(tmp) / "per_row.db",
+                INSERT_RAW_EVENT,
+                [raw_event_row(event) for event in _events(count, 1.7e9)],
+            )
+        )
         roomdb, replayed = asyncio.run(_ingest(Path(tmp) / "ingest.db", _events(count, 1.7e9)))
     ratio = baseline / roomdb
     return [

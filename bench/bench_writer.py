@@ -7,8 +7,7 @@ from pathlib import Path
 import tempfile
 import time
 
-import aiosqlite
-
+from bench.baselines import per_row_commit
 from custom_components.roomdb.db.database import Database
 
 INSERT = (
@@ -33,21 +32,6 @@ def _rows(count: int, prefix: str) -> list[tuple[object, ...]]:
     ]
 
 
-async def _per_row_commit(path: Path, rows: list[tuple[object, ...]]) -> float:
-    database = Database(path)
-    await database.open()
-    await database.close()
-    async with aiosqlite.connect(path, isolation_level=None) as conn:
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        started = time.perf_counter()
-        for row in rows:
-            await conn.execute("BEGIN")
-            await conn.execute(INSERT, row)
-            await conn.execute("COMMIT")
-        return time.perf_counter() - started
-
-
 async def _batched(path: Path, rows: list[tuple[object, ...]]) -> float:
     database = Database(path, batch_size=1000, flush_interval=1.0)
     await database.open()
@@ -62,7 +46,7 @@ async def _batched(path: Path, rows: list[tuple[object, ...]]) -> float:
 def run(quick: bool) -> list[dict[str, object]]:
     count = 10_000 if quick else 100_000
     with tempfile.TemporaryDirectory() as tmp:
-        baseline = asyncio.run(_per_row_commit(Path(tmp) / "per_row.db", _rows(count, "p")))
+        baseline = asyncio.run(per_row_commit(Path(tmp) / "per_row.db", INSERT, _rows(count, "p")))
         roomdb = asyncio.run(_batched(Path(tmp) / "batched.db", _rows(count, "b")))
     ratio = baseline / roomdb
     return [
