@@ -19,8 +19,8 @@ from custom_components.roomdb.const import (
     EVENT_ML_RESULT,
 )
 from custom_components.roomdb.events.buffer import json_safe
-from custom_components.roomdb.events.forwarder import default_is_tracked
 from custom_components.roomdb.events.options import CONF_EVENT_INCLUDE_STATE_CHANGES
+from custom_components.roomdb.ml.options import CONF_ML_EXCLUDE, CONF_ML_INCLUDE
 from tests.peers.ingest_server import IngestServer
 
 from .conftest import stream_of, wait_until
@@ -97,10 +97,33 @@ async def test_tracked_state_changes_are_forwarded_when_enabled(
     assert await hass.config_entries.async_unload(mock_entry.entry_id)
 
 
-def test_default_tracking() -> None:
-    assert default_is_tracked("person.anna", None)
-    assert not default_is_tracked("binary_sensor.door", None)
-    assert not default_is_tracked("climate.hall", None)
+async def test_forwarded_state_changes_follow_the_ml_tracking_rules(
+    hass: HomeAssistant, peer: IngestServer, entry_options: dict[str, Any]
+) -> None:
+    """The stream sends exactly the state changes `raw_events` records: ML's exclusions hold."""
+    mock_entry = entry_with(
+        {
+            **entry_options,
+            CONF_EVENT_INCLUDE_STATE_CHANGES: True,
+            CONF_ML_EXCLUDE: ["light.kitchen"],
+            CONF_ML_INCLUDE: ["sensor.temperature"],
+        }
+    )
+    mock_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_entry.entry_id)
+    await hass.async_block_till_done()
+
+    hass.states.async_set("light.kitchen", "on")
+    hass.states.async_set("sensor.temperature", "21.5")
+    await hass.async_block_till_done()
+
+    assert emitted(mock_entry) == [
+        (
+            "state_changed",
+            {"entity_id": "sensor.temperature", "old_state": None, "new_state": "21.5"},
+        )
+    ]
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
 
 
 def test_json_safe_falls_back_to_strings() -> None:

@@ -30,21 +30,8 @@ FORWARDED_BUS_EVENTS: Final = {
 """HA bus event type -> ``event_type`` on the wire."""
 STATE_CHANGED_EVENT: Final = "state_changed"
 
-TRACKED_DOMAINS: Final = frozenset({"light", "media_player", "switch", "person"})
-TRACKED_BINARY_SENSOR_CLASSES: Final = frozenset({"motion", "occupancy", "presence", "door"})
-
 type Emit = Callable[..., Event]
 type TrackedPredicate = Callable[[str, State | None], bool]
-
-
-def default_is_tracked(entity_id: str, state: State | None) -> bool:
-    """Return whether RoomDB tracks this entity by default (the ML ingest's default set)."""
-    domain = entity_id.partition(".")[0]
-    if domain in TRACKED_DOMAINS:
-        return True
-    if domain != "binary_sensor" or state is None:
-        return False
-    return state.attributes.get("device_class") in TRACKED_BINARY_SENSOR_CLASSES
 
 
 class EventForwarder:
@@ -56,7 +43,7 @@ class EventForwarder:
         emit: Emit,
         *,
         include_state_changes: bool,
-        is_tracked: TrackedPredicate = default_is_tracked,
+        is_tracked: TrackedPredicate,
     ) -> None:
         """Prepare the listeners; ``emit(event_type, data, timestamp=...)`` numbers an event."""
         self._hass = hass

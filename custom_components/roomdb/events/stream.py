@@ -10,7 +10,7 @@ from homeassistant.core import CALLBACK_TYPE, Event as HassEvent, HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .buffer import EventBuffer
-from .forwarder import EventForwarder, TrackedPredicate, default_is_tracked
+from .forwarder import EventForwarder, TrackedPredicate
 from .options import EventStreamSettings
 from .sink import EventSink, endpoint_for_logs
 from .stats import EventStreamStats
@@ -24,7 +24,7 @@ class EventStream:
         hass: HomeAssistant,
         options: Mapping[str, Any],
         on_change: Callable[[], None],
-        is_tracked: TrackedPredicate = default_is_tracked,
+        is_tracked: TrackedPredicate,
     ) -> None:
         """Build the parts from the entry options; ``on_change`` refreshes the sensors.
 
