@@ -25,6 +25,7 @@ from typing import Any, Final
 import aiosqlite
 
 from .schema import (
+    APPLICATION_ID,
     CONTRACT_VERSION,
     COUNTED_TABLES,
     META_CONTRACT_VERSION,
@@ -166,6 +167,7 @@ class Database:
             raise
         try:
             await self._migrate(self._conn)
+            await self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
         except sqlite3.Error as err:
             await self._discard_connection()
             raise DatabaseMigrationError(self.path, str(err)) from err
