@@ -4,12 +4,14 @@ One background task per loaded entry runs this loop:
 
 1. Sleep until there is work: an emitted event, a flush request, the end of a backoff wait, or an
    idle heartbeat. While retrying, new events do not cut the backoff short; ``flush_events`` does.
-2. Send: queued gap resends first (oldest first), then ``ring.pending`` in batches. Before a
-   batch with numbers no document on disk covers yet, the buffer writes ahead (see ``ring``).
-3. A stored batch is acknowledged; the gaps the answer reports are sorted by
-   ``ring.resolve_gaps``: buffered ones are queued for resend (each at most ``MAX_RESEND_ATTEMPTS``
-   times, so a peer that keeps reporting a gap cannot make the loop spin), the rest are counted
-   unrecoverable and logged once per report.
+2. Send ``ring.next_batch``: events the peer reported missing first, then the unacknowledged ones.
+   The batch is marked sent and, when it holds numbers no document on disk covers yet, the buffer
+   writes ahead (see ``sequence``) before the POST starts.
+3. An ``ok`` answer is booked by ``ring.record_stored``: what it does not list as missing is
+   confirmed; reported gaps that were sent and are still buffered become pending again (each
+   resent at most ``MAX_RESEND_ATTEMPTS`` times), the rest are counted unrecoverable and logged
+   once per report; gaps for numbers never sent are the peer's error and ignored. A report that
+   changed what is pending is saved at once, so neither a reload nor a hard stop forgets it.
 4. A retryable failure (unreachable, timeout, 408/425/429, 5xx, HTML, non-JSON) waits
    ``Backoff`` with full jitter, honouring ``Retry-After``; a permanent one (401/403/400, ...)
    stops sending, raises a repair issue and waits for new options (a reload) or a flush.
@@ -22,7 +24,7 @@ until ``HEARTBEAT_CONFIRMATIONS`` of them in a row were answered without anythin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass
 import logging
@@ -36,7 +38,9 @@ from yarl import URL
 from ..const import DOMAIN
 from .backoff import Backoff
 from .buffer import EventBuffer
-from .ring import Event, EventRing
+from .event import Event
+from .ring import EventRing, GapResolution
+from .runs import format_runs
 from .stats import EndpointState
 from .transport import async_post_events
 from .wire import IngestResult, transport_failure
@@ -46,7 +50,6 @@ _LOGGER = logging.getLogger(__name__)
 HEARTBEAT_EVENT: Final = "heartbeat"
 HEARTBEAT_CONFIRMATIONS: Final = 2
 ISSUE_EVENT_STREAM_ERROR: Final = "event_stream_error"
-MAX_LOGGED_RUNS: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,20 +77,6 @@ def endpoint_for_logs(url: str) -> str:
         return str(URL(url).with_user(None).with_query(None).with_fragment(None))
     except TypeError, ValueError:
         return "<invalid URL>"
-
-
-def format_runs(numbers: Iterable[int]) -> str:
-    """Render sorted numbers as runs, e.g. ``3-7, 12`` (at most ``MAX_LOGGED_RUNS`` runs)."""
-    runs: list[list[int]] = []
-    for number in sorted(numbers):
-        if runs and number == runs[-1][1] + 1:
-            runs[-1][1] = number
-        else:
-            runs.append([number, number])
-    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs[:MAX_LOGGED_RUNS])
-    if len(runs) > MAX_LOGGED_RUNS:
-        text += f" and {len(runs) - MAX_LOGGED_RUNS} more runs"
-    return text
 
 
 class EventSink:
@@ -120,10 +109,10 @@ class EventSink:
         self._wake = asyncio.Event()
         self._flush_requested = False
         self._flush_waiters: list[asyncio.Future[None]] = []
-        self._resend: list[Event] = []
         self._retry_at = 0.0
         self._quiet_heartbeats = 0
         self._warned_malformed = False
+        self._warned_never_sent = False
 
     @property
     def state(self) -> EndpointState:
@@ -216,8 +205,7 @@ class EventSink:
         return True
 
     def _has_work(self) -> bool:
-        newest = self._ring.newest
-        return bool(self._resend) or (newest is not None and newest > self._ring.last_acked)
+        return self._ring.pending_count() > 0
 
     def _heartbeat_wait(self) -> float | None:
         if self._ring.newest is None or self._quiet_heartbeats >= HEARTBEAT_CONFIRMATIONS:
@@ -240,17 +228,9 @@ class EventSink:
 
     async def _async_attempt(self) -> None:
         """Send until nothing is pending or a POST fails."""
-        while True:
-            fresh = not self._resend
-            if fresh:
-                batch = self._ring.pending(self._tuning.batch_limit)
-                if not batch:
-                    return
-                last = batch[-1].sequence_number
-                await self._buffer.async_write_ahead(last)
-                self._ring.mark_sent(last)
-            else:
-                batch = self._resend[: self._tuning.batch_limit]
+        while batch := self._ring.next_batch(self._tuning.batch_limit):
+            self._ring.mark_sent(batch)
+            await self._buffer.async_write_ahead(batch[-1].sequence_number)
             result = await async_post_events(
                 self._session,
                 self._url or "",
@@ -262,14 +242,13 @@ class EventSink:
             if not result.ok:
                 self._record_failure(result)
                 return
-            if fresh:
-                self._ring.acknowledge(last)
-            else:
-                del self._resend[: len(batch)]
+            resolution = self._ring.record_stored(batch, result.gaps)
             self._record_success(result)
-            heartbeat = fresh and batch[-1].event_type == HEARTBEAT_EVENT
-            self._handle_gaps(result.gaps, heartbeat=heartbeat)
-            self._buffer.async_schedule_save()
+            heartbeat = batch[-1].event_type == HEARTBEAT_EVENT
+            if self._handle_gaps(resolution, heartbeat=heartbeat):
+                await self._buffer.async_save()
+            else:
+                self._buffer.async_schedule_save()
 
     # -- outcomes ------------------------------------------------------------------------------
 
@@ -289,26 +268,30 @@ class EventSink:
             log("Ingest endpoint %s stored the batch but: %s", self._endpoint, result.error)
             self._warned_malformed = True
 
-    def _handle_gaps(self, gaps: list[int], *, heartbeat: bool) -> None:
-        queued = {event.sequence_number for event in self._resend}
-        resolution = self._ring.resolve_gaps(seq for seq in gaps if seq not in queued)
-        if resolution.resend:
-            self._resend.extend(resolution.resend)
-            self._resend.sort(key=lambda event: event.sequence_number)
+    def _handle_gaps(self, resolution: GapResolution, *, heartbeat: bool) -> bool:
+        """Log what a gap report changed; return whether it changed what is pending."""
         if resolution.unrecoverable:
             _LOGGER.warning(
-                "Ingest endpoint %s misses %d events that are no longer buffered (%s); "
-                "counted as unrecoverable",
+                "Ingest endpoint %s misses %d events that are no longer buffered or were resent "
+                "too often (%s); counted as unrecoverable",
                 self._endpoint,
                 len(resolution.unrecoverable),
                 format_runs(resolution.unrecoverable),
             )
-        if resolution.unknown:
-            _LOGGER.debug("Ignoring gaps never emitted here: %s", format_runs(resolution.unknown))
-        if resolution.resend or resolution.unrecoverable:
+        if resolution.never_sent:
+            log = _LOGGER.debug if self._warned_never_sent else _LOGGER.warning
+            log(
+                "Ingest endpoint %s reports events missing that were never sent (%s); ignored",
+                self._endpoint,
+                format_runs(resolution.never_sent),
+            )
+            self._warned_never_sent = True
+        changed = bool(resolution.resend or resolution.unrecoverable)
+        if changed:
             self._quiet_heartbeats = 0
         elif heartbeat:
             self._quiet_heartbeats += 1
+        return changed
 
     def _record_failure(self, result: IngestResult) -> None:
         self._last_error = result.error

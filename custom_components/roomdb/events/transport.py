@@ -11,7 +11,7 @@ from typing import Final
 
 import aiohttp
 
-from .ring import Event
+from .event import Event
 from .wire import (
     MAX_RESPONSE_CHARS,
     IngestResult,

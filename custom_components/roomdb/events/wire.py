@@ -18,7 +18,7 @@ import json
 import math
 from typing import Any, Final
 
-from .ring import MAX_SEQUENCE, Event, is_int
+from .event import MAX_SEQUENCE, Event, is_int
 
 SOURCE_VENDOR: Final = "home_assistant"
 MAX_GAP_ENTRIES: Final = 10_000
