@@ -106,29 +106,6 @@ async def _write_until_killed(
             acked[(domain, room)] = (n, int(result["version"]))
 
 
-async def _enable_event_stream(ha: HomeAssistantProcess, peer: IngestServer) -> None:
-    """Point RoomDB's event stream at the peer through the options flow, as a user would."""
-    entries = await ha.request("GET", "/api/config/config_entries/entry?domain=roomdb")
-    flow = await ha.request(
-        "POST", "/api/config/config_entries/options/flow", {"handler": entries[0]["entry_id"]}
-    )
-    path = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
-    await ha.request("POST", path, {"next_step_id": "event_stream"})
-    result = await ha.request(
-        "POST",
-        path,
-        {
-            "event_stream_enabled": True,
-            "ingest_url": peer.url,
-            "ingest_token": PEER_TOKEN,
-            "event_buffer_size": 2000,
-            "event_include_state_changes": True,
-        },
-    )
-    assert result["type"] == "create_entry", result
-    await ha.wait_for_roomdb_loaded()
-
-
 async def _crash_rounds(tmp_path: Path, rounds: int, seed: int) -> None:
     rng = random.Random(seed)
     config_dir = tmp_path / "config"
@@ -144,7 +121,12 @@ async def _crash_rounds(tmp_path: Path, rounds: int, seed: int) -> None:
         await ha.setup_roomdb(
             {"mapping_path": "roomdb/area_mapping.yaml", "export_path": "room_db_export.json"}
         )
-        await _enable_event_stream(ha, peer)
+        await ha.enable_event_stream(
+            peer.url,
+            PEER_TOKEN,
+            event_buffer_size=2000,
+            event_include_state_changes=True,
+        )
         for _ in range(rounds):
             writer = asyncio.create_task(_write_until_killed(ha, rng, acked, counter))
             await asyncio.sleep(rng.uniform(0.5, 2.5))
