@@ -1,9 +1,8 @@
-"""Conflict resolution (every row of the table, ties and skew, both authorities) and backoff."""
+"""Conflict resolution (every row of the table, ties and skew, both authorities)."""
 
 from __future__ import annotations
 
 import math
-import random
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from custom_components.roomdb.alarm.conflict import (
     Decision,
     PendingChange,
     Resolution,
-    SyncBackoff,
     resolve,
 )
 from custom_components.roomdb.alarm.machine import AlarmState
@@ -204,62 +202,3 @@ def test_reasons_name_the_rule() -> None:
     assert reason(target_last_updated=T0) == "tie_target_authoritative"
     assert reason(target_last_updated=T0, ha_authoritative=False) == "tie_local_authoritative"
     assert reason(target_last_updated=T0, pending=None, target_state=AWAY) == "in_sync"
-
-
-# -- backoff ----------------------------------------------------------------------------------
-
-
-def test_backoff_doubles_up_to_the_cap_without_jitter() -> None:
-    backoff = SyncBackoff(base=1.0, factor=2.0, cap=30.0, jitter=0.0)
-    delays = [backoff.next_delay() for _ in range(8)]
-    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
-    assert backoff.attempts == 8
-
-
-def test_backoff_jitter_uses_the_injected_rng_and_only_shortens() -> None:
-    draws = iter([0.0, 0.5, 0.999, 0.25])
-    backoff = SyncBackoff(base=10.0, factor=3.0, cap=100.0, jitter=0.2, rng=lambda: next(draws))
-    assert backoff.next_delay() == pytest.approx(10.0)
-    assert backoff.next_delay() == pytest.approx(30.0 * 0.9)
-    assert backoff.next_delay() == pytest.approx(90.0 * (1 - 0.2 * 0.999))
-    assert backoff.next_delay() == pytest.approx(100.0 * 0.95)
-
-
-def test_backoff_reset_starts_over() -> None:
-    backoff = SyncBackoff(base=2.0, jitter=0.0)
-    for _ in range(5):
-        backoff.next_delay()
-    backoff.reset()
-    assert backoff.attempts == 0
-    assert backoff.next_delay() == 2.0
-
-
-def test_backoff_default_jitter_stays_in_bounds_and_never_overflows() -> None:
-    rng = random.Random(7)
-    backoff = SyncBackoff(rng=rng.random)
-    delays = [backoff.next_delay() for _ in range(5000)]
-    assert all(0 < d <= 300.0 for d in delays)
-    assert min(delays[-100:]) >= 300.0 * 0.8
-    assert len({round(d, 6) for d in delays[-100:]}) > 50  # jitter spreads retries
-
-
-def test_backoff_default_rng_works() -> None:
-    backoff = SyncBackoff()
-    assert 1.6 <= backoff.next_delay() <= 2.0
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"base": 0.0},
-        {"base": -1.0},
-        {"factor": 0.5},
-        {"cap": 0.5, "base": 1.0},
-        {"jitter": 1.5},
-        {"jitter": -0.1},
-        {"base": math.inf},
-    ],
-)
-def test_backoff_refuses_bad_parameters(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
-        SyncBackoff(**kwargs)  # type: ignore[arg-type]

@@ -22,7 +22,6 @@ import pytest
 from custom_components.roomdb.alarm.conflict import (
     Decision,
     PendingChange,
-    SyncBackoff,
     resolve,
 )
 from custom_components.roomdb.alarm.machine import (
@@ -40,6 +39,7 @@ from custom_components.roomdb.alarm.mapping import (
     map_outbound,
     outbound_transition,
 )
+from custom_components.roomdb.backoff import Backoff
 
 S = AlarmState
 T0 = 1_700_000_000.0
@@ -134,7 +134,7 @@ class Link:
     pending: PendingChange | None = None
     last_seen: tuple[str, float] | None = None
     retry_at: float | None = None
-    backoff: SyncBackoff = field(init=False)
+    backoff: Backoff = field(init=False)
     applying_inbound: bool = False
     # counters
     pushes: int = 0
@@ -147,7 +147,7 @@ class Link:
     decisions: dict[Decision, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.backoff = SyncBackoff(base=2.0, cap=120.0, rng=self.rng.random)
+        self.backoff = Backoff(rng=self.rng.random)
 
     # -- outbound ---------------------------------------------------------------------------
 

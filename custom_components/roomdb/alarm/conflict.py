@@ -1,4 +1,4 @@
-"""Conflict resolution and retry backoff for alarm sync: pure, no Home Assistant import.
+"""Conflict resolution for alarm sync: pure, no Home Assistant import.
 
 `resolve()` runs when the target is reachable: on each inbound target state change that is not the
 echo of RoomDB's own call, and once on reconnect. It compares the target's `last_updated` with the
@@ -31,21 +31,14 @@ its later timed transitions are newer than the local change, so they are adopted
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 import math
-import random
 from typing import Final, NamedTuple
 
 from .machine import AlarmState
 
 DEFAULT_SKEW_TOLERANCE: Final = 2.0
-
-DEFAULT_BACKOFF_BASE: Final = 2.0
-DEFAULT_BACKOFF_FACTOR: Final = 2.0
-DEFAULT_BACKOFF_CAP: Final = 300.0
-DEFAULT_BACKOFF_JITTER: Final = 0.2
 
 
 class Decision(StrEnum):
@@ -134,54 +127,3 @@ def _target_wins(
     if abs(delta) <= skew:
         return ha_authoritative, True
     return delta > 0, False
-
-
-class SyncBackoff:
-    """Exponential retry backoff with jitter: base * factor**n, capped, minus up to `jitter` of it.
-
-    Delays never exceed `cap`; jitter only shortens a delay (by up to that fraction), so retries
-    from several restarts spread out. `rng` returns floats in [0, 1) and is injectable for tests.
-    """
-
-    def __init__(
-        self,
-        *,
-        base: float = DEFAULT_BACKOFF_BASE,
-        factor: float = DEFAULT_BACKOFF_FACTOR,
-        cap: float = DEFAULT_BACKOFF_CAP,
-        jitter: float = DEFAULT_BACKOFF_JITTER,
-        rng: Callable[[], float] | None = None,
-    ) -> None:
-        """Validate and store the parameters."""
-        if not (math.isfinite(base) and base > 0):
-            raise ValueError("base must be > 0")
-        if not (math.isfinite(factor) and factor >= 1):
-            raise ValueError("factor must be >= 1")
-        if not (math.isfinite(cap) and cap >= base):
-            raise ValueError("cap must be >= base")
-        if not 0 <= jitter <= 1:
-            raise ValueError("jitter must be within [0, 1]")
-        self._base = base
-        self._factor = factor
-        self._cap = cap
-        self._jitter = jitter
-        self._rng = rng or random.random
-        self._attempts = 0
-        self._raw = base
-
-    @property
-    def attempts(self) -> int:
-        """Delays handed out since the last reset (failed attempts so far)."""
-        return self._attempts
-
-    def next_delay(self) -> float:
-        """Return the delay before the next retry and count one more attempt."""
-        raw = self._raw
-        self._raw = min(self._cap, raw * self._factor)
-        self._attempts += 1
-        return raw * (1.0 - self._jitter * self._rng())
-
-    def reset(self) -> None:
-        """Start over after a success."""
-        self._attempts = 0
-        self._raw = self._base

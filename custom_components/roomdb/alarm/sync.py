@@ -11,8 +11,8 @@ changes through the controller's transition listener. The rules live in the pure
   is recorded as last seen and nothing else. Unusable states (unknown, unavailable, "",
   unrecognised) are recorded and mark the target offline. Any other change runs `resolve()`.
 - Offline: while the target is unusable nothing is sent; the pending change waits with its time.
-  A failed call keeps it too and schedules a retry (`SyncBackoff`); a retry runs `resolve()` again
-  instead of re-sending blindly. When the target comes back the rules run once.
+  A failed call keeps it too and schedules a retry (the shared `Backoff`); a retry runs
+  `resolve()` again instead of re-sending blindly. When the target comes back the rules run once.
 - Reconnect timestamps: Home Assistant stamps a new `last_updated` when an entity leaves
   `unavailable`, so that stamp says nothing about when the target's state was chosen. If the
   target comes back in the state it had before the outage, the stamp from before the outage is
@@ -53,8 +53,9 @@ from homeassistant.helpers.event import async_call_later, async_track_state_chan
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
+from ..backoff import Backoff
 from ..data import RoomDbConfigEntry
-from .conflict import Decision, PendingChange, SyncBackoff, resolve
+from .conflict import Decision, PendingChange, resolve
 from .const import STORE_VERSION, SYNC_STORE_KEY
 from .controller import AlarmController, PeerSource, iso
 from .machine import AlarmState, Transition
@@ -102,7 +103,7 @@ class AlarmSync:
         self._controller = controller
         self.settings = settings
         self._store: Store[dict[str, Any]] = Store(hass, STORE_VERSION, SYNC_STORE_KEY)
-        self._backoff = SyncBackoff()
+        self._backoff = Backoff()
         self.pending: PendingChange | None = None
         self.last_seen_state: str | None = None
         self.last_seen_updated: float | None = None

@@ -12,9 +12,10 @@ One background task per loaded entry runs this loop:
    resent at most ``MAX_RESEND_ATTEMPTS`` times), the rest are counted unrecoverable and logged
    once per report; gaps for numbers never sent are the peer's error and ignored. A report that
    changed what is pending is saved at once, so neither a reload nor a hard stop forgets it.
-4. A retryable failure (unreachable, timeout, 408/425/429, 5xx, HTML, non-JSON) waits
-   ``Backoff`` with full jitter, honouring ``Retry-After``; a permanent one (401/403/400, ...)
-   stops sending, raises a repair issue and waits for new options (a reload) or a flush.
+4. A retryable failure (unreachable, timeout, 408/425/429, 5xx, HTML, non-JSON) waits as the
+   shared ``Backoff`` says (2 s doubling to 60 s, ±25 %), at least ``Retry-After``; a
+   permanent one (401/403/400, ...) stops sending, raises a repair issue and waits for new
+   options (a reload) or a flush.
 
 Tail loss: the peer can only report a lost event once a later one arrives, so after events were
 sent and the stream went idle, the sender emits ``heartbeat`` events every ``heartbeat_interval``
@@ -35,8 +36,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from yarl import URL
 
+from ..backoff import Backoff
 from ..const import DOMAIN
-from .backoff import Backoff
 from .buffer import EventBuffer
 from .event import Event
 from .ring import EventRing, GapResolution
@@ -60,8 +61,8 @@ class SinkTuning:
     """Events per POST at most."""
     request_timeout: float = 10.0
     """Seconds one POST may take, answer included."""
-    backoff_base: float = 1.0
-    backoff_cap: float = 300.0
+    backoff_base: float = 2.0
+    backoff_cap: float = 60.0
     heartbeat_interval: float = 60.0
     """Idle seconds before a heartbeat event confirms the tail of the stream."""
     flush_timeout: float = 30.0
@@ -102,7 +103,7 @@ class EventSink:
         self._on_change = on_change
         self._session = session
         self._tuning = tuning or DEFAULT_TUNING
-        self._backoff = Backoff(self._tuning.backoff_base, self._tuning.backoff_cap)
+        self._backoff = Backoff(base=self._tuning.backoff_base, cap=self._tuning.backoff_cap)
         self._state = EndpointState.OK if url else EndpointState.DISABLED
         self._last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
