@@ -218,3 +218,18 @@ async def test_a_failing_part_does_not_keep_the_database_open(
     assert "stop failed" in caplog.text
     assert registry_mirror._stopped
     assert database._conn is None
+
+
+async def test_a_fresh_home_has_every_contract_metadata_key(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    db_path = loaded_entry.runtime_data.database.path
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+    def read_metadata() -> dict[str, str]:
+        with closing(sqlite3.connect(db_path)) as conn:
+            return dict(conn.execute("SELECT key, value FROM metadata").fetchall())
+
+    metadata = await hass.async_add_executor_job(read_metadata)
+    for key in ("schema_version", "contract_version", "feature_set_version"):
+        assert metadata.get(key, "").isdigit(), (key, metadata)

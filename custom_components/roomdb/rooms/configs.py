@@ -185,9 +185,11 @@ class WriteCounters:
             case WriteStatus.DENIED:
                 self.denied += 1
 
-    def as_dict(self) -> dict[str, int]:
-        """The public counter names."""
+    def as_dict(self) -> dict[str, Any]:
+        """The counters as nested objects, plus the dotted names earlier releases answered."""
         return {
+            "writes": {"ok": self.ok, "retry": self.retry, "error": self.error},
+            "admission": {"denied": self.denied},
             "writes.ok": self.ok,
             "writes.retry": self.retry,
             "writes.error": self.error,
