@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+import hashlib
+import threading
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -173,3 +175,16 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
 def sync_of(entry: MockConfigEntry) -> AlarmSync:
     sync: AlarmSync = entry.runtime_data.alarm_sync
     return sync
+
+
+def record_key_derivations(monkeypatch: pytest.MonkeyPatch, hass: HomeAssistant) -> list[bool]:
+    """Record for every key derivation (hashing or checking a code) whether it ran on the loop."""
+    on_loop: list[bool] = []
+    real = hashlib.pbkdf2_hmac
+
+    def recording(hash_name: str, password: bytes, salt: bytes, iterations: int) -> bytes:
+        on_loop.append(threading.get_ident() == hass.loop_thread_id)
+        return real(hash_name, password, salt, iterations)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", recording)  # the machine looks it up per call
+    return on_loop
