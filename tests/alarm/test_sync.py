@@ -7,8 +7,10 @@ import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import Context, Event, HomeAssistant, callback
+from homeassistant.components.alarm_control_panel.const import AlarmControlPanelState
+from homeassistant.core import Context, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -22,6 +24,7 @@ from custom_components.roomdb.alarm.const import (
     SYNC_STORE_KEY,
 )
 from custom_components.roomdb.alarm.machine import AlarmState
+from custom_components.roomdb.alarm.mapping import map_inbound
 from custom_components.roomdb.alarm.sync import SyncStatus
 from custom_components.roomdb.const import EVENT_ALARM_TRANSITION
 
@@ -168,6 +171,51 @@ async def test_unusable_target_states_are_recorded_never_applied(
     assert state(hass, PANEL) == "armed_home"
     assert calls.outbound == []
     assert sensor(hass)[1]["pending_state"] == "armed_home"
+
+
+@pytest.mark.parametrize(
+    "passing",
+    # Every Home Assistant alarm state RoomDB's panel has no counterpart for (`disarming`, HA
+    # 2024.11+): a state Home Assistant adds later lands here too and must not be taken for an
+    # outage.
+    [str(s) for s in AlarmControlPanelState if map_inbound(s) is None],
+)
+async def test_target_passing_through_a_state_without_counterpart_stays_online(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    transitions: list[dict[str, Any]],
+    passing: str,
+) -> None:
+    await tick(hass, freezer, 30)
+    await call_target(hass, calls, "alarm_arm_away")
+    assert state(hass, PANEL) == "armed_away"
+    statuses: list[str] = []
+
+    @callback
+    def _record(event: Event[EventStateChangedData]) -> None:
+        if (new_state := event.data["new_state"]) is not None:
+            statuses.append(new_state.state)
+
+    async_track_state_change_event(hass, SYNC_SENSOR, _record)
+    await tick(hass, freezer, 5)
+    # The panel shows the state while it works on a disarm (as keypad panels do).
+    current = hass.states.get(TARGET)
+    assert current is not None
+    hass.states.async_set(TARGET, passing, current.attributes)
+    await hass.async_block_till_done()
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.IN_SYNC
+    assert attributes["last_seen_state"] == passing
+    assert state(hass, PANEL) == "armed_away"  # recorded, never transitioned on
+    await tick(hass, freezer, 2)
+    await call_target(hass, calls, "alarm_disarm")
+    assert state(hass, PANEL) == "disarmed"
+    assert [t["new"] for t in transitions] == ["armed_away", "disarmed"]
+    assert SyncStatus.OFFLINE not in statuses
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+    assert calls.outbound == []
 
 
 async def test_offline_queues_only_the_latest_change_then_pushes_it(

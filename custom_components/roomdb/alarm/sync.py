@@ -8,7 +8,8 @@ changes through the controller's transition listener. The rules live in the pure
   from the target (origin PEER) are never pushed back. The chosen state becomes the one pending
   change (a newer one replaces it) and is pushed with a fresh `Context` whose id is remembered.
 - Inbound: a state change carrying one of those context ids is the echo of RoomDB's own call: it
-  is recorded as last seen and nothing else. Unusable states (unknown, unavailable, "",
+  is recorded as last seen and nothing else. A passing state (`disarming`) is recorded and waited
+  out: the target stays as online as it was. Unusable states (unknown, unavailable, "",
   unrecognised) are recorded and mark the target offline. Any other change runs `resolve()`.
 - Offline: while the target is unusable nothing is sent; the pending change waits with its time.
   A failed call keeps it too and schedules a retry (the shared `Backoff`); a retry runs
@@ -59,7 +60,7 @@ from .conflict import Decision, PendingChange, resolve
 from .const import STORE_VERSION, SYNC_STORE_KEY
 from .controller import AlarmController, PeerSource, iso
 from .machine import AlarmState, Transition
-from .mapping import map_inbound, map_outbound, outbound_transition
+from .mapping import is_passing, map_inbound, map_outbound, outbound_transition
 from .settings import SyncSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -223,6 +224,11 @@ class AlarmSync:
         if state is not None:
             self.last_seen_state = state.state
             self.last_seen_updated = state.last_updated_timestamp
+            if is_passing(state.state):
+                # No outage and no state to take: wait for the state it settles in (a target
+                # coming back from an outage through it counts as back then).
+                self._changed()
+                return
         if state is None or mapped is None:
             self._set_online(online=False)
             self._changed()
