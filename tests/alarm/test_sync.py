@@ -8,7 +8,13 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.alarm_control_panel.const import AlarmControlPanelState
-from homeassistant.core import Context, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import (
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    State,
+    callback,
+)
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
@@ -41,6 +47,7 @@ from .conftest import (
     target_back,
     target_entity,
     target_offline,
+    target_unavailable,
     tick,
 )
 
@@ -403,6 +410,49 @@ async def test_removed_target_coming_back_gets_the_queued_change(
     assert state(hass, TARGET) == "armed_away"
 
 
+async def test_reconnect_within_the_context_window_sends_the_queued_change(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A target back within seconds of RoomDB's call still carries that call's context.
+
+    That state is the target reconnecting, not the answer to the call: the change queued during
+    the outage is sent and both panels end in sync.
+    """
+    returns: list[State] = []
+
+    @callback
+    def _record_return(event: Event[EventStateChangedData]) -> None:
+        old, new = event.data["old_state"], event.data["new_state"]
+        if old is not None and old.state == "unavailable" and new is not None:
+            returns.append(new)
+
+    async_track_state_change_event(hass, TARGET, _record_return)
+    await tick(hass, freezer, 30)
+    await call_panel(hass, "alarm_arm_away")
+    pushed = hass.states.get(TARGET)
+    assert pushed is not None
+    assert pushed.state == "armed_away"
+    await tick(hass, freezer, 0.3)
+    await target_unavailable(hass)
+    assert sensor(hass)[0] == SyncStatus.OFFLINE
+    await tick(hass, freezer, 0.3)
+    await call_panel(hass, "alarm_arm_home")
+    assert sensor(hass)[1]["pending_state"] == "armed_home"
+    await tick(hass, freezer, 0.3)
+    await target_back(hass)
+    # The case under test: the target comes back in the state RoomDB pushed, with its context.
+    assert [(s.state, s.context.id) for s in returns] == [("armed_away", pushed.context.id)]
+    assert calls.services() == ["alarm_arm_away", "alarm_arm_home"]
+    assert state(hass, TARGET) == "armed_home"
+    assert state(hass, PANEL) == "armed_home"
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.IN_SYNC
+    assert attributes["pending_state"] is None
+
+
 def fail_first_calls(
     monkeypatch: pytest.MonkeyPatch, hass: HomeAssistant, method: str, times: int, message: str
 ) -> None:
@@ -607,24 +657,70 @@ async def test_target_exit_delay_is_mirrored_not_answered(
     assert calls.outbound == []
 
 
-async def test_echo_of_own_call_is_only_recorded(
+@pytest.mark.parametrize(
+    "entry_options", [sync_options(), sync_options(ha_authoritative=False)], ids=["ha", "local"]
+)
+async def test_target_answering_a_call_with_another_state_is_followed_not_repeated(
     hass: HomeAssistant,
     alarm_entry: MockConfigEntry,
     calls: ServiceCalls,
     transitions: list[dict[str, Any]],
 ) -> None:
-    await call_panel(hass, "alarm_arm_home")
-    sync = sync_of(alarm_entry)
-    own = sync._own_contexts[-1]
-    # A state carrying RoomDB's context is never applied, whatever it says.
-    hass.states.async_set(
-        TARGET, "armed_night", {"supported_features": 63}, context=Context(id=own)
-    )
+    """A panel without a night mode answers RoomDB's `alarm_arm_night` with armed_home.
+
+    That state carries RoomDB's context but is not what RoomDB asked for: it is the panel's answer,
+    so RoomDB takes it (either authority) and does not ask again, which would get the same answer.
+    """
+    await call_panel(hass, "alarm_arm_night")
+    answered = hass.states.get(TARGET)
+    assert answered is not None
+    hass.states.async_set(TARGET, "armed_home", answered.attributes, context=answered.context)
     await hass.async_block_till_done()
     assert state(hass, PANEL) == "armed_home"
-    assert sensor(hass)[1]["last_seen_state"] == "armed_night"
-    assert len(calls.outbound) == 1
-    assert [t["new"] for t in transitions] == ["armed_home"]
+    assert [(t["new"], t["origin"]) for t in transitions] == [
+        ("armed_night", "local"),
+        ("armed_home", "home_assistant"),
+    ]
+    assert calls.services() == ["alarm_arm_night"]
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+
+
+async def test_panel_reporting_after_the_calls_is_not_taken_for_a_change(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    monkeypatch: pytest.MonkeyPatch,
+    transitions: list[dict[str, Any]],
+) -> None:
+    """A panel that reports its state after the call returned (as MQTT panels do).
+
+    Two quick local changes are both sent before the first report arrives, so both reports carry
+    the second call's context: the first is the late echo of the first call, not a change of the
+    target, and RoomDB's panel must not step back to it.
+    """
+    entity = target_entity(hass)
+
+    async def accept(code: str | None = None) -> None:
+        """The command is on its way to the device; its state is reported later."""
+
+    for method in ("async_alarm_arm_away", "async_alarm_arm_home"):
+        monkeypatch.setattr(entity, method, accept)
+    await call_panel(hass, "alarm_arm_away")
+    await call_panel(hass, "alarm_arm_home")
+    assert calls.services() == ["alarm_arm_away", "alarm_arm_home"]
+    latest = calls.contexts[-1]
+    for reported in ("armed_away", "armed_home"):
+        current = hass.states.get(TARGET)
+        assert current is not None
+        hass.states.async_set(TARGET, reported, current.attributes, context=latest)
+        await hass.async_block_till_done()
+        assert state(hass, PANEL) == "armed_home"
+    assert [(t["new"], t["origin"]) for t in transitions] == [
+        ("armed_away", "local"),
+        ("armed_home", "local"),
+    ]
+    assert len(calls.outbound) == 2
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,16 @@ changes through the controller's transition listener. The rules live in the pure
 
 - Outbound: every machine call's transitions go through `outbound_transition`, so states taken
   from the target (origin PEER) are never pushed back. The chosen state becomes the one pending
-  change (a newer one replaces it) and is pushed with a fresh `Context` whose id is remembered.
-- Inbound: a state change carrying one of those context ids is the echo of RoomDB's own call: it
-  is recorded as last seen and nothing else. A passing state (`disarming`) is recorded and waited
-  out: the target stays as online as it was. Unusable states (unknown, unavailable, "",
-  unrecognised) are recorded and mark the target offline. Any other change runs `resolve()`.
+  change (a newer one replaces it) and is pushed with a fresh `Context`, remembered with the
+  change it carries.
+- Inbound: `conflict.observe` decides from the state, its stamp and those remembered calls whether
+  a state is the echo of RoomDB's own call (the pushed state, carrying that call's context): an
+  echo is recorded and nothing else, except that a newer change waiting is sent. Home Assistant
+  keeps stamping a target's states with RoomDB's context for a few seconds after a call, so the
+  context alone is no proof; a reconnect is never an echo. A passing state (`disarming`) is
+  recorded and waited out: the target stays as online as it was. Unusable states (unknown,
+  unavailable, "", unrecognised) are recorded and mark the target offline. Any other change runs
+  `resolve()`.
 - Offline: while the target is unusable nothing is sent; the pending change waits with its time.
   A failed call keeps it too and schedules a retry (the shared `Backoff`); a retry runs
   `resolve()` again instead of re-sending blindly. When the target comes back the rules run once.
@@ -18,7 +23,8 @@ changes through the controller's transition listener. The rules live in the pure
   `unavailable`, so that stamp says nothing about when the target's state was chosen. If the
   target comes back in the state it had before the outage, the stamp from before the outage is
   used; if it comes back in another state, it changed while we could not see it and it wins.
-  (Likewise a change of attributes alone keeps the stamp of the last state change.)
+  (Likewise a change of attributes alone keeps the stamp of the last state change.) A target that
+  shows RoomDB's own pushed change has made no change of its own: any newer local change wins.
 
 Runtime state (pending change, last seen target state, push bookkeeping) is saved to the
 `roomdb.alarm_sync` Store, so a restart keeps a pending change.
@@ -27,12 +33,10 @@ Runtime state (pending change, last seen target state, push bookkeeping) is save
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 import logging
-import math
 from typing import Any, Final
 
 from homeassistant.components.alarm_control_panel.const import (
@@ -56,7 +60,7 @@ from homeassistant.util import dt as dt_util
 
 from ..backoff import Backoff
 from ..data import RoomDbConfigEntry
-from .conflict import Decision, PendingChange, resolve
+from .conflict import Decision, PendingChange, Push, TargetView, observe, resolve
 from .const import STORE_VERSION, SYNC_STORE_KEY
 from .controller import AlarmController, PeerSource, iso
 from .machine import AlarmState, Transition
@@ -65,8 +69,8 @@ from .settings import SyncSettings
 
 _LOGGER = logging.getLogger(__name__)
 
-OWN_CONTEXTS_KEPT: Final = 32
-"""How many of RoomDB's own call contexts are remembered to recognise their echoes."""
+PUSHES_KEPT: Final = 32
+"""How many of RoomDB's own calls are remembered (by context) to recognise their echoes."""
 
 REQUIRED_FEATURE: Final[Mapping[AlarmState, AlarmControlPanelEntityFeature]] = {
     AlarmState.ARMED_HOME: AlarmControlPanelEntityFeature.ARM_HOME,
@@ -108,8 +112,8 @@ class AlarmSync:
         self.pending: PendingChange | None = None
         self.last_seen_state: str | None = None
         self.last_seen_updated: float | None = None
-        # The last usable target state and when it was chosen (the stamp `resolve` compares).
-        self._last_good: tuple[AlarmState, float] | None = None
+        # The last usable target state, when it was chosen and whether it is RoomDB's own change.
+        self._last_good: TargetView | None = None
         self._features = 0
         self.last_push_attempt: float | None = None
         self.last_push_success: float | None = None
@@ -117,7 +121,7 @@ class AlarmSync:
         self.next_retry_at: float | None = None
         self._failing = False
         self._online = False
-        self._own_contexts: deque[str] = deque(maxlen=OWN_CONTEXTS_KEPT)
+        self._pushes: dict[str, Push] = {}  # by context id, oldest first
         self._push_lock = asyncio.Lock()
         self._listeners: list[Callable[[], None]] = []
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -236,21 +240,28 @@ class AlarmSync:
         reconnect = not self._online
         self._set_online(online=True)
         self._features = int(state.attributes.get(ATTR_SUPPORTED_FEATURES) or 0)
-        chosen_at = state.last_updated_timestamp
-        if self._last_good is not None:
-            previous_state, previous_at = self._last_good
-            if previous_state is mapped:
-                chosen_at = previous_at  # unchanged state: keep when it was chosen
-            elif reconnect:
-                chosen_at = math.inf  # changed while we could not see it: the target wins
-        self._last_good = (
+        seen = observe(
+            self._last_good,
             mapped,
-            state.last_updated_timestamp if math.isinf(chosen_at) else chosen_at,
+            state.last_updated_timestamp,
+            reconnect=reconnect,
+            calls=self._calls_answered_by(context),
+            pending=self.pending,
         )
-        if context is not None and context.id in self._own_contexts:
-            self._changed()  # the echo of our own call
+        self._last_good = seen.view
+        if seen.echo is not None:
+            if self.pending is not None and self.pending != seen.echo.change:
+                self._start_push()  # a newer change waits behind the one echoed: send it
+            self._changed()
             return
-        self._reconcile(mapped, chosen_at, context)
+        self._reconcile(mapped, seen.stamp, context)
+
+    def _calls_answered_by(self, context: Context | None) -> list[Push]:
+        """RoomDB's calls a state carrying `context` may answer: its call and those before it."""
+        carried = None if context is None else self._pushes.get(context.id)
+        if carried is None:
+            return []
+        return [push for push in self._pushes.values() if push.sent_at <= carried.sent_at]
 
     @callback
     def _reconcile(
@@ -334,7 +345,9 @@ class AlarmSync:
                 self._changed()
                 return
             context = Context()
-            self._own_contexts.append(context.id)
+            self._pushes[context.id] = Push(pending, self._now())
+            if len(self._pushes) > PUSHES_KEPT:
+                del self._pushes[next(iter(self._pushes))]
             data: dict[str, Any] = {ATTR_ENTITY_ID: target}
             if code := self.settings.outbound_code:
                 data[ATTR_CODE] = code
@@ -373,7 +386,7 @@ class AlarmSync:
         self._unsub_retry = None
         self.next_retry_at = None
         if self._online and self._last_good is not None:
-            self._reconcile(*self._last_good, None)
+            self._reconcile(self._last_good.state, self._last_good.stamp, None)
 
     def _drop_pending(self) -> None:
         self.pending = None
@@ -415,7 +428,17 @@ class AlarmSync:
             "last_seen": {"state": self.last_seen_state, "last_updated": self.last_seen_updated},
             "last_good": None
             if self._last_good is None
-            else {"state": str(self._last_good[0]), "at": self._last_good[1]},
+            else {
+                "state": str(self._last_good.state),
+                "at": self._last_good.at,
+                "answers": None
+                if (answers := self._last_good.answers) is None
+                else {
+                    "state": str(answers.change.state),
+                    "at": answers.change.at,
+                    "sent_at": answers.sent_at,
+                },
+            },
             "features": self._features,
             "last_push_attempt": self.last_push_attempt,
             "last_push_success": self.last_push_success,
@@ -436,7 +459,17 @@ class AlarmSync:
         self.last_seen_state = last_seen.get("state")
         self.last_seen_updated = _optional_float(last_seen.get("last_updated"))
         if (last_good := data.get("last_good")) is not None:
-            self._last_good = (AlarmState(last_good["state"]), float(last_good["at"]))
+            answers = last_good.get("answers")
+            self._last_good = TargetView(
+                AlarmState(last_good["state"]),
+                float(last_good["at"]),
+                None
+                if answers is None
+                else Push(
+                    PendingChange(AlarmState(answers["state"]), float(answers["at"])),
+                    float(answers["sent_at"]),
+                ),
+            )
         self._features = int(data.get("features") or 0)
 
 
