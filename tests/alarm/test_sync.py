@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components.alarm_control_panel.const import AlarmControlPanelState
+from homeassistant.components.alarm_control_panel.const import (
+    DATA_COMPONENT,
+    DOMAIN as ALARM_DOMAIN,
+    AlarmControlPanelState,
+)
 from homeassistant.core import (
     Event,
     EventStateChangedData,
@@ -19,7 +24,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.roomdb.alarm.const import (
     CONF_SYNC_CODE,
@@ -58,6 +63,15 @@ def entry_options() -> dict[str, Any]:
     return sync_options()
 
 
+TARGET_WITH_CODE = {"platform": "manual", "name": "House", "arming_time": 0, "code": "1357"}
+"""A manual panel that asks for its code "1357" to arm and disarm."""
+
+
+def sending_code(code: str) -> dict[str, Any]:
+    """Sync options that send `code` with every call to the target."""
+    return {**sync_options(), CONF_SYNC_SEND_CODE: True, CONF_SYNC_CODE: code}
+
+
 @pytest.fixture
 def transitions(hass: HomeAssistant) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
@@ -68,6 +82,12 @@ def transitions(hass: HomeAssistant) -> list[dict[str, Any]]:
 
     hass.bus.async_listen(EVENT_ALARM_TRANSITION, _record)
     return seen
+
+
+async def run_loop(rounds: int = 20) -> None:
+    """Let the event loop run what is ready, without waiting for tasks that hang."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)
 
 
 def sensor(hass: HomeAssistant) -> tuple[str, dict[str, Any]]:
@@ -453,6 +473,27 @@ async def test_reconnect_within_the_context_window_sends_the_queued_change(
     assert attributes["pending_state"] is None
 
 
+def failing(hass: HomeAssistant, error: str, pending: str | None) -> dict[str, Any]:
+    """Check the sync sensor shows `error` with `pending` still queued; return its attributes."""
+    status, attributes = sensor(hass)
+    assert (status, attributes["last_push_error"], attributes["pending_state"]) == (
+        SyncStatus.ERROR,
+        error,
+        pending,
+    )
+    return attributes
+
+
+def sync_log(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    """The sync's log lines about its calls failing and working again."""
+    return [
+        (record.levelno, record.getMessage())
+        for record in caplog.records
+        if record.name == "custom_components.roomdb.alarm.sync"
+        and record.getMessage().startswith(("Alarm sync: ", "Alarm sync with "))
+    ]
+
+
 def fail_first_calls(
     monkeypatch: pytest.MonkeyPatch, hass: HomeAssistant, method: str, times: int, message: str
 ) -> None:
@@ -477,15 +518,15 @@ async def test_failed_call_is_retried_with_backoff(
     calls: ServiceCalls,
     freezer: FrozenDateTimeFactory,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     fail_first_calls(monkeypatch, hass, "async_alarm_arm_away", 2, "panel is busy")
     await tick(hass, freezer, 30)
+    caplog.set_level(logging.INFO)
     await call_panel(hass, "alarm_arm_away")
     assert state(hass, PANEL) == "armed_away"  # local keeps working
-    status, attributes = sensor(hass)
-    assert status == SyncStatus.ERROR
-    assert attributes["last_push_error"] == "panel is busy"
-    assert attributes["pending_state"] == "armed_away"
+    busy = f"{TARGET} refused alarm_arm_away: panel is busy"
+    attributes = failing(hass, busy, pending="armed_away")
     first_retry = dt_util.parse_datetime(attributes["next_retry"])
     assert first_retry is not None
     first_delay = (first_retry - dt_util.utcnow()).total_seconds()
@@ -506,7 +547,12 @@ async def test_failed_call_is_retried_with_backoff(
     status, attributes = sensor(hass)
     assert status == SyncStatus.IN_SYNC
     assert attributes["next_retry"] is None
-    assert attributes["last_push_error"] == "panel is busy"  # kept as history
+    assert attributes["last_push_error"] == busy  # kept as history
+    # Said in the log once when it starts failing, once when it works again.
+    assert sync_log(caplog) == [
+        (logging.WARNING, f"Alarm sync: {busy}"),
+        (logging.INFO, f"Alarm sync with {TARGET} works again"),
+    ]
 
 
 async def test_retry_after_the_target_moved_on_adopts_it(
@@ -536,14 +582,8 @@ async def test_retry_after_the_target_moved_on_adopts_it(
     assert calls.services() == ["alarm_arm_night"]
 
 
-@pytest.mark.parametrize(
-    "target_config",
-    [{"platform": "manual", "name": "House", "arming_time": 0, "code": "1357"}],
-)
-@pytest.mark.parametrize(
-    "entry_options",
-    [{**sync_options(), CONF_SYNC_SEND_CODE: True, CONF_SYNC_CODE: "1357"}],
-)
+@pytest.mark.parametrize("target_config", [TARGET_WITH_CODE])
+@pytest.mark.parametrize("entry_options", [sending_code("1357")])
 async def test_code_is_sent_when_configured(
     hass: HomeAssistant, alarm_entry: MockConfigEntry, calls: ServiceCalls
 ) -> None:
@@ -556,20 +596,140 @@ async def test_code_is_sent_when_configured(
     assert state(hass, TARGET) == "disarmed"
 
 
-@pytest.mark.parametrize(
-    "target_config",
-    [{"platform": "manual", "name": "House", "arming_time": 0, "code": "1357"}],
-)
+@pytest.mark.parametrize("target_config", [TARGET_WITH_CODE])
 async def test_refused_call_is_an_error_and_local_keeps_its_state(
     hass: HomeAssistant, alarm_entry: MockConfigEntry, calls: ServiceCalls
 ) -> None:
     await call_panel(hass, "alarm_arm_home")
     assert state(hass, PANEL) == "armed_home"
     assert state(hass, TARGET) == "disarmed"
-    status, attributes = sensor(hass)
-    assert status == SyncStatus.ERROR
-    assert attributes["last_push_error"]
-    assert attributes["pending_state"] == "armed_home"
+    failing(
+        hass,
+        f"{TARGET} refused alarm_arm_home because it needs a code and RoomDB sent none;"
+        ' turn on "Send a code" in RoomDB\'s alarm sync options',
+        pending="armed_home",
+    )
+
+
+@pytest.mark.parametrize("target_config", [TARGET_WITH_CODE])
+@pytest.mark.parametrize("entry_options", [sending_code("0000")])
+async def test_wrong_code_for_the_target_is_said_in_words(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await tick(hass, freezer, 30)
+    caplog.set_level(logging.WARNING)
+    await call_panel(hass, "alarm_arm_home")
+    await tick(hass, freezer, 3)  # the retry is refused too
+    assert calls.services() == ["alarm_arm_home", "alarm_arm_home"]
+    assert state(hass, TARGET) == "disarmed"
+    expected = (
+        f"{TARGET} refused alarm_arm_home because it did not accept the code RoomDB sent;"
+        " correct the code in RoomDB's alarm sync options"
+    )
+    failing(hass, expected, pending="armed_home")
+    # Said once in the log when it starts failing, not at every retry.
+    assert sync_log(caplog) == [(logging.WARNING, f"Alarm sync: {expected}")]
+
+
+async def test_target_without_a_loaded_integration_is_said_in_words(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Its integration unloaded, the panel's last state stays where something else keeps it.
+
+    Home Assistant answers a call for an entity nobody serves with a log line only, so the call
+    "succeeds": the sync must not take that for the target having followed.
+    """
+    await tick(hass, freezer, 30)
+    last = hass.states.get(TARGET)
+    assert last is not None
+    await hass.data[DATA_COMPONENT].async_remove_entity(TARGET)
+    hass.states.async_set(TARGET, last.state, last.attributes)
+    await hass.async_block_till_done()
+    await call_panel(hass, "alarm_arm_away")
+    attributes = failing(
+        hass,
+        f"RoomDB could not call alarm_arm_away on {TARGET} because no loaded integration"
+        " provides that panel; check that the panel's integration is set up",
+        pending="armed_away",
+    )
+    assert attributes["next_retry"] is not None
+
+
+async def arm_away_while_the_target_hangs(
+    hass: HomeAssistant,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> asyncio.Event:
+    """Arm RoomDB's panel away while the target's `alarm_arm_away` never returns.
+
+    The call stays running until the event returned is set. Ticks 30 s first, so the local
+    change is clearly newer than the target's state.
+    """
+    release = asyncio.Event()
+
+    async def hang(code: str | None = None) -> None:
+        await release.wait()
+
+    monkeypatch.setattr(target_entity(hass), "async_alarm_arm_away", hang)
+    await tick(hass, freezer, 30)
+    await hass.services.async_call(
+        ALARM_DOMAIN, "alarm_arm_away", {"entity_id": PANEL}, blocking=True
+    )
+    await run_loop()  # not block_till_done: it would wait for the call that hangs
+    assert calls.services() == ["alarm_arm_away"]
+    return release
+
+
+async def test_hanging_target_call_times_out(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A foreign integration whose service never returns must not hold up the sync."""
+    release = await arm_away_while_the_target_hangs(hass, calls, freezer, monkeypatch)
+    try:
+        freezer.tick(timedelta(seconds=30))
+        async_fire_time_changed(hass)
+        await run_loop()
+        failing(
+            hass, f"{TARGET} did not finish alarm_arm_away within 30 seconds", pending="armed_away"
+        )
+        # The panel answers again: the retry goes through.
+        monkeypatch.undo()
+        await tick(hass, freezer, 3)
+        assert calls.services() == ["alarm_arm_away", "alarm_arm_away"]
+        assert state(hass, TARGET) == "armed_away"
+        assert sensor(hass)[0] == SyncStatus.IN_SYNC
+    finally:
+        release.set()
+
+
+@pytest.mark.timeout(60)  # without the fix the unload waits for the call forever (frozen clock)
+async def test_unload_does_not_wait_for_a_hanging_call(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    hass_storage: dict[str, Any],
+) -> None:
+    release = await arm_away_while_the_target_hangs(hass, calls, freezer, monkeypatch)
+    try:
+        assert await hass.config_entries.async_unload(alarm_entry.entry_id)
+        # The change is kept for the next start.
+        assert hass_storage[SYNC_STORE_KEY]["data"]["pending"]["state"] == "armed_away"
+    finally:
+        release.set()
 
 
 @pytest.mark.parametrize(
@@ -589,10 +749,9 @@ async def test_mode_the_target_lacks_is_not_sent(
 ) -> None:
     await call_panel(hass, "alarm_arm_night")
     assert calls.outbound == []
-    status, attributes = sensor(hass)
-    assert status == SyncStatus.ERROR
-    assert attributes["last_push_error"] == f"{TARGET} does not support armed_night"
-    assert attributes["pending_state"] is None
+    failing(
+        hass, f"{TARGET} does not support armed_night, so RoomDB did not send that change", None
+    )
     await call_panel(hass, "alarm_arm_away")
     assert calls.services() == ["alarm_arm_away"]
     assert sensor(hass)[0] == SyncStatus.IN_SYNC

@@ -17,8 +17,10 @@ changes through the controller's transition listener. The rules live in the pure
   unavailable, "", unrecognised) are recorded and mark the target offline. Any other change runs
   `resolve()`.
 - Offline: while the target is unusable nothing is sent; the pending change waits with its time.
-  A failed call keeps it too and schedules a retry (the shared `Backoff`); a retry runs
-  `resolve()` again instead of re-sending blindly. When the target comes back the rules run once.
+  A failed call (refused, not finished within `CALL_TIMEOUT`, or for a target no loaded
+  integration provides) keeps it too and schedules a retry (the shared `Backoff`); a retry runs
+  `resolve()` again instead of re-sending blindly. `push_error` says what failed, in words, for
+  the sensor and the log. When the target comes back the rules run once.
 - Reconnect timestamps: Home Assistant stamps a new `last_updated` when an entity leaves
   `unavailable`, so that stamp says nothing about when the target's state was chosen. If the
   target comes back in the state it had before the outage, the stamp from before the outage is
@@ -40,6 +42,7 @@ import logging
 from typing import Any, Final
 
 from homeassistant.components.alarm_control_panel.const import (
+    DATA_COMPONENT,
     DOMAIN as ALARM_DOMAIN,
     AlarmControlPanelEntityFeature,
 )
@@ -65,6 +68,7 @@ from .const import STORE_VERSION, SYNC_STORE_KEY
 from .controller import AlarmController, PeerSource, iso
 from .machine import AlarmState, Transition
 from .mapping import is_passing, map_inbound, map_outbound, outbound_transition
+from .push_error import CALL_TIMEOUT, async_describe, async_sentence
 from .settings import SyncSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -123,6 +127,7 @@ class AlarmSync:
         self._online = False
         self._pushes: dict[str, Push] = {}  # by context id, oldest first
         self._push_lock = asyncio.Lock()
+        self._push_tasks: set[asyncio.Task[None]] = set()
         self._listeners: list[Callable[[], None]] = []
         self._unsubs: list[CALLBACK_TYPE] = []
         self._unsub_retry: CALLBACK_TYPE | None = None
@@ -171,11 +176,13 @@ class AlarmSync:
             self._observe(self._hass.states.get(self.settings.target), None)
 
     async def async_stop(self) -> None:
-        """Unsubscribe, cancel the retry and save the runtime state."""
+        """Unsubscribe, cancel the retry and any call still running, save the runtime state."""
         self._stopped = True
         while self._unsubs:
             self._unsubs.pop()()
         self._cancel_retry()
+        for task in self._push_tasks:
+            task.cancel()  # a call that hangs must not hold up the unload; the change stays queued
         if self.settings.active:
             await self._store.async_save(self._data())
 
@@ -326,9 +333,11 @@ class AlarmSync:
         if self.pending is None or not self._online or self._stopped:
             return
         # Not eager: the push runs after the local command (or inbound event) has finished.
-        self._entry.async_create_task(
+        task = self._entry.async_create_task(
             self._hass, self._async_push(), "roomdb alarm sync push", eager_start=False
         )
+        self._push_tasks.add(task)
+        task.add_done_callback(self._push_tasks.discard)
 
     async def _async_push(self) -> None:
         async with self._push_lock:
@@ -341,24 +350,15 @@ class AlarmSync:
             feature = REQUIRED_FEATURE.get(pending.state)
             if service is None or (feature is not None and not self._features & feature):
                 self._drop_pending()
-                self._fail(f"{target} does not support {pending.state}", retry=False)
+                unsupported = await async_sentence(
+                    self._hass, "alarm_sync_unsupported", entity_id=target, state=pending.state
+                )
+                self._fail(unsupported, retry=False)
                 self._changed()
                 return
-            context = Context()
-            self._pushes[context.id] = Push(pending, self._now())
-            if len(self._pushes) > PUSHES_KEPT:
-                del self._pushes[next(iter(self._pushes))]
-            data: dict[str, Any] = {ATTR_ENTITY_ID: target}
-            if code := self.settings.outbound_code:
-                data[ATTR_CODE] = code
             self.last_push_attempt = self._now()
-            try:
-                await self._hass.services.async_call(
-                    ALARM_DOMAIN, service, data, blocking=True, context=context
-                )
-            except Exception as err:  # noqa: BLE001 - a foreign integration may raise anything;
-                # the local panel must keep working and the change must stay queued.
-                self._fail(str(err) or type(err).__name__, retry=True)
+            if (error := await self._async_call(target, service, pending)) is not None:
+                self._fail(error, retry=True)  # the change stays queued
             else:
                 if self._failing:
                     _LOGGER.info("Alarm sync with %s works again", target)
@@ -370,9 +370,42 @@ class AlarmSync:
                     self.pending = None
             self._changed()
 
+    async def _async_call(self, target: str, service: str, pending: PendingChange) -> str | None:
+        """Call `service` on the target for `pending`; return why it failed, or None."""
+        if not _is_served(self._hass, target):
+            # Home Assistant answers a call for an entity that no integration serves with a log
+            # line only: the call would "succeed" and the change would be lost.
+            return await async_sentence(
+                self._hass, "alarm_sync_not_loaded", entity_id=target, service=service
+            )
+        context = Context()
+        self._pushes[context.id] = Push(pending, self._now())
+        if len(self._pushes) > PUSHES_KEPT:
+            del self._pushes[next(iter(self._pushes))]
+        data: dict[str, Any] = {ATTR_ENTITY_ID: target}
+        if code := self.settings.outbound_code:
+            data[ATTR_CODE] = code
+        timeout = asyncio.timeout(CALL_TIMEOUT)
+        try:
+            async with timeout:
+                await self._hass.services.async_call(
+                    ALARM_DOMAIN, service, data, blocking=True, context=context
+                )
+        except Exception as err:  # noqa: BLE001 - a foreign integration may raise anything;
+            # the local panel must keep working and the change must stay queued.
+            return await async_describe(
+                self._hass,
+                err,
+                entity_id=target,
+                service=service,
+                code_sent=code is not None,
+                timed_out=timeout.expired(),
+            )
+        return None
+
     def _fail(self, error: str, *, retry: bool) -> None:
         if not self._failing:
-            _LOGGER.warning("Alarm sync could not update %s: %s", self.settings.target, error)
+            _LOGGER.warning("Alarm sync: %s", error)
         self._failing = True
         self.last_push_error = error
         if retry and not self._stopped:
@@ -471,6 +504,13 @@ class AlarmSync:
                 ),
             )
         self._features = int(data.get("features") or 0)
+
+
+def _is_served(hass: HomeAssistant, entity_id: str) -> bool:
+    """Return whether a loaded integration provides `entity_id` and reports it available."""
+    component = hass.data.get(DATA_COMPONENT)
+    entity = None if component is None else component.get_entity(entity_id)
+    return entity is not None and entity.available
 
 
 def _optional_float(value: Any) -> float | None:
