@@ -378,6 +378,32 @@ async def test_restart_pushes_a_pending_change_when_the_target_is_there(
     assert state(hass, TARGET) == "armed_home"
 
 
+async def test_restart_remembers_that_the_target_shows_roomdbs_own_change(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A change queued 1 s after RoomDB's last call is newer than that call, across a restart.
+
+    The target made no change of its own, so no tie with the clock tolerance hands it the win.
+    """
+    await tick(hass, freezer, 30)
+    await call_panel(hass, "alarm_arm_away")
+    await target_offline(hass)
+    await tick(hass, freezer, 1)
+    await call_panel(hass, "alarm_arm_home")
+    assert await hass.config_entries.async_unload(alarm_entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(alarm_entry.entry_id)
+    await hass.async_block_till_done()
+    await target_back(hass)
+    assert calls.services() == ["alarm_arm_away", "alarm_arm_home"]
+    assert state(hass, TARGET) == "armed_home"
+    assert state(hass, PANEL) == "armed_home"
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+
+
 async def test_first_sync_adopts_the_target(
     hass: HomeAssistant, target: str, mock_entry: MockConfigEntry, calls: ServiceCalls
 ) -> None:
