@@ -95,7 +95,9 @@ def resolve(
 ) -> Resolution:
     """Decide between the target's state and RoomDB's; see the module docstring for the table.
 
-    `target_state` is the already mapped target state (`mapping.map_inbound`), None when unusable.
+    `target_state` is the already mapped target state (`mapping.map_inbound`), None when unusable;
+    `target_last_updated` the stamp `observe()` gave it: +inf when the target wins regardless,
+    -inf when it shows RoomDB's own change.
     """
     if not math.isfinite(skew_tolerance) or skew_tolerance < 0:
         raise ValueError(f"skew_tolerance must be finite and >= 0, got {skew_tolerance!r}")
