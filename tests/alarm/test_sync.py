@@ -20,7 +20,7 @@ from homeassistant.core import (
     State,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceNotSupported
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 import pytest
@@ -521,9 +521,16 @@ def sync_log(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
 
 
 def fail_first_calls(
-    monkeypatch: pytest.MonkeyPatch, hass: HomeAssistant, method: str, times: int, message: str
+    monkeypatch: pytest.MonkeyPatch,
+    hass: HomeAssistant,
+    method: str,
+    times: int,
+    error: str | Exception,
 ) -> None:
-    """Make the target panel's `method` raise `times` times, then behave normally."""
+    """Make the target panel's `method` raise `times` times, then behave normally.
+
+    `error` is what it raises; a text is raised as a HomeAssistantError with that message.
+    """
     entity = target_entity(hass)
     real = getattr(entity, method)
     failures = times
@@ -532,7 +539,7 @@ def fail_first_calls(
         nonlocal failures
         if failures:
             failures -= 1
-            raise HomeAssistantError(message)
+            raise HomeAssistantError(error) if isinstance(error, str) else error
         await real(code)
 
     monkeypatch.setattr(entity, method, flaky)
@@ -635,6 +642,51 @@ async def test_refused_call_is_an_error_and_local_keeps_its_state(
         ' turn on "Send a code" in RoomDB\'s alarm sync options',
         pending="armed_home",
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            # Home Assistant's own refusal, in its words from its strings.
+            ServiceNotSupported(ALARM_DOMAIN, "alarm_arm_away", TARGET),
+            (
+                f"{TARGET} refused alarm_arm_away: Entity {TARGET} does not support action"
+                " alarm_control_panel.alarm_arm_away"
+            ),
+        ),
+        (HomeAssistantError(), f"{TARGET} refused alarm_arm_away without giving a reason"),
+        (
+            # A key whose integration has no such string: the key alone says nothing.
+            HomeAssistantError(translation_domain="manual", translation_key="busy"),
+            f"{TARGET} refused alarm_arm_away without giving a reason",
+        ),
+        (
+            KeyError("armed_sideways"),
+            (
+                f"{TARGET} failed on alarm_arm_away with an unexpected error:"
+                " KeyError: 'armed_sideways'"
+            ),
+        ),
+        (
+            RuntimeError(),
+            f"{TARGET} failed on alarm_arm_away with an unexpected error: RuntimeError",
+        ),
+    ],
+    ids=["translated", "no_message", "untranslated_key", "key_error", "bare_error"],
+)
+async def test_other_failures_are_said_in_words(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    expected: str,
+) -> None:
+    fail_first_calls(monkeypatch, hass, "async_alarm_arm_away", 1, error)
+    await tick(hass, freezer, 30)
+    await call_panel(hass, "alarm_arm_away")
+    failing(hass, expected, pending="armed_away")
 
 
 @pytest.mark.parametrize("target_config", [TARGET_WITH_CODE])

@@ -13,7 +13,7 @@ from contextlib import suppress
 from typing import Final
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceNotFound
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import translation
 
 from ..const import DOMAIN
@@ -46,8 +46,6 @@ async def async_describe(
         return await async_sentence(
             hass, "alarm_sync_timeout", **names, seconds=f"{CALL_TIMEOUT:g}"
         )
-    if isinstance(err, ServiceNotFound):
-        return await async_sentence(hass, "alarm_sync_not_loaded", **names)
     if isinstance(err, HomeAssistantError):
         # Home Assistant's and its integrations' code errors are keyed *code* (`invalid_code`,
         # `code_arm_required`); whether RoomDB sent one tells a wrong code from a missing one.
