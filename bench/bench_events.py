@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 import statistics
-import tempfile
 import time
 
 import aiohttp
-from pytest_homeassistant_custom_component.common import async_test_home_assistant
 
-from custom_components.roomdb.events.buffer import EventBuffer
-from custom_components.roomdb.events.ring import Event, EventRing, SequenceAllocator, emit_event
-from custom_components.roomdb.events.sink import EventSink, SinkTuning
+from bench.stream_rig import stream_rig
+from custom_components.roomdb.events.document import emit_event
+from custom_components.roomdb.events.event import Event
+from custom_components.roomdb.events.ring import EventRing
+from custom_components.roomdb.events.sequence import SequenceAllocator
+from custom_components.roomdb.events.sink import SinkTuning
 from custom_components.roomdb.events.transport import async_post_events
 from tests.peers.ingest_server import IngestServer
 
@@ -60,45 +60,22 @@ async def _until(predicate: Callable[[], bool], timeout: float) -> bool:
 
 
 async def _roomdb(count: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        async with (
-            async_test_home_assistant(config_dir=str(Path(tmp))) as hass,
-            aiohttp.ClientSession() as session,
-        ):
-            peer = IngestServer(TOKEN, seed=SEED)
-            peer.drop_probability(DROP, seed=SEED)
-            await peer.start()
-            buffer = EventBuffer(hass, 200)
-            await buffer.async_load()
-            sink = EventSink(
-                hass,
-                buffer,
-                url=peer.url,
-                token=TOKEN,
-                on_change=lambda: None,
-                session=session,
-                tuning=TUNING,
-            )
-            sink.async_start()
-            numbers: list[int] = []
-            started = time.monotonic()
-            await _paced(
-                count,
-                lambda i: numbers.append(buffer.async_emit("bench", {"i": i}).sequence_number),
-            )
-            key = buffer.device_key
-            stream = peer.stream(key)
-            await _until(
-                lambda: not stream.missing and all(n in stream.events for n in numbers), 60
-            )
-            elapsed = time.monotonic() - started
-            lost = sum(1 for n in numbers if n not in stream.events)
-            latencies = sorted(stream.recovery_latencies)
-            stats = buffer.ring.stats()
-            await sink.async_stop()
-            await buffer.async_save_now()
-            await peer.stop()
-            await hass.async_stop(force=True)
+    peer = IngestServer(TOKEN, seed=SEED)
+    peer.drop_probability(DROP, seed=SEED)
+    async with stream_rig(peer, 200, TUNING) as rig:
+        rig.sink.async_start()
+        numbers: list[int] = []
+        started = time.monotonic()
+        await _paced(
+            count,
+            lambda i: numbers.append(rig.buffer.async_emit("bench", {"i": i}).sequence_number),
+        )
+        stream = peer.stream(rig.buffer.device_key)
+        await _until(lambda: not stream.missing and all(n in stream.events for n in numbers), 60)
+        elapsed = time.monotonic() - started
+        lost = sum(1 for n in numbers if n not in stream.events)
+        latencies = sorted(stream.recovery_latencies)
+        stats = rig.buffer.ring.stats()
     return {
         "lost": lost,
         "p50_ms": statistics.median(latencies) * 1e3 if latencies else 0.0,

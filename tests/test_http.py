@@ -115,6 +115,8 @@ async def test_health(
     health = await response.json()
     assert health["status"] == "ok"
     assert health["counters"] == {
+        "writes": {"ok": 1, "retry": 0, "error": 0},
+        "admission": {"denied": 1},
         "writes.ok": 1,
         "writes.retry": 0,
         "writes.error": 0,

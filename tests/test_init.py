@@ -72,10 +72,13 @@ async def test_corrupt_database_is_kept_and_reported(
     assert await hass.async_add_executor_job(kept.read_bytes) == garbage
     assert not await hass.async_add_executor_job(db_path.exists)
 
-    # A reload starts over with a fresh database instead of failing again.
+    # A reload starts over with a fresh database instead of failing again, and the issue,
+    # whose cause is gone, goes with it.
     assert await hass.config_entries.async_reload(mock_entry.entry_id)
     await hass.async_block_till_done()
     assert mock_entry.state is ConfigEntryState.LOADED
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_DATABASE_CORRUPT) is None
+    assert await hass.async_add_executor_job(kept.read_bytes) == garbage
 
 
 def _stamp_future_version(path: Path) -> None:
@@ -95,6 +98,62 @@ async def test_database_from_newer_version_is_refused_untouched(
     assert loaded_entry.state is ConfigEntryState.SETUP_ERROR
     assert loaded_entry.reason is not None and "newer version" in loaded_entry.reason
     assert await hass.async_add_executor_job(db_path.exists)
+
+
+def _set_metadata(path: Path, key: str, value: str) -> None:
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute(
+            "INSERT INTO metadata (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+        conn.commit()
+
+
+@pytest.mark.parametrize("value", ["two", "", "-1", "1e3", "9" * 40, "٣"])
+async def test_a_damaged_schema_version_is_refused_with_a_clear_error_and_untouched(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, value: str
+) -> None:
+    db_path = loaded_entry.runtime_data.database.path
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_add_executor_job(_set_metadata, db_path, "schema_version", value)
+    before = await hass.async_add_executor_job(db_path.read_bytes)
+
+    assert not await hass.config_entries.async_setup(loaded_entry.entry_id)
+    assert loaded_entry.state is ConfigEntryState.SETUP_ERROR
+    assert loaded_entry.reason is not None
+    assert "metadata is damaged" in loaded_entry.reason
+    assert repr(value) in loaded_entry.reason
+    assert await hass.async_add_executor_job(db_path.read_bytes) == before
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("last_train_at", "yesterday"),
+        ("contract_version", "v1"),
+        ("feature_set_version", "1.5"),
+        ("event_stream_high_water", "many"),
+    ],
+)
+async def test_other_damaged_metadata_is_dropped_with_a_warning_and_setup_works(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    key: str,
+    value: str,
+) -> None:
+    db_path = loaded_entry.runtime_data.database.path
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_add_executor_job(_set_metadata, db_path, key, value)
+
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    assert f"metadata {key} = {value!r} is not valid" in caplog.text
+    database = loaded_entry.runtime_data.database
+    assert await database.get_metadata(key) != value
+    assert await database.get_metadata("contract_version") is not None
 
 
 async def test_final_write_closes_the_database(
@@ -159,3 +218,18 @@ async def test_a_failing_part_does_not_keep_the_database_open(
     assert "stop failed" in caplog.text
     assert registry_mirror._stopped
     assert database._conn is None
+
+
+async def test_a_fresh_home_has_every_contract_metadata_key(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    db_path = loaded_entry.runtime_data.database.path
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+    def read_metadata() -> dict[str, str]:
+        with closing(sqlite3.connect(db_path)) as conn:
+            return dict(conn.execute("SELECT key, value FROM metadata").fetchall())
+
+    metadata = await hass.async_add_executor_job(read_metadata)
+    for key in ("schema_version", "contract_version", "feature_set_version"):
+        assert metadata.get(key, "").isdigit(), (key, metadata)

@@ -9,7 +9,7 @@ from pathlib import Path
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .alarm.setup import async_remove_alarm_stores, async_start_alarm, create_alarm
@@ -20,6 +20,7 @@ from .const import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_FLUSH_INTERVAL,
     DOMAIN,
+    ISSUE_DATABASE_CORRUPT,
     LOGGER,
 )
 from .coordinator import RoomDbCoordinator
@@ -75,6 +76,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: RoomDbConfigEntry) -> bo
             translation_placeholders={"path": str(err.path), "reason": err.reason},
         ) from err
 
+    # A good start means a damaged file reported earlier is behind us.
+    ir.async_delete_issue(hass, DOMAIN, ISSUE_DATABASE_CORRUPT)
     coordinator = RoomDbCoordinator(hass, entry, database)
     registry_mirror = RegistryMirror(hass, database, coordinator.async_schedule_refresh)
     rooms = RoomsRuntime(hass, database, rooms_settings)
@@ -82,8 +85,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: RoomDbConfigEntry) -> bo
         hass, database, coordinator, MlSettings.from_options(entry.options), rooms.mapping
     )
     events = EventStream(
-        hass, entry.options, coordinator.async_schedule_refresh, ml.ingestor.is_tracked
+        hass, entry.options, coordinator.async_schedule_refresh, ml.ingestor.is_tracked, database
     )
+    rooms.store.journal_changes = events.journals_changes
     alarm, alarm_sync = create_alarm(hass, entry)
     entry.runtime_data = RoomDbData(
         database=database,

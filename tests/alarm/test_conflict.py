@@ -1,9 +1,9 @@
-"""Conflict resolution (every row of the table, ties and skew, both authorities) and backoff."""
+"""Conflict resolution (every row of the table, ties and skew, both authorities), and how a target
+state is taken (echoes of RoomDB's calls, the target's answers, reconnects)."""
 
 from __future__ import annotations
 
 import math
-import random
 from typing import Any
 
 import pytest
@@ -11,9 +11,13 @@ import pytest
 from custom_components.roomdb.alarm.conflict import (
     DEFAULT_SKEW_TOLERANCE,
     Decision,
+    Observation,
     PendingChange,
+    Push,
     Resolution,
-    SyncBackoff,
+    TargetView,
+    carries_out,
+    observe,
     resolve,
 )
 from custom_components.roomdb.alarm.machine import AlarmState
@@ -206,60 +210,119 @@ def test_reasons_name_the_rule() -> None:
     assert reason(target_last_updated=T0, pending=None, target_state=AWAY) == "in_sync"
 
 
-# -- backoff ----------------------------------------------------------------------------------
+# -- observe: echoes, answers and reconnects ------------------------------------------------------
+
+NIGHT = AlarmState.ARMED_NIGHT
+ARMING = AlarmState.ARMING
+CALL_AWAY = Push(PendingChange(AWAY, T0), T0 + 0.1)
+CALL_HOME = Push(PendingChange(HOME, T0 + 1), T0 + 1.1)
+BEFORE = TargetView(OFF, T0 - 60)  # the target's own state from before the calls
+ECHOED_AWAY = TargetView(AWAY, T0 + 0.2, CALL_AWAY)
 
 
-def test_backoff_doubles_up_to_the_cap_without_jitter() -> None:
-    backoff = SyncBackoff(base=1.0, factor=2.0, cap=30.0, jitter=0.0)
-    delays = [backoff.next_delay() for _ in range(8)]
-    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
-    assert backoff.attempts == 8
+def test_echo_is_the_state_the_call_pushed() -> None:
+    seen = observe(BEFORE, AWAY, T0 + 0.2, reconnect=False, calls=[CALL_AWAY], pending=None)
+    assert seen == Observation(ECHOED_AWAY, CALL_AWAY, -math.inf)
+    assert seen.view.stamp == -math.inf  # RoomDB's own change: any newer local change beats it
 
 
-def test_backoff_jitter_uses_the_injected_rng_and_only_shortens() -> None:
-    draws = iter([0.0, 0.5, 0.999, 0.25])
-    backoff = SyncBackoff(base=10.0, factor=3.0, cap=100.0, jitter=0.2, rng=lambda: next(draws))
-    assert backoff.next_delay() == pytest.approx(10.0)
-    assert backoff.next_delay() == pytest.approx(30.0 * 0.9)
-    assert backoff.next_delay() == pytest.approx(90.0 * (1 - 0.2 * 0.999))
-    assert backoff.next_delay() == pytest.approx(100.0 * 0.95)
+def test_exit_delay_on_the_way_is_an_echo_and_its_end_stays_roomdbs() -> None:
+    arming = observe(BEFORE, ARMING, T0 + 0.2, reconnect=False, calls=[CALL_AWAY], pending=None)
+    assert arming.echo == CALL_AWAY
+    armed = observe(arming.view, AWAY, T0 + 60, reconnect=False, calls=[], pending=None)
+    assert armed == Observation(TargetView(AWAY, T0 + 60, CALL_AWAY), None, -math.inf)
 
 
-def test_backoff_reset_starts_over() -> None:
-    backoff = SyncBackoff(base=2.0, jitter=0.0)
-    for _ in range(5):
-        backoff.next_delay()
-    backoff.reset()
-    assert backoff.attempts == 0
-    assert backoff.next_delay() == 2.0
-
-
-def test_backoff_default_jitter_stays_in_bounds_and_never_overflows() -> None:
-    rng = random.Random(7)
-    backoff = SyncBackoff(rng=rng.random)
-    delays = [backoff.next_delay() for _ in range(5000)]
-    assert all(0 < d <= 300.0 for d in delays)
-    assert min(delays[-100:]) >= 300.0 * 0.8
-    assert len({round(d, 6) for d in delays[-100:]}) > 50  # jitter spreads retries
-
-
-def test_backoff_default_rng_works() -> None:
-    backoff = SyncBackoff()
-    assert 1.6 <= backoff.next_delay() <= 2.0
+def test_reconnect_is_never_an_echo() -> None:
+    """Back within Home Assistant's context window, the state still carries the call's context."""
+    pending = PendingChange(HOME, T0 + 0.5)
+    back = observe(ECHOED_AWAY, AWAY, T0 + 0.8, reconnect=True, calls=[CALL_AWAY], pending=pending)
+    assert back == Observation(ECHOED_AWAY, None, -math.inf)
+    assert (
+        resolve(
+            target_state=AWAY,
+            target_last_updated=back.stamp,
+            pending=pending,
+            last_local_change_time=T0,
+            local_state=HOME,
+        ).decision
+        is PUSH
+    )  # the change queued during the outage is sent
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("previous", "state", "expected"),
     [
-        {"base": 0.0},
-        {"base": -1.0},
-        {"factor": 0.5},
-        {"cap": 0.5, "base": 1.0},
-        {"jitter": 1.5},
-        {"jitter": -0.1},
-        {"base": math.inf},
+        (BEFORE, OFF, Observation(BEFORE, None, BEFORE.at)),  # back as it was: its old stamp
+        (BEFORE, HOME, Observation(TargetView(HOME, T0 + 5), None, math.inf)),  # changed unseen
+        (None, HOME, Observation(TargetView(HOME, T0 + 5), None, T0 + 5)),  # never seen before
     ],
 )
-def test_backoff_refuses_bad_parameters(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
-        SyncBackoff(**kwargs)  # type: ignore[arg-type]
+def test_reconnect_stamps(
+    previous: TargetView | None, state: AlarmState, expected: Observation
+) -> None:
+    assert observe(previous, state, T0 + 5, reconnect=True, calls=[], pending=None) == expected
+
+
+@pytest.mark.parametrize(
+    ("pending", "stamp"),
+    [
+        (None, math.inf),  # the call is done: the answer wins
+        (CALL_AWAY.change, math.inf),  # still in flight: the answer wins over it
+        (PendingChange(HOME, T0 + 0.15), T0 + 0.2),  # a newer change: compared as usual
+    ],
+)
+def test_another_state_with_the_calls_context_is_the_targets_answer(
+    pending: PendingChange | None, stamp: float
+) -> None:
+    seen = observe(BEFORE, NIGHT, T0 + 0.2, reconnect=False, calls=[CALL_AWAY], pending=pending)
+    assert seen == Observation(TargetView(NIGHT, T0 + 0.2), None, stamp)
+
+
+def test_late_report_of_an_earlier_call_is_its_echo() -> None:
+    """A panel reporting after the calls shows the first call's state with the second's context."""
+    calls = [CALL_AWAY, CALL_HOME]
+    first = observe(BEFORE, AWAY, T0 + 1.2, reconnect=False, calls=calls, pending=None)
+    assert first.echo == CALL_AWAY
+    second = observe(first.view, HOME, T0 + 1.3, reconnect=False, calls=calls, pending=None)
+    assert second.echo == CALL_HOME
+
+
+def test_state_of_an_answered_call_chosen_again_is_the_targets() -> None:
+    """After the home call's echo, a keypad choosing away (still in the context window)."""
+    echoed_home = TargetView(HOME, T0 + 1.2, CALL_HOME)
+    seen = observe(
+        echoed_home, AWAY, T0 + 2, reconnect=False, calls=[CALL_AWAY, CALL_HOME], pending=None
+    )
+    assert seen == Observation(TargetView(AWAY, T0 + 2), None, math.inf)
+
+
+def test_state_chosen_before_the_call_is_no_echo() -> None:
+    """A write of attributes alone keeps the old stamp: the state was there before the call."""
+    had_away = TargetView(AWAY, T0 - 10)
+    seen = observe(had_away, AWAY, T0 - 10, reconnect=False, calls=[CALL_AWAY], pending=None)
+    assert seen == Observation(had_away, None, T0 - 10)
+
+
+def test_other_contexts_are_the_targets_own_changes() -> None:
+    seen = observe(ECHOED_AWAY, HOME, T0 + 30, reconnect=False, calls=[], pending=None)
+    assert seen == Observation(TargetView(HOME, T0 + 30), None, T0 + 30)
+    same = observe(ECHOED_AWAY, AWAY, T0 + 0.2, reconnect=False, calls=[], pending=None)
+    assert same == Observation(ECHOED_AWAY, None, -math.inf)  # attributes alone
+
+
+@pytest.mark.parametrize(
+    ("shown", "pushed", "expected"),
+    [
+        (AWAY, AWAY, True),
+        (ARMING, AWAY, True),
+        (ARMING, NIGHT, True),
+        (ARMING, OFF, False),
+        (AlarmState.PENDING, AlarmState.TRIGGERED, True),
+        (AlarmState.PENDING, AWAY, False),
+        (HOME, AWAY, False),
+        (OFF, AlarmState.TRIGGERED, False),
+    ],
+)
+def test_carries_out(shown: AlarmState, pushed: AlarmState, expected: bool) -> None:
+    assert carries_out(shown, pushed) is expected

@@ -17,6 +17,7 @@ from custom_components.roomdb.db.database import (
     DatabaseTooNewError,
 )
 from custom_components.roomdb.db.schema import CONTRACT_VIEWS, MIGRATIONS, SCHEMA_VERSION
+from tests.db.migrations import write_database_at_version
 
 INSERT_META = "INSERT INTO metadata (key, value) VALUES (?, ?)"
 
@@ -216,3 +217,19 @@ async def test_room_configs_reject_invalid_json(database: Database) -> None:
         await database.execute_write(
             "INSERT INTO room_configs VALUES ('activity', 'kitchen', '{nope', 1, 'now', 'now')"
         )
+
+
+async def test_version_2_file_gains_the_change_journal_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "roomdb.db"
+    row = "INSERT INTO room_configs VALUES ('activity', 'den', '{}', 4, 'then', 'then')"
+    await write_database_at_version(path, 2, [(row, ())])
+
+    database = Database(path)
+    await database.open()
+    try:
+        assert await database.get_metadata("schema_version") == str(SCHEMA_VERSION)
+        rows = await database.fetchall("SELECT * FROM room_configs")
+        assert [tuple(row) for row in rows] == [("activity", "den", "{}", 4, "then", "then")]
+        assert await database.fetchall("SELECT * FROM config_change_log") == []
+    finally:
+        await database.close()

@@ -11,6 +11,7 @@ from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
+import orjson
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -32,12 +33,9 @@ from custom_components.roomdb.events.buffer import (
     restore_document,
     salvage_floor,
 )
-from custom_components.roomdb.events.ring import (
-    EventRing,
-    SequenceAllocator,
-    dump_stream,
-    emit_event,
-)
+from custom_components.roomdb.events.document import dump_stream, emit_event
+from custom_components.roomdb.events.ring import EventRing
+from custom_components.roomdb.events.sequence import SequenceAllocator
 from tests.peers.ingest_server import IngestServer
 
 from .conftest import fire_config_changes, stream_of, wait_until
@@ -52,7 +50,9 @@ def document(last_used: int, *, key: str = "k" * 32, clean: bool = True) -> dict
     ring, allocator = EventRing(50), SequenceAllocator()
     for _ in range(last_used):
         emit_event(ring, allocator, "test", {}, timestamp="2026-01-01T00:00:00Z")
-    return {"device_key": key, **dump_stream(ring, allocator, clean=clean)}
+    return orjson.loads(
+        orjson.dumps({"device_key": key, **dump_stream(ring, allocator, clean=clean)})
+    )
 
 
 # -- pure restore rules ---------------------------------------------------------------------------

@@ -131,7 +131,8 @@ def test_json_safe_falls_back_to_strings() -> None:
         def __str__(self) -> str:
             return "opaque"
 
-    assert json_safe({"a": Opaque(), "n": 2**70}) == {"a": "opaque", "n": 2**70}
+    # beyond 64 bits HA's encoder (orjson) fails: the number travels as its decimal text
+    assert json_safe({"a": Opaque(), "n": 2**70}) == {"a": "opaque", "n": str(2**70)}
     assert json_safe({1: "one"}) == {"1": "one"}
     assert json_safe({"nan": float("nan"), "set": {3}}) == {"nan": None, "set": [3]}
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import ClientSession, web
 import pytest
 
-from custom_components.roomdb.events.ring import Event
+from custom_components.roomdb.events.event import Event
 from custom_components.roomdb.events.transport import async_post_events, describe_transport_error
 from custom_components.roomdb.events.wire import MAX_RESPONSE_CHARS
 

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.roomdb.events.ring import Event
+from custom_components.roomdb.events.event import Event
 from custom_components.roomdb.events.wire import (
     MAX_GAP_ENTRIES,
     SOURCE_VENDOR,

@@ -178,6 +178,37 @@ class HomeAssistantProcess:
         """True while the Home Assistant process is alive."""
         return self._process is not None and self._process.poll() is None
 
+    async def ws_command(self, message: dict[str, Any]) -> Any:
+        """Send one WebSocket command as the onboarded user and return its result."""
+        async with self.session.ws_connect(f"{self.url}/api/websocket") as ws:
+            await ws.receive_json()  # auth_required
+            await ws.send_json({"type": "auth", "access_token": self.token})
+            auth = await ws.receive_json()
+            if auth.get("type") != "auth_ok":
+                raise RuntimeError(f"WebSocket authentication failed: {auth}")
+            await ws.send_json({"id": 1, **message})
+            answer = await ws.receive_json()
+        if not answer.get("success"):
+            raise RuntimeError(f"WebSocket command failed: {answer}")
+        return answer["result"]
+
+    async def enable_event_stream(self, url: str, token: str, **options: Any) -> None:
+        """Point RoomDB's event stream at ``url`` through the options flow, as a user would."""
+        entries = await self.request("GET", "/api/config/config_entries/entry?domain=roomdb")
+        flow = await self.request(
+            "POST", "/api/config/config_entries/options/flow", {"handler": entries[0]["entry_id"]}
+        )
+        path = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
+        await self.request("POST", path, {"next_step_id": "event_stream"})
+        result = await self.request(
+            "POST",
+            path,
+            {"event_stream_enabled": True, "ingest_url": url, "ingest_token": token, **options},
+        )
+        if result.get("type") != "create_entry":
+            raise RuntimeError(f"RoomDB options flow failed: {result}")
+        await self.wait_for_roomdb_loaded()
+
     def kill(self) -> None:
         """SIGKILL the process: no shutdown hooks, no final writes."""
         if self._process is not None and self._process.poll() is None:

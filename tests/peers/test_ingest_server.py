@@ -16,8 +16,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from custom_components.roomdb.events.backoff import Backoff
-from custom_components.roomdb.events.ring import EventRing, SequenceAllocator, emit_event
+from custom_components.roomdb.backoff import Backoff
+from custom_components.roomdb.events.document import emit_event
+from custom_components.roomdb.events.ring import EventRing
+from custom_components.roomdb.events.sequence import SequenceAllocator
 from custom_components.roomdb.events.wire import (
     build_ingest_body,
     parse_ingest_response,
@@ -458,11 +460,11 @@ class MiniSender:
 
     async def flush(self, *, batch_size: int = 50, max_rounds: int = 200) -> None:
         """Send until nothing is pending and no gap is left to resend (bounded)."""
-        resend: list[Any] = []
         for _ in range(max_rounds):
-            events = resend or self.ring.pending(limit=batch_size)
+            events = self.ring.next_batch(batch_size)
             if not events:
                 return
+            self.ring.mark_sent(events)
             self.allocator.confirm(self.allocator.reserve())  # stands in for the Store write
             result = await self._post(events)
             if not result.ok:
@@ -472,9 +474,7 @@ class MiniSender:
                 await asyncio.sleep(self.backoff.next_delay(result.retry_after))
                 continue
             self.backoff.reset()
-            if not resend:
-                self.ring.acknowledge(events[-1].sequence_number)
-            resend = self.ring.resolve_gaps(result.gaps).resend
+            self.ring.record_stored(events, result.gaps)
         pytest.fail("flush did not settle")
 
 

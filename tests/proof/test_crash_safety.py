@@ -5,8 +5,9 @@ ingest) through HA's REST API, kills HA at a random moment, and checks on the fi
 `PRAGMA integrity_check` is ok, every acknowledged write is present (at its acknowledged version or
 later), and the export file is a complete JSON document or absent — never a torn one. Then HA
 restarts and RoomDB must load again. RoomDB's event stream goes to the reference ingest peer the
-whole time: at the end no sequence number was ever reused for a different event and, after a
-flush, the peer holds every number without a hole. 3 rounds by default, 20 with
+whole time: at the end no sequence number was ever reused for a different event, after a flush
+the peer holds every number without a hole, and every committed version of every room config
+reached the peer as exactly one `config_changed` event. 3 rounds by default, 20 with
 `scripts/test --slow`.
 """
 
@@ -52,6 +53,22 @@ def _check_database(path: Path, acked: dict[tuple[str, str], tuple[int, int]]) -
             assert row[1] >= version, (domain, room, row, version)
 
 
+def _check_every_change_has_one_event(path: Path, peer: IngestServer, device_key: str) -> None:
+    """Every committed version of every row reached the peer as exactly one config_changed."""
+    with closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute("SELECT config_domain, room_id, version FROM room_configs").fetchall()
+    committed = sorted((d, r, v) for d, r, last in rows for v in range(1, last + 1))
+    seen = sorted(
+        (e["data"]["domain"], e["data"]["room_id"], e["data"]["version"])
+        for e in peer.events(device_key)
+        if e["event_type"] == "config_changed"
+    )
+    assert seen == committed, (
+        f"{len(set(committed) - set(seen))} committed changes without an event, "
+        f"{len(seen) - len(set(seen))} with more than one"
+    )
+
+
 def _check_export(path: Path) -> None:
     if not path.exists():
         return
@@ -89,29 +106,6 @@ async def _write_until_killed(
             acked[(domain, room)] = (n, int(result["version"]))
 
 
-async def _enable_event_stream(ha: HomeAssistantProcess, peer: IngestServer) -> None:
-    """Point RoomDB's event stream at the peer through the options flow, as a user would."""
-    entries = await ha.request("GET", "/api/config/config_entries/entry?domain=roomdb")
-    flow = await ha.request(
-        "POST", "/api/config/config_entries/options/flow", {"handler": entries[0]["entry_id"]}
-    )
-    path = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
-    await ha.request("POST", path, {"next_step_id": "event_stream"})
-    result = await ha.request(
-        "POST",
-        path,
-        {
-            "event_stream_enabled": True,
-            "ingest_url": peer.url,
-            "ingest_token": PEER_TOKEN,
-            "event_buffer_size": 2000,
-            "event_include_state_changes": True,
-        },
-    )
-    assert result["type"] == "create_entry", result
-    await ha.wait_for_roomdb_loaded()
-
-
 async def _crash_rounds(tmp_path: Path, rounds: int, seed: int) -> None:
     rng = random.Random(seed)
     config_dir = tmp_path / "config"
@@ -127,7 +121,12 @@ async def _crash_rounds(tmp_path: Path, rounds: int, seed: int) -> None:
         await ha.setup_roomdb(
             {"mapping_path": "roomdb/area_mapping.yaml", "export_path": "room_db_export.json"}
         )
-        await _enable_event_stream(ha, peer)
+        await ha.enable_event_stream(
+            peer.url,
+            PEER_TOKEN,
+            event_buffer_size=2000,
+            event_include_state_changes=True,
+        )
         for _ in range(rounds):
             writer = asyncio.create_task(_write_until_killed(ha, rng, acked, counter))
             await asyncio.sleep(rng.uniform(0.5, 2.5))
@@ -146,6 +145,7 @@ async def _crash_rounds(tmp_path: Path, rounds: int, seed: int) -> None:
         sequences = peer.sequences(device_key, vendor)
         assert len(sequences) > 10
         assert sequences == list(range(sequences[0], sequences[-1] + 1)), "hole in the stream"
+        _check_every_change_has_one_event(config_dir / "roomdb.db", peer, device_key)
     finally:
         await ha.stop()
         await peer.stop()

@@ -4,31 +4,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from custom_components.roomdb.db.database import Database
-from custom_components.roomdb.db.schema import MIGRATIONS
+from custom_components.roomdb.db.schema import SCHEMA_VERSION
+from tests.db.migrations import write_database_at_version
 
 
-async def test_version_1_file_gains_columns_and_view(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_version_1_file_gains_columns_and_view(tmp_path: Path) -> None:
     path = tmp_path / "roomdb.db"
-    monkeypatch.setattr("custom_components.roomdb.db.database.MIGRATIONS", MIGRATIONS[:1])
-    monkeypatch.setattr("custom_components.roomdb.db.database.SCHEMA_VERSION", 1)
-    old = Database(path)
-    await old.open()
-    await old.execute_write(
-        "INSERT INTO devices (id, name, area_id, config_entries) VALUES ('d1', 'Lamp', 'den', ?)",
-        ('["e1"]',),
+    await write_database_at_version(
+        path,
+        1,
+        [
+            (
+                (
+                    "INSERT INTO devices (id, name, area_id, config_entries) "
+                    "VALUES ('d1', 'Lamp', 'den', ?)"
+                ),
+                ('["e1"]',),
+            )
+        ],
     )
-    await old.close()
-    monkeypatch.undo()
 
     database = Database(path)
     await database.open()
     try:
-        assert await database.get_metadata("schema_version") == "2"
+        assert await database.get_metadata("schema_version") == str(SCHEMA_VERSION)
         (device,) = await database.fetchall("SELECT * FROM devices")
         assert dict(device) | {"created_at": None, "modified_at": None} == {
             "id": "d1",

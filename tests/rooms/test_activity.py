@@ -291,7 +291,7 @@ async def test_retry_backs_off_exponentially_with_jitter_and_cap(hass: HomeAssis
     assert store.calls[0] == {"n": 1}
     assert store.calls[1:] == [{"n": 2}] * 10
     for attempt, delay in enumerate(delays):
-        nominal = min(60.0, 2.0**attempt)
+        nominal = min(60.0, 2.0 * 2.0**attempt)  # 2, 4, 8 … 60 s
         assert nominal * 0.75 <= delay <= min(60.0, nominal * 1.25)
     assert delays[-1] <= 60.0 and delays[-2] <= 60.0
     assert len({round(d, 6) for d in delays}) == len(delays)  # jittered, not a fixed ladder

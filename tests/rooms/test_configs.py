@@ -124,6 +124,8 @@ async def test_insert_update_and_identical_payload(
         "action": "created",
     }
     assert store.counters.as_dict() == {
+        "writes": {"ok": 4, "retry": 0, "error": 0},
+        "admission": {"denied": 0},
         "writes.ok": 4,
         "writes.retry": 0,
         "writes.error": 0,
@@ -274,6 +276,8 @@ async def test_bulk_of_1000_mixed_items(
         assert stored[("motion_lighting", f"room_{i}")] == ({"seed": i}, 1)
     assert len(changes) == 250
     assert store.counters.as_dict() == {
+        "writes": {"ok": 260, "retry": 250, "error": 250},
+        "admission": {"denied": 250},
         "writes.ok": 260,
         "writes.retry": 250,
         "writes.error": 250,

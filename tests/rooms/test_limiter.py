@@ -1,4 +1,4 @@
-"""Write limiter (interval ± jitter per key, bounded memory) and the retry backoff."""
+"""Write limiter (interval ± jitter per key, bounded memory)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from custom_components.roomdb.rooms.limiter import SNAPSHOT_MAX_KEYS, Backoff, WriteLimiter
+from custom_components.roomdb.rooms.limiter import SNAPSHOT_MAX_KEYS, WriteLimiter
 
 K = ("activity", "kitchen")
 
@@ -156,42 +156,3 @@ def test_snapshot_is_bounded() -> None:
 def test_limiter_rejects_bad_settings(interval: float, jitter: float) -> None:
     with pytest.raises(ValueError):
         WriteLimiter(interval, jitter)
-
-
-# ---------------------------------------------------------------------------- backoff
-
-
-def test_backoff_bounds_and_cap() -> None:
-    backoff = Backoff(rng=random.Random(11))
-    for attempt in range(40):
-        nominal = min(60.0, 2.0**attempt)
-        delay = backoff.next_delay()
-        assert 0.75 * nominal <= delay <= min(60.0, 1.25 * nominal)
-        assert delay <= 60.0
-    assert backoff.attempt == 40
-    backoff.reset()
-    assert backoff.attempt == 0
-    assert 0.75 <= backoff.next_delay() <= 1.25
-
-
-def test_backoff_jitter_spreads_and_is_seeded() -> None:
-    delays = [Backoff(rng=random.Random(seed)).delay_for(3) for seed in range(200)]
-    assert min(delays) >= 6.0
-    assert max(delays) <= 10.0
-    assert max(delays) - min(delays) > 3.0
-    assert Backoff(rng=random.Random(1)).delay_for(5) == Backoff(rng=random.Random(1)).delay_for(5)
-
-
-def test_backoff_huge_attempt_does_not_overflow() -> None:
-    backoff = Backoff(base=0.5, cap=30.0, jitter=0.0, rng=random.Random(12))
-    assert backoff.delay_for(10_000) == 30.0
-    assert backoff.delay_for(-5) == 0.5
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [{"base": 0.0}, {"base": 100.0, "cap": 60.0}, {"factor": 0.5}, {"jitter": 1.0}],
-)
-def test_backoff_rejects_bad_settings(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
-        Backoff(**kwargs)  # type: ignore[arg-type]

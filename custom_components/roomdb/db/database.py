@@ -24,6 +24,7 @@ from typing import Any, Final
 
 import aiosqlite
 
+from .metadata import METADATA_RULES_TEXT, metadata_value_valid, parse_version
 from .schema import (
     APPLICATION_ID,
     CONTRACT_VERSION,
@@ -69,6 +70,12 @@ class DatabaseTooNewError(DatabaseError):
     """The file was written by a newer RoomDB; migrations only go forward."""
 
     translation_key = "database_too_new"
+
+
+class DatabaseMetadataError(DatabaseError):
+    """``metadata.schema_version`` is not a version number; nothing can be migrated safely."""
+
+    translation_key = "database_metadata_invalid"
 
 
 def utc_now_iso() -> str:
@@ -144,6 +151,11 @@ class Database:
         return self._conn
 
     @property
+    def is_open(self) -> bool:
+        """Return whether the connection is open (between ``open`` and ``close``)."""
+        return self._conn is not None
+
+    @property
     def queued_rows(self) -> int:
         """Return how many hot-path rows wait for the next batch."""
         return self._queue.count
@@ -168,6 +180,7 @@ class Database:
         try:
             await self._migrate(self._conn)
             await self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            await self._repair_metadata(self._conn)
         except sqlite3.Error as err:
             await self._discard_connection()
             raise DatabaseMigrationError(self.path, str(err)) from err
@@ -231,8 +244,7 @@ class Database:
                 await conn.execute("ROLLBACK")
                 raise
 
-    @staticmethod
-    async def _schema_version(conn: aiosqlite.Connection) -> int:
+    async def _schema_version(self, conn: aiosqlite.Connection) -> int:
         async with conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metadata'"
         ) as cursor:
@@ -242,7 +254,47 @@ class Database:
             "SELECT value FROM metadata WHERE key = ?", (META_SCHEMA_VERSION,)
         ) as cursor:
             row = await cursor.fetchone()
-        return int(row[0]) if row is not None else 0
+        if row is None:
+            return 0
+        version = parse_version(row[0])
+        if version is None:
+            raise DatabaseMetadataError(
+                self.path, f"{META_SCHEMA_VERSION} is {row[0]!r}, not a whole number"
+            )
+        return version
+
+    async def _repair_metadata(self, conn: aiosqlite.Connection) -> None:
+        """Drop metadata values that make no sense (logged), then restore the contract version.
+
+        RoomDB writes every value it needs again (stamps at the next run, the contract version
+        here), so a hand-edited or damaged value costs a warning, never a failed setup.
+        """
+        async with conn.execute("SELECT key, value FROM metadata") as cursor:
+            rows = [(str(row[0]), row[1]) for row in await cursor.fetchall()]
+        invalid = [(key, value) for key, value in rows if not metadata_value_valid(key, value)]
+        for key, value in invalid:
+            _LOGGER.warning(
+                "Database %s: metadata %s = %r is not valid (%s); removed, RoomDB writes it again",
+                self.path.name,
+                key,
+                value,
+                METADATA_RULES_TEXT,
+            )
+        if not invalid:
+            return
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            await conn.executemany(
+                "DELETE FROM metadata WHERE key = ?", [(key,) for key, _ in invalid]
+            )
+            await conn.execute(
+                "INSERT INTO metadata (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (META_CONTRACT_VERSION, str(CONTRACT_VERSION)),
+            )
+            await conn.execute("COMMIT")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -378,7 +430,7 @@ class Database:
                 version_row = await cursor.fetchone()
         return DatabaseStats(
             size_bytes=int(size_row[0]) if size_row is not None else 0,
-            schema_version=int(version_row[0]) if version_row is not None else 0,
+            schema_version=(parse_version(version_row[0]) or 0) if version_row is not None else 0,
             row_counts=counts,
             last_write_at=self._last_write_at,
             queued_rows=self._queue.count,

@@ -215,6 +215,20 @@ _V2_REGISTRY: Final[tuple[str, ...]] = (
     LEFT JOIN areas AS a ON a.area_id = COALESCE(e.area_id, d.area_id, p.area_id)""",
 )
 
+# The outbox of room-config changes for the event stream: written in the same transaction as the
+# change, so a change committed just before a hard stop still gets its event after the restart.
+# AUTOINCREMENT keeps ids rising even after the journal was emptied.
+_V3_CHANGE_JOURNAL: Final[tuple[str, ...]] = (
+    """CREATE TABLE config_change_log (
+        change_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        config_domain TEXT NOT NULL,
+        room_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        changed_at TEXT NOT NULL
+    )""",
+)
+
 type Migration = tuple[int, str, tuple[str, ...]]
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
@@ -224,6 +238,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         _V1_TABLES + _V1_VIEWS,
     ),
     (2, "registry mirror: device config entry and parent, entity area view", _V2_REGISTRY),
+    (3, "event stream: journal of room-config changes awaiting their event", _V3_CHANGE_JOURNAL),
 )
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1][0]

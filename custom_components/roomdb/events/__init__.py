@@ -1,5 +1,7 @@
-"""RoomDB event stream: sequence numbers, the ring buffer, the wire format and retry backoff.
+"""RoomDB event stream: sequence numbers, the ring buffer, the wire format and the sender.
 
-The modules ``ring``, ``wire`` and ``backoff`` are pure Python (no ``homeassistant`` import) and are
-tested directly; ``buffer`` (Store persistence) and ``sink`` (the HTTP sender) are the thin HA glue.
+The modules ``event``, ``runs``, ``ring``, ``sequence``, ``document``, and ``wire`` are
+pure Python (no ``homeassistant`` import) and are tested directly; ``buffer`` (Store persistence),
+``sink`` (the HTTP sender), ``forwarder`` and ``stream`` are the thin HA glue. ``ledger`` and
+``journal`` keep the stream's records in RoomDB's database.
 """

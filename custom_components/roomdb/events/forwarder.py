@@ -20,7 +20,7 @@ from homeassistant.core import (
 )
 
 from ..const import EVENT_ALARM_TRANSITION, EVENT_CONFIG_CHANGED, EVENT_ML_RESULT
-from .ring import Event, format_timestamp
+from .event import Event, format_timestamp
 
 FORWARDED_BUS_EVENTS: Final = {
     EVENT_CONFIG_CHANGED: "config_changed",
@@ -29,6 +29,7 @@ FORWARDED_BUS_EVENTS: Final = {
 }
 """HA bus event type -> ``event_type`` on the wire."""
 STATE_CHANGED_EVENT: Final = "state_changed"
+CONFIG_CHANGED_EVENT: Final = FORWARDED_BUS_EVENTS[EVENT_CONFIG_CHANGED]
 
 type Emit = Callable[..., Event]
 type TrackedPredicate = Callable[[str, State | None], bool]
@@ -75,7 +76,13 @@ class EventForwarder:
 
     @callback
     def _forward(self, wire_type: str, event: HassEvent[Any]) -> None:
-        self._emit(wire_type, dict(event.data), timestamp=format_timestamp(event.time_fired))
+        change_id = event.data.get("change_id") if wire_type == CONFIG_CHANGED_EVENT else None
+        self._emit(
+            wire_type,
+            dict(event.data),
+            timestamp=format_timestamp(event.time_fired),
+            change_id=change_id,
+        )
 
     @callback
     def _state_filter(self, event_data: EventStateChangedData) -> bool:

@@ -12,7 +12,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import probatio as vol
 from yarl import URL
 
-from .ring import is_int
+from .event import is_int
 from .transport import async_post_events
 
 CONF_EVENT_STREAM_ENABLED: Final = "event_stream_enabled"

@@ -37,6 +37,11 @@ EVENT_SENSORS: Final[tuple[RoomDbSensorEntityDescription, ...]] = (
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda snapshot: snapshot.events.pending,
+        attributes_fn=lambda snapshot: {
+            "awaiting_resend": snapshot.events.awaiting_resend,
+            "peer_missing": [list(run) for run in snapshot.events.peer_missing],
+            "disagreement": [list(run) for run in snapshot.events.disagreement],
+        },
     ),
     RoomDbSensorEntityDescription(
         key="event_resent",

@@ -4,25 +4,30 @@ One background task per loaded entry runs this loop:
 
 1. Sleep until there is work: an emitted event, a flush request, the end of a backoff wait, or an
    idle heartbeat. While retrying, new events do not cut the backoff short; ``flush_events`` does.
-2. Send: queued gap resends first (oldest first), then ``ring.pending`` in batches. Before a
-   batch with numbers no document on disk covers yet, the buffer writes ahead (see ``ring``).
-3. A stored batch is acknowledged; the gaps the answer reports are sorted by
-   ``ring.resolve_gaps``: buffered ones are queued for resend (each at most ``MAX_RESEND_ATTEMPTS``
-   times, so a peer that keeps reporting a gap cannot make the loop spin), the rest are counted
-   unrecoverable and logged once per report.
-4. A retryable failure (unreachable, timeout, 408/425/429, 5xx, HTML, non-JSON) waits
-   ``Backoff`` with full jitter, honouring ``Retry-After``; a permanent one (401/403/400, ...)
-   stops sending, raises a repair issue and waits for new options (a reload) or a flush.
+2. Send ``ring.next_batch``: events the peer reported missing first, then the unacknowledged ones.
+   The batch is marked sent and, when it holds numbers no document on disk covers yet, the buffer
+   writes ahead (see ``sequence``) before the POST starts.
+3. An ``ok`` answer is booked by ``ring.record_stored`` (see ``ring`` for what confirms a number):
+   reported gaps that were sent and are still buffered become pending again (each resent at most
+   ``MAX_RESEND_ATTEMPTS`` times), the rest are counted unrecoverable and logged once per report;
+   gaps for numbers never sent are the peer's error and ignored. A report that changed what is
+   pending is saved at once, so neither a reload nor a hard stop forgets it. A POST whose answer
+   is never read — it failed, or the sender was stopped while waiting — makes everything not yet
+   confirmed pending again (``ring.answer_lost``): the unread answer may have held the only report.
+4. A retryable failure (unreachable, timeout, 408/425/429, 5xx, HTML, non-JSON) waits as the
+   shared ``Backoff`` says (2 s doubling to 60 s, ±25 %), at least ``Retry-After``; a
+   permanent one (401/403/400, ...) stops sending, raises a repair issue and waits for new
+   options (a reload) or a flush.
 
-Tail loss: the peer can only report a lost event once a later one arrives, so after events were
-sent and the stream went idle, the sender emits ``heartbeat`` events every ``heartbeat_interval``
-until ``HEARTBEAT_CONFIRMATIONS`` of them in a row were answered without anything to recover.
+Confirmation of the tail: a number is confirmed only by the answer to a later POST, so once the
+stream is idle with something unconfirmed, the sender emits a ``heartbeat`` event every
+``heartbeat_interval`` until everything is; ``flush_events`` sends one at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass
 import logging
@@ -33,20 +38,19 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from yarl import URL
 
+from ..backoff import Backoff
 from ..const import DOMAIN
-from .backoff import Backoff
 from .buffer import EventBuffer
-from .ring import Event, EventRing
+from .event import HEARTBEAT_EVENT, Event
+from .ring import EventRing, GapResolution
+from .runs import format_runs
 from .stats import EndpointState
 from .transport import async_post_events
 from .wire import IngestResult, transport_failure
 
 _LOGGER = logging.getLogger(__name__)
 
-HEARTBEAT_EVENT: Final = "heartbeat"
-HEARTBEAT_CONFIRMATIONS: Final = 2
 ISSUE_EVENT_STREAM_ERROR: Final = "event_stream_error"
-MAX_LOGGED_RUNS: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +61,8 @@ class SinkTuning:
     """Events per POST at most."""
     request_timeout: float = 10.0
     """Seconds one POST may take, answer included."""
-    backoff_base: float = 1.0
-    backoff_cap: float = 300.0
+    backoff_base: float = 2.0
+    backoff_cap: float = 60.0
     heartbeat_interval: float = 60.0
     """Idle seconds before a heartbeat event confirms the tail of the stream."""
     flush_timeout: float = 30.0
@@ -74,20 +78,6 @@ def endpoint_for_logs(url: str) -> str:
         return str(URL(url).with_user(None).with_query(None).with_fragment(None))
     except TypeError, ValueError:
         return "<invalid URL>"
-
-
-def format_runs(numbers: Iterable[int]) -> str:
-    """Render sorted numbers as runs, e.g. ``3-7, 12`` (at most ``MAX_LOGGED_RUNS`` runs)."""
-    runs: list[list[int]] = []
-    for number in sorted(numbers):
-        if runs and number == runs[-1][1] + 1:
-            runs[-1][1] = number
-        else:
-            runs.append([number, number])
-    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs[:MAX_LOGGED_RUNS])
-    if len(runs) > MAX_LOGGED_RUNS:
-        text += f" and {len(runs) - MAX_LOGGED_RUNS} more runs"
-    return text
 
 
 class EventSink:
@@ -113,17 +103,16 @@ class EventSink:
         self._on_change = on_change
         self._session = session
         self._tuning = tuning or DEFAULT_TUNING
-        self._backoff = Backoff(self._tuning.backoff_base, self._tuning.backoff_cap)
+        self._backoff = Backoff(base=self._tuning.backoff_base, cap=self._tuning.backoff_cap)
         self._state = EndpointState.OK if url else EndpointState.DISABLED
         self._last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._flush_requested = False
         self._flush_waiters: list[asyncio.Future[None]] = []
-        self._resend: list[Event] = []
         self._retry_at = 0.0
-        self._quiet_heartbeats = 0
         self._warned_malformed = False
+        self._warned_never_sent = False
 
     @property
     def state(self) -> EndpointState:
@@ -177,9 +166,7 @@ class EventSink:
                 await waiter
 
     @callback
-    def _async_on_emit(self, event: Event) -> None:
-        if event.event_type != HEARTBEAT_EVENT:
-            self._quiet_heartbeats = 0
+    def _async_on_emit(self, _event: Event) -> None:
         self._wake.set()
         self._on_change()
 
@@ -198,6 +185,10 @@ class EventSink:
             self._flush_requested = False
             try:
                 await self._async_attempt()
+                if waiters and self._state is EndpointState.OK and self._ring.needs_confirmation():
+                    # A flush answers for what the peer holds: let a heartbeat confirm the tail.
+                    self._buffer.async_emit(HEARTBEAT_EVENT, {})
+                    await self._async_attempt()
             except Exception as err:  # the sender must outlive a bug in one attempt
                 _LOGGER.exception("Unexpected error while sending events")
                 self._record_failure(transport_failure(f"internal error: {type(err).__name__}"))
@@ -215,14 +206,8 @@ class EventSink:
         self._wake.clear()
         return True
 
-    def _has_work(self) -> bool:
-        newest = self._ring.newest
-        return bool(self._resend) or (newest is not None and newest > self._ring.last_acked)
-
     def _heartbeat_wait(self) -> float | None:
-        if self._ring.newest is None or self._quiet_heartbeats >= HEARTBEAT_CONFIRMATIONS:
-            return None
-        return self._tuning.heartbeat_interval
+        return self._tuning.heartbeat_interval if self._ring.needs_confirmation() else None
 
     async def _async_wait_until_due(self) -> None:
         while not self._flush_requested:
@@ -233,43 +218,39 @@ class EventSink:
                 if remaining <= 0:
                     return
                 await self._async_sleep(remaining)
-            elif self._has_work():
+            elif self._ring.needs_send():
                 return
             elif not await self._async_sleep(self._heartbeat_wait()):
                 self._buffer.async_emit(HEARTBEAT_EVENT, {})
 
     async def _async_attempt(self) -> None:
         """Send until nothing is pending or a POST fails."""
-        while True:
-            fresh = not self._resend
-            if fresh:
-                batch = self._ring.pending(self._tuning.batch_limit)
-                if not batch:
-                    return
-                last = batch[-1].sequence_number
-                await self._buffer.async_write_ahead(last)
-                self._ring.mark_sent(last)
-            else:
-                batch = self._resend[: self._tuning.batch_limit]
-            result = await async_post_events(
-                self._session,
-                self._url or "",
-                self._token,
-                batch,
-                self._buffer.device_key,
-                request_timeout=self._tuning.request_timeout,
-            )
+        while batch := self._ring.next_batch(self._tuning.batch_limit):
+            self._ring.mark_sent(batch)
+            await self._buffer.async_write_ahead(batch[-1].sequence_number)
+            try:
+                result = await async_post_events(
+                    self._session,
+                    self._url or "",
+                    self._token,
+                    batch,
+                    self._buffer.device_key,
+                    request_timeout=self._tuning.request_timeout,
+                )
+            except asyncio.CancelledError:
+                self._ring.answer_lost()
+                raise
             if not result.ok:
+                if result.reached_peer:
+                    self._ring.answer_lost()
                 self._record_failure(result)
                 return
-            if fresh:
-                self._ring.acknowledge(last)
-            else:
-                del self._resend[: len(batch)]
+            resolution = self._ring.record_stored(batch, result.gaps)
             self._record_success(result)
-            heartbeat = fresh and batch[-1].event_type == HEARTBEAT_EVENT
-            self._handle_gaps(result.gaps, heartbeat=heartbeat)
-            self._buffer.async_schedule_save()
+            if self._handle_gaps(resolution):
+                await self._buffer.async_save()
+            else:
+                self._buffer.async_schedule_save()
 
     # -- outcomes ------------------------------------------------------------------------------
 
@@ -289,26 +270,25 @@ class EventSink:
             log("Ingest endpoint %s stored the batch but: %s", self._endpoint, result.error)
             self._warned_malformed = True
 
-    def _handle_gaps(self, gaps: list[int], *, heartbeat: bool) -> None:
-        queued = {event.sequence_number for event in self._resend}
-        resolution = self._ring.resolve_gaps(seq for seq in gaps if seq not in queued)
-        if resolution.resend:
-            self._resend.extend(resolution.resend)
-            self._resend.sort(key=lambda event: event.sequence_number)
+    def _handle_gaps(self, resolution: GapResolution) -> bool:
+        """Log what a gap report changed; return whether it changed what is pending."""
         if resolution.unrecoverable:
             _LOGGER.warning(
-                "Ingest endpoint %s misses %d events that are no longer buffered (%s); "
-                "counted as unrecoverable",
+                "Ingest endpoint %s misses %d events that are no longer buffered or were resent "
+                "too often (%s); counted as unrecoverable",
                 self._endpoint,
                 len(resolution.unrecoverable),
                 format_runs(resolution.unrecoverable),
             )
-        if resolution.unknown:
-            _LOGGER.debug("Ignoring gaps never emitted here: %s", format_runs(resolution.unknown))
-        if resolution.resend or resolution.unrecoverable:
-            self._quiet_heartbeats = 0
-        elif heartbeat:
-            self._quiet_heartbeats += 1
+        if resolution.never_sent:
+            log = _LOGGER.debug if self._warned_never_sent else _LOGGER.warning
+            log(
+                "Ingest endpoint %s reports events missing that were never sent (%s); ignored",
+                self._endpoint,
+                format_runs(resolution.never_sent),
+            )
+            self._warned_never_sent = True
+        return bool(resolution.resend or resolution.unrecoverable)
 
     def _record_failure(self, result: IngestResult) -> None:
         self._last_error = result.error

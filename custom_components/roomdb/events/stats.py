@@ -36,7 +36,20 @@ class EventStreamStats:
     overflowed: int
     resent: int
     unrecoverable: int
+    last_confirmed: int = 0
+    """Everything up to it is confirmed stored by the peer (see ``ring``)."""
+    awaiting_resend: int = 0
+    """Events the peer reported missing that are pending again (part of ``pending``)."""
+    peer_missing: tuple[tuple[int, int], ...] = ()
+    """The peer's most recent gap report as runs ``(first, last)``."""
+    disagreement: tuple[tuple[int, int], ...] = ()
+    """Numbers of that report RoomDB counts as delivered; empty unless something is wrong."""
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON-able form (the ``flush_events`` response)."""
-        return {**asdict(self), "state": self.state.value}
+        return {
+            **asdict(self),
+            "state": self.state.value,
+            "peer_missing": [list(run) for run in self.peer_missing],
+            "disagreement": [list(run) for run in self.disagreement],
+        }

@@ -1,19 +1,37 @@
-"""The event stream of one loaded entry: the buffer, the sender and the forwarder, wired up."""
+"""The event stream of one loaded entry: the buffer, the sender and the forwarder, wired up.
+
+At start it also emits the events of room-config changes the journal holds beyond what the saved
+buffer covers (changes committed just before a hard stop), and while running it trims the journal
+up to what each completed save covers.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
+import logging
 from typing import Any
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event as HassEvent, HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
+from ..db.database import Database
 from .buffer import EventBuffer
-from .forwarder import EventForwarder, TrackedPredicate
+from .event import format_timestamp
+from .forwarder import CONFIG_CHANGED_EVENT, EventForwarder, TrackedPredicate
+from .journal import ChangeJournal
+from .ledger import SequenceLedger
 from .options import EventStreamSettings
+from .runs import RunSet
 from .sink import EventSink, endpoint_for_logs
 from .stats import EventStreamStats
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _runs(numbers: list[int]) -> tuple[tuple[int, int], ...]:
+    return tuple((first, last) for first, last in RunSet(numbers).to_list())
 
 
 class EventStream:
@@ -25,15 +43,18 @@ class EventStream:
         options: Mapping[str, Any],
         on_change: Callable[[], None],
         is_tracked: TrackedPredicate,
+        database: Database,
     ) -> None:
         """Build the parts from the entry options; ``on_change`` refreshes the sensors.
 
         ``is_tracked`` picks the state changes forwarded when that option is on: the ML ingest's
-        own rule, so the stream and ``raw_events`` see the same entities.
+        own rule, so the stream and ``raw_events`` see the same entities. ``database`` keeps the
+        stream's second record (``ledger``) and the journal of room-config changes.
         """
         self._hass = hass
         self.settings = EventStreamSettings.from_options(options)
-        self.buffer = EventBuffer(hass, self.settings.buffer_size)
+        self.journal = ChangeJournal(database)
+        self.buffer = EventBuffer(hass, self.settings.buffer_size, ledger=SequenceLedger(database))
         self.sink = EventSink(
             hass,
             self.buffer,
@@ -50,16 +71,46 @@ class EventStream:
         )
         self._unsub_stop: CALLBACK_TYPE | None = None
 
+    @property
+    def journals_changes(self) -> bool:
+        """Return whether room-config changes must be journaled for this stream."""
+        return self.settings.enabled
+
     async def async_start(self) -> None:
-        """Restore the buffer; when enabled, start forwarding and sending."""
+        """Restore the buffer; when enabled, recover journaled changes, forward and send."""
         await self.buffer.async_load()
-        self.sink.async_start()
         if not self.settings.enabled:
+            # Nothing waits for these events: a stream switched on later starts from now.
+            await self.journal.async_clear()
+            self.sink.async_start()
             return
+        await self._async_recover_journal()
+        self.buffer.on_saved = self.journal.trim
+        self.sink.async_start()
         self._unsub_stop = self._hass.bus.async_listen_once(
             EVENT_HOMEASSISTANT_STOP, self._async_hass_stopping
         )
         self.forwarder.async_start()
+
+    async def _async_recover_journal(self) -> None:
+        entries = await self.journal.async_after(self.buffer.last_change_id)
+        for entry in entries:
+            self.buffer.async_emit(
+                CONFIG_CHANGED_EVENT,
+                entry.as_event_data(),
+                timestamp=format_timestamp(datetime.fromisoformat(entry.changed_at)),
+                change_id=entry.change_id,
+            )
+        if entries:
+            _LOGGER.warning(
+                "%d room-config change(s) committed before the last stop had no event yet; "
+                "their events are numbered now (changes %d-%d)",
+                len(entries),
+                entries[0].change_id,
+                entries[-1].change_id,
+            )
+            await self.buffer.async_save()
+        self.journal.trim(self.buffer.last_change_id)
 
     async def _async_hass_stopping(self, _event: HassEvent) -> None:
         # Events fired while HA shuts down are still numbered and kept by the final write; only
@@ -94,6 +145,10 @@ class EventStream:
             overflowed=ring.overflowed,
             resent=ring.resent,
             unrecoverable=ring.unrecoverable,
+            last_confirmed=ring.last_confirmed,
+            awaiting_resend=len(ring.missing),
+            peer_missing=_runs(ring.last_report),
+            disagreement=_runs(ring.disagreement()),
         )
 
     async def async_flush(self) -> EventStreamStats:

@@ -138,6 +138,9 @@ class MlPipeline:
 
     async def async_load(self) -> None:
         """Restore the status from the database (model, last run, BOCPD summary, stamps)."""
+        # A consumer reading the contract on day one finds the feature set it will get.
+        if await self.database.get_metadata(META_FEATURE_SET_VERSION) is None:
+            await self.database.set_metadata({META_FEATURE_SET_VERSION: str(FEATURE_SET_VERSION)})
         timestamps = {key: await self.database.get_metadata(key) for key in TIMESTAMP_KEYS}
         labeled = await store.async_label_count(self.database)
         self._update(timestamps=timestamps, labeled_nights=labeled)

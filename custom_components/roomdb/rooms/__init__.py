@@ -1,7 +1,7 @@
 """The room database: per-room configs admitted by the area mapping, export, pipelines.
 
 Pure core (no ``homeassistant`` import, tested directly): ``mapping`` (parse/validate the v3.1
-file, the allowed matrix, diffs), ``admission``, ``limiter`` (write limiter, backoff),
+file, the allowed matrix, diffs), ``admission``, ``limiter`` (write limiter),
 ``export_doc`` (the export document, atomic writes) and ``configs`` (the one write path into
 ``room_configs``, driven by the benchmark with a bare database).
 

@@ -27,7 +27,7 @@ NaN or infinity. Without them Python's ``json`` would store what Home Assistant'
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import json
 import logging
@@ -151,15 +151,20 @@ class ConfigChange:
     room_id: str
     version: int
     action: Action
+    change_id: int | None = None
+    """Its row in ``config_change_log`` while the event stream journals changes."""
 
     def as_event_data(self) -> dict[str, Any]:
-        """The event payload ``{domain, room_id, version, action}``."""
-        return {
+        """The event payload ``{domain, room_id, version, action}`` (and ``change_id``)."""
+        data: dict[str, Any] = {
             "domain": self.domain,
             "room_id": self.room_id,
             "version": self.version,
             "action": self.action.value,
         }
+        if self.change_id is not None:
+            data["change_id"] = self.change_id
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,9 +200,11 @@ class WriteCounters:
             case WriteStatus.DENIED:
                 self.denied += 1
 
-    def as_dict(self) -> dict[str, int]:
-        """The public counter names."""
+    def as_dict(self) -> dict[str, Any]:
+        """The counters as nested objects, plus the dotted names earlier releases answered."""
         return {
+            "writes": {"ok": self.ok, "retry": self.retry, "error": self.error},
+            "admission": {"denied": self.denied},
             "writes.ok": self.ok,
             "writes.retry": self.retry,
             "writes.error": self.error,
@@ -370,6 +377,8 @@ class RoomConfigStore:
         self.on_counted: Callable[[], None] | None = None
         """Called after every write attempt (the counters moved)."""
         self.counters = WriteCounters()
+        self.journal_changes = False
+        """Record each committed change in ``config_change_log`` (while the stream is on)."""
         self._chunk_size = max(1, chunk_size)
 
     # -- writes --------------------------------------------------------------------------------
@@ -488,20 +497,49 @@ class RoomConfigStore:
                         "WHERE config_domain = ? AND room_id = ?",
                         updates,
                     )
+                changes = await self._journal(
+                    conn,
+                    [
+                        ConfigChange(result.domain, result.room_id, result.version, result.action)
+                        for result in results
+                        if result.version is not None
+                        and (result.action is Action.CREATED or result.action is Action.UPDATED)
+                    ],
+                    now,
+                )
         except (sqlite3.Error, DatabaseError) as err:
             _LOGGER.warning(
                 "Writing %s room config(s) from %s failed: %s", len(requests), source, err
             )
             return [_database_failure(request, err) for request in requests]
-        changes = [
-            ConfigChange(result.domain, result.room_id, result.version, result.action)
-            for result in results
-            if result.version is not None
-            and (result.action is Action.CREATED or result.action is Action.UPDATED)
-        ]
         if changes and self.on_change is not None:
             self.on_change(changes, context)
         return results
+
+    async def _journal(
+        self, conn: Any, changes: list[ConfigChange], now: str
+    ) -> list[ConfigChange]:
+        """Record ``changes`` in the journal inside the caller's transaction; return them numbered.
+
+        Ids are given here, not by SQLite one row at a time: the transaction holds the write lock,
+        so the next ids after ``sqlite_sequence`` are ours.
+        """
+        if not self.journal_changes or not changes:
+            return changes
+        async with conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'config_change_log'"
+        ) as cursor:
+            row = await cursor.fetchone()
+        base = int(row[0]) if row is not None else 0
+        numbered = [
+            replace(change, change_id=base + offset) for offset, change in enumerate(changes, 1)
+        ]
+        await conn.executemany(
+            "INSERT INTO config_change_log (change_id, config_domain, room_id, version, action, "
+            "changed_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(c.change_id, c.domain, c.room_id, c.version, c.action.value, now) for c in numbered],
+        )
+        return numbered
 
     @staticmethod
     async def _lookup(conn: Any, requests: Sequence[WriteRequest]) -> dict[tuple[str, str], _Row]:
@@ -613,13 +651,22 @@ class RoomConfigStore:
                 )
                 deleted = await cursor.fetchone()
                 await cursor.close()
+                changes = (
+                    []
+                    if deleted is None
+                    else await self._journal(
+                        conn,
+                        [ConfigChange(domain, room_id, int(deleted[0]), Action.DELETED)],
+                        utc_now_iso(),
+                    )
+                )
         except (sqlite3.Error, DatabaseError) as err:
             return _database_failure(WriteRequest(domain, room_id, {}), err)
         if deleted is None:
             return WriteResult(domain, room_id, WriteStatus.OK, action=Action.MISSING)
         version = int(deleted[0])
         if self.on_change is not None:
-            self.on_change([ConfigChange(domain, room_id, version, Action.DELETED)], context)
+            self.on_change(changes, context)
         return WriteResult(domain, room_id, WriteStatus.OK, action=Action.DELETED, version=version)
 
     async def preview(self, requests: Sequence[WriteRequest]) -> list[WriteResult]:

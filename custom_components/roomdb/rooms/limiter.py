@@ -1,7 +1,7 @@
-"""Write limiting per (domain, room_id) and the retry backoff of the activity pipeline.
+"""Write limiting per (domain, room_id).
 
-Both take the clock as an argument (``now``, seconds on any monotonic scale) and an injectable
-``random.Random``, so they are deterministic under test.
+It takes the clock as an argument (``now``, seconds on any monotonic scale) and an injectable
+``random.Random``, so it is deterministic under test.
 """
 
 from __future__ import annotations
@@ -126,52 +126,3 @@ class WriteLimiter:
             "admitted_total": self.admitted_total,
             "limited_total": self.limited_total,
         }
-
-
-class Backoff:
-    """Exponential backoff with ±``jitter`` (default 25%) randomisation, never above ``cap``.
-
-    Attempt ``n`` (0-based) waits ``min(cap, base * factor**n) * (1 + u)``, ``u`` uniform in
-    ``[-jitter, +jitter]``, clipped to ``cap``.
-    """
-
-    _MAX_EXPONENT: Final = 64
-
-    def __init__(
-        self,
-        base: float = 1.0,
-        cap: float = 60.0,
-        factor: float = 2.0,
-        jitter: float = 0.25,
-        rng: random.Random | None = None,
-    ) -> None:
-        """Create a backoff; call :meth:`next_delay` per failure and :meth:`reset` on success."""
-        if not 0 < base <= cap:
-            raise ValueError("need 0 < base <= cap")
-        if not factor >= 1:
-            raise ValueError("factor must be >= 1")
-        if not 0 <= jitter < 1:
-            raise ValueError("jitter must be in [0, 1)")
-        self.base = float(base)
-        self.cap = float(cap)
-        self.factor = float(factor)
-        self.jitter = float(jitter)
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-        self.attempt = 0
-
-    def delay_for(self, attempt: int) -> float:
-        """The delay for ``attempt`` (draws one random number; does not advance)."""
-        exponent = min(max(attempt, 0), self._MAX_EXPONENT)
-        nominal = min(self.cap, self.base * self.factor**exponent)
-        spread = self._rng.uniform(-self.jitter, self.jitter) if self.jitter else 0.0
-        return min(self.cap, nominal * (1.0 + spread))
-
-    def next_delay(self) -> float:
-        """The delay before the next retry; advances the attempt counter."""
-        delay = self.delay_for(self.attempt)
-        self.attempt += 1
-        return delay
-
-    def reset(self) -> None:
-        """Start over after a success."""
-        self.attempt = 0

@@ -5,7 +5,7 @@
 * An identical patch for the same (domain, room_id) within ``dedupe_window`` seconds of the last
   successful write is dropped without touching the store.
 * A ``retry`` (rate limited) answer schedules another attempt after
-  ``max(retry_after, backoff)``, the backoff growing exponentially with ±25 % jitter up to 60 s. A
+  ``max(retry_after, backoff)`` with the shared backoff (2 s doubling to 60 s, ±25 % jitter). A
   newer patch for the same key while a retry is pending replaces the pending one, so the retry
   sends the latest state. ``denied`` and ``error`` answers are logged and dropped.
 """
@@ -23,16 +23,13 @@ from typing import Any, Final
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 
+from ..backoff import Backoff
 from .configs import RoomConfigStore, WriteMode, WriteResult, WriteStatus
 from .export_doc import canonical_json
-from .limiter import Backoff
 
 _LOGGER = logging.getLogger(__name__)
 
 DEDUPE_WINDOW: Final = 5.0
-BACKOFF_BASE: Final = 1.0
-BACKOFF_CAP: Final = 60.0
-BACKOFF_JITTER: Final = 0.25
 
 type Key = tuple[str, str]
 
@@ -69,9 +66,7 @@ class PipelineWriter:
     def backoff(self, key: Key) -> Backoff:
         """The backoff of ``key`` (created on first use)."""
         if key not in self._backoffs:
-            self._backoffs[key] = Backoff(
-                base=BACKOFF_BASE, cap=BACKOFF_CAP, jitter=BACKOFF_JITTER, rng=self._rng
-            )
+            self._backoffs[key] = Backoff(rng=self._rng.random)
         return self._backoffs[key]
 
     async def async_write(
