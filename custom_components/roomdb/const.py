@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Final
 
+from .log import get_logger
+
 DOMAIN: Final = "roomdb"
-LOGGER: Final = logging.getLogger(__package__)
+LOGGER: Final = get_logger(__package__)
 
 DATABASE_FILENAME: Final = "roomdb.db"
 BACKUP_DIRNAME: Final = "roomdb_backups"

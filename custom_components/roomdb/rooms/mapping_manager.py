@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-import logging
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,6 +28,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, ISSUE_MAPPING_INVALID
+from ..log import get_logger
 from .mapping import (
     AreaMapping,
     ErrorCode,
@@ -42,7 +42,7 @@ from .mapping import (
     render_mapping,
 )
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 POLL_INTERVAL: Final = timedelta(seconds=10)
 AREA_CHANGE_COOLDOWN: Final = 1.0
