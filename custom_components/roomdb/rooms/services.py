@@ -254,6 +254,7 @@ async def _async_validate_mapping(call: ServiceCall) -> ServiceResponse:
         "path": str(path),
         "rooms": len(result.mapping.rooms) if result.mapping is not None else 0,
         "errors": [error.as_dict() for error in result.errors],
+        "warnings": [warning.as_dict() for warning in result.warnings],
         "matrix": matrix,
     }
 
