@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.roomdb.const import DOMAIN, ISSUE_MAPPING_INVALID
 
-from .conftest import db_rows, write_mapping
+from .conftest import admission, db_rows, write_mapping
 
 # The repair issue's id is public: users and automations see it in the issue registry.
 ISSUE_MAPPING_ROOMS = "mapping_rooms"
@@ -53,14 +53,6 @@ async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
     return await hass.services.async_call(
         DOMAIN, service, data, blocking=True, return_response=True
     )
-
-
-async def admission(hass: HomeAssistant) -> dict[tuple[str, str], str]:
-    """Every (domain, room) the mapping in force names: ``ok`` or the refusal reason."""
-    plan = await call(hass, "seed_from_mapping", {"dry_run": True})
-    answer = {(r["domain"], r["room_id"]): "ok" for r in plan["results"]}
-    answer |= {(s["domain"], s["room_id"]): s["reason"] for s in plan["skipped"]}
-    return answer
 
 
 async def health(hass_client: ClientSessionGenerator) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb.const import DOMAIN
 
-from .conftest import write_mapping
+from .conftest import admission, write_mapping
 
 ISSUE_MAPPING_ROOMS = "mapping_rooms"
 DOMAINS = ("motion_lighting", "vacuum_control", "activity", "climate_schedule", "ml")
@@ -83,13 +83,6 @@ def expected_admission(
                 answer[domain, room_id] = "segment_missing"
             else:
                 answer[domain, room_id] = "ok"
-    return answer
-
-
-async def admission(hass: HomeAssistant) -> dict[tuple[str, str], str]:
-    plan = await call(hass, "seed_from_mapping", {"dry_run": True})
-    answer = {(r["domain"], r["room_id"]): "ok" for r in plan["results"]}
-    answer |= {(s["domain"], s["room_id"]): s["reason"] for s in plan["skipped"]}
     return answer
 
 
