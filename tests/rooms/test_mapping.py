@@ -372,6 +372,13 @@ def test_unknown_area_id_only_checked_when_areas_given() -> None:
     message = parse_mapping(textwrap.dedent(text), {"kitchen"}).warnings[0].message
     assert "did you mean 'kitchen'" in message
     assert kept(text, set()).rooms["kitchen"].area_id == "kitchn"
+    # With names, an area is suggested by its id or, failing that, by its name.
+    by_id = parse_mapping(textwrap.dedent(text), {"kitchen": "Cuisine"}).warnings[0].message
+    assert "did you mean 'kitchen', named 'Cuisine'" in by_id
+    by_name = parse_mapping(textwrap.dedent(text), {"room_7": "Kitchn"}).warnings[0].message
+    assert "did you mean 'room_7', named 'Kitchn'" in by_name
+    nothing = parse_mapping(textwrap.dedent(text), {"garage": "Garage"}).warnings[0].message
+    assert "did you mean" not in nothing
 
 
 def test_yaml_syntax_error_has_a_line() -> None:

@@ -176,13 +176,16 @@ async def test_deleted_area_keeps_every_room_and_clears_when_recreated(
     assert issue is not None
     assert (issue.translation_placeholders or {})["rooms"] == "hall, office"
 
-    # A rename keeps the id: nothing changes for the room.
+    # A rename keeps the id, so the kitchen is unaffected; renaming the garage to a name close
+    # to the missing area makes the warning (and the issue) suggest it, live.
     area_registry.async_update(areas["Kitchen"], name="Cooking")
+    area_registry.async_update(areas["Garage"], name="Hallway")
     await hass.async_block_till_done()
-    assert [w["room_id"] for w in (await health(hass_client))["mapping"]["warnings"]] == [
-        "hall",
-        "office",
-    ]
+    warnings = (await health(hass_client))["mapping"]["warnings"]
+    assert [w["room_id"] for w in warnings] == ["hall", "office"]
+    assert "did you mean 'garage', named 'Hallway'" in warnings[0]["message"]
+    assert (issue := rooms_issue(issue_registry)) is not None
+    assert "named 'Hallway'" in (issue.translation_placeholders or {})["problems"]
 
     # Re-creating the areas (same names, so the same ids) clears the warnings and the issue.
     assert area_registry.async_create("Hall").id == "hall"

@@ -293,8 +293,9 @@ class MappingDiff:
 def parse_mapping(text: str, known_area_ids: Collection[str] | None = None) -> MappingResult:
     """Parse and validate mapping YAML text; never raises for bad input.
 
-    ``known_area_ids`` is the set of HA area registry ids; pass ``None`` to skip that check (the
-    mapping manager checks areas itself, live, with :func:`area_warnings`).
+    ``known_area_ids`` are HA's area registry ids (a mapping of id to name also lets warnings
+    suggest an area by its name); pass ``None`` to skip that check (the mapping manager checks
+    areas itself, live, with :func:`area_warnings`).
     """
     try:
         too_deep = _too_deep(text)
@@ -903,23 +904,38 @@ def area_warnings(
     """A warning for each room whose ``area_id`` is not (or no longer) in ``known_area_ids``.
 
     Kept apart from parsing because areas change while the file does not: the caller re-checks
-    on every area registry change without re-reading the file.
+    on every area registry change without re-reading the file. When ``known_area_ids`` maps ids
+    to names, an area is also suggested by its name, so renaming an area in HA can change the
+    suggestion (area ids stay the same when an area is renamed).
     """
-    known = frozenset(known_area_ids)
     return tuple(
         MappingWarning(
             room.room_id,
             room.area_line,
             f"area_id '{room.area_id}' is not in Home Assistant's area registry"
-            f"{_suggest(room.area_id, known)}; the room is kept, but no sensor or vacuum "
-            "area reaches it until the area exists",
+            f"{_suggest_area(room.area_id, known_area_ids)}; the room is kept, but no sensor "
+            "or vacuum area reaches it until the area exists",
             "area_id",
             ErrorCode.UNKNOWN_AREA.value,
             AREA_FEATURES,
         )
         for room in mapping.rooms.values()
-        if room.area_id is not None and room.area_id not in known
+        if room.area_id is not None and room.area_id not in known_area_ids
     )
+
+
+def _suggest_area(area_id: str, areas: Collection[str]) -> str:
+    """`` (did you mean 'study', named 'Den'?)`` by id, else by name; empty if nothing is close."""
+    close = difflib.get_close_matches(area_id, list(areas), n=1)
+    if not isinstance(areas, Mapping):
+        return f" (did you mean '{close[0]}'?)" if close else ""
+    if not close:
+        by_name = {
+            re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_"): a for a, name in areas.items()
+        }
+        names = difflib.get_close_matches(area_id, list(by_name), n=1)
+        close = [by_name[names[0]]] if names else []
+    return f" (did you mean '{close[0]}', named '{areas[close[0]]}'?)" if close else ""
 
 
 def empty_mapping() -> AreaMapping:

@@ -64,7 +64,7 @@ class RoomProblems:
     @callback
     def async_check_areas(self, mapping: AreaMapping) -> None:
         """Re-check ``mapping``'s areas against HA's area registry and update the issue."""
-        known = {area.id for area in ar.async_get(self.hass).async_list_areas()}
+        known = {area.id: area.name for area in ar.async_get(self.hass).async_list_areas()}
         self._area_warnings = area_warnings(mapping, known)
         self._update_issue()
 
