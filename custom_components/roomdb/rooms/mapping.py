@@ -6,7 +6,7 @@ The file looks like::
     rooms:
       kitchen:
         name: Kitchen
-        area_id: kitchen            # optional; must exist in HA's area registry
+        area_id: kitchen            # optional; an area in HA's registry (if missing: a warning)
         capabilities: [motion_lighting, vacuum_control, activity]
         segment_id: "16"            # a string; required for vacuum_control
 
