@@ -254,7 +254,13 @@ def test_segment_id_other_wrong_types() -> None:
     assert warns(text) == [
         ("wrong_type", "a", 6, "segment_id", ()),
         ("wrong_type", "b", 10, "segment_id", ()),
-        ("wrong_type", "c", 14, "area_id", ("activity_sensors", "vacuum_clean_area")),
+        (
+            "wrong_type",
+            "c",
+            14,
+            "area_id",
+            ("activity_sensors", "vacuum_clean_area", "ml_room_events"),
+        ),
     ]
     assert [(r.segment_id, r.area_id) for r in kept(text).rooms.values()] == [(None, None)] * 3
 
@@ -366,7 +372,13 @@ def test_unknown_area_id_only_checked_when_areas_given() -> None:
         capabilities: []
     """
     assert warns(text, {"kitchen", "hall"}) == [
-        ("unknown_area", "kitchen", 5, "area_id", ("activity_sensors", "vacuum_clean_area"))
+        (
+            "unknown_area",
+            "kitchen",
+            5,
+            "area_id",
+            ("activity_sensors", "vacuum_clean_area", "ml_room_events"),
+        )
     ]
     assert warns(text, None) == []
     message = parse_mapping(textwrap.dedent(text), {"kitchen"}).warnings[0].message

@@ -161,7 +161,11 @@ async def test_deleted_area_keeps_every_room_and_clears_when_recreated(
     assert [(w["room_id"], w["code"], w["line"]) for w in mapping["warnings"]] == [
         ("hall", "unknown_area", 10)
     ]
-    assert mapping["warnings"][0]["loses"] == ["activity_sensors", "vacuum_clean_area"]
+    assert mapping["warnings"][0]["loses"] == [
+        "activity_sensors",
+        "vacuum_clean_area",
+        "ml_room_events",
+    ]
     issue = rooms_issue(issue_registry)
     assert issue is not None
     assert (issue.translation_placeholders or {})["rooms"] == "hall"

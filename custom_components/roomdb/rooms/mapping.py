@@ -65,9 +65,9 @@ KNOWN_DOMAINS: Final = ("motion_lighting", "vacuum_control", "activity", "climat
 """Config domains a room can be granted, in display order."""
 
 VACUUM_DOMAIN: Final = "vacuum_control"
-AREA_FEATURES: Final = ("activity_sensors", "vacuum_clean_area")
-"""What a room without a usable area loses: the activity pipeline finds sensors by area, and
-``vacuum.clean_area`` names areas."""
+AREA_FEATURES: Final = ("activity_sensors", "vacuum_clean_area", "ml_room_events")
+"""What a room without a usable area loses: the activity pipeline finds sensors by area,
+``vacuum.clean_area`` names areas, and recorded ML events get their room from the area."""
 DEFAULT_CAPABILITIES: Final = ("motion_lighting", "activity")
 """Capabilities :func:`generate_from_areas` gives every generated room."""
 
