@@ -261,3 +261,22 @@ async def test_whole_file_error_keeps_last_good_mapping(
     assert report["valid"] is False
     assert report["warnings"] == []
     assert code in {e["code"] for e in report["errors"]}
+
+
+async def test_issue_is_current_after_the_entry_is_reloaded(
+    hass: HomeAssistant,
+    rooms_entry: MockConfigEntry,
+    areas: dict[str, str],
+    area_registry: ar.AreaRegistry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    area_registry.async_delete(areas["Office"])
+    await hass.async_block_till_done()
+    assert rooms_issue(issue_registry) is not None
+
+    # Fixed while RoomDB was not loaded: the next start must not leave the old issue behind.
+    assert await hass.config_entries.async_unload(rooms_entry.entry_id)
+    area_registry.async_create("Office")
+    assert await hass.config_entries.async_setup(rooms_entry.entry_id)
+    await hass.async_block_till_done()
+    assert rooms_issue(issue_registry) is None

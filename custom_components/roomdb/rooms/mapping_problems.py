@@ -38,7 +38,9 @@ class RoomProblems:
         self.path = path
         self._file_warnings: tuple[MappingWarning, ...] = ()
         self._area_warnings: tuple[MappingWarning, ...] = ()
-        self._reported: tuple[MappingWarning, ...] = ()
+        # None until the first update, which always writes the issue registry: an issue left by
+        # an earlier load of the entry must be replaced or deleted even when nothing changed.
+        self._reported: tuple[MappingWarning, ...] | None = None
 
     @property
     def warnings(self) -> tuple[MappingWarning, ...]:
@@ -75,7 +77,7 @@ class RoomProblems:
             return
         self._reported = warnings
         if not warnings:
-            _LOGGER.info("Area mapping %s: every room is fully usable again", self.path)
+            _LOGGER.debug("Area mapping %s: every room is fully usable", self.path)
             ir.async_delete_issue(self.hass, DOMAIN, ISSUE_MAPPING_ROOMS)
             return
         rooms = self.rooms
