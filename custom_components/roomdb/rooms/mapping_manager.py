@@ -1,7 +1,7 @@
 """The area mapping in force: loaded from the file, re-read on change, last good kept.
 
-* Setup reads the file (in the executor) and validates its ``area_id`` values against HA's area
-  registry. A missing file is the empty mapping: setup works before the user has written one.
+* Setup reads the file (in the executor). A missing file is the empty mapping: setup works
+  before the user has written one.
 * The file is polled every 10 s (``stat`` in the executor; a change of mtime, size or inode triggers
   a re-read) and re-read on ``reload_mapping``.
 * A file with errors (or one deleted after it was loaded) never replaces a good mapping: the last
@@ -136,7 +136,7 @@ class MappingManager:
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, STORAGE_KEY)
         self.problems = RoomProblems(hass, path)
         self.on_read: Callable[[], None] | None = None
-        """Called after every read of the file (the status may have changed)."""
+        """Called after every read of the file and area re-check (the status may have changed)."""
 
     @property
     def mapping(self) -> AreaMapping:
