@@ -12,8 +12,12 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import area_registry as ar, issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.roomdb.const import DOMAIN, ISSUE_MAPPING_INVALID
@@ -146,6 +150,8 @@ async def test_deleted_area_keeps_every_room_and_clears_when_recreated(
     issue_registry: ir.IssueRegistry,
     hass_client: ClientSessionGenerator,
 ) -> None:
+    # Before the first HTTP client freezes the router.
+    assert await async_setup_component(hass, "diagnostics", {})
     before = await admission(hass)
     assert rooms_issue(issue_registry) is None
 
@@ -169,6 +175,9 @@ async def test_deleted_area_keeps_every_room_and_clears_when_recreated(
     issue = rooms_issue(issue_registry)
     assert issue is not None
     assert (issue.translation_placeholders or {})["rooms"] == "hall"
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, rooms_entry)
+    assert diagnostics["rooms"]["mapping"]["limited_rooms"] == ["hall"]
+    assert diagnostics["rooms"]["mapping"]["warning_count"] == 1
     report = await call(hass, "validate_mapping", {})
     assert report["valid"] is True
     assert [(w["room_id"], w["code"]) for w in report["warnings"]] == [("hall", "unknown_area")]
