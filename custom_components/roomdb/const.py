@@ -37,6 +37,7 @@ EVENT_ALARM_TRANSITION: Final = "roomdb_alarm_transition"
 EVENT_ML_RESULT: Final = "roomdb_ml_result"
 
 ISSUE_MAPPING_INVALID: Final = "mapping_invalid"
+ISSUE_MAPPING_ROOMS: Final = "mapping_rooms"
 
 # Write limiter per (domain, room_id): one write per interval, each window stretched by ±jitter.
 CONF_WRITE_INTERVAL: Final = "write_interval"
