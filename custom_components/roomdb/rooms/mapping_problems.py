@@ -12,7 +12,6 @@ are none.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any, Final
 
@@ -20,9 +19,10 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar, issue_registry as ir
 
 from ..const import DOMAIN, ISSUE_MAPPING_ROOMS
+from ..log import get_logger
 from .mapping import AreaMapping, MappingWarning, area_warnings
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 ISSUE_MAX_ROOMS: Final = 10
 ISSUE_MAX_PROBLEMS: Final = 3
