@@ -38,6 +38,7 @@ from .schema import (
 _LOGGER = get_logger(__name__)
 
 BUSY_TIMEOUT_MS: Final = 5000
+WORKER_EXIT_TIMEOUT_SECONDS: Final = 5.0
 
 type Params = Sequence[Any]
 
@@ -114,6 +115,25 @@ class _WriteQueue:
             merged.setdefault(sql, []).extend(rows)
         self.rows = merged
         self.count = sum(len(rows) for rows in merged.values())
+
+
+async def _worker_finished(conn: aiosqlite.Connection) -> None:
+    """Wait, in the executor, until the connection's worker thread has ended.
+
+    ``close()`` returns as soon as the worker hands back its last result, a moment before the
+    thread itself ends; a caller that unloads RoomDB and then checks for leftover threads (Home
+    Assistant's shutdown, its test harness) must not find it still running.
+    """
+    thread = getattr(conn, "_thread", None)
+    if thread is None or not thread.is_alive():
+        return
+    try:
+        await asyncio.get_running_loop().run_in_executor(
+            None, thread.join, WORKER_EXIT_TIMEOUT_SECONDS
+        )
+    except RuntimeError:
+        # The executor is already shut down (the very end of Home Assistant's stop).
+        return
 
 
 class Database:
@@ -195,6 +215,7 @@ class Database:
                 await conn.close()
             except sqlite3.Error:
                 _LOGGER.debug("Closing a broken connection to %s failed", self.path)
+            await _worker_finished(conn)
 
     @staticmethod
     async def _configure(conn: aiosqlite.Connection) -> None:
