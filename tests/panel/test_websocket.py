@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 import pytest
@@ -286,7 +287,24 @@ async def test_generate_writes_a_mapping_from_the_areas_and_never_replaces_unask
     assert await hass.async_add_executor_job(mapping_path(hass).read_text) == written
 
 
-async def test_generate_reports_an_unwritable_mapping_file(
+async def test_generate_reports_a_failed_write_and_keeps_the_file(
+    hass: HomeAssistant, ws: Ws, rooms_entry: MockConfigEntry
+) -> None:
+    before = await hass.async_add_executor_job(mapping_path(hass).read_text)
+
+    def full_disk(path: object, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    with patch("custom_components.roomdb.rooms.generate.write_bytes_atomic", full_disk):
+        answer = await ws.send("roomdb/mapping/generate", overwrite=True)
+
+    assert answer["error"]["code"] == "home_assistant_error"
+    assert answer["error"]["translation_key"] == "mapping_write_failed"
+    assert "No space left on device" in answer["error"]["message"]
+    assert await hass.async_add_executor_job(mapping_path(hass).read_text) == before
+
+
+async def test_generate_follows_the_path_policy(
     hass: HomeAssistant, ws: Ws, rooms_entry: MockConfigEntry
 ) -> None:
     path = mapping_path(hass)
@@ -295,7 +313,8 @@ async def test_generate_reports_an_unwritable_mapping_file(
 
     answer = await ws.send("roomdb/mapping/generate", overwrite=True)
 
-    assert answer["error"]["translation_key"] == "mapping_write_failed"
+    assert answer["error"]["code"] == "service_validation_error"
+    assert answer["error"]["translation_key"] == "path_not_file"
     assert await hass.async_add_executor_job(Path.is_dir, path)
 
 

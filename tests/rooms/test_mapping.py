@@ -617,8 +617,35 @@ def test_nested_merges() -> None:
 
 
 def test_very_long_merge_chain_is_an_error_not_a_crash() -> None:
-    lines = ['version: "3.1"', "rooms:", "  r0: &a0 {name: A, capabilities: []}"]
-    lines += [f"  r{i}: &a{i} {{<<: *a{i - 1}}}" for i in range(1, 3000)]
+    lines = ["anchors:", "  - &a0 {name: A, capabilities: []}"]
+    lines += [f"  - &a{i} {{<<: *a{i - 1}}}" for i in range(1, 3000)]
+    lines += ['version: "3.1"', "rooms:", "  r: {<<: *a2999}"]
     result = parse_mapping("\n".join(lines) + "\n")
     assert result.mapping is None
-    assert [e.code for e in result.errors] == ["wrong_type"]
+    assert sorted(e.code for e in result.errors) == ["unknown_key", "wrong_type"]
+
+
+def test_too_many_rooms_stops_before_they_are_validated() -> None:
+    rooms = "".join(f"  r{i}: {{name: R, capabilities: [nope]}}\n" for i in range(501))
+    result = parse_mapping(f'version: "3.1"\nrooms:\n{rooms}')
+    assert [e.code for e in result.errors] == ["too_many_rooms"]
+
+
+def test_error_count_and_expansion_are_bounded() -> None:
+    many_errors = "".join(f"  r{i}: {{name: R, capabilities: [nope]}}\n" for i in range(300))
+    result = parse_mapping(f'version: "3.1"\nrooms:\n{many_errors}')
+    assert len(result.errors) == 101
+    assert result.errors[0].code == "too_complex"
+    # Every room merges one node with 3,000 keys: a 30 KiB file, a walk of 1.5 million keys.
+    keys = "name: A, " * 3000
+    merges = "".join(f"  r{i}: {{<<: *m}}\n" for i in range(500))
+    text = f'shared: &m {{{keys}capabilities: []}}\nversion: "3.1"\nrooms:\n{merges}'
+    result = parse_mapping(text)
+    assert sorted(e.code for e in result.errors) == ["too_complex", "unknown_key"]
+
+
+def test_yaml_nesting_is_bounded_before_composing() -> None:
+    (error,) = parse_mapping("rooms: " + "[" * 33 + "]" * 33 + "\n").errors
+    assert (error.code, error.line) == ("yaml_syntax", 1)
+    assert "deeper than 32" in error.message
+    assert parse_mapping("x: " + "[" * 31 + "]" * 31 + "\n").errors[0].code == "unknown_key"

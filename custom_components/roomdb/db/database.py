@@ -26,6 +26,7 @@ import aiosqlite
 
 from .metadata import METADATA_RULES_TEXT, metadata_value_valid, parse_version
 from .schema import (
+    APPLICATION_ID,
     CONTRACT_VERSION,
     COUNTED_TABLES,
     META_CONTRACT_VERSION,
@@ -178,6 +179,7 @@ class Database:
             raise
         try:
             await self._migrate(self._conn)
+            await self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
             await self._repair_metadata(self._conn)
         except sqlite3.Error as err:
             await self._discard_connection()

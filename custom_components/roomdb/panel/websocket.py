@@ -34,6 +34,7 @@ import probatio as vol
 
 from ..const import CONF_MAPPING_PATH, DEFAULT_MAPPING_PATH, DOMAIN
 from ..data import RoomDbData
+from ..paths import PathPurpose
 from ..rooms.generate import MappingExistsError, async_generate_mapping
 from ..rooms.mapping import KNOWN_DOMAINS, is_allowed
 from ..rooms.services import (
@@ -173,7 +174,10 @@ async def ws_mapping_generate(hass: HomeAssistant, runtime: RoomDbData, msg: dic
     """Write a starter mapping from the areas (as the options flow does) and put it in force."""
     entry = async_get_loaded_entry(hass)
     user_path: str = entry.data.get(CONF_MAPPING_PATH, DEFAULT_MAPPING_PATH)
-    path = await async_resolve_user_path(hass, runtime.config_dir, user_path)
+    # Replacing needs an existing file to be a RoomDB mapping, not just a safe path.
+    path = await async_resolve_user_path(
+        hass, runtime.config_dir, user_path, PathPurpose.MAPPING, replace=msg["overwrite"]
+    )
     try:
         generated = await async_generate_mapping(hass, path, overwrite=msg["overwrite"])
     except MappingExistsError as err:

@@ -15,6 +15,12 @@ Parsing never raises for bad input: :func:`parse_mapping` returns a :class:`Mapp
 walked as a YAML node tree (``yaml.compose``) rather than loaded, so duplicate keys (which a plain
 loader silently overwrites) are reported and every value keeps its line number. Nothing here
 imports Home Assistant.
+
+Limits keep a hostile or mistaken file from stalling Home Assistant: a file over 1 MiB is refused
+from its ``fstat`` before a byte is read (``file_too_large``), YAML nesting deeper than 32 levels
+is refused while streaming the parser's events (before any tree is built), more than 500 rooms are
+``too_many_rooms``, and the walk stops after 100 errors or when anchors and merges make it visit
+more than 100,000 nodes (``too_complex``). PyYAML's C parser is used where it is installed.
 """
 
 from __future__ import annotations
@@ -30,7 +36,20 @@ from typing import Any, Final
 
 import yaml  # type: ignore[import-untyped]
 
+from ..paths import MAPPING_MAX_BYTES, FileTooLargeError, UnsafePathError, read_regular_file
+
 MAPPING_VERSION: Final = "3.1"
+
+MAX_ROOMS: Final = 500
+MAX_YAML_DEPTH: Final = 32
+"""A valid mapping nests 4 deep (rooms, room, capabilities); anything far deeper is not one."""
+MAX_ERRORS: Final = 100
+MAX_VISITS: Final = 100_000
+"""Nodes the validator may visit: anchors let a small file make it walk one node many times."""
+
+_LOADER: Final[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_OPENING_EVENTS: Final = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSING_EVENTS: Final = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 KNOWN_DOMAINS: Final = ("motion_lighting", "vacuum_control", "activity", "climate_schedule", "ml")
 """Config domains a room can be granted, in display order."""
@@ -80,6 +99,9 @@ class ErrorCode(StrEnum):
     DUPLICATE_CAPABILITY = "duplicate_capability"
     SEGMENT_MISSING = "segment_missing"
     UNKNOWN_AREA = "unknown_area"
+    FILE_TOO_LARGE = "file_too_large"
+    TOO_MANY_ROOMS = "too_many_rooms"
+    TOO_COMPLEX = "too_complex"
 
 
 class DenialReason(StrEnum):
@@ -240,7 +262,8 @@ def parse_mapping(text: str, known_area_ids: Collection[str] | None = None) -> M
     ``known_area_ids`` is the set of HA area registry ids; pass ``None`` to skip that check.
     """
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        too_deep = _too_deep(text)
+        root = None if too_deep is not None else yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -248,17 +271,23 @@ def parse_mapping(text: str, known_area_ids: Collection[str] | None = None) -> M
         return _failed(
             MappingError(None, line, f"invalid YAML: {problem}", "", ErrorCode.YAML_SYNTAX)
         )
-    except yaml.YAMLError as err:
+    except (yaml.YAMLError, UnicodeEncodeError) as err:
+        # UnicodeEncodeError: the C parser takes UTF-8, which a lone surrogate cannot become.
         return _failed(MappingError(None, None, f"invalid YAML: {err}", "", ErrorCode.YAML_SYNTAX))
-    except RecursionError:
-        return _failed(
-            MappingError(None, None, "invalid YAML: nested too deeply", "", ErrorCode.YAML_SYNTAX)
-        )
+    if too_deep is not None:
+        return _failed(too_deep)
     validator = _Validator(known_area_ids)
     try:
         mapping = validator.document(root)
     except RecursionError:
-        validator.add(None, None, "the document nests merges too deeply", "", ErrorCode.WRONG_TYPE)
+        validator.errors.append(
+            MappingError(
+                None, None, "the document nests merges too deeply", "", ErrorCode.WRONG_TYPE
+            )
+        )
+        mapping = None
+    except _GaveUpError as err:
+        validator.errors.append(err.error)
         mapping = None
     errors = tuple(sorted(validator.errors, key=lambda e: -1 if e.line is None else e.line))
     if errors or mapping is None:
@@ -266,24 +295,65 @@ def parse_mapping(text: str, known_area_ids: Collection[str] | None = None) -> M
     return MappingResult(mapping, ())
 
 
+def _too_deep(text: str) -> MappingError | None:
+    """Stream the parser's events (no tree, no recursion) and stop at the first nesting too deep.
+
+    Composing a deeply nested document recurses once per level, in C: far too deep and it
+    overflows a thread's stack, merely deep and it takes seconds.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, _OPENING_EVENTS):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                return MappingError(
+                    None,
+                    _line(event),
+                    f"invalid YAML: nested deeper than {MAX_YAML_DEPTH} levels",
+                    "",
+                    ErrorCode.YAML_SYNTAX,
+                )
+        elif isinstance(event, _CLOSING_EVENTS):
+            depth -= 1
+    return None
+
+
 def read_mapping_file(path: Path, known_area_ids: Collection[str] | None = None) -> MappingResult:
     """Read and parse a mapping file (blocking: run it in the executor).
 
     A missing file gives one error with code ``file_missing`` (the caller may treat that as the
-    empty mapping); an unreadable or non-UTF-8 file gives ``file_unreadable``.
+    empty mapping); a file over 1 MiB gives ``file_too_large`` (checked before it is read); a
+    folder, FIFO or other special file, a file Home Assistant holds open, an unreadable or
+    non-UTF-8 file give ``file_unreadable`` — without ever opening a file this process has open.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_file(path, MAPPING_MAX_BYTES).decode("utf-8")
     except FileNotFoundError:
         return _failed(
             MappingError(
                 None, None, f"mapping file {path} does not exist", "", ErrorCode.FILE_MISSING
             )
         )
-    except (OSError, UnicodeDecodeError) as err:
+    except FileTooLargeError as err:
         return _failed(
             MappingError(
-                None, None, f"cannot read mapping file {path}: {err}", "", ErrorCode.FILE_UNREADABLE
+                None,
+                None,
+                f"mapping file {path} has {err.size} bytes; RoomDB reads at most "
+                f"{err.limit} bytes (1 MiB)",
+                "",
+                ErrorCode.FILE_TOO_LARGE,
+            )
+        )
+    except (OSError, UnicodeDecodeError, UnsafePathError) as err:
+        reason = f"it {err.reason}" if isinstance(err, UnsafePathError) else str(err)
+        return _failed(
+            MappingError(
+                None,
+                None,
+                f"cannot read mapping file {path}: {reason}",
+                "",
+                ErrorCode.FILE_UNREADABLE,
             )
         )
     return parse_mapping(text, known_area_ids)
@@ -327,17 +397,51 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+class _GaveUpError(Exception):
+    """The validator stops: too many errors, or too much work for one file."""
+
+    def __init__(self, error: MappingError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 class _Validator:
     """Walks the composed node tree, collecting errors and building the mapping."""
 
     def __init__(self, known_area_ids: Collection[str] | None) -> None:
         self.known_area_ids = None if known_area_ids is None else frozenset(known_area_ids)
         self.errors: list[MappingError] = []
+        self.visits_left = MAX_VISITS
 
     def add(
         self, room_id: str | None, line: int | None, message: str, key: str, code: ErrorCode
     ) -> None:
         self.errors.append(MappingError(room_id, line, message, key, code.value))
+        if len(self.errors) >= MAX_ERRORS:
+            raise _GaveUpError(
+                MappingError(
+                    None,
+                    None,
+                    f"more than {MAX_ERRORS} errors; fix these first",
+                    "",
+                    ErrorCode.TOO_COMPLEX,
+                )
+            )
+
+    def visit(self, node: _Node) -> None:
+        """Count the children of ``node`` against the work one file may cause."""
+        self.visits_left -= len(node.value)
+        if self.visits_left < 0:
+            raise _GaveUpError(
+                MappingError(
+                    None,
+                    _line(node),
+                    f"anchors and merges make this file expand to more than {MAX_VISITS} "
+                    "values; write the rooms out",
+                    "",
+                    ErrorCode.TOO_COMPLEX,
+                )
+            )
 
     # -- generic mapping walk ---------------------------------------------------------------
 
@@ -355,6 +459,7 @@ class _Validator:
         Merge keys (``<<: *anchor``) are honoured with YAML semantics: explicit keys win over merged
         ones, earlier merge sources over later ones.
         """
+        self.visit(node)
         explicit: dict[str, tuple[_Node, _Node]] = {}
         merged: dict[str, tuple[_Node, _Node]] = {}
         for key_node, value_node in node.value:
@@ -414,6 +519,7 @@ class _Validator:
             if id(item) in seen:
                 continue
             seen.add(id(item))
+            self.visit(item)
             own: dict[str, tuple[_Node, _Node]] = {}
             nested: dict[str, tuple[_Node, _Node]] = {}
             for key_node, value_node in item.value:
@@ -543,6 +649,15 @@ class _Validator:
         rooms: dict[str, Room] = {}
         duplicates: list[tuple[str, _Node, _Node]] = []
         entries = self.items(node, None, "rooms", rooms=True, duplicates=duplicates)
+        if len(entries) > MAX_ROOMS:
+            self.add(
+                None,
+                _line(node),
+                f"{len(entries)} rooms; RoomDB takes at most {MAX_ROOMS}",
+                "rooms",
+                ErrorCode.TOO_MANY_ROOMS,
+            )
+            return None
         for room_id, (key_node, value_node) in entries.items():
             room = self.room(room_id, key_node, value_node)
             if room is not None:
@@ -685,6 +800,7 @@ class _Validator:
                 ErrorCode.WRONG_TYPE,
             )
             return None
+        self.visit(node)
         result: list[str] = []
         ok = True
         for item in node.value:

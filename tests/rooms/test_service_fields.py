@@ -1,4 +1,4 @@
-"""Service fields: every one has a selector and translated text; room fields offer the mapped rooms."""
+"""Service fields: each has a selector and translated text; room fields offer the mapped rooms."""
 
 from __future__ import annotations
 
@@ -15,17 +15,15 @@ import yaml
 
 from custom_components.roomdb.const import DOMAIN
 from custom_components.roomdb.rooms.mapping import KNOWN_DOMAINS
-from tests.rooms.conftest import (  # noqa: F401 - fixtures shared with the room tests
-    areas,
-    entry_options,
-    mapping_text,
-    rooms_entry,
-    write_mapping,
-)
+from tests.rooms.conftest import write_mapping
 
-PACKAGE = Path(__file__).parent.parent / "custom_components" / "roomdb"
-ROOM_FIELDS = {"update_config": "room_id", "delete_config": "room_id", "seed_from_mapping": "rooms"}
-DOMAIN_FIELDS = {"update_config": "domain", "delete_config": "domain", "seed_from_mapping": "domain"}
+PACKAGE = Path(__file__).parents[2] / "custom_components" / "roomdb"
+ROOM_FIELDS = {
+    "update_config": "room_id",
+    "delete_config": "room_id",
+    "seed_from_mapping": "rooms",
+}
+DOMAIN_FIELDS = dict.fromkeys(ROOM_FIELDS, "domain")
 
 
 def _strings() -> dict[str, Any]:
@@ -89,18 +87,18 @@ async def test_room_fields_offer_the_mapped_rooms_and_follow_the_mapping(
     kitchen = {"value": "kitchen", "label": "Kitchen (kitchen)"}
     hall = {"value": "hall", "label": "Hall (hall)"}
     office = {"value": "office", "label": "Office (office)"}
-    assert await _room_options(hass) == dict.fromkeys(ROOM_FIELDS, [kitchen, hall, office])
+    assert await _room_options(hass) == {s: [kitchen, hall, office] for s in ROOM_FIELDS}
 
     await write_mapping(
         hass, 'version: "3.1"\nrooms:\n  attic:\n    name: Attic\n    capabilities: [ml]\n'
     )
     await rooms_entry.runtime_data.rooms.mapping.async_reload()
     attic = {"value": "attic", "label": "Attic (attic)"}
-    assert await _room_options(hass) == dict.fromkeys(ROOM_FIELDS, [attic])
+    assert await _room_options(hass) == {s: [attic] for s in ROOM_FIELDS}
 
     await hass.config_entries.async_unload(rooms_entry.entry_id)
     await hass.async_block_till_done()
-    assert await _room_options(hass) == dict.fromkeys(ROOM_FIELDS, [])
+    assert await _room_options(hass) == {s: [] for s in ROOM_FIELDS}
 
 
 @pytest.mark.parametrize("service", sorted(ROOM_FIELDS))
