@@ -13,7 +13,7 @@ Needs `/usr/bin/chromium` (`apt-get install -y chromium`); `playwright install` 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 import json
@@ -26,28 +26,16 @@ import time
 from typing import Any
 
 import aiohttp
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 import pytest
 import pytest_socket
 
 from scripts.bootstrap_demo import DEMO_PASSWORD, DEMO_USER
+from tests.e2e.browser import screenshot, skip_without_chromium
 from tests.peers.home_assistant import REPO, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("socket_enabled")]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = REPO / "test-artifacts" / "e2e"
-TIMEOUT_MS = 60_000
 READY_LINE = "The demo home runs on"
 START_TIMEOUT = 600.0
 HTTP_TRIAL = 300.0
@@ -81,8 +69,7 @@ class Develop:
 @pytest.fixture(scope="module")
 def develop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Develop]:
     """`scripts/develop` running its demo home in a temporary folder until the module ends."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: run `apt-get install -y chromium`")
+    skip_without_chromium()
     folder = tmp_path_factory.mktemp("develop")
     home, log = folder / "home", folder / "develop.log"
     # A module fixture runs before the first test's `socket_enabled`: open sockets for it too.
@@ -114,27 +101,6 @@ def develop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Develop]:
                 process.wait()
 
 
-@pytest.fixture
-async def page() -> AsyncIterator[Page]:
-    """A fresh page in Debian's headless Chromium."""
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            context = await browser.new_context(viewport={"width": 1280, "height": 1000})
-            new_page = await context.new_page()
-            new_page.set_default_timeout(TIMEOUT_MS)
-            yield new_page
-        finally:
-            await browser.close()
-
-
-async def _screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=ARTIFACTS / f"develop-{name}.png", full_page=True)
-
-
 async def _ws(develop: Develop, message: dict[str, Any]) -> Any:
     """One command on Home Assistant's WebSocket API with the demo user's token."""
     async with (
@@ -163,7 +129,7 @@ async def _log_in(page: Page, develop: Develop) -> None:
     confirm = page.get_by_text("Confirm new HTTP server configuration")
     await page.wait_for_timeout(3000)
     assert await confirm.count() == 0, "Home Assistant asks to confirm its HTTP configuration"
-    await _screenshot(page, "01-overview")
+    await screenshot(page, "develop-01-overview")
 
 
 async def _edit_a_room_config(page: Page) -> None:
@@ -183,7 +149,7 @@ async def _edit_a_room_config(page: Page) -> None:
     await expect(page.locator("#config-version")).to_contain_text(f"version {version + 1}")
     cell = page.locator("td[data-room=kitchen][data-domain=motion_lighting]")
     await expect(cell).to_contain_text(f"v{version + 1}")
-    await _screenshot(page, "03-config-saved")
+    await screenshot(page, "develop-03-config-saved")
 
 
 async def _try_a_disallowed_pair(page: Page, develop: Develop) -> None:
@@ -198,7 +164,7 @@ async def _try_a_disallowed_pair(page: Page, develop: Develop) -> None:
     await expect(message).to_contain_text(
         'Room "hallway" may not hold a "vacuum_control" configuration (capability_missing)'
     )
-    await _screenshot(page, "04-config-refused")
+    await screenshot(page, "develop-04-config-refused")
     listing = await _ws(develop, {"type": "roomdb/rooms/list"})
     hallway = next(room for room in listing["rooms"] if room["room_id"] == "hallway")
     assert "vacuum_control" not in hallway["configs"]
@@ -222,7 +188,7 @@ async def _correct_a_night(page: Page, develop: Develop) -> None:
     label = page.locator(f"#sleep tr[data-night='{night}'] td.label")
     await expect(label).to_contain_text("22:40\u201306:20")
     await expect(label).to_contain_text("panel")
-    await _screenshot(page, "05-label-corrected")
+    await screenshot(page, "develop-05-label-corrected")
     timeline = await _ws(develop, {"type": "roomdb/sleep/nights", "nights": 3})
     stored = next(n for n in timeline["nights"] if n["night_date"] == night)["label"]
     assert stored["source"] == "panel"
@@ -237,7 +203,7 @@ async def _open_the_dashboard(page: Page, develop: Develop) -> None:
     days = page.locator("hui-history-graph-card").filter(has_text="Sleep probability, last 3")
     await days.locator("ha-chart-base").first.wait_for()
     await page.wait_for_load_state("networkidle")
-    await _screenshot(page, "06-dashboard")
+    await screenshot(page, "develop-06-dashboard")
     assert await month.get_by_text("No statistics found").count() == 0
     assert await days.get_by_text("No state history found").count() == 0
     assert await page.locator("hui-error-card").count() == 0
@@ -251,7 +217,7 @@ async def test_the_panel_and_dashboard_in_a_browser(develop: Develop, page: Page
     await page.locator("#matrix td[data-room]").first.wait_for()
     await page.locator("#sleep tr[data-night]").first.wait_for()
     await expect(page.locator("#mapping-status")).to_have_text("valid")
-    await _screenshot(page, "02-panel")
+    await screenshot(page, "develop-02-panel")
 
     await _edit_a_room_config(page)
     await _try_a_disallowed_pair(page, develop)
