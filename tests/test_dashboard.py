@@ -54,3 +54,23 @@ async def test_the_room_list_renders_one_room_a_line(
     for line in expected:
         assert any(rendered_line.startswith(line) for rendered_line in lines), rendered
     assert len([line for line in lines if line.startswith("- ")]) == len(room_ids)
+
+
+async def test_the_routine_changes_card_lists_what_the_detector_found(
+    hass: HomeAssistant,
+) -> None:
+    card = next(c for c in _cards() if c.get("title") == "Routine changes found")
+    hass.states.async_set(
+        "sensor.roomdb_changepoint_probability",
+        "95.67",
+        {
+            "recent_changepoints": [
+                {"stream": "living_room:light_on_fraction", "night": "2026-11-13"}
+            ]
+        },
+    )
+    hass.states.async_set("sensor.roomdb_run_length", "3")
+    rendered = Template(str(card["content"]), hass).async_render(parse_result=False)
+    assert "**95.67 %**" in rendered
+    assert "for 3 nights" in rendered
+    assert "- `living_room:light_on_fraction` changed from the night of 2026-11-13" in rendered
