@@ -110,3 +110,21 @@ def test_validation_workflow_runs_hassfest_and_hacs() -> None:
     uses = {str(step.get("uses", "")).split("@")[0]: step for step in steps}
     assert "home-assistant/actions/hassfest" in uses
     assert uses["hacs/action"]["with"]["category"] == "integration"
+
+
+# Entity platforms and diagnostics need no manifest entry (hassfest allows them to any integration).
+ALLOWED_WITHOUT_DEPENDENCY = {"alarm_control_panel", "binary_sensor", "diagnostics", "sensor"}
+
+
+def test_every_used_component_is_a_dependency() -> None:
+    """hassfest: a Home Assistant component the code imports is a (after_)dependency."""
+    used: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r"from homeassistant\.components\.(\w+)", text))
+        for names in re.findall(r"from homeassistant\.components import ([\w, ]+)", text):
+            used |= {name.strip() for name in names.split(",")}
+    manifest = json.loads((PACKAGE / "manifest.json").read_text(encoding="utf-8"))
+    declared = {*manifest["dependencies"], *manifest["after_dependencies"]}
+    assert used - ALLOWED_WITHOUT_DEPENDENCY <= declared
+    assert {"frontend", "panel_custom", "websocket_api", "http"} <= used
