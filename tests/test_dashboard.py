@@ -72,5 +72,14 @@ async def test_the_routine_changes_card_lists_what_the_detector_found(
     hass.states.async_set("sensor.roomdb_run_length", "3")
     rendered = Template(str(card["content"]), hass).async_render(parse_result=False)
     assert "**95.67 %**" in rendered
-    assert "for 3 nights" in rendered
+    assert "for 3 nights" in " ".join(rendered.split())
     assert "- `living_room:light_on_fraction` changed from the night of 2026-11-13" in rendered
+
+
+async def test_the_routine_changes_card_before_the_detector_ran(hass: HomeAssistant) -> None:
+    card = next(c for c in _cards() if c.get("title") == "Routine changes found")
+    hass.states.async_set("sensor.roomdb_changepoint_probability", "unknown")
+    rendered = Template(str(card["content"]), hass).async_render(parse_result=False)
+    assert "has not run yet" in rendered
+    assert "No routine change found yet." in rendered
+    assert "unknown" not in rendered

@@ -43,9 +43,11 @@ alarm_control_panel:
 
 
 def _dashboard_config() -> str:
-    """The `lovelace:` block of config/configuration.yaml, which registers the RoomDB dashboard."""
+    """The blocks of config/configuration.yaml the RoomDB dashboard needs: its registration
+    (`lovelace:`) and the simulated motion sensors it graphs (`input_boolean:`, `template:`)."""
     config = yaml.safe_load((REPO / "config" / "configuration.yaml").read_text())
-    return str(yaml.safe_dump({"lovelace": config["lovelace"]}, sort_keys=False))
+    needed = {key: config[key] for key in ("lovelace", "input_boolean", "template")}
+    return str(yaml.safe_dump(needed, sort_keys=False))
 
 
 def _dashboard_entities() -> set[str]:

@@ -251,3 +251,21 @@ async def test_home_assistant_outlasts_the_http_trial(develop: Develop) -> None:
     assert store["data"]["pending"] is None
     issues = (await _ws(develop, {"type": "repairs/list_issues"}))["issues"]
     assert not [issue for issue in issues if issue["domain"] in {"http", "roomdb"}], issues
+
+
+async def test_develop_exits_when_home_assistant_goes_away(develop: Develop) -> None:
+    """Home Assistant ending on its own ends `scripts/develop` too, with code 1 and HA's log."""
+    children = Path(f"/proc/{develop.process.pid}/task/{develop.process.pid}/children")
+    (ha_pid,) = [
+        int(pid)
+        for pid in children.read_text().split()
+        if b"homeassistant" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    os.kill(ha_pid, signal.SIGKILL)
+
+    deadline = time.monotonic() + 30
+    while develop.process.poll() is None:
+        assert time.monotonic() < deadline, "scripts/develop kept running without Home Assistant"
+        await asyncio.sleep(0.5)
+    assert develop.process.returncode == 1
+    assert "Home Assistant exited on its own (exit code -9)" in develop.output()
