@@ -10,7 +10,6 @@ with Home Assistant's serializer in the executor, so a large table does not stal
 from __future__ import annotations
 
 from http import HTTPStatus
-import logging
 from typing import Final
 
 from aiohttp import web
@@ -20,10 +19,11 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from .const import DOMAIN
 from .data import RoomDbConfigEntry
+from .log import get_logger
 from .rooms.export import ExportError
 from .rooms.runtime import RoomsRuntime
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 EXPORT_URL: Final = "/api/roomdb/export"
 MIN_COMPRESSED_SIZE: Final = 1024

@@ -330,21 +330,9 @@ class RoomDbPanel extends LitElement {
           >
           (in force: ${mapping.source}, ${mapping.rooms} rooms) · <code>${mapping.path}</code>
         </p>
-        ${mapping.errors.length
-          ? html`<ul id="mapping-errors">
-              ${mapping.errors.map(
-                (error) =>
-                  html`<li>
-                    ${error.line ? `line ${error.line}` : ""}${error.room_id
-                      ? `, room ${error.room_id}`
-                      : ""}:
-                    ${error.message}
-                  </li>`,
-              )}
-            </ul>
-            ${mapping.error_count > mapping.errors.length
-              ? html`<p>and ${mapping.error_count - mapping.errors.length} more</p>`
-              : nothing}`
+        ${mapping.errors.length || mapping.warnings?.length
+          ? html`${this._renderProblems("mapping-errors", "error", mapping.errors, mapping.error_count)}
+            ${this._renderProblems("mapping-warnings", "", mapping.warnings ?? [], mapping.warning_count ?? 0)}`
           : html`<p>No problems.</p>`}
         <div class="row">
           <button id="mapping-generate" @click=${this._generate}>Generate mapping from areas</button>
@@ -365,6 +353,27 @@ class RoomDbPanel extends LitElement {
           : nothing}
       </section>
     `;
+  }
+
+  // Errors keep the whole file out of force; warnings cost a room only what it cannot do.
+  _renderProblems(id, cls, problems, count) {
+    if (!problems.length) {
+      return nothing;
+    }
+    return html`<ul id=${id} class=${cls}>
+        ${problems.map(
+          (problem) =>
+            html`<li>
+              ${problem.line ? `line ${problem.line}` : ""}${problem.room_id
+                ? `${problem.line ? ", " : ""}room ${problem.room_id}`
+                : ""}:
+              ${problem.message}${problem.loses?.length
+                ? ` (loses ${problem.loses.join(", ")})`
+                : ""}
+            </li>`,
+        )}
+      </ul>
+      ${count > problems.length ? html`<p>and ${count - problems.length} more</p>` : nothing}`;
   }
 
   _renderSleep() {

@@ -253,14 +253,15 @@ async def test_mapping_status_shows_the_problems_with_their_lines(
     assert (good["status"], good["source"], good["rooms"]) == ("valid", "file", 3)
 
     await write_mapping(
-        hass, 'version: "3.1"\nrooms:\n  kitchen:\n    name: Kitchen\n    bogus: 1\n'
+        hass, 'version: "3.1"\nrooms:\n  kitchen:\n    name: Kitchen\n    capabilities: 7\n'
     )
     await rooms_entry.runtime_data.rooms.mapping.async_reload()
     broken = await ws.result("roomdb/mapping/status")
 
     assert (broken["status"], broken["source"], broken["rooms"]) == ("invalid", "file", 3)
     assert broken["error_count"] >= 1
-    assert any(error["line"] == 5 and error["room_id"] == "kitchen" for error in broken["errors"])
+    problems = [(error["line"], error["room_id"]) for error in broken["errors"]]
+    assert (5, "kitchen") in problems, broken
 
 
 @pytest.mark.parametrize("mapping_text", [None])
@@ -329,3 +330,25 @@ async def test_status_reports_every_part(ws: Ws) -> None:
     assert status["alarm_sync"]["target"] is None
     assert status["ml"]["labeled_nights"] == 0
     assert "readiness" in status["ml"]
+
+
+async def test_mapping_status_lists_warnings_with_what_a_room_loses(
+    hass: HomeAssistant, ws: Ws, rooms_entry: MockConfigEntry
+) -> None:
+    await write_mapping(
+        hass,
+        'version: "3.1"\nrooms:\n  hall:\n    name: Hall\n'
+        "    capabilities: [motion_lighting, vacuum_control]\n",
+    )
+    await rooms_entry.runtime_data.rooms.mapping.async_reload()
+
+    status = await ws.result("roomdb/mapping/status")
+
+    assert (status["status"], status["rooms"], status["error_count"]) == ("valid", 1, 0)
+    assert status["warning_count"] == 1
+    (warning,) = status["warnings"]
+    assert warning["room_id"] == "hall"
+    assert warning["loses"] == ["vacuum_control"]
+    assert warning["line"] is not None
+    listing = await ws.result("roomdb/rooms/list")
+    assert listing["rooms"][0]["domains"]["vacuum_control"]["reason"] == "segment_missing"

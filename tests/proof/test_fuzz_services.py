@@ -40,9 +40,6 @@ from tests.rooms.conftest import MAPPING, write_mapping
 
 SERVICES_YAML = Path(__file__).parents[2] / "custom_components" / "roomdb" / "services.yaml"
 SERVICES: dict[str, Any] = yaml.safe_load(SERVICES_YAML.read_text(encoding="utf-8")) or {}
-FIELDS = sorted(
-    {field for spec in SERVICES.values() for field in ((spec or {}).get("fields") or {})}
-)
 
 FUZZ: dict[str, Any] = {
     "deadline": None,
@@ -83,11 +80,45 @@ JSONISH = st.recursive(
     ),
     max_leaves=30,
 )
-PAYLOADS = st.dictionaries(
-    st.one_of(st.sampled_from(FIELDS), st.text(max_size=20)) if FIELDS else st.text(max_size=20),
-    JSONISH,
-    max_size=5,
-)
+PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
+    "domain": st.sampled_from(["motion_lighting", "vacuum_control", "activity", "ml", "Activity"]),
+    "room_id": st.sampled_from(["kitchen", "hall", "office", "den", "KITCHEN", "kitchen "]),
+    "rooms": st.lists(st.sampled_from(["kitchen", "hall", "nowhere"]), max_size=3),
+    "dry_run": st.booleans(),
+    "stages": st.lists(st.sampled_from(["features", "labels", "bocpd", "retention"]), max_size=2),
+    "path": st.sampled_from(DANGEROUS),
+    "config_data": st.dictionaries(st.text(max_size=10), SCALARS, max_size=3),
+    "items": st.lists(
+        st.fixed_dictionaries(
+            {
+                "domain": st.sampled_from(["activity", "motion_lighting", "nope"]),
+                "room_id": st.sampled_from(["kitchen", "hall", "nowhere"]),
+                "config_data": st.dictionaries(st.text(max_size=5), SCALARS, max_size=2),
+            }
+        ),
+        max_size=3,
+    ),
+}
+"""Values that pass the schema often, so the calls reach RoomDB's own checks and writers."""
+
+
+def _field(name: str) -> st.SearchStrategy[Any]:
+    return st.one_of(PLAUSIBLE.get(name, JSONISH), PLAUSIBLE.get(name, JSONISH), JSONISH)
+
+
+@st.composite
+def _call(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """A service and a payload of its own fields (sometimes missing, junk or extra ones)."""
+    service = draw(st.sampled_from(sorted(SERVICES)))
+    fields = sorted((SERVICES[service] or {}).get("fields") or {})
+    chosen = draw(st.lists(st.sampled_from(fields), unique=True)) if fields else []
+    payload = {name: draw(_field(name)) for name in chosen}
+    if draw(st.integers(0, 9)) == 0:
+        payload.update(draw(st.dictionaries(st.text(max_size=20), JSONISH, max_size=2)))
+    return service, payload
+
+
+CALLS = _call()
 
 
 def _fingerprint(path: Path) -> str:
@@ -109,9 +140,9 @@ def _fingerprint(path: Path) -> str:
 DEFAULT_EXAMPLES = {"services": 150, "views": 60, "config_data": 80}
 SLOW_EXAMPLES = {"services": 3600, "views": 800, "config_data": 600}
 """The slow suite draws 5,000 inputs in all."""
-OWN_FILES = ("roomdb.db", ".storage/roomdb", "room_db_export.json")
+OWN_FILES = ("roomdb.db", ".storage/roomdb", "room_db_export.json", ".room_db_export.json.")
 """What RoomDB may write on any accepted call: its database (and companions), its stores, its
-export (the `export` service rewrites it)."""
+export (rewritten after each change, through a temporary file beside it)."""
 
 
 def _tracebacks(caplog: pytest.LogCaptureFixture, since: int) -> list[str]:
@@ -141,17 +172,18 @@ def _services_property(
 ) -> Callable[..., Coroutine[Any, Any, None]]:
     @pytest.mark.usefixtures("socket_enabled")
     @settings(max_examples=examples, **FUZZ)
-    @given(service=st.sampled_from(sorted(SERVICES)), payload=PAYLOADS)
+    @given(call=CALLS)
     async def check(
         hass: HomeAssistant,
-        loaded_entry: MockConfigEntry,
+        mapped_entry: MockConfigEntry,
         caplog: pytest.LogCaptureFixture,
-        service: str,
-        payload: dict[str, Any],
+        call: tuple[str, dict[str, Any]],
     ) -> None:
+        service, payload = call
+        event(service)
         root = Path(hass.config.config_dir)
         await hass.async_add_executor_job(plant_dangers, root)
-        database = loaded_entry.runtime_data.database
+        database = mapped_entry.runtime_data.database
         await database.flush()
         before = await hass.async_add_executor_job(_fingerprint, database.path)
         files_before = await hass.async_add_executor_job(snapshot, root)
@@ -163,6 +195,7 @@ def _services_property(
                 DOMAIN, service, payload, blocking=True, return_response=True
             )
             refused = False
+            event("accepted")
         except vol.Invalid:
             event("schema error")
         except HomeAssistantError as err:

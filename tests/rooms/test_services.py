@@ -304,6 +304,7 @@ async def test_reload_mapping_diff(hass: HomeAssistant, rooms_entry: MockConfigE
         "changed": [],
         "status": "valid",
         "errors": [],
+        "warnings": [],
     }
     new = (
         MAPPING.replace(

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from functools import wraps
-import logging
 from typing import Any, Final
 
 from homeassistant.components.websocket_api import async_register_command
@@ -34,6 +33,7 @@ import probatio as vol
 
 from ..const import CONF_MAPPING_PATH, DEFAULT_MAPPING_PATH, DOMAIN
 from ..data import RoomDbData
+from ..log import get_logger
 from ..paths import PathPurpose
 from ..rooms.generate import MappingExistsError, async_generate_mapping
 from ..rooms.mapping import KNOWN_DOMAINS, is_allowed
@@ -46,7 +46,7 @@ from ..rooms.services import (
 from ..services import async_get_loaded_entry, async_resolve_user_path
 from .sleep import async_set_label, async_sleep_nights
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 MAX_NIGHTS: Final = 62
 DEFAULT_NIGHTS: Final = 14

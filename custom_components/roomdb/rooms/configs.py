@@ -30,7 +30,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import json
-import logging
 import sqlite3
 import time
 from typing import Any, Final, cast
@@ -38,12 +37,13 @@ from typing import Any, Final, cast
 import orjson
 
 from ..db.database import Database, DatabaseError, utc_now_iso
+from ..log import get_logger
 from .admission import ADMISSION_DENIED, admit
 from .export_doc import ORJSON_OPTIONS, ExportRow, canonical_json
 from .limiter import WriteLimiter
 from .mapping import AreaMapping, Denial
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 CHUNK_SIZE: Final = 250
 """Items per transaction in bulk writes (500 bound parameters in the lookup, far below limits)."""

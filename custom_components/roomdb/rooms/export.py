@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 import json
-import logging
 from pathlib import Path
 import sqlite3
 from typing import Any, Final
@@ -25,6 +24,7 @@ from homeassistant.util import dt as dt_util
 
 from ..db.database import DatabaseError
 from ..db.schema import SCHEMA_VERSION
+from ..log import get_logger
 from ..paths import (
     EXPORT_MARKER_KEY,
     EXPORT_MARKER_VALUE,
@@ -35,7 +35,7 @@ from ..paths import (
 from .configs import RoomConfigStore
 from .export_doc import ExportRow, build_export, exportable_config, write_bytes_atomic
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 EXPORT_DELAY: Final = 0.5
 

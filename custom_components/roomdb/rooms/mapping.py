@@ -6,12 +6,20 @@ The file looks like::
     rooms:
       kitchen:
         name: Kitchen
-        area_id: kitchen            # optional; must exist in HA's area registry
+        area_id: kitchen            # optional; an area in HA's registry (if missing: a warning)
         capabilities: [motion_lighting, vacuum_control, activity]
         segment_id: "16"            # a string; required for vacuum_control
 
 Parsing never raises for bad input: :func:`parse_mapping` returns a :class:`MappingResult` whose
-``errors`` name the room, the 1-based YAML line and the key each problem concerns. The document is
+``errors`` and ``warnings`` name the room, the 1-based YAML line and the key each problem concerns.
+
+Problems come in two severities. An *error* means the file cannot be read as a mapping (bad YAML,
+wrong version, no ``rooms``, a room whose id, name or capability list cannot be read, limits
+exceeded): the whole file is rejected and the caller keeps what it had. A *warning* concerns one
+part of one room the file can otherwise describe (``vacuum_control`` without a ``segment_id``, an
+``area_id`` that is not in HA's area registry, an unusable ``segment_id`` or ``area_id`` value, an
+unknown or repeated capability): the room is kept and loses only that part, listed in the
+warning's ``loses``. One broken detail must not take a whole home's rooms offline. The document is
 walked as a YAML node tree (``yaml.compose``) rather than loaded, so duplicate keys (which a plain
 loader silently overwrites) are reported and every value keeps its line number. Nothing here
 imports Home Assistant.
@@ -25,7 +33,7 @@ more than 100,000 nodes (``too_complex``). PyYAML's C parser is used where it is
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 import difflib
 from enum import StrEnum
@@ -44,6 +52,8 @@ MAX_ROOMS: Final = 500
 MAX_YAML_DEPTH: Final = 32
 """A valid mapping nests 4 deep (rooms, room, capabilities); anything far deeper is not one."""
 MAX_ERRORS: Final = 100
+MAX_WARNINGS: Final = 2 * MAX_ROOMS
+"""Every room may lose its segment and its area; more warnings than that is not a mapping."""
 MAX_VISITS: Final = 100_000
 """Nodes the validator may visit: anchors let a small file make it walk one node many times."""
 
@@ -55,6 +65,9 @@ KNOWN_DOMAINS: Final = ("motion_lighting", "vacuum_control", "activity", "climat
 """Config domains a room can be granted, in display order."""
 
 VACUUM_DOMAIN: Final = "vacuum_control"
+AREA_FEATURES: Final = ("activity_sensors", "vacuum_clean_area", "ml_room_events")
+"""What a room without a usable area loses: the activity pipeline finds sensors by area,
+``vacuum.clean_area`` names areas, and recorded ML events get their room from the area."""
 DEFAULT_CAPABILITIES: Final = ("motion_lighting", "activity")
 """Capabilities :func:`generate_from_areas` gives every generated room."""
 
@@ -148,6 +161,21 @@ class MappingError:
 
 
 @dataclass(frozen=True, slots=True)
+class MappingWarning(MappingError):  # noqa: N818 - a record of a problem, not an exception
+    """A problem confined to one room, which is kept; ``loses`` says what it cannot do.
+
+    ``loses`` names config domains it is refused (``"vacuum_control"``), capabilities it listed
+    that do not exist, or :data:`AREA_FEATURES` for a room without a usable area.
+    """
+
+    loses: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form: the error fields plus ``loses``."""
+        return {**MappingError.as_dict(self), "loses": list(self.loses)}
+
+
+@dataclass(frozen=True, slots=True)
 class Room:
     """One room of the mapping."""
 
@@ -156,6 +184,8 @@ class Room:
     capabilities: tuple[str, ...] = ()
     area_id: str | None = None
     segment_id: str | None = None
+    area_line: int | None = field(default=None, compare=False)
+    """Line of ``area_id`` in the file, for warnings about the area found after parsing."""
 
 
 @dataclass(frozen=True)
@@ -173,10 +203,14 @@ class AreaMapping:
 
 @dataclass(frozen=True, slots=True)
 class MappingResult:
-    """Outcome of :func:`parse_mapping`: a mapping when there are no errors, else ``None``."""
+    """Outcome of :func:`parse_mapping`: a mapping when there are no errors, else ``None``.
+
+    ``warnings`` are only given with a mapping: a rejected file keeps no room.
+    """
 
     mapping: AreaMapping | None
     errors: tuple[MappingError, ...] = ()
+    warnings: tuple[MappingWarning, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -259,7 +293,9 @@ class MappingDiff:
 def parse_mapping(text: str, known_area_ids: Collection[str] | None = None) -> MappingResult:
     """Parse and validate mapping YAML text; never raises for bad input.
 
-    ``known_area_ids`` is the set of HA area registry ids; pass ``None`` to skip that check.
+    ``known_area_ids`` are HA's area registry ids (a mapping of id to name also lets warnings
+    suggest an area by its name); pass ``None`` to skip that check (the mapping manager checks
+    areas itself, live, with :func:`area_warnings`).
     """
     try:
         too_deep = _too_deep(text)
@@ -276,7 +312,7 @@ def parse_mapping(text: str, known_area_ids: Collection[str] | None = None) -> M
         return _failed(MappingError(None, None, f"invalid YAML: {err}", "", ErrorCode.YAML_SYNTAX))
     if too_deep is not None:
         return _failed(too_deep)
-    validator = _Validator(known_area_ids)
+    validator = _Validator()
     try:
         mapping = validator.document(root)
     except RecursionError:
@@ -289,10 +325,17 @@ def parse_mapping(text: str, known_area_ids: Collection[str] | None = None) -> M
     except _GaveUpError as err:
         validator.errors.append(err.error)
         mapping = None
-    errors = tuple(sorted(validator.errors, key=lambda e: -1 if e.line is None else e.line))
+    errors = tuple(sorted(validator.errors, key=_by_line))
     if errors or mapping is None:
         return MappingResult(None, errors)
-    return MappingResult(mapping, ())
+    warnings = validator.warnings
+    if known_area_ids is not None:
+        warnings.extend(area_warnings(mapping, known_area_ids))
+    return MappingResult(mapping, (), tuple(sorted(warnings, key=_by_line)))
+
+
+def _by_line(problem: MappingError) -> int:
+    return -1 if problem.line is None else problem.line
 
 
 def _too_deep(text: str) -> MappingError | None:
@@ -408,9 +451,9 @@ class _GaveUpError(Exception):
 class _Validator:
     """Walks the composed node tree, collecting errors and building the mapping."""
 
-    def __init__(self, known_area_ids: Collection[str] | None) -> None:
-        self.known_area_ids = None if known_area_ids is None else frozenset(known_area_ids)
+    def __init__(self) -> None:
         self.errors: list[MappingError] = []
+        self.warnings: list[MappingWarning] = []
         self.visits_left = MAX_VISITS
 
     def add(
@@ -423,6 +466,28 @@ class _Validator:
                     None,
                     None,
                     f"more than {MAX_ERRORS} errors; fix these first",
+                    "",
+                    ErrorCode.TOO_COMPLEX,
+                )
+            )
+
+    def warn(
+        self,
+        room_id: str,
+        line: int | None,
+        message: str,
+        key: str,
+        code: ErrorCode,
+        *,
+        loses: tuple[str, ...],
+    ) -> None:
+        self.warnings.append(MappingWarning(room_id, line, message, key, code.value, loses))
+        if len(self.warnings) > MAX_WARNINGS:
+            raise _GaveUpError(
+                MappingError(
+                    None,
+                    line,
+                    f"more than {MAX_WARNINGS} room problems; this is not a usable mapping",
                     "",
                     ErrorCode.TOO_COMPLEX,
                 )
@@ -552,23 +617,18 @@ class _Validator:
             ErrorCode.WRONG_TYPE,
         )
 
+    @staticmethod
     def unknown_keys(
-        self,
-        entries: dict[str, tuple[_Node, _Node]],
-        allowed: Sequence[str],
-        room_id: str | None,
-        where: str,
-    ) -> None:
+        entries: dict[str, tuple[_Node, _Node]], allowed: Sequence[str], where: str
+    ) -> Iterator[tuple[str, int | None, str]]:
+        """``(key, line, message)`` for each key not in ``allowed``."""
         for key, (key_node, _value) in entries.items():
             if key not in allowed:
-                self.add(
-                    room_id,
-                    _line(key_node),
+                message = (
                     f"unknown key '{key}' in {where}{_suggest(key, allowed)}; "
-                    f"allowed keys: {', '.join(allowed)}",
-                    key,
-                    ErrorCode.UNKNOWN_KEY,
+                    f"allowed keys: {', '.join(allowed)}"
                 )
+                yield key, _line(key_node), message
 
     # -- document ---------------------------------------------------------------------------
 
@@ -592,7 +652,8 @@ class _Validator:
             )
             return None
         entries = self.items(root, None, "the top level")
-        self.unknown_keys(entries, TOP_LEVEL_KEYS, None, "the top level")
+        for key, line, message in self.unknown_keys(entries, TOP_LEVEL_KEYS, "the top level"):
+            self.add(None, line, message, key, ErrorCode.UNKNOWN_KEY)
         version = self.version(entries, root)
         rooms = self.rooms(entries, root)
         if version is None or rooms is None:
@@ -692,37 +753,24 @@ class _Validator:
         where = f"room '{room_id}'"
         entries = self.items(node, room_id, where)
         errors_before = len(self.errors)
-        self.unknown_keys(entries, ROOM_KEYS, room_id, where)
+        for key, line, message in self.unknown_keys(entries, ROOM_KEYS, where):
+            self.warn(room_id, line, f"{message}; ignored", key, ErrorCode.UNKNOWN_KEY, loses=())
         name = self.name(room_id, entries, key_node)
-        area_id = self.optional_string(room_id, entries, "area_id")
-        segment_id = self.optional_string(room_id, entries, "segment_id")
         capabilities = self.capabilities(room_id, entries, key_node)
-        if (
-            area_id is not None
-            and self.known_area_ids is not None
-            and area_id not in self.known_area_ids
-        ):
-            self.add(
-                room_id,
-                _line(entries["area_id"][1]),
-                f"area_id '{area_id}' is not in Home Assistant's area registry"
-                f"{_suggest(area_id, self.known_area_ids)}",
-                "area_id",
-                ErrorCode.UNKNOWN_AREA,
-            )
-        if (
-            capabilities is not None
-            and VACUUM_DOMAIN in capabilities
-            and segment_id is None
-            and ("segment_id" not in entries or _is_null(entries["segment_id"][1]))
-        ):
-            self.add(
+        needs_segment = capabilities is not None and VACUUM_DOMAIN in capabilities
+        area_id = self.optional_string(room_id, entries, "area_id", AREA_FEATURES)
+        segment_id = self.optional_string(
+            room_id, entries, "segment_id", (VACUUM_DOMAIN,) if needs_segment else ()
+        )
+        if needs_segment and ("segment_id" not in entries or _is_null(entries["segment_id"][1])):
+            self.warn(
                 room_id,
                 _line(entries["capabilities"][1]),
                 f"capability '{VACUUM_DOMAIN}' needs a segment_id (the vacuum's segment, as a "
-                f'string, e.g. segment_id: "16")',
+                f'string, e.g. segment_id: "16"); the room is kept without {VACUUM_DOMAIN}',
                 "segment_id",
                 ErrorCode.SEGMENT_MISSING,
+                loses=(VACUUM_DOMAIN,),
             )
         if not ok or len(self.errors) != errors_before or name is None or capabilities is None:
             return None
@@ -732,6 +780,7 @@ class _Validator:
             capabilities=capabilities,
             area_id=area_id,
             segment_id=segment_id,
+            area_line=_line(entries["area_id"][1]) if area_id is not None else None,
         )
 
     def name(
@@ -755,9 +804,16 @@ class _Validator:
         return value
 
     def optional_string(
-        self, room_id: str, entries: dict[str, tuple[_Node, _Node]], key: str
+        self,
+        room_id: str,
+        entries: dict[str, tuple[_Node, _Node]],
+        key: str,
+        loses: tuple[str, ...],
     ) -> str | None:
-        """area_id / segment_id: a non-empty string; absent or empty (null) means not set."""
+        """area_id / segment_id: a non-empty string; absent or empty (null) means not set.
+
+        Any other value is a warning: the room is kept as if the key were not set.
+        """
         if key not in entries:
             return None
         node = entries[key][1]
@@ -775,7 +831,7 @@ class _Validator:
             )
         else:
             message = f"{key} must be a string, not {_describe(node)}"
-        self.add(room_id, _line(node), message, key, ErrorCode.WRONG_TYPE)
+        self.warn(room_id, _line(node), message, key, ErrorCode.WRONG_TYPE, loses=loses)
         return None
 
     def capabilities(
@@ -801,45 +857,85 @@ class _Validator:
             )
             return None
         self.visit(node)
+        # A bad item costs the room that item only; the list itself is readable.
         result: list[str] = []
-        ok = True
         for item in node.value:
             value = _string(item)
             if value is None:
-                self.add(
+                self.warn(
                     room_id,
                     _line(item),
-                    f"capabilities must be a list of strings; found {_describe(item)}",
+                    f"capabilities must be a list of strings; found {_describe(item)}; ignored",
                     "capabilities",
                     ErrorCode.WRONG_TYPE,
+                    loses=(),
                 )
-                ok = False
             elif value not in KNOWN_DOMAINS:
-                self.add(
+                self.warn(
                     room_id,
                     _line(item),
                     f"unknown capability '{value}'{_suggest(value, KNOWN_DOMAINS)}; "
-                    f"known: {', '.join(KNOWN_DOMAINS)}",
+                    f"known: {', '.join(KNOWN_DOMAINS)}; ignored",
                     "capabilities",
                     ErrorCode.UNKNOWN_CAPABILITY,
+                    loses=(value,),
                 )
-                ok = False
             elif value in result:
-                self.add(
+                self.warn(
                     room_id,
                     _line(item),
                     f"capability '{value}' is listed more than once",
                     "capabilities",
                     ErrorCode.DUPLICATE_CAPABILITY,
+                    loses=(),
                 )
-                ok = False
             else:
                 result.append(value)
-        return tuple(result) if ok else None
+        return tuple(result)
 
 
 # --------------------------------------------------------------------------------------------
 # Questions about a mapping
+
+
+def area_warnings(
+    mapping: AreaMapping, known_area_ids: Collection[str]
+) -> tuple[MappingWarning, ...]:
+    """A warning for each room whose ``area_id`` is not (or no longer) in ``known_area_ids``.
+
+    Kept apart from parsing because areas change while the file does not: the caller re-checks
+    on every area registry change without re-reading the file. When ``known_area_ids`` maps ids
+    to names, an area is also suggested by its name, so renaming an area in HA can change the
+    suggestion (area ids stay the same when an area is renamed).
+    """
+    return tuple(
+        MappingWarning(
+            room.room_id,
+            room.area_line,
+            f"area_id '{room.area_id}' is not in Home Assistant's area registry"
+            f"{_suggest_area(room.area_id, known_area_ids)}; the room is kept, but no sensor "
+            "or vacuum area reaches it until the area exists",
+            "area_id",
+            ErrorCode.UNKNOWN_AREA.value,
+            AREA_FEATURES,
+        )
+        for room in mapping.rooms.values()
+        if room.area_id is not None and room.area_id not in known_area_ids
+    )
+
+
+def _suggest_area(area_id: str, areas: Collection[str]) -> str:
+    """`` (did you mean 'study', named 'Den'?)`` by id, else by name; empty if nothing is close."""
+    close = difflib.get_close_matches(area_id, list(areas), n=1)
+    if not isinstance(areas, Mapping):
+        return f" (did you mean '{close[0]}'?)" if close else ""
+    if not close:
+        by_name = {
+            re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_"): a for a, name in areas.items()
+        }
+        names = difflib.get_close_matches(area_id, list(by_name), n=1)
+        close = [by_name[names[0]]] if names else []
+    return f" (did you mean '{close[0]}', named '{areas[close[0]]}'?)" if close else ""
 
 
 def empty_mapping() -> AreaMapping:

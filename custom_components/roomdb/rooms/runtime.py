@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-import logging
 from pathlib import Path
 from typing import Any, Final
 
@@ -41,6 +40,7 @@ from ..const import (
     SEED_DEFAULTS,
 )
 from ..db.database import Database
+from ..log import get_logger
 from ..paths import PathPurpose, UnsafePathError, resolve_config_path
 from .activity import ActivityPipeline
 from .admission import plan_seed
@@ -52,7 +52,7 @@ from .mapping_manager import MappingManager
 from .pipeline_writer import PipelineWriter
 from .vacuum import VacuumPipeline
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 NOTIFY_COOLDOWN: Final = 1.0
 """Entities are told about counter changes at most once per second (first call immediately)."""

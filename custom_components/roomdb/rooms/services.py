@@ -256,14 +256,15 @@ async def _async_validate_mapping(call: ServiceCall) -> ServiceResponse:
             user_path or DEFAULT_MAPPING_PATH,
             PathPurpose.MAPPING,
         )
-    area_ids = frozenset(area.id for area in ar.async_get(hass).async_list_areas())
-    result = await hass.async_add_executor_job(read_mapping_file, path, area_ids)
+    areas = {area.id: area.name for area in ar.async_get(hass).async_list_areas()}
+    result = await hass.async_add_executor_job(read_mapping_file, path, areas)
     matrix: dict[str, Any] = allowed_matrix(result.mapping) if result.mapping is not None else {}
     return {
         "valid": result.ok,
         "path": str(path),
         "rooms": len(result.mapping.rooms) if result.mapping is not None else 0,
         "errors": [error.as_dict() for error in result.errors],
+        "warnings": [warning.as_dict() for warning in result.warnings],
         "matrix": matrix,
     }
 
