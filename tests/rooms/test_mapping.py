@@ -45,6 +45,10 @@ rooms:
 """
 
 
+ALL_DOMAINS = ("motion_lighting", "vacuum_control", "activity", "climate_schedule", "ml")
+"""What a room that cannot be kept (or has no readable capabilities) loses."""
+
+
 def errs(text: str, known: set[str] | None = None) -> list[tuple[str, str | None, int | None, str]]:
     """(code, room_id, line, key) of every error; asserts that errors mean no mapping."""
     result = parse_mapping(textwrap.dedent(text), known)
@@ -150,11 +154,10 @@ def test_duplicate_room_body_is_validated_too() -> None:
       kitchen:
         capabilities: [lights]
     """
-    assert errs(text) == [
-        ("duplicate_room", "kitchen", 6, "kitchen"),
-        ("missing_field", "kitchen", 6, "name"),
-    ]
-    # A rejected file keeps no room, so it has no warnings (lights is not a capability).
+    # The second body's own problems (no name, an unknown capability) are room warnings; the
+    # duplicate makes the file ambiguous, which rejects it as a whole.
+    assert errs(text) == [("duplicate_room", "kitchen", 6, "kitchen")]
+    # A rejected file keeps no room, so it has no warnings.
     assert parse_mapping(textwrap.dedent(text)).warnings == ()
 
 
@@ -182,7 +185,9 @@ def test_capabilities_must_be_a_list_of_strings() -> None:
         name: A
         capabilities: motion_lighting
     """
-    assert errs(not_a_list) == [("wrong_type", "a", 5, "capabilities")]
+    # An unreadable list keeps the room with no capabilities: it loses every domain.
+    assert warns(not_a_list) == [("wrong_type", "a", 5, "capabilities", ALL_DOMAINS)]
+    assert kept(not_a_list).rooms["a"].capabilities == ()
     bad_items = """\
     version: "3.1"
     rooms:
@@ -278,11 +283,13 @@ def test_missing_and_bad_name() -> None:
         name: 7
         capabilities: []
     """
-    assert errs(text) == [
-        ("missing_field", "a", 3, "name"),
-        ("wrong_type", "b", 6, "name"),
-        ("wrong_type", "c", 9, "name"),
+    # A room without a usable name is named after its id; it loses nothing.
+    assert warns(text) == [
+        ("missing_field", "a", 3, "name", ()),
+        ("wrong_type", "b", 6, "name", ()),
+        ("wrong_type", "c", 9, "name", ()),
     ]
+    assert [room.name for room in kept(text).rooms.values()] == ["a", "b", "c"]
 
 
 def test_missing_capabilities_and_room_not_a_mapping() -> None:
@@ -294,11 +301,13 @@ def test_missing_capabilities_and_room_not_a_mapping() -> None:
       b:
       c: [motion_lighting]
     """
-    assert errs(text) == [
-        ("missing_field", "a", 3, "capabilities"),
-        ("wrong_type", "b", 5, "b"),
-        ("wrong_type", "c", 6, "c"),
+    # Missing capabilities keep the room with none; a room that is not a mapping is skipped.
+    assert warns(text) == [
+        ("missing_field", "a", 3, "capabilities", ALL_DOMAINS),
+        ("wrong_type", "b", 5, "b", ALL_DOMAINS),
+        ("wrong_type", "c", 6, "c", ALL_DOMAINS),
     ]
+    assert list(kept(text).rooms) == ["a"]
 
 
 @pytest.mark.parametrize(
@@ -326,7 +335,9 @@ def test_missing_version_and_rooms() -> None:
 @pytest.mark.parametrize("room_id", ["Kitchen", "living-room", "bad id", "é"])
 def test_room_id_pattern(room_id: str) -> None:
     text = f'version: "3.1"\nrooms:\n  "{room_id}":\n    name: X\n    capabilities: []\n'
-    assert errs(text) == [("invalid_room_id", room_id, 3, room_id)]
+    # The room is skipped (no row may carry its id); the file stands.
+    assert warns(text) == [("invalid_room_id", room_id, 3, room_id, ALL_DOMAINS)]
+    assert kept(text).rooms == {}
 
 
 def test_non_string_room_id_gets_a_quote_hint() -> None:
@@ -698,7 +709,7 @@ def test_too_many_rooms_stops_before_they_are_validated() -> None:
 
 
 def test_error_count_and_expansion_are_bounded() -> None:
-    many_errors = "".join(f"  r{i}: {{name: R}}\n" for i in range(300))
+    many_errors = "".join(f"  r{i}: {{name: R, name: S}}\n" for i in range(300))
     result = parse_mapping(f'version: "3.1"\nrooms:\n{many_errors}')
     assert len(result.errors) == 101
     assert result.errors[0].code == "too_complex"

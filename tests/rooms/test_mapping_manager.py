@@ -17,7 +17,10 @@ from custom_components.roomdb.rooms.mapping_manager import POLL_INTERVAL
 from .conftest import MAPPING, mapping_path, rooms_of, write_mapping
 
 # A room whose capabilities are not a list cannot be read: the whole file is rejected.
-BROKEN = 'version: "3.1"\nrooms:\n  kitchen:\n    name: Kitchen\n    capabilities: vacuum_control\n'
+BROKEN = (
+    'version: "3.1"\nrooms:\n  kitchen:\n    name: Kitchen\n    capabilities: [vacuum_control\n'
+)
+"""Unreadable as YAML (an unclosed list): rejected as a whole."""
 
 
 async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
@@ -82,9 +85,9 @@ async def test_broken_file_keeps_last_good_and_raises_issue_until_fixed(
     assert issue.translation_key == ISSUE_MAPPING_INVALID
     assert issue.severity is ir.IssueSeverity.WARNING
     placeholders = issue.translation_placeholders or {}
-    assert "capabilities must be a list" in placeholders["errors"]
+    assert "invalid YAML" in placeholders["errors"]
     assert placeholders["rooms"] == "3"
-    assert "line 5" in placeholders["errors"]
+    assert "line 6" in placeholders["errors"]
     # The old mapping still admits writes.
     await hass.services.async_call(
         DOMAIN,

@@ -31,9 +31,11 @@ WAYS: dict[str, str | None] = {
     "unknown_area": "unknown_area",
     "deleted_area": "unknown_area",
     "typo_capability": "unknown_capability",
+    "no_name": "missing_field",
+    "capabilities_not_a_list": "wrong_type",
 }
 SEGMENT_BROKEN = frozenset({"no_segment", "unquoted_segment"})
-HOMES = 8
+HOMES = 12
 
 
 async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
@@ -48,6 +50,8 @@ def generate_home(rng: random.Random, home: int) -> dict[str, tuple[str, tuple[s
     for n in range(rng.randint(2, 9)):
         way = "fine" if rng.random() < 0.4 else rng.choice(list(WAYS))
         capabilities = [d for d in DOMAINS if rng.random() < 0.5]
+        if way == "capabilities_not_a_list" and not capabilities:
+            capabilities.append(rng.choice(DOMAINS))
         if way in SEGMENT_BROKEN and VACUUM not in capabilities:
             capabilities.append(VACUUM)
         rooms[f"h{home}_r{n}"] = (way, tuple(capabilities))
@@ -59,12 +63,14 @@ def render(rooms: dict[str, tuple[str, tuple[str, ...]]], *, broken: bool) -> st
     for room_id, (generated_way, capabilities) in rooms.items():
         way = generated_way if broken else "fine"
         listed = list(capabilities) + (["motion_lightning"] if way == "typo_capability" else [])
-        lines += [
-            f"  {room_id}:",
-            f"    name: Room {room_id}",
-            f"    area_id: {'nowhere_' + room_id if way == 'unknown_area' else room_id}",
-            f"    capabilities: [{', '.join(listed)}]",
-        ]
+        lines.append(f"  {room_id}:")
+        if way != "no_name":
+            lines.append(f"    name: Room {room_id}")
+        lines.append(f"    area_id: {'nowhere_' + room_id if way == 'unknown_area' else room_id}")
+        if way == "capabilities_not_a_list":
+            lines.append(f"    capabilities: {', '.join(listed) or 'none'}")
+        else:
+            lines.append(f"    capabilities: [{', '.join(listed)}]")
         if way == "unquoted_segment":
             lines.append("    segment_id: 12")
         elif way != "no_segment" and VACUUM in capabilities:
@@ -78,7 +84,7 @@ def expected_admission(
     answer: dict[tuple[str, str], str] = {}
     for room_id, (way, capabilities) in rooms.items():
         for domain in DOMAINS:
-            if domain not in capabilities:
+            if domain not in capabilities or way == "capabilities_not_a_list":
                 answer[domain, room_id] = "capability_missing"
             elif domain == VACUUM and way in SEGMENT_BROKEN:
                 answer[domain, room_id] = "segment_missing"

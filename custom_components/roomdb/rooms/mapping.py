@@ -731,23 +731,31 @@ class _Validator:
     # -- one room ---------------------------------------------------------------------------
 
     def room(self, room_id: str, key_node: _Node, node: _Node) -> Room | None:
-        ok = True
+        """One room, or ``None`` when it cannot be kept.
+
+        Its problems are warnings, never errors: one unreadable room must not take every other
+        room's admission with it.
+        """
         if not _ROOM_ID_RE.fullmatch(room_id):
-            self.add(
+            self.warn(
                 room_id,
                 _line(key_node),
-                f"room id '{room_id}' must match ^[a-z0-9_]+$ (lower-case letters, digits, _)",
+                f"room id '{room_id}' must match ^[a-z0-9_]+$ (lower-case letters, digits, _); "
+                "the room is skipped",
                 room_id,
                 ErrorCode.INVALID_ROOM_ID,
+                loses=KNOWN_DOMAINS,
             )
-            ok = False
+            return None
         if not _is_mapping(node):
-            self.add(
+            self.warn(
                 room_id,
                 _line(node) if not _is_null(node) else _line(key_node),
-                f"a room must be a mapping with name and capabilities, not {_describe(node)}",
+                f"a room must be a mapping with name and capabilities, not {_describe(node)}; "
+                "the room is skipped",
                 room_id,
                 ErrorCode.WRONG_TYPE,
+                loses=KNOWN_DOMAINS,
             )
             return None
         where = f"room '{room_id}'"
@@ -757,7 +765,7 @@ class _Validator:
             self.warn(room_id, line, f"{message}; ignored", key, ErrorCode.UNKNOWN_KEY, loses=())
         name = self.name(room_id, entries, key_node)
         capabilities = self.capabilities(room_id, entries, key_node)
-        needs_segment = capabilities is not None and VACUUM_DOMAIN in capabilities
+        needs_segment = VACUUM_DOMAIN in capabilities
         area_id = self.optional_string(room_id, entries, "area_id", AREA_FEATURES)
         segment_id = self.optional_string(
             room_id, entries, "segment_id", (VACUUM_DOMAIN,) if needs_segment else ()
@@ -772,7 +780,7 @@ class _Validator:
                 ErrorCode.SEGMENT_MISSING,
                 loses=(VACUUM_DOMAIN,),
             )
-        if not ok or len(self.errors) != errors_before or name is None or capabilities is None:
+        if len(self.errors) != errors_before:
             return None
         return Room(
             room_id=room_id,
@@ -783,24 +791,32 @@ class _Validator:
             area_line=_line(entries["area_id"][1]) if area_id is not None else None,
         )
 
-    def name(
-        self, room_id: str, entries: dict[str, tuple[_Node, _Node]], key_node: _Node
-    ) -> str | None:
+    def name(self, room_id: str, entries: dict[str, tuple[_Node, _Node]], key_node: _Node) -> str:
+        """The room's name; without a usable one the room is named after its id."""
         if "name" not in entries:
-            self.add(room_id, _line(key_node), "missing name", "name", ErrorCode.MISSING_FIELD)
-            return None
+            self.warn(
+                room_id,
+                _line(key_node),
+                f"missing name; the room is named '{room_id}'",
+                "name",
+                ErrorCode.MISSING_FIELD,
+                loses=(),
+            )
+            return room_id
         node = entries["name"][1]
         value = _string(node)
         if value is None or not value.strip():
-            self.add(
+            self.warn(
                 room_id,
                 _line(node),
                 "name must be a non-empty string, not "
-                + (_describe(node) if value is None else "blank"),
+                + (_describe(node) if value is None else "blank")
+                + f"; the room is named '{room_id}'",
                 "name",
                 ErrorCode.WRONG_TYPE,
+                loses=(),
             )
-            return None
+            return room_id
         return value
 
     def optional_string(
@@ -836,26 +852,30 @@ class _Validator:
 
     def capabilities(
         self, room_id: str, entries: dict[str, tuple[_Node, _Node]], key_node: _Node
-    ) -> tuple[str, ...] | None:
+    ) -> tuple[str, ...]:
+        """The room's capabilities; an unreadable list keeps the room with none."""
         if "capabilities" not in entries:
-            self.add(
+            self.warn(
                 room_id,
                 _line(key_node),
-                "missing capabilities (a list; use [] for none)",
+                "missing capabilities (a list; use [] for none); the room is kept with none",
                 "capabilities",
                 ErrorCode.MISSING_FIELD,
+                loses=KNOWN_DOMAINS,
             )
-            return None
+            return ()
         node = entries["capabilities"][1]
         if not isinstance(node, yaml.SequenceNode):
-            self.add(
+            self.warn(
                 room_id,
                 _line(node),
-                f"capabilities must be a list of strings, not {_describe(node)}",
+                f"capabilities must be a list of strings, not {_describe(node)}; "
+                "the room is kept with none",
                 "capabilities",
                 ErrorCode.WRONG_TYPE,
+                loses=KNOWN_DOMAINS,
             )
-            return None
+            return ()
         self.visit(node)
         # A bad item costs the room that item only; the list itself is readable.
         result: list[str] = []
