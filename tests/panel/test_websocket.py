@@ -253,7 +253,9 @@ async def test_mapping_status_shows_the_problems_with_their_lines(
     assert (good["status"], good["source"], good["rooms"]) == ("valid", "file", 3)
 
     await write_mapping(
-        hass, 'version: "3.1"\nrooms:\n  kitchen:\n    name: Kitchen\n    capabilities: 7\n'
+        hass,
+        'version: "3.1"\nrooms:\n  kitchen:\n    name: Kitchen\n    capabilities: []\n'
+        "  kitchen:\n    name: Kitchen again\n    capabilities: []\n",
     )
     await rooms_entry.runtime_data.rooms.mapping.async_reload()
     broken = await ws.result("roomdb/mapping/status")
@@ -261,7 +263,7 @@ async def test_mapping_status_shows_the_problems_with_their_lines(
     assert (broken["status"], broken["source"], broken["rooms"]) == ("invalid", "file", 3)
     assert broken["error_count"] >= 1
     problems = [(error["line"], error["room_id"]) for error in broken["errors"]]
-    assert (5, "kitchen") in problems, broken
+    assert (6, "kitchen") in problems, broken
 
 
 @pytest.mark.parametrize("mapping_text", [None])
