@@ -7,9 +7,14 @@ options flow over HTTP (event stream to the reference ingest peer, which silentl
 the POSTs; alarm sync with HA's `manual` panel), drives room config writes, state changes and the
 alarm, runs the pipeline and prints what happened. Exits 1 when any stage fails.
 
-With `--live DIR` (what `scripts/develop` uses) the same demo home is built in DIR on port 8123,
-with the ingest peer on 8765, the RoomDB dashboard and onboarding completed for the demo user; then
-Home Assistant keeps running until Ctrl+C.
+With `--live DIR` (what `scripts/develop` uses) the same demo home is built in DIR on port 8123
+(`--port`), with the ingest peer on 8765 (`--peer-port`), the RoomDB dashboard and onboarding
+completed for the demo user; then Home Assistant keeps running until Ctrl+C, and the script exits
+(code 1, with the end of Home Assistant's log) if Home Assistant stops on its own.
+
+The port is Home Assistant's confirmed HTTP setting in `.storage/http`, written before the first
+start (`tests.peers.home_assistant.write_http_settings`), never an `http:` block: that would be an
+unconfirmed trial in Home Assistant 2026.10, reverted with a restart after five minutes.
 """
 
 from __future__ import annotations
@@ -17,17 +22,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
-from contextlib import closing
+from contextlib import closing, suppress
 from datetime import UTC, date, datetime, timedelta
 import json
 from pathlib import Path
 import shutil
 import signal
 import sqlite3
+from statistics import fmean
 import sys
 import tempfile
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -57,37 +64,67 @@ MANUAL_PANEL = {
     "trigger_time": 10,
     "code_arm_required": False,
 }
+# Each room has the Home Assistant area of the same id (created by the demo), so the activity
+# pipeline finds the motion sensors placed in them.
 MAPPING = """\
 version: "3.1"
 rooms:
   living_room:
     name: Living room
+    area_id: living_room
     capabilities: [motion_lighting, activity, vacuum_control]
     segment_id: "16"
   kitchen:
     name: Kitchen
+    area_id: kitchen
     capabilities: [motion_lighting, activity]
   bedroom:
     name: Bedroom
+    area_id: bedroom
     capabilities: [motion_lighting, ml]
   hallway:
     name: Hallway
+    area_id: hallway
     capabilities: [motion_lighting]
   bathroom:
     name: Bathroom
+    area_id: bathroom
     capabilities: [motion_lighting]
 """
-LIVE_STATES: tuple[tuple[str, str, dict[str, str]], ...] = (
-    ("binary_sensor.kitchen_motion", "on", {"device_class": "motion"}),
-    ("light.kitchen", "on", {}),
-    ("media_player.living_room_tv", "playing", {}),
-    ("binary_sensor.kitchen_motion", "off", {"device_class": "motion"}),
-    ("light.kitchen", "off", {}),
-    ("media_player.living_room_tv", "off", {}),
+AREAS = {
+    "living_room": "Living room",
+    "kitchen": "Kitchen",
+    "bedroom": "Bedroom",
+    "hallway": "Hallway",
+    "bathroom": "Bathroom",
+}
+# The demo configuration's simulated motion sensors (template binary sensors) and their areas.
+MOTION_SENSORS = {
+    "binary_sensor.kitchen_motion": "kitchen",
+    "binary_sensor.living_room_motion": "living_room",
+    "binary_sensor.bedroom_motion": "bedroom",
+}
+KITCHEN_MOTION_SWITCH = "input_boolean.kitchen_motion_simulated"
+# Motion goes through the helper behind the kitchen's motion sensor; the rest is posted as states.
+LIVE_STATES: tuple[tuple[str, str], ...] = (
+    (KITCHEN_MOTION_SWITCH, "on"),
+    ("light.kitchen", "on"),
+    ("media_player.living_room_tv", "playing"),
+    (KITCHEN_MOTION_SWITCH, "off"),
+    ("light.kitchen", "off"),
+    ("media_player.living_room_tv", "off"),
 )
+SLEEP_PROBABILITY = "sensor.roomdb_sleep_probability"
+SLEEP_START = "input_datetime.sleep_start"
+SLEEP_END = "input_datetime.sleep_end"
+DEMO_CONFIG: dict[str, Any] = yaml.safe_load((REPO / "config" / "configuration.yaml").read_text())
 STATE_TIMEOUT = 15.0
+ACTIVITY_TIMEOUT = 30.0
+HA_WATCH_INTERVAL = 1.0
+"""How often the live demo checks that its Home Assistant still runs."""
 LIVE_ROUNDS = 5
 MAX_CHANGEPOINT_ERROR_NIGHTS = 3
+LIMITER_WAIT = 1.5
 STAGES = (
     "seed history",
     "start and config flow",
@@ -96,6 +133,7 @@ STAGES = (
     "live states",
     "alarm sync",
     "pipeline",
+    "history",
     "export",
     "event stream",
 )
@@ -147,18 +185,14 @@ def expect(ok: bool, what: str) -> None:
         raise StageFailedError(what)
 
 
-def write_config(config_dir: Path, port: int, *, live: bool) -> None:
-    """The repository's demo configuration on `port`, with an instant `manual` alarm panel."""
-    config = yaml.safe_load((REPO / "config" / "configuration.yaml").read_text())
-    config["http"]["server_port"] = port
-    config["alarm_control_panel"] = [MANUAL_PANEL]
+def write_config(config_dir: Path, *, live: bool) -> None:
+    """The repository's demo configuration, with an instant `manual` alarm panel."""
+    config = dict(DEMO_CONFIG, alarm_control_panel=[MANUAL_PANEL])
     if live:
         shutil.copytree(REPO / "config" / "dashboards", config_dir / "dashboards")
     else:
         config.pop("lovelace", None)  # the headless run has no browser to show a dashboard
     (config_dir / "configuration.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    (config_dir / "roomdb").mkdir(exist_ok=True)
-    (config_dir / "roomdb" / "area_mapping.yaml").write_text(MAPPING)
 
 
 async def seed_history(db_path: Path, home: Household) -> tuple[int, int]:
@@ -191,11 +225,20 @@ async def seed_history(db_path: Path, home: Household) -> tuple[int, int]:
 class Demo:
     """The stages, sharing one Home Assistant, one ingest peer and one report."""
 
-    def __init__(self, config_dir: Path, seed: int, *, live: bool = False) -> None:
+    def __init__(
+        self,
+        config_dir: Path,
+        seed: int,
+        *,
+        live: bool = False,
+        port: int = LIVE_HA_PORT,
+        peer_port: int = LIVE_PEER_PORT,
+    ) -> None:
         self.config_dir = config_dir
         self.seed = seed
         self.live = live
-        self.ha = HomeAssistantProcess(config_dir, port=LIVE_HA_PORT if live else None)
+        self.peer_port = peer_port if live else 0
+        self.ha = HomeAssistantProcess(config_dir, port=port if live else None)
         self.peer = IngestServer(PEER_TOKEN, seed=seed)
         self.report = Report()
         self.entry_id = ""
@@ -215,6 +258,7 @@ class Demo:
             ("live states", self.live_states),
             ("alarm sync", self.alarm_sync),
             ("pipeline", self.pipeline),
+            ("history", self.history),
             ("export", self.export),
             ("event stream", self.event_stream),
         ]
@@ -224,7 +268,7 @@ class Demo:
                     break
             passed = self.report.summary()
             if self.live and passed:
-                await self.stay_live()
+                passed = await self.stay_live()
         finally:
             await self.ha.stop()
             await self.peer.stop()
@@ -233,8 +277,12 @@ class Demo:
             print(self.ha.log_tail(60))
         return passed
 
-    async def stay_live(self) -> None:
-        """Finish onboarding for the browser, write the demo token and run until Ctrl+C."""
+    async def stay_live(self) -> bool:
+        """Finish onboarding for the browser, write the demo token and run until Ctrl+C.
+
+        Returns False when Home Assistant exits on its own meanwhile (a crash, a restart it asked
+        for): the script must not go on as if the demo home were still there.
+        """
         bootstrap = Bootstrap(self.ha.session, self.ha.url)
         bootstrap.token = self.ha.token
         steps = await self.ha.request("GET", "/api/onboarding")
@@ -245,8 +293,9 @@ class Demo:
         token_file.write_text(await bootstrap.long_lived_token() + "\n")
         token_file.chmod(0o600)
         print(
-            f"\nThe demo home runs on {self.ha.url} (user demo, password roomdb-demo; dashboard "
-            f"{self.ha.url}/roomdb-dashboard; API token in {token_file}).\n"
+            f"\nThe demo home runs on {self.ha.url} (user demo, password roomdb-demo; RoomDB panel "
+            f"{self.ha.url}/roomdb; dashboard {self.ha.url}/roomdb-dashboard; API token in "
+            f"{token_file}).\n"
             f"Reference ingest peer: {self.peer.url} (token {PEER_TOKEN}). Ctrl+C stops both.",
             flush=True,
         )
@@ -254,7 +303,14 @@ class Demo:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
+        while not stop.is_set():
+            if (code := self.ha.exit_code) is not None:
+                Report.heading(f"Home Assistant exited on its own (exit code {code})")
+                print(self.ha.log_tail(40), flush=True)
+                return False
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HA_WATCH_INTERVAL)
+        return True
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -286,7 +342,7 @@ class Demo:
     # -- stages --------------------------------------------------------------------------------
 
     async def seed_history(self) -> None:
-        write_config(self.config_dir, self.ha.port, live=self.live)
+        write_config(self.config_dir, live=self.live)
         events, labels = await seed_history(self.config_dir / "roomdb.db", self.home)
         first = self.home.nights[0].night_date
         self.report.row("simulated household", f"seed {self.seed}, {DAYS} nights from {first}")
@@ -294,19 +350,58 @@ class Demo:
         self.report.row(
             "raw_events rows seeded", f"{events} (written into roomdb.db before HA starts)"
         )
-        self.report.row("labels rows seeded", f"{labels} (unlabelled nights skipped)")
+        self.report.row(
+            "labels rows seeded", f"{labels} (the household left some nights unlabelled)"
+        )
         expect(events == len(self.home.events), "some raw events were not inserted")
 
     async def start(self) -> None:
-        await self.peer.start(port=LIVE_PEER_PORT if self.live else 0)
+        await self.peer.start(port=self.peer_port)
         started = time.monotonic()
         await self.ha.start()
+        await self.place_in_areas()
         await self.ha.setup_roomdb(FLOW_INPUT)
         entries = await self.ha.request("GET", "/api/config/config_entries/entry?domain=roomdb")
         self.entry_id = entries[0]["entry_id"]
         self.report.row("Home Assistant", f"{self.ha.url} (config {self.config_dir})")
         self.report.row("onboarded + RoomDB set up in", f"{time.monotonic() - started:.1f} s")
         self.report.row("reference ingest peer", self.peer.url)
+
+    async def place_in_areas(self) -> None:
+        """Create the rooms' areas, put the motion sensors in them, then write the mapping.
+
+        The mapping names the areas, so it is written once they exist (RoomDB checks them).
+        """
+        existing = {
+            area["area_id"]
+            for area in await self.ha.ws_command({"type": "config/area_registry/list"})
+        }
+        for area_id, name in AREAS.items():
+            if area_id not in existing:
+                created = await self.ha.ws_command(
+                    {"type": "config/area_registry/create", "name": name}
+                )
+                expect(created["area_id"] == area_id, f"area {name} got id {created['area_id']}")
+        for entity_id, area_id in MOTION_SENSORS.items():
+            # The template platform may still be setting up while the API already answers.
+            deadline = time.monotonic() + STATE_TIMEOUT
+            while (
+                await self.ha.request("GET", f"/api/states/{entity_id}", allow_missing=True) is None
+            ):
+                expect(time.monotonic() < deadline, f"{entity_id} did not appear")
+                await asyncio.sleep(0.25)
+            await self.ha.ws_command(
+                {
+                    "type": "config/entity_registry/update",
+                    "entity_id": entity_id,
+                    "area_id": area_id,
+                }
+            )
+        mapping = self.config_dir / FLOW_INPUT["mapping_path"]
+        mapping.parent.mkdir(exist_ok=True)
+        mapping.write_text(MAPPING)
+        self.report.row("areas", ", ".join(AREAS))
+        self.report.row("motion sensors in areas", ", ".join(MOTION_SENSORS))
 
     async def configure(self) -> None:
         self.peer.drop_probability(DROP_PROBABILITY, seed=self.seed)
@@ -377,22 +472,29 @@ class Demo:
             self.report.row(f"bulk {result['domain']}/{result['room_id']}", detail.strip())
         statuses = [result["status"] for result in bulk["results"]]
         expect(statuses == ["ok", "ok", "ok", "denied"], f"bulk_update gave {statuses}")
+        # The per-pair write limiter (1 s by default) answers "retry" for a pair written a moment
+        # ago, even when seeding would add nothing; let the writes above age past it first.
+        await asyncio.sleep(LIMITER_WAIT)
         seeded = await self.service("seed_from_mapping", {"dry_run": False})
-        self.report.row("seed_from_mapping counts", seeded["counts"])
-        limited = [
-            f"{r['domain']}/{r['room_id']}" for r in seeded["results"] if r["status"] == "retry"
-        ]
-        if limited:
-            # The per-pair write limiter runs before no-op detection: pairs written a moment ago
-            # are answered "retry" even though they already hold every default key.
-            self.report.row("  retry (written just now)", ", ".join(limited))
+        actions: dict[str, list[str]] = {}
+        for result in seeded["results"]:
+            outcome = result.get("action", result["status"])
+            actions.setdefault(outcome, []).append(f"{result['domain']}/{result['room_id']}")
+        for outcome, pairs in sorted(actions.items()):
+            self.report.row(f"seed_from_mapping {outcome}", ", ".join(pairs))
+        expect(seeded["status"] == "ok", f"seed_from_mapping: {seeded['counts']}")
 
     async def live_states(self) -> None:
         for _ in range(LIVE_ROUNDS):
-            for entity_id, state, attributes in LIVE_STATES:
-                await self.ha.request(
-                    "POST", f"/api/states/{entity_id}", {"state": state, "attributes": attributes}
-                )
+            for entity_id, state in LIVE_STATES:
+                if entity_id == KITCHEN_MOTION_SWITCH:
+                    await self.ha.request(
+                        "POST",
+                        f"/api/services/input_boolean/turn_{state}",
+                        {"entity_id": entity_id},
+                    )
+                else:
+                    await self.ha.request("POST", f"/api/states/{entity_id}", {"state": state})
                 await asyncio.sleep(0.05)  # spread over several POSTs to the peer
         ingest = (await self.service("run_pipeline", {"stages": ["ingest"]}))["ingest"]
         expect(ingest["status"] == "ok", f"ingest stage: {ingest}")
@@ -402,9 +504,32 @@ class Demo:
         ) as conn:
             rows = conn.execute("SELECT COUNT(*) FROM raw_events").fetchone()[0]
         recorded = rows - len(self.home.events)
-        self.report.row("state changes posted", posted)
+        self.report.row("state changes made", posted)
         self.report.row("raw_events rows added", recorded)
         expect(recorded == posted, f"{posted} state changes but {recorded} raw_events rows")
+        await self.wait_for_activity()
+
+    async def wait_for_activity(self) -> None:
+        """The activity pipeline watches the sensors in the mapped areas and writes the kitchen.
+
+        Seeding wrote the kitchen's row a moment before its first motion, so that write usually
+        meets the write limiter and comes with the pipeline's retry backoff (2 s, 4 s, ...).
+        """
+        deadline = time.monotonic() + ACTIVITY_TIMEOUT
+        while True:
+            health = await self.ha.request("GET", "/api/roomdb/health")
+            activity = health["pipelines"]["activity"]
+            row = (await self.service("export"))["by_domain"].get("activity", {}).get("kitchen")
+            if row is not None and "last_entity" in row["config_data"]:
+                break
+            expect(time.monotonic() < deadline, f"no activity written: {activity}")
+            await asyncio.sleep(0.5)
+        self.report.row("activity pipeline", f"{activity['watched_entities']} sensors watched")
+        data = row["config_data"]
+        self.report.row(
+            "activity/kitchen",
+            f"v{row['version']} active={data['active']} last_entity={data['last_entity']}",
+        )
 
     async def alarm_sync(self) -> None:
         await self.ha.request(
@@ -426,13 +551,31 @@ class Demo:
             if key not in {"friendly_name", "icon", "options", "device_class"}:
                 self.report.row(f"  {key}", value)
 
+    async def set_sleep_helpers(self) -> None:
+        """Note last night in the sleep helpers, as the household would, for the labels stage."""
+        zone = ZoneInfo(DEMO_CONFIG["homeassistant"]["time_zone"])
+        now = datetime.now(zone)
+        wake = now.replace(hour=6, minute=45, second=0, microsecond=0)
+        if wake > now - timedelta(minutes=5):
+            wake -= timedelta(days=1)
+        bedtime = (wake - timedelta(days=1)).replace(hour=23, minute=5)
+        for entity_id, moment in ((SLEEP_START, bedtime), (SLEEP_END, wake)):
+            await self.ha.request(
+                "POST",
+                "/api/services/input_datetime/set_datetime",
+                {"entity_id": entity_id, "datetime": moment.strftime("%Y-%m-%d %H:%M:%S")},
+            )
+        self.report.row("sleep helpers", f"{bedtime:%Y-%m-%d %H:%M} to {wake:%Y-%m-%d %H:%M}")
+
     async def pipeline(self) -> None:
+        await self.set_sleep_helpers()
         started = time.monotonic()
         result = await self.service("run_pipeline")
         self.report.row("run_pipeline took", f"{time.monotonic() - started:.1f} s")
         for name, stage in result.items():
             self.report.row(name, f"{stage['status']:<8} {stage.get('detail', '')}")
         train, bocpd = result["train"], result["bocpd"]
+        expect(result["labels"]["status"] == "ok", f"labels from the helpers: {result['labels']}")
         expect(train["status"] == "ok", f"training: {train}")
         metrics = train["metrics"]
         print(f"  {'CLR vs naive Bayes':<30} {'CLR':>8} {'NB':>8}")
@@ -454,6 +597,66 @@ class Demo:
             "true routine change", f"night of {truth}; closest detection {off} nights off"
         )
         expect(off is not None and off <= MAX_CHANGEPOINT_ERROR_NIGHTS, "routine change not found")
+
+    async def history(self) -> None:
+        """Record the seeded month's sleep probability in Home Assistant's recorder.
+
+        The month exists only in roomdb.db; the recorder saw none of it, so the dashboard's graphs
+        would start today. RoomDB's panel API applies the trained model to every stored window
+        (`roomdb/sleep/nights`); their hourly mean, minimum and maximum go into the recorder's
+        long-term statistics of the sleep probability sensor through its own import command,
+        which the dashboard's statistics graph shows.
+        """
+        timeline = await self.ha.ws_command({"type": "roomdb/sleep/nights", "nights": DAYS + 2})
+        hours: dict[datetime, list[float]] = {}
+        for night in timeline["nights"]:
+            for start, probability in night["windows"]:
+                hour = datetime.fromisoformat(start).replace(minute=0, second=0, microsecond=0)
+                hours.setdefault(hour, []).append(100 * probability)
+        # The recorder compiles the current hour from the sensor's own states.
+        this_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        stats = [
+            {"start": hour.isoformat(), "mean": fmean(v), "min": min(v), "max": max(v)}
+            for hour, v in sorted(hours.items())
+            if hour < this_hour
+        ]
+        expect(len(stats) >= 24 * (DAYS - 7), f"only {len(stats)} hours of sleep probability")
+        await self.ha.ws_command(
+            {
+                "type": "recorder/import_statistics",
+                "metadata": {
+                    "has_mean": True,
+                    "mean_type": 1,  # arithmetic, as the recorder compiles a measurement
+                    "has_sum": False,
+                    "name": None,
+                    "source": "recorder",
+                    "statistic_id": SLEEP_PROBABILITY,
+                    "unit_class": None,
+                    "unit_of_measurement": "%",
+                },
+                "stats": stats,
+            }
+        )
+        deadline = time.monotonic() + STATE_TIMEOUT
+        while True:  # the recorder imports in its own thread
+            recorded = await self.ha.ws_command(
+                {
+                    "type": "recorder/statistics_during_period",
+                    "start_time": stats[0]["start"],
+                    "statistic_ids": [SLEEP_PROBABILITY],
+                    "period": "hour",
+                    "types": ["mean"],
+                }
+            )
+            count = len(recorded.get(SLEEP_PROBABILITY, []))
+            if count >= len(stats):
+                break
+            expect(time.monotonic() < deadline, f"{count} of {len(stats)} hours recorded")
+            await asyncio.sleep(0.5)
+        self.report.row(
+            "sleep probability recorded",
+            f"{len(stats)} hours from {stats[0]['start'][:16]} (recorder statistics)",
+        )
 
     async def export(self) -> None:
         document = await self.service("export")
@@ -511,11 +714,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="build the demo home in DIR (emptied first) on :8123 and keep it running",
     )
+    parser.add_argument("--port", type=int, default=LIVE_HA_PORT, help="live: Home Assistant's")
+    parser.add_argument("--peer-port", type=int, default=LIVE_PEER_PORT, help="live: the peer's")
     args = parser.parse_args(argv)
     if args.live is not None:
         shutil.rmtree(args.live, ignore_errors=True)
         args.live.mkdir(parents=True)
-        passed = asyncio.run(Demo(args.live.resolve(), args.seed, live=True).run())
+        demo = Demo(
+            args.live.resolve(), args.seed, live=True, port=args.port, peer_port=args.peer_port
+        )
+        passed = asyncio.run(demo.run())
         return 0 if passed else 1
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="roomdb-demo-") as tmp:

@@ -30,8 +30,10 @@ from .events.stream import EventStream
 from .http import async_register_views
 from .ml.options import MlSettings
 from .ml.runtime import MlRuntime
+from .panel import async_register_panel, async_remove_panel, async_setup_panel_support
 from .registry.mirror import RegistryMirror
 from .repairs import async_report_corrupt_database
+from .room_select import async_offer_mapped_rooms
 from .rooms.runtime import RoomsRuntime, async_settings
 from .rooms.services import async_setup_room_services
 from .services import async_setup_services
@@ -41,10 +43,11 @@ PLATFORMS = [Platform.ALARM_CONTROL_PANEL, Platform.BINARY_SENSOR, Platform.SENS
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register RoomDB's services once; they find the loaded entry when called."""
+    """Register RoomDB's services, views and panel commands once; they find the loaded entry."""
     async_setup_services(hass)
     async_setup_room_services(hass)
     async_register_views(hass)
+    await async_setup_panel_support(hass)
     return True
 
 
@@ -121,6 +124,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: RoomDbConfigEntry) -> bo
     # Writes a pending export when it stops (also at homeassistant_stop, which it listens for).
     await rooms.async_start()
     stops.append(rooms.async_stop)
+    entry.async_on_unload(await async_offer_mapped_rooms(hass, rooms.mapping))
     await async_start_alarm(entry)
     stops.extend((alarm.async_stop, alarm_sync.async_stop))
     # Records state changes and runs the ML pipeline (also stops at homeassistant_stop).
@@ -129,6 +133,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: RoomDbConfigEntry) -> bo
 
     await coordinator.async_config_entry_first_refresh()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await async_register_panel(hass)
+    entry.async_on_unload(partial(async_remove_panel, hass))
     return True
 
 

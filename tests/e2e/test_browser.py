@@ -13,33 +13,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import suppress
 from pathlib import Path
 import shutil
 import time
 
-from playwright.async_api import Error as PlaywrightError, Page, async_playwright
+from playwright.async_api import Page
 import pytest
 import yaml
 
 from scripts.bootstrap_demo import DEMO_PASSWORD, DEMO_USER, ROOMDB_FLOW_INPUT
+from tests.e2e.browser import screenshot, skip_without_chromium
 from tests.peers.home_assistant import REPO, HomeAssistantProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("socket_enabled")]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = REPO / "test-artifacts" / "e2e"
-TIMEOUT_MS = 60_000
 SYNC_TARGET = "alarm_control_panel.house_alarm"
 SYNC_SENSOR = "sensor.roomdb_alarm_sync"
 
@@ -56,9 +43,11 @@ alarm_control_panel:
 
 
 def _dashboard_config() -> str:
-    """The `lovelace:` block of config/configuration.yaml, which registers the RoomDB dashboard."""
+    """The blocks of config/configuration.yaml the RoomDB dashboard needs: its registration
+    (`lovelace:`) and the simulated motion sensors it graphs (`input_boolean:`, `template:`)."""
     config = yaml.safe_load((REPO / "config" / "configuration.yaml").read_text())
-    return str(yaml.safe_dump({"lovelace": config["lovelace"]}, sort_keys=False))
+    needed = {key: config[key] for key in ("lovelace", "input_boolean", "template")}
+    return str(yaml.safe_dump(needed, sort_keys=False))
 
 
 def _dashboard_entities() -> set[str]:
@@ -82,8 +71,7 @@ def _dashboard_entities() -> set[str]:
 @pytest.fixture
 async def home_assistant(tmp_path: Path) -> AsyncIterator[HomeAssistantProcess]:
     """A running, fully onboarded HA with RoomDB set up and the RoomDB dashboard installed."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: run `apt-get install -y chromium`")
+    skip_without_chromium()
     config_dir = tmp_path / "config"
     (config_dir / "dashboards").mkdir(parents=True)
     shutil.copy(REPO / "config" / "dashboards" / "roomdb.yaml", config_dir / "dashboards")
@@ -102,27 +90,6 @@ async def home_assistant(tmp_path: Path) -> AsyncIterator[HomeAssistantProcess]:
         yield ha
     finally:
         await ha.stop()
-
-
-@pytest.fixture
-async def page() -> AsyncIterator[Page]:
-    """A fresh page in Debian's headless Chromium."""
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            context = await browser.new_context(viewport={"width": 1280, "height": 900})
-            new_page = await context.new_page()
-            new_page.set_default_timeout(TIMEOUT_MS)
-            yield new_page
-        finally:
-            await browser.close()
-
-
-async def _screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
 
 
 async def _state(ha: HomeAssistantProcess, entity_id: str) -> str:
@@ -145,19 +112,14 @@ async def _log_in(page: Page, ha: HomeAssistantProcess) -> None:
     await page.goto(f"{ha.url}/")
     await page.locator("input[name=username]").fill(DEMO_USER)
     await page.locator("input[name=password]").fill(DEMO_PASSWORD)
-    await _screenshot(page, "01-login")
+    await screenshot(page, "01-login")
     await page.get_by_role("button", name="Log in").click()
     await page.wait_for_url(lambda url: "/auth/" not in url and "auth_callback" not in url)
     await page.locator("ha-sidebar").wait_for()
     await page.wait_for_load_state("networkidle")
-    # The first frontend visit after the harness set a non-default port asks to keep the new
-    # HTTP settings, and reverts them after a countdown unless confirmed.
-    confirm = page.get_by_role("button", name="Confirm")
-    with suppress(PlaywrightError):
-        await confirm.wait_for(timeout=10_000)
-        await confirm.click()
-        await confirm.wait_for(state="hidden")
-    await _screenshot(page, "02-overview")
+    # The harness stores its port as the confirmed HTTP configuration: nothing to confirm.
+    assert await page.get_by_text("Confirm new HTTP server configuration").count() == 0
+    await screenshot(page, "02-overview")
 
 
 async def _configure_alarm_sync(page: Page, ha: HomeAssistantProcess) -> None:
@@ -165,12 +127,12 @@ async def _configure_alarm_sync(page: Page, ha: HomeAssistantProcess) -> None:
     await page.goto(f"{ha.url}/config/integrations/integration/roomdb")
     await page.wait_for_load_state("networkidle")
     await page.get_by_text("Custom integration").wait_for()
-    await _screenshot(page, "03-integration")
+    await screenshot(page, "03-integration")
 
     await page.get_by_role("button", name="Configure").click()
     menu_item = page.get_by_text("Alarm sync with another panel")
     await menu_item.wait_for()
-    await _screenshot(page, "04-options-menu")
+    await screenshot(page, "04-options-menu")
     await menu_item.click()
 
     await page.get_by_text("Other alarm panel").first.wait_for()
@@ -183,11 +145,11 @@ async def _configure_alarm_sync(page: Page, ha: HomeAssistantProcess) -> None:
     await picker.get_by_placeholder("Search").fill("House alarm")
     await picker.get_by_text("House alarm", exact=True).click()
     await page.get_by_text("Select an entity").wait_for(state="hidden")
-    await _screenshot(page, "05-alarm-sync-form")
+    await screenshot(page, "05-alarm-sync-form")
 
     await page.get_by_role("button", name="Submit").click()
     await page.get_by_text("Options successfully saved").wait_for()
-    await _screenshot(page, "06-options-saved")
+    await screenshot(page, "06-options-saved")
     await page.get_by_role("button", name="Finish").click()
 
 
@@ -201,7 +163,7 @@ async def _open_dashboard(page: Page, ha: HomeAssistantProcess) -> None:
     sleep_graph = page.locator("hui-history-graph-card").filter(has_text="Sleep probability")
     await sleep_graph.wait_for()
     await page.wait_for_load_state("networkidle")
-    await _screenshot(page, "07-dashboard")
+    await screenshot(page, "07-dashboard")
 
     states = await ha.request("GET", "/api/states")
     missing = sorted(_dashboard_entities() - {state["entity_id"] for state in states})

@@ -4,12 +4,21 @@ The process runs `python -m homeassistant -c <config dir>` from this venv on a f
 port; the config dir links this repository's `custom_components/roomdb`. The demo bootstrap
 (`scripts.bootstrap_demo.Bootstrap`) onboards it and runs RoomDB's config flow over HTTP, exactly
 as a user's browser would.
+
+The port is not set with an `http:` block in `configuration.yaml`: Home Assistant 2026.10 migrates
+such a block into its HTTP settings store as a *pending* configuration on trial, raises a
+deprecation repair issue, and reverts and restarts after five minutes unless someone confirms it in
+the UI. `write_http_settings` instead writes that store with the address as the confirmed (*stable*)
+configuration before the first start, which is where the UI's network settings keep it too.
 """
 
 from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
+from datetime import UTC, datetime
+from http import HTTPStatus
+import json
 import os
 from pathlib import Path
 import signal
@@ -20,6 +29,7 @@ import time
 from typing import Any
 
 import aiohttp
+from homeassistant.components.http import config as http_config
 
 from scripts.bootstrap_demo import Bootstrap
 
@@ -34,9 +44,6 @@ homeassistant:
   unit_system: metric
   time_zone: UTC
   country: DE
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
 api:
 config:
 onboarding:
@@ -46,10 +53,50 @@ logger:
 """
 
 
+LOOPBACK = "127.0.0.1"
+
+
+def write_http_settings(config_dir: Path, port: int) -> Path:
+    """Make `LOOPBACK:port` the confirmed HTTP configuration of the HA in `config_dir`.
+
+    Writes `.storage/http` as Home Assistant's own `HTTPConfigStore` saves it after the user
+    confirmed a configuration: validated by its storage schema, in its current storage version,
+    nothing pending and the YAML migration marked done, so no trial, no revert and no repair issue.
+    A store that already names this address is left alone (Home Assistant may have added to it).
+    """
+    path = config_dir / ".storage" / http_config.STORAGE_KEY
+    stable = http_config.HTTP_STORAGE_SCHEMA(
+        {http_config.CONF_SERVER_HOST: [LOOPBACK], http_config.CONF_SERVER_PORT: port}
+    )
+    if path.exists():
+        data = json.loads(path.read_text())["data"]
+        same_port = data[http_config.KEY_STABLE].get(http_config.CONF_SERVER_PORT) == port
+        if same_port and data.get(http_config.KEY_PENDING) is None:
+            return path
+    document = {
+        "version": http_config.STORAGE_VERSION,
+        "minor_version": http_config.STORAGE_MINOR_VERSION,
+        "key": http_config.STORAGE_KEY,
+        "data": {
+            http_config.KEY_STABLE: {
+                **stable,
+                http_config.HTTP_CONFIG_CREATED_AT: datetime.now(UTC).isoformat(),
+                http_config.HTTP_CONFIG_ERROR: None,
+                http_config.HTTP_CONFIG_ERROR_MESSAGE: None,
+            },
+            http_config.KEY_PENDING: None,
+            http_config.KEY_YAML_MIGRATION_DONE: True,
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2))
+    return path
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
 
 
@@ -59,7 +106,7 @@ class HomeAssistantProcess:
     def __init__(self, config_dir: Path, extra_config: str = "", port: int | None = None) -> None:
         self.config_dir = config_dir
         self.port = port if port is not None else free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{LOOPBACK}:{self.port}"
         self.token = ""
         self._process: subprocess.Popen[bytes] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -69,9 +116,8 @@ class HomeAssistantProcess:
         link = config_dir / "custom_components" / "roomdb"
         if not link.exists():
             link.symlink_to(REPO / "custom_components" / "roomdb", target_is_directory=True)
-        (config_dir / "configuration.yaml").write_text(
-            BASE_CONFIG.format(port=self.port) + extra_config
-        )
+        (config_dir / "configuration.yaml").write_text(BASE_CONFIG + extra_config)
+        write_http_settings(config_dir, self.port)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -156,13 +202,20 @@ class HomeAssistantProcess:
             {"mapping_path": "roomdb/area_mapping.yaml", "export_path": "room_db_export.json"}
         )
 
-    async def request(self, method: str, path: str, payload: Any = None) -> Any:
-        """Call HA's REST API with the onboarded user's token; raise on HTTP errors."""
+    async def request(
+        self, method: str, path: str, payload: Any = None, *, allow_missing: bool = False
+    ) -> Any:
+        """Call HA's REST API with the onboarded user's token; raise on HTTP errors.
+
+        With `allow_missing`, a 404 answers None instead.
+        """
         headers = {"Authorization": f"Bearer {self.token}"}
         async with self.session.request(
             method, f"{self.url}{path}", json=payload, headers=headers
         ) as resp:
             body = await resp.json(content_type=None)
+            if allow_missing and resp.status == HTTPStatus.NOT_FOUND:
+                return None
             if resp.status >= 400:
                 raise aiohttp.ClientResponseError(
                     resp.request_info, (), status=resp.status, message=str(body)
@@ -208,6 +261,11 @@ class HomeAssistantProcess:
         if result.get("type") != "create_entry":
             raise RuntimeError(f"RoomDB options flow failed: {result}")
         await self.wait_for_roomdb_loaded()
+
+    @property
+    def exit_code(self) -> int | None:
+        """The process's exit code once it has exited, else None (running or never started)."""
+        return None if self._process is None else self._process.poll()
 
     def kill(self) -> None:
         """SIGKILL the process: no shutdown hooks, no final writes."""

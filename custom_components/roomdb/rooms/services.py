@@ -140,15 +140,8 @@ def raise_for_result(result: WriteResult) -> None:
     raise HomeAssistantError(translation_domain=DOMAIN, translation_key="database_unavailable")
 
 
-async def _async_update_config(call: ServiceCall) -> ServiceResponse:
-    rooms = _rooms(call.hass)
-    result = await rooms.store.upsert(
-        call.data[ATTR_DOMAIN],
-        call.data[ATTR_ROOM_ID],
-        call.data[ATTR_CONFIG_DATA],
-        source="service",
-        context=call.context,
-    )
+def update_response(result: WriteResult) -> dict[str, Any]:
+    """The answer to one accepted write (`update_config`, the panel's `roomdb/config/update`)."""
     raise_for_result(result)
     return {
         "status": "ok",
@@ -159,11 +152,8 @@ async def _async_update_config(call: ServiceCall) -> ServiceResponse:
     }
 
 
-async def _async_delete_config(call: ServiceCall) -> ServiceResponse:
-    rooms = _rooms(call.hass)
-    result = await rooms.store.delete(
-        call.data[ATTR_DOMAIN], call.data[ATTR_ROOM_ID], context=call.context
-    )
+def delete_response(result: WriteResult) -> dict[str, Any]:
+    """The answer to one accepted delete (`delete_config`, the panel's `roomdb/config/delete`)."""
     raise_for_result(result)
     return {
         "status": "ok",
@@ -172,6 +162,26 @@ async def _async_delete_config(call: ServiceCall) -> ServiceResponse:
         "deleted": result.action is not None and result.action.value == "deleted",
         "version": result.version,
     }
+
+
+async def _async_update_config(call: ServiceCall) -> ServiceResponse:
+    rooms = _rooms(call.hass)
+    result = await rooms.store.upsert(
+        call.data[ATTR_DOMAIN],
+        call.data[ATTR_ROOM_ID],
+        call.data[ATTR_CONFIG_DATA],
+        source="service",
+        context=call.context,
+    )
+    return update_response(result)
+
+
+async def _async_delete_config(call: ServiceCall) -> ServiceResponse:
+    rooms = _rooms(call.hass)
+    result = await rooms.store.delete(
+        call.data[ATTR_DOMAIN], call.data[ATTR_ROOM_ID], context=call.context
+    )
+    return delete_response(result)
 
 
 async def _async_bulk_update(call: ServiceCall) -> ServiceResponse:

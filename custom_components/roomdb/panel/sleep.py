@@ -1,0 +1,195 @@
+"""The panel's adapter to the ML data layer: the sleep timeline and labels entered in the panel.
+
+It only calls the layer's public parts: the stored features and newest model (`ml.store`), label
+normalisation (`ml.labels`), the label writer (`ml.store.async_upsert_label`) and the pipeline's
+label hook, so a label from the panel counts exactly like one from the helpers. The helpers stay
+supported: when they currently describe the night the panel corrects, they are set to the
+corrected times too, so their next reading agrees instead of putting the old times back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
+
+from ..const import DOMAIN
+from ..db.database import Database
+from ..ml import store
+from ..ml.features import FEATURE_SET_VERSION, night_of, resolve_tz
+from ..ml.label_source import LabelReading
+from ..ml.labels import LabelRejection, SleepLabel, normalise_sleep_label
+from ..ml.runtime import MlRuntime
+from .timeline import WindowProbability, estimate_sleep, group_by_night, window_probabilities
+
+PANEL_LABEL_SOURCE: Final = "panel"
+INPUT_DATETIME: Final = "input_datetime"
+
+LABEL_REJECTED: Final = "label_rejected"
+LABEL_WRONG_NIGHT: Final = "label_wrong_night"
+LABEL_NIGHT_NOT_OVER: Final = "label_night_not_over"
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLabel:
+    """A `labels` row with where it came from."""
+
+    label: SleepLabel
+    source: str
+    updated_at: str
+
+
+async def _async_stored_labels(database: Database, first: date, last: date) -> list[StoredLabel]:
+    # `ml.store.async_labels` leaves out the source, which the panel shows (helper or panel).
+    rows = await database.fetchall(
+        "SELECT night_date, tz, start_utc, end_utc, source, updated_at FROM labels "
+        "WHERE night_date BETWEEN ? AND ? ORDER BY night_date",
+        (first.isoformat(), last.isoformat()),
+    )
+    return [
+        StoredLabel(
+            SleepLabel(date.fromisoformat(str(row[0])), str(row[1]), float(row[2]), float(row[3])),
+            str(row[4]),
+            str(row[5]),
+        )
+        for row in rows
+    ]
+
+
+async def async_sleep_nights(hass: HomeAssistant, ml: MlRuntime, nights: int) -> dict[str, Any]:
+    """The last `nights` nights (the current one last): probabilities, label and estimate."""
+    tz = resolve_tz(hass.config.time_zone)
+    now = dt_util.utcnow().timestamp()
+    last = night_of(now, tz)
+    first = last - timedelta(days=nights - 1)
+    since = datetime.combine(first, datetime.min.time().replace(hour=12), tzinfo=tz).timestamp()
+    labels = {
+        stored.label.night_date: stored
+        for stored in await _async_stored_labels(ml.database, first, last)
+    }
+    newest = await store.async_latest_artifact(ml.database)
+    windows: list[WindowProbability] = []
+    if newest is not None:
+        records = await store.async_feature_records(ml.database, FEATURE_SET_VERSION, since)
+        windows = await hass.async_add_executor_job(window_probabilities, newest[1], records)
+    by_night = group_by_night(windows, tz)
+    threshold = ml.settings.asleep_threshold
+    timeline = []
+    for offset in range(nights):
+        night = first + timedelta(days=offset)
+        points = by_night.get(night, [])
+        estimate = estimate_sleep(points, threshold)
+        stored = labels.get(night)
+        timeline.append(
+            {
+                "night_date": night.isoformat(),
+                "ended": night < last,
+                "label": None
+                if stored is None
+                else {
+                    "start": _iso(stored.label.start_utc),
+                    "end": _iso(stored.label.end_utc),
+                    "source": stored.source,
+                    "updated_at": stored.updated_at,
+                },
+                "bedtime_estimate": _iso(estimate.bedtime if estimate else None),
+                "wake_estimate": _iso(estimate.wake if estimate else None),
+                "max_probability": max((p.probability for p in points), default=None),
+                "windows": [[_iso(p.start), round(p.probability, 4)] for p in points],
+            }
+        )
+    return {
+        "time_zone": str(hass.config.time_zone),
+        "threshold": threshold,
+        "model_run_id": None if newest is None else newest[0].run_id,
+        "helpers": {
+            "sleep_start": ml.settings.sleep_start_entity,
+            "sleep_end": ml.settings.sleep_end_entity,
+        },
+        "nights": timeline,
+    }
+
+
+def _refusal(key: str, night: date, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={"night_date": night.isoformat(), **placeholders},
+    )
+
+
+def _local_text(moment: datetime, tz: str) -> str:
+    """`moment` as the wall-clock text the label normaliser reads (naive = local time)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(resolve_tz(tz)).replace(tzinfo=None)
+    return moment.isoformat(sep=" ")
+
+
+def checked_label(
+    night: date, bedtime: datetime, wake: datetime, tz: str, now: float
+) -> SleepLabel:
+    """The label the panel asked for, or the translated reason it cannot be stored.
+
+    Naive times are local (Home Assistant's time zone), as the helpers hold them; the same
+    normalisation as the helpers' applies (DST, plausible length), then the label must belong to
+    the night it was entered for and that night must be over.
+    """
+    result = normalise_sleep_label(_local_text(bedtime, tz), _local_text(wake, tz), tz)
+    if isinstance(result, LabelRejection):
+        raise _refusal(LABEL_REJECTED, night, detail=result.detail)
+    if result.night_date != night:
+        raise _refusal(LABEL_WRONG_NIGHT, night, actual=result.night_date.isoformat())
+    if result.end_utc > now:
+        raise _refusal(LABEL_NIGHT_NOT_OVER, night)
+    return result
+
+
+async def _async_follow_helpers(hass: HomeAssistant, ml: MlRuntime, label: SleepLabel) -> bool:
+    """Set the helpers to `label` when they currently describe its night; True if they were."""
+    _start, _end, current = ml.labels.read()
+    if not isinstance(current, SleepLabel) or current.night_date != label.night_date:
+        return False
+    tz = resolve_tz(label.tz)
+    for entity_id, stamp in (
+        (ml.labels.start_entity, label.start_utc),
+        (ml.labels.end_entity, label.end_utc),
+    ):
+        state = hass.states.get(entity_id)
+        if state is None or state.domain != INPUT_DATETIME:
+            return False
+        local = datetime.fromtimestamp(stamp, tz).replace(tzinfo=None)
+        data: dict[str, str] = (
+            {"datetime": local.isoformat(sep=" ")}
+            if state.attributes.get("has_date")
+            else {"time": local.time().isoformat()}
+        )
+        await hass.services.async_call(
+            INPUT_DATETIME, "set_datetime", {"entity_id": entity_id, **data}, blocking=True
+        )
+    return True
+
+
+async def async_set_label(
+    hass: HomeAssistant, ml: MlRuntime, night: date, bedtime: datetime, wake: datetime
+) -> dict[str, Any]:
+    """Store (or correct) one night's label from the panel."""
+    tz = str(hass.config.time_zone)
+    label = checked_label(night, bedtime, wake, tz, dt_util.utcnow().timestamp())
+    changed = await store.async_upsert_label(ml.database, label, PANEL_LABEL_SOURCE)
+    await ml.pipeline.async_label_read(LabelReading(label, None, changed))
+    helpers_updated = await _async_follow_helpers(hass, ml, label)
+    return {
+        "night_date": night.isoformat(),
+        "start": _iso(label.start_utc),
+        "end": _iso(label.end_utc),
+        "changed": changed,
+        "helpers_updated": helpers_updated,
+    }

@@ -1,0 +1,93 @@
+"""The sleep timeline the panel shows: per-window probabilities and a bedtime/wake estimate.
+
+Pure numpy over stored feature rows, so it runs in the executor and is tested directly. The newest
+trained model is applied to every stored window of the nights asked for (the same design and
+calibration inference uses for the newest window), and each night's estimate is the longest run of
+consecutive windows at or above the asleep threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, tzinfo
+
+from ..ml.clr import ClrArtifact, predict_proba
+from ..ml.features import (
+    DEFAULT_WINDOW_SECONDS,
+    FEATURE_SET_VERSION,
+    feature_rows_from_long,
+    night_of,
+)
+from ..ml.pairing import build_design
+from ..ml.store import FeatureRecord
+from ..ml.training import rooms_of
+
+
+@dataclass(frozen=True, slots=True)
+class WindowProbability:
+    """P(asleep) of one feature window (UTC epoch seconds)."""
+
+    start: float
+    end: float
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class SleepEstimate:
+    """The longest asleep run of a night: when it started and when it ended."""
+
+    bedtime: float
+    wake: float
+
+
+def window_probabilities(
+    artifact: ClrArtifact, records: Sequence[FeatureRecord]
+) -> list[WindowProbability]:
+    """P(asleep) of every window in `records` that has every room the model uses.
+
+    Empty when the model belongs to another feature set or design (it is replaced at the next
+    training; a probability from mismatched columns would be meaningless).
+    """
+    if artifact.feature_set_version != FEATURE_SET_VERSION:
+        return []
+    rooms = rooms_of(artifact)
+    if rooms is None:
+        return []
+    starts, ends, x = build_design(feature_rows_from_long(records), rooms)
+    if starts.size == 0:
+        return []
+    probabilities = predict_proba(artifact, x)
+    return [
+        WindowProbability(float(start), float(end), float(p))
+        for start, end, p in zip(starts, ends, probabilities, strict=True)
+    ]
+
+
+def group_by_night(
+    windows: Sequence[WindowProbability], tz: tzinfo
+) -> dict[date, list[WindowProbability]]:
+    """The windows of each local night (noon to noon), oldest first."""
+    nights: dict[date, list[WindowProbability]] = {}
+    for window in sorted(windows, key=lambda item: item.start):
+        nights.setdefault(night_of(window.start, tz), []).append(window)
+    return nights
+
+
+def estimate_sleep(windows: Sequence[WindowProbability], threshold: float) -> SleepEstimate | None:
+    """The longest run of back-to-back windows at or above `threshold`, or None."""
+    best: SleepEstimate | None = None
+    run_start: WindowProbability | None = None
+    previous: WindowProbability | None = None
+    for window in sorted(windows, key=lambda item: item.start):
+        contiguous = previous is not None and window.start - previous.end < DEFAULT_WINDOW_SECONDS
+        if window.probability < threshold:
+            run_start = None
+        elif run_start is None or not contiguous:
+            run_start = window
+        if run_start is not None and (
+            best is None or window.end - run_start.start > best.wake - best.bedtime
+        ):
+            best = SleepEstimate(run_start.start, window.end)
+        previous = window
+    return best
