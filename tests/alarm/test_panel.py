@@ -230,7 +230,7 @@ async def test_restart_continues_the_remaining_delay(
     await tick(hass, freezer, 20)
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()
-    stored = hass_storage[ALARM_STORE_KEY]["data"]
+    stored = hass_storage[ALARM_STORE_KEY]["data"]["machine"]
     assert stored["state"] == "arming"
     assert stored["deadline"] == (start + timedelta(seconds=60)).timestamp()
 
@@ -267,16 +267,16 @@ async def test_delay_that_ran_out_while_stopped_is_caught_up(
 
 
 @pytest.mark.parametrize("entry_options", [code_options()])
-async def test_store_keeps_only_the_code_hash(
+async def test_store_keeps_no_code_and_the_options_only_its_hash(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_storage: dict[str, Any]
 ) -> None:
     await call_panel(hass, "alarm_arm_home", code=CODE)
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()
     stored = hass_storage[ALARM_STORE_KEY]
-    assert stored["data"]["state"] == "armed_home"
-    assert stored["data"]["code"]["algorithm"] == "pbkdf2_sha256"
-    assert CODE not in json.dumps(stored)
+    assert stored["version"] == 2
+    assert stored["data"]["machine"]["state"] == "armed_home"
+    assert "salt" not in json.dumps(stored)
     assert CODE not in json.dumps(dict(loaded_entry.options))
 
 
