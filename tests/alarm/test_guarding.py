@@ -6,16 +6,21 @@ target is HA's `manual` panel with no delays and a long alarm, so every state Ro
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+import hashlib
 import logging
+import time
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import Event, HomeAssistant, ServiceCall, callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.auth.models import User as AuthUser
+from homeassistant.core import Context, Event, HomeAssistant, ServiceCall, callback
+from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+import probatio as vol
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -548,3 +553,103 @@ async def test_exit_delay_end_with_the_door_open_fails_arming(
     }
     assert state(hass, TARGET) == "disarmed"
     assert calls.services() == ["alarm_disarm"]  # arming was never sent; its end is, harmlessly
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"mode": "disarmed", "code": "1111"},
+        {"mode": "armed_custom_bypass", "code": "1111"},
+        {"mode": "armed_home", "code": "1111", "force": "maybe"},
+        {"mode": "armed_home", "code": "1111", "user": "Ann"},
+    ],
+)
+async def test_the_arm_service_refuses_malformed_calls(
+    hass: HomeAssistant, guarded: MockConfigEntry, calls: ServiceCalls, data: dict[str, Any]
+) -> None:
+    with pytest.raises(vol.Invalid):
+        await hass.services.async_call(
+            DOMAIN, "alarm_arm", data, blocking=True, return_response=True
+        )
+    assert state(hass, PANEL) == "disarmed"
+    assert calls.outbound == []
+
+
+async def test_the_arm_service_refuses_codes_users_and_non_admins(
+    hass: HomeAssistant,
+    guarded: MockConfigEntry,
+    calls: ServiceCalls,
+    events: list[dict[str, Any]],
+    hass_read_only_user: AuthUser,
+) -> None:
+    refusals = [
+        ({"mode": "armed_home"}, "code_required"),
+        ({"mode": "armed_home", "code": "9999"}, "invalid_code"),
+        ({"mode": "armed_night", "code": "2222"}, "not_permitted"),  # Bo may arm home and away
+    ]
+    for data, key in refusals:
+        with pytest.raises(ServiceValidationError) as refused:
+            await arm_service(hass, **data)
+        assert refused.value.translation_key == key
+        assert refused.value.translation_domain == DOMAIN
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN,
+            "alarm_arm",
+            {"mode": "armed_home", "code": "1111", "force": True},
+            blocking=True,
+            return_response=True,
+            context=Context(user_id=hass_read_only_user.id),
+        )
+    await hass.async_block_till_done()
+    assert state(hass, PANEL) == "disarmed"
+    assert state(hass, TARGET) == "disarmed"
+    assert calls.outbound == []
+    assert events == []
+
+
+async def test_the_arm_service_answers_when_roomdb_is_not_loaded(
+    hass: HomeAssistant, guarded: MockConfigEntry
+) -> None:
+    assert await hass.config_entries.async_unload(guarded.entry_id)
+    await hass.async_block_till_done()
+    with pytest.raises(ServiceValidationError) as refused:
+        await arm_service(hass, mode="armed_home", code="1111")
+    assert refused.value.translation_key == "not_loaded"
+
+
+async def test_commands_take_effect_in_the_order_they_were_given(
+    hass: HomeAssistant,
+    guarded: MockConfigEntry,
+    calls: ServiceCalls,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first code check is slow; the disarm given after the arm still comes last."""
+    real = hashlib.pbkdf2_hmac
+    checks: list[float] = []
+
+    def slow_first(hash_name: str, password: bytes, salt: bytes, iterations: int) -> bytes:
+        checks.append(0)
+        if len(checks) == 1:
+            time.sleep(0.3)
+        return real(hash_name, password, salt, iterations)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", slow_first)
+
+    def command(service: str) -> asyncio.Task[Any]:
+        # Not `call_panel`: each would wait in `async_block_till_done` for the other.
+        data = {"entity_id": PANEL, "code": "1111"}
+        return asyncio.create_task(
+            hass.services.async_call("alarm_control_panel", service, data, blocking=True)
+        )
+
+    arm = command("alarm_arm_home")
+    await asyncio.sleep(0)
+    disarm = command("alarm_disarm")
+    await asyncio.gather(arm, disarm)
+    await hass.async_block_till_done()
+    assert checks  # codes were checked (the slow first one included)
+    assert state(hass, PANEL) == "disarmed"
+    assert state(hass, TARGET) == "disarmed"
+    assert calls.services() == ["alarm_arm_home", "alarm_disarm"]

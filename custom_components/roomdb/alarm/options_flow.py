@@ -301,17 +301,23 @@ class AlarmOptionsFlow(OptionsFlow):
         stored: dict[str, Any] = dict(self.config_entry.options.get(CONF_ALARM_SENSORS) or {})
         errors: dict[str, str] = {}
         if user_input is not None:
+            entity_ids = list(user_input.get(CONF_ALARM_SENSORS) or ())
             chosen = {
                 entity_id: stored.get(entity_id) or self._default_sensor(entity_id)
-                for entity_id in user_input.get(CONF_ALARM_SENSORS) or ()
+                for entity_id in entity_ids
             }
             edit = user_input.get(CONF_ALARM_SENSOR_EDIT)
-            if edit is None:
+            if error := next(
+                filter(None, (_sensor_error(self.hass, eid) for eid in entity_ids)), None
+            ):
+                errors[CONF_ALARM_SENSORS] = error
+            elif edit is None:
                 return self._save_alarm({CONF_ALARM_SENSORS: chosen})
-            if edit in chosen:
+            elif edit in chosen:
                 self._alarm_sensors, self._alarm_sensor = chosen, edit
                 return await self.async_step_alarm_sensor()
-            errors[CONF_ALARM_SENSOR_EDIT] = "sensor_not_chosen"
+            else:
+                errors[CONF_ALARM_SENSOR_EDIT] = "sensor_not_chosen"
         binary_sensor = selector.EntityWithDeviceFilterSelectorConfig(domain=Platform.BINARY_SENSOR)
         schema = vol.Schema(
             {
@@ -487,13 +493,18 @@ class AlarmOptionsFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         """Where the alarm's events go as notifications, and which ones."""
         options = self.config_entry.options
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self._save_alarm(
-                {
-                    CONF_ALARM_NOTIFY_TARGETS: list(user_input[CONF_ALARM_NOTIFY_TARGETS]),
-                    CONF_ALARM_NOTIFY_EVENTS: list(user_input[CONF_ALARM_NOTIFY_EVENTS]),
-                }
-            )
+            targets = [str(target).strip() for target in user_input[CONF_ALARM_NOTIFY_TARGETS]]
+            if error := next(filter(None, (_notify_error(self.hass, t) for t in targets)), None):
+                errors[CONF_ALARM_NOTIFY_TARGETS] = error
+            else:
+                return self._save_alarm(
+                    {
+                        CONF_ALARM_NOTIFY_TARGETS: targets,
+                        CONF_ALARM_NOTIFY_EVENTS: list(user_input[CONF_ALARM_NOTIFY_EVENTS]),
+                    }
+                )
         services = self.hass.services.async_services_for_domain(NOTIFY_DOMAIN)
         targets = sorted(
             {f"{NOTIFY_DOMAIN}.{name}" for name in services if name != SERVICE_SEND_MESSAGE}
@@ -525,7 +536,34 @@ class AlarmOptionsFlow(OptionsFlow):
                 ),
             }
         )
-        return self.async_show_form(step_id="alarm_notify", data_schema=schema)
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(step_id="alarm_notify", data_schema=schema, errors=errors)
+
+
+def _sensor_error(hass: HomeAssistant, entity_id: str) -> str | None:
+    """The error key for a chosen sensor that is no binary sensor or does not exist."""
+    if not valid_entity_id(entity_id) or split_entity_id(entity_id)[0] != Platform.BINARY_SENSOR:
+        return "sensor_not_binary"
+    # A registered sensor may be missing from the state machine while its integration starts.
+    if er.async_get(hass).async_get(entity_id) is None and hass.states.get(entity_id) is None:
+        return "sensor_not_found"
+    return None
+
+
+def _notify_error(hass: HomeAssistant, target: str) -> str | None:
+    """The error key for a notify target that is neither a notify entity nor a notify action.
+
+    `notify.send_message` itself is no target: it needs a notify entity to send to.
+    """
+    if not valid_entity_id(target) or split_entity_id(target)[0] != NOTIFY_DOMAIN:
+        return "notify_target_invalid"
+    name = split_entity_id(target)[1]
+    if hass.states.get(target) is not None:
+        return None
+    if name == SERVICE_SEND_MESSAGE or not hass.services.has_service(NOTIFY_DOMAIN, name):
+        return "notify_target_not_found"
+    return None
 
 
 def _mode_list(modes: Iterable[AlarmState]) -> list[str]:
