@@ -653,3 +653,21 @@ async def test_commands_take_effect_in_the_order_they_were_given(
     assert state(hass, PANEL) == "disarmed"
     assert state(hass, TARGET) == "disarmed"
     assert calls.services() == ["alarm_arm_home", "alarm_disarm"]
+
+
+async def test_losing_and_regaining_the_target_fires_sync_events(
+    hass: HomeAssistant,
+    guarded: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    events: list[dict[str, Any]],
+) -> None:
+    await tick(hass, freezer, 10)  # beyond the clock tolerance: no tie with the target's state
+    await target_unavailable(hass)
+    await set_sensor(hass, "smoke", "on")  # RoomDB keeps guarding meanwhile
+    assert state(hass, PANEL) == "triggered"
+    await target_back(hass)
+    assert [event for event in events if event["event"].startswith("sync_")] == [
+        {"event": "sync_offline", "target": TARGET},
+        {"event": "sync_online", "target": TARGET},
+    ]
+    assert state(hass, TARGET) == "triggered"  # the alarm queued while it was away
