@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-import logging
 from typing import Any, override
 
 from homeassistant.core import (
@@ -41,6 +40,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, EVENT_ALARM_TRANSITION
+from ..log import get_logger
 from .const import ALARM_STORE_KEY, ALARM_STORE_VERSION
 from .machine import (
     AlarmConfig,
@@ -58,7 +58,7 @@ from .notify import AlarmNotifier, iso
 from .security import ORIGIN_NAMES, LockoutPolicy, OpenSensorsError, Outcome, SecurityPanel
 from .sensors import SensorConfig, reading_of
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 type TransitionListener = Callable[[list[Transition]], None]
 type UpdateListener = Callable[[Context | None], None]

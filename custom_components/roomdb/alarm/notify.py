@@ -19,12 +19,13 @@ from homeassistant.core import Context, HomeAssistant, callback, split_entity_id
 from homeassistant.helpers import translation
 from homeassistant.util import dt as dt_util
 
+from ..log import get_logger
 from .const import EVENT_ALARM_EVENT
 from .push_error import CALL_TIMEOUT, async_sentence
 from .security import AlarmEvent, EventKind
 from .settings import NotifySettings
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 NOTIFY_DOMAIN: Final = "notify"
 SERVICE_SEND_MESSAGE: Final = "send_message"

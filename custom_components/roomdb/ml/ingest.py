@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import hashlib
-import logging
 from typing import Any, Final
 
 from homeassistant.const import EVENT_STATE_CHANGED
@@ -29,12 +28,13 @@ from homeassistant.core import (
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from ..db.database import Database
+from ..log import get_logger
 from ..rooms.mapping import AreaMapping, MappingDiff
 from ..rooms.mapping_manager import MappingManager
 from .features import RawEvent
 from .options import DOMAIN_KINDS, KIND_DEVICE_CLASSES, MlSettings
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 INSERT_RAW_EVENT: Final = (
     "INSERT OR IGNORE INTO raw_events "

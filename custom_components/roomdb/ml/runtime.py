@@ -12,7 +12,6 @@ import asyncio
 from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from datetime import datetime
-import logging
 from typing import Any, Final
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
@@ -21,6 +20,7 @@ from homeassistant.helpers.event import async_track_time_change
 
 from ..coordinator import RoomDbCoordinator
 from ..db.database import Database
+from ..log import get_logger
 from ..rooms.mapping_manager import MappingManager
 from .contracts import async_check_contracts
 from .ingest import Ingestor, RawEventWriter
@@ -29,7 +29,7 @@ from .options import MlSettings
 from .pipeline import REFRESH_STAGES, STAGES, MlPipeline, StageResult
 from .status import MlStatus
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 NIGHTLY_TIME: Final = {"hour": 4, "minute": 30, "second": 0}
 REFRESH_TIME: Final = {"minute": "/15", "second": 20}
