@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 import hashlib
+import json
+import re
 import threading
 from typing import Any
 
@@ -242,6 +244,11 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
 def sync_of(entry: MockConfigEntry) -> AlarmSync:
     sync: AlarmSync = entry.runtime_data.alarm_sync
     return sync
+
+
+def holds_code(data: Any, code: str) -> bool:
+    """Whether `code` appears in `data` (as JSON) other than by chance inside a hex hash or salt."""
+    return re.search(rf"(?<![0-9a-f]){re.escape(code)}(?![0-9a-f])", json.dumps(data)) is not None
 
 
 def record_key_derivations(monkeypatch: pytest.MonkeyPatch, hass: HomeAssistant) -> list[bool]:

@@ -6,7 +6,6 @@ options; each refused form must leave the options as they were.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant, ServiceCall
@@ -37,7 +36,7 @@ from custom_components.roomdb.alarm.machine import AlarmState, CodeHash, User
 from custom_components.roomdb.alarm.security import EventKind
 from custom_components.roomdb.alarm.sensors import SensorConfig
 
-from .conftest import PANEL, call_panel, record_key_derivations, set_sensor, state
+from .conftest import PANEL, call_panel, holds_code, record_key_derivations, set_sensor, state
 from .test_options import STRINGS, alarm_input, open_section, submit
 
 S = AlarmState
@@ -156,6 +155,20 @@ async def test_fine_tuning_one_sensor_keeps_the_others(
     assert state(hass, PANEL) == "armed_home"
 
 
+async def test_a_sensor_added_while_armed_and_open_is_no_opening(
+    hass: HomeAssistant, binary_sensors: dict[str, str], loaded_entry: MockConfigEntry
+) -> None:
+    """Saving the options restarts the panel: the sensors it knew react, a new one is taken."""
+    await submit(hass, loaded_entry, "alarm_sensors", {CONF_ALARM_SENSORS: [DOOR]})
+    await call_panel(hass, "alarm_arm_home")
+    await set_sensor(hass, "kitchen_window", "on")
+    await submit(hass, loaded_entry, "alarm_sensors", {CONF_ALARM_SENSORS: [DOOR, WINDOW]})
+    assert state(hass, PANEL) == "armed_home"
+    await set_sensor(hass, "kitchen_window", "off")
+    await set_sensor(hass, "kitchen_window", "on")
+    assert state(hass, PANEL) == "triggered"
+
+
 @pytest.mark.parametrize(
     ("fields", "errors"),
     [
@@ -217,7 +230,7 @@ async def test_a_new_user_gets_a_hashed_code_and_only_their_modes(
     result = await submit_user(hass, loaded_entry, None, user_input())
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert on_loop and not any(on_loop)  # compared with the main code and hashed off the loop
-    assert "3333" not in json.dumps(dict(loaded_entry.options))
+    assert not holds_code(dict(loaded_entry.options), "3333")
     (cy,) = (User.from_dict(user) for user in loaded_entry.options[CONF_ALARM_USERS])
     assert cy.name == "Cy"
     assert cy.code_hash.verify("3333")

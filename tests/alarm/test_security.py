@@ -440,8 +440,35 @@ def test_a_door_opened_while_home_assistant_was_down_trips_on_restore() -> None:
     alarm = panel()
     armed_away(alarm)
     restored = SecurityPanel.restore(alarm.snapshot(), config=config(), sensors=SENSORS)
-    restored.sensor_changed(DOOR, R.OPEN, T0 + 500)
+    restored.sensor_seen(DOOR, R.OPEN, T0 + 500)
     assert state_of(restored) is S.PENDING
+
+
+def test_a_sensor_added_while_armed_is_taken_as_it_is() -> None:
+    """A window chosen while armed and open is no opening; it guards from its next one."""
+    alarm = SecurityPanel(AlarmMachine(config(), now=T0), sensors=SENSORS)
+    for entity_id in (DOOR, MOTION, SMOKE):
+        alarm.sensor_seen(entity_id, R.CLOSED, T0)
+    armed_away(alarm)
+    assert alarm.sensor_seen(WINDOW, R.OPEN, T0 + 100) == Outcome()
+    assert state_of(alarm) is S.ARMED_AWAY
+    assert alarm.open_sensors == [WINDOW]
+    restored = SecurityPanel.restore(alarm.snapshot(), config=config(), sensors=SENSORS)
+    restored.sensor_seen(WINDOW, R.OPEN, T0 + 200)  # known now: still open is no change
+    assert state_of(restored) is S.ARMED_AWAY
+    restored.sensor_changed(WINDOW, R.CLOSED, T0 + 300)
+    restored.sensor_changed(WINDOW, R.OPEN, T0 + 400)
+    assert state_of(restored) is S.TRIGGERED
+    assert restored.triggered_by == [WINDOW]
+
+
+def test_a_sensor_first_seen_unavailable_counts_its_first_reading_as_a_change() -> None:
+    alarm = SecurityPanel(AlarmMachine(config(), now=T0), sensors=SENSORS)
+    alarm.arm(S.ARMED_HOME, T0)
+    alarm.sensor_seen(WINDOW, R.UNAVAILABLE, T0 + 1)
+    assert state_of(alarm) is S.ARMED_HOME
+    alarm.sensor_changed(WINDOW, R.OPEN, T0 + 2)
+    assert state_of(alarm) is S.TRIGGERED
 
 
 def test_restore_of_the_first_layout_takes_defaults() -> None:

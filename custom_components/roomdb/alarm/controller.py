@@ -275,10 +275,10 @@ class AlarmController:
 
     @callback
     def _start_sensors(self, _hass: HomeAssistant) -> None:
-        """Follow the sensors, and take their current states as changes.
+        """Follow the sensors, and take their current states (`SecurityPanel.sensor_seen`).
 
         They may have changed while Home Assistant was down: a door open now trips an armed panel
-        as its opening would have.
+        as its opening would have. A sensor just added in the options is only recorded.
         """
         if self._stopped:
             return
@@ -290,7 +290,7 @@ class AlarmController:
         for sensor in self._sensors:
             current = self._hass.states.get(sensor.entity_id)
             reading = reading_of(None if current is None else current.state)
-            self._process(self.panel.sensor_changed(sensor.entity_id, reading, self._now()))
+            self._process(self.panel.sensor_seen(sensor.entity_id, reading, self._now()))
 
     @callback
     def _on_sensor(self, event: Event[EventStateChangedData]) -> None:

@@ -9,7 +9,8 @@ it guard a home:
   arming fail (`cancel_arming`: back to the state before arming), unless the arming was forced.
 - Sensor changes (`sensor_changed`, rules in `sensors.reaction`): trip the alarm, with or without
   the entry delay, abort an arming, lift a bypass, arm on close. A guarding sensor losing its
-  reading is reported (`SENSOR_UNAVAILABLE`).
+  reading is reported (`SENSOR_UNAVAILABLE`). `sensor_seen` takes the readings when watching starts:
+  changes since the last known reading count, a sensor never read is only recorded.
 - States from the sync target (`apply_external`) are taken as the machine takes them, never
   refused: an armed state arriving while sensors are open bypasses them, as a forced arming would.
 - Lockout: `code_failed` counts wrong codes; `LockoutPolicy.attempts` of them in a row refuse every
@@ -342,6 +343,22 @@ class SecurityPanel:
                 self._bypassed |= check.bypass
             self._record(machine.advance(deadline), outcome)
         return outcome
+
+    def sensor_seen(self, entity_id: str, reading: Reading, now: float) -> Outcome:
+        """Take a sensor's reading when watching starts (Home Assistant started, options saved).
+
+        A sensor read before (its last reading is kept across restarts) reacts as to a change: a
+        door opened while Home Assistant was down counts as opened. A sensor never read, one just
+        added to the alarm, is taken as it is: adding an open window to an armed panel is no
+        opening, and the window guards from its next one (arming checks still see it open).
+        """
+        sensor = self._sensors.get(entity_id)
+        if sensor is None or entity_id in self._known:
+            return self.sensor_changed(entity_id, reading, now)
+        self._raw[entity_id] = reading
+        if reading is not Reading.UNAVAILABLE or sensor.trigger_unavailable:
+            self._known[entity_id] = reading
+        return Outcome()
 
     def sensor_changed(self, entity_id: str, reading: Reading, now: float) -> Outcome:
         """Take a sensor's new reading; unknown entities are ignored."""
