@@ -7,7 +7,7 @@ target is HA's `manual` panel with no delays and a long alarm, so every state Ro
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 import hashlib
 import logging
@@ -24,6 +24,7 @@ import probatio as vol
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.roomdb import logbook
 from custom_components.roomdb.alarm.const import (
     ALARM_STORE_KEY,
     CONF_ALARM_CODE_HASH,
@@ -671,3 +672,34 @@ async def test_losing_and_regaining_the_target_fires_sync_events(
         {"event": "sync_online", "target": TARGET},
     ]
     assert state(hass, TARGET) == "triggered"  # the alarm queued while it was away
+
+
+async def test_the_logbook_names_users_and_sensors(
+    hass: HomeAssistant, guarded: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """The real events through the logbook platform's describer."""
+    describers: dict[str, Callable[[Event], dict[str, str]]] = {}
+
+    def register(domain: str, event_type: str, describe: Callable[[Event], dict[str, str]]) -> None:
+        assert domain == DOMAIN
+        describers[event_type] = describe
+
+    logbook.async_describe_events(hass, register)
+    fired: list[Event] = []
+    hass.bus.async_listen(EVENT_ALARM_EVENT, fired.append)
+    await set_sensor(hass, "kitchen_window", "on")
+    with pytest.raises(ServiceValidationError):
+        await call_panel(hass, "alarm_arm_home", code="2222")
+    await arm_service(hass, mode="armed_home", code="2222", force=True)
+    await set_sensor(hass, "front_door", "on")
+    await call_panel(hass, "alarm_disarm", code="1111")
+    await set_sensor(hass, "smoke", "unavailable")
+    lines = [describers[EVENT_ALARM_EVENT](event) for event in fired]
+    assert {line["name"] for line in lines} == {"RoomDB alarm"}
+    assert [line["message"] for line in lines] == [
+        "could not arm armed home by Bo: Kitchen window open",
+        "armed home by Bo, bypassing Kitchen window",
+        "went off (armed home), set off by Front door",
+        "disarmed by Ann",
+        "Smoke became unavailable",
+    ]
