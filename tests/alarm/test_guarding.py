@@ -703,3 +703,28 @@ async def test_the_logbook_names_users_and_sensors(
         "disarmed by Ann",
         "Smoke became unavailable",
     ]
+
+
+@pytest.mark.parametrize(
+    "entry_options",
+    [guarded_options(**{CONF_ALARM_SENSORS: sensor_options(front_door={"exit_delay": False})})],
+)
+async def test_arming_away_with_a_door_that_must_be_shut_is_refused_naming_it(
+    hass: HomeAssistant,
+    guarded: MockConfigEntry,
+    calls: ServiceCalls,
+    events: list[dict[str, Any]],
+) -> None:
+    """Without "exit delay" the door may not be open even to leave by: refused at once."""
+    await set_sensor(hass, "front_door", "on")
+    with pytest.raises(ServiceValidationError) as refused:
+        await call_panel(hass, "alarm_arm_away", code="1111")
+    assert refused.value.translation_key == "open_sensors"
+    placeholders = {"state": "armed_away", "sensors": "Front door"}
+    assert refused.value.translation_placeholders == placeholders
+    assert state(hass, PANEL) == "disarmed"
+    assert state(hass, TARGET) == "disarmed"
+    assert calls.outbound == []
+    assert events[-1]["open_sensors"] == {DOOR: "open"}
+    response = await arm_service(hass, mode="armed_away", code="1111", force=True)
+    assert response == {"state": "arming", "bypassed_sensors": [DOOR]}
