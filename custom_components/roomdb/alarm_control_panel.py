@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import override
+from collections.abc import Mapping
+from typing import Any, override
 
 from homeassistant.components.alarm_control_panel import AlarmControlPanelEntity
 from homeassistant.components.alarm_control_panel.const import (
@@ -13,18 +12,16 @@ from homeassistant.components.alarm_control_panel.const import (
     CodeFormat,
 )
 from homeassistant.core import Context, HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .alarm.controller import AlarmController
-from .alarm.machine import AlarmError, AlarmState
+from .alarm.machine import AlarmState
 from .const import DOMAIN
 from .data import RoomDbConfigEntry
 
-# A command with a code waits for the code check in a worker thread; one command at a time keeps
-# commands in the order they were given (a quick "arm, disarm" must not end armed).
-PARALLEL_UPDATES = 1
+# The controller runs commands one at a time, in order (also those of `roomdb.alarm_arm`).
+PARALLEL_UPDATES = 0
 
 
 async def async_setup_entry(
@@ -90,13 +87,19 @@ class RoomDbAlarmPanel(AlarmControlPanelEntity):
     @property
     @override
     def changed_by(self) -> str | None:
-        """Return the sync target's entity id when the last change came from it."""
+        """Return the user whose code made the last change, or the sync target that made it."""
         return self._controller.changed_by
+
+    @property
+    @override
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """Return the open, bypassed, unavailable and tripping sensors and the lockout."""
+        return self._controller.attributes()
 
     @override
     async def async_alarm_disarm(self, code: str | None = None) -> None:
         """Disarm."""
-        with _refusals():
+        with self._controller.refusals():
             await self._controller.async_disarm(code, self._context)
 
     @override
@@ -122,22 +125,8 @@ class RoomDbAlarmPanel(AlarmControlPanelEntity):
     @override
     async def async_alarm_trigger(self, code: str | None = None) -> None:
         """Trigger; no code needed (a panic button must work without one)."""
-        with _refusals():
-            self._controller.trigger(self._context)
+        self._controller.trigger(self._context)
 
     async def _arm(self, mode: AlarmState, code: str | None) -> None:
-        with _refusals():
+        with self._controller.refusals():
             await self._controller.async_arm(mode, code, self._context)
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    """Turn a refused command into a translated error; the command changed nothing."""
-    try:
-        yield
-    except AlarmError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=err.translation_key,
-            translation_placeholders=err.translation_placeholders,
-        ) from err

@@ -17,7 +17,13 @@ from homeassistant.helpers import area_registry as ar, selector
 import probatio as vol
 
 from .alarm.const import CONF_ALARM_CODE, CONF_SYNC_CODE
-from .alarm.options_flow import alarm_schema, async_alarm_options, sync_schema, validate_sync
+from .alarm.options_flow import (
+    AlarmOptionsFlow,
+    alarm_schema,
+    async_alarm_options,
+    sync_schema,
+    validate_sync,
+)
 from .const import (
     CONF_ACTIVITY_ENABLED,
     CONF_BATCH_SIZE,
@@ -140,8 +146,11 @@ class RoomDbConfigFlow(ConfigFlow, domain=DOMAIN):
         return RoomDbOptionsFlow()
 
 
-class RoomDbOptionsFlow(OptionsFlowWithReload):
-    """A menu of option sections; each section saves and reloads the entry."""
+class RoomDbOptionsFlow(AlarmOptionsFlow, OptionsFlowWithReload):
+    """A menu of option sections; each section saves and reloads the entry.
+
+    The alarm's sensors, users and notifications steps come from `AlarmOptionsFlow`.
+    """
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the sections."""
@@ -153,6 +162,9 @@ class RoomDbOptionsFlow(OptionsFlowWithReload):
                 "generate_mapping",
                 "event_stream",
                 "alarm",
+                "alarm_sensors",
+                "alarm_users",
+                "alarm_notify",
                 "alarm_sync",
                 "ml",
             ],
@@ -292,7 +304,9 @@ class RoomDbOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         schema = alarm_schema(self.config_entry.options)
         if user_input is not None:
-            cleaned, errors = await async_alarm_options(self.hass, user_input)
+            cleaned, errors = await async_alarm_options(
+                self.hass, user_input, self.config_entry.options
+            )
             if not errors:
                 return self._save(cleaned)
             shown = {key: value for key, value in user_input.items() if key != CONF_ALARM_CODE}

@@ -21,6 +21,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 import probatio as vol
 
+from .alarm.services import async_setup_alarm_services
 from .const import BACKUP_DIRNAME, DOMAIN
 from .data import RoomDbConfigEntry
 from .events.services import async_setup_event_services
@@ -58,6 +59,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async_setup_registry_services(hass)
     async_setup_ml_services(hass)
     async_setup_event_services(hass)
+    async_setup_alarm_services(hass)
 
 
 def async_get_loaded_entry(hass: HomeAssistant) -> RoomDbConfigEntry:

@@ -1,7 +1,8 @@
-"""Fixtures for the alarm glue tests: HA's own `manual` panel as the sync target, in the same hass.
+"""Fixtures for the alarm glue tests: HA's own `manual` panel as the sync target, in the same hass,
+and real binary sensors (template binary sensors over `input_boolean` helpers) to guard it.
 
-Only the HA-level tests (test_panel, test_sync, test_sync_soak, test_options) use these; the pure
-tests of the core ignore them.
+Only the HA-level tests (test_panel, test_sync, test_sync_soak, test_options, test_guarding) use
+these; the pure tests of the core ignore them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 import hashlib
+import json
+import re
 import threading
 from typing import Any
 
@@ -35,6 +38,16 @@ from custom_components.roomdb.const import DOMAIN
 TARGET = "alarm_control_panel.house"
 PANEL = "alarm_control_panel.roomdb_alarm"
 SYNC_SENSOR = "sensor.roomdb_alarm_sync"
+
+SENSOR_HELPERS: dict[str, str] = {
+    "front_door": "door",
+    "kitchen_window": "window",
+    "smoke": "smoke",
+    "hall_motion": "motion",
+    "garage": "garage_door",
+}
+"""Binary sensors (`binary_sensor.<name>`) and their device classes. Each follows the helper
+`input_boolean.<name>` and is available while `input_boolean.<name>_online` is on."""
 
 
 def fast_times(arming: float = 0, delay: float = 0, trigger: float = 0) -> dict[str, Any]:
@@ -92,6 +105,45 @@ async def alarm_entry(
     if mock_entry.state.recoverable:
         await hass.config_entries.async_unload(mock_entry.entry_id)
         await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def binary_sensors(hass: HomeAssistant) -> dict[str, str]:
+    """Real template binary sensors; `set_sensor` opens, closes and loses them."""
+    helpers = {name: {} for name in SENSOR_HELPERS} | {
+        f"{name}_online": {"initial": True} for name in SENSOR_HELPERS
+    }
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": helpers})
+    template = [
+        {
+            "name": name.replace("_", " ").capitalize(),
+            "unique_id": f"test_{name}",
+            "device_class": device_class,
+            "state": f"{{{{ is_state('input_boolean.{name}', 'on') }}}}",
+            "availability": f"{{{{ is_state('input_boolean.{name}_online', 'on') }}}}",
+        }
+        for name, device_class in SENSOR_HELPERS.items()
+    ]
+    assert await async_setup_component(
+        hass, "template", {"template": [{"binary_sensor": template}]}
+    )
+    await hass.async_block_till_done()
+    assert state(hass, "binary_sensor.front_door") == "off"
+    return {name: f"binary_sensor.{name}" for name in SENSOR_HELPERS}
+
+
+async def set_sensor(hass: HomeAssistant, name: str, reading: str) -> None:
+    """Make `binary_sensor.<name>` read "on", "off" or "unavailable"."""
+    if reading == "unavailable":
+        service, helper = "turn_off", f"input_boolean.{name}_online"
+    else:
+        await hass.services.async_call(
+            "input_boolean", "turn_on", {"entity_id": f"input_boolean.{name}_online"}, blocking=True
+        )
+        service, helper = f"turn_{reading}", f"input_boolean.{name}"
+    await hass.services.async_call("input_boolean", service, {"entity_id": helper}, blocking=True)
+    await hass.async_block_till_done()
+    assert state(hass, f"binary_sensor.{name}") == reading
 
 
 @dataclass
@@ -192,6 +244,11 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
 def sync_of(entry: MockConfigEntry) -> AlarmSync:
     sync: AlarmSync = entry.runtime_data.alarm_sync
     return sync
+
+
+def holds_code(data: Any, code: str) -> bool:
+    """Whether `code` appears in `data` (as JSON) other than by chance inside a hex hash or salt."""
+    return re.search(rf"(?<![0-9a-f]){re.escape(code)}(?![0-9a-f])", json.dumps(data)) is not None
 
 
 def record_key_derivations(monkeypatch: pytest.MonkeyPatch, hass: HomeAssistant) -> list[bool]:

@@ -26,11 +26,12 @@ from custom_components.roomdb.alarm.const import (
     CONF_ALARM_CODE_ARM_REQUIRED,
     CONF_ALARM_CODE_HASH,
     CONF_ALARM_DISARM_AFTER_TRIGGER,
+    CONF_ALARM_USERS,
     CONF_SYNC_CODE,
     CONF_SYNC_SEND_CODE,
     SYNC_STORE_KEY,
 )
-from custom_components.roomdb.alarm.machine import CodeHash
+from custom_components.roomdb.alarm.machine import CodeHash, User
 from custom_components.roomdb.const import DOMAIN, EVENT_ALARM_TRANSITION
 
 from .conftest import PANEL, call_panel, fast_times, record_key_derivations, state, tick
@@ -230,7 +231,7 @@ async def test_restart_continues_the_remaining_delay(
     await tick(hass, freezer, 20)
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()
-    stored = hass_storage[ALARM_STORE_KEY]["data"]
+    stored = hass_storage[ALARM_STORE_KEY]["data"]["machine"]
     assert stored["state"] == "arming"
     assert stored["deadline"] == (start + timedelta(seconds=60)).timestamp()
 
@@ -267,16 +268,16 @@ async def test_delay_that_ran_out_while_stopped_is_caught_up(
 
 
 @pytest.mark.parametrize("entry_options", [code_options()])
-async def test_store_keeps_only_the_code_hash(
+async def test_store_keeps_no_code_and_the_options_only_its_hash(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_storage: dict[str, Any]
 ) -> None:
     await call_panel(hass, "alarm_arm_home", code=CODE)
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()
     stored = hass_storage[ALARM_STORE_KEY]
-    assert stored["data"]["state"] == "armed_home"
-    assert stored["data"]["code"]["algorithm"] == "pbkdf2_sha256"
-    assert CODE not in json.dumps(stored)
+    assert stored["version"] == 2
+    assert stored["data"]["machine"]["state"] == "armed_home"
+    assert "salt" not in json.dumps(stored)
     assert CODE not in json.dumps(dict(loaded_entry.options))
 
 
@@ -319,7 +320,14 @@ async def test_removing_the_entry_deletes_the_stores(
 
 @pytest.mark.parametrize(
     "entry_options",
-    [{**code_options(), CONF_SYNC_SEND_CODE: True, CONF_SYNC_CODE: "8642"}],
+    [
+        {
+            **code_options(),
+            CONF_SYNC_SEND_CODE: True,
+            CONF_SYNC_CODE: "8642",
+            CONF_ALARM_USERS: [User.create("Ann", "1111", iterations=1).to_dict()],
+        }
+    ],
 )
 async def test_diagnostics_show_the_alarm_without_codes(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, loaded_entry: MockConfigEntry
@@ -328,6 +336,9 @@ async def test_diagnostics_show_the_alarm_without_codes(
     text = json.dumps(diagnostics)
     assert "8642" not in text
     assert loaded_entry.options[CONF_ALARM_CODE_HASH]["hash"] not in text
+    (ann,) = loaded_entry.options[CONF_ALARM_USERS]
+    assert ann["code_hash"]["hash"] not in text
+    assert diagnostics["entry"]["options"][CONF_ALARM_USERS][0]["name"] == "Ann"
     assert diagnostics["entry"]["options"][CONF_SYNC_CODE] == "**REDACTED**"
     assert diagnostics["alarm"]["state"] == "disarmed"
     assert diagnostics["alarm"]["sync"]["status"] == "disabled"

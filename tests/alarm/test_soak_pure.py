@@ -38,6 +38,7 @@ from custom_components.roomdb.alarm.machine import (
     AlarmState,
     ModeTimes,
     Transition,
+    User,
 )
 from custom_components.roomdb.alarm.mapping import (
     map_inbound,
@@ -359,10 +360,12 @@ class World:
 
 def make_world(seed: int, *, ha_authoritative: bool, supports_trigger: bool) -> World:
     rng = random.Random(seed)
-    local = AlarmMachine(random_config(rng), now=T0)
-    local.set_code(LOCAL_CODE, iterations=1)
-    target_machine = AlarmMachine(random_config(rng), now=T0)
-    target_machine.set_code(TARGET_CODE, iterations=1)
+    local = AlarmMachine(
+        random_config(rng), users=[User.create("local", LOCAL_CODE, iterations=1)], now=T0
+    )
+    target_machine = AlarmMachine(
+        random_config(rng), users=[User.create("target", TARGET_CODE, iterations=1)], now=T0
+    )
     target = Target(
         target_machine, supports_trigger=supports_trigger, habits=random.Random(seed + 1)
     )

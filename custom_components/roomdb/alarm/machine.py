@@ -9,7 +9,9 @@ Modelled on Home Assistant's `manual` alarm panel:
   `disarm_after_trigger`. A `trigger_time` of zero disables `trigger()` in that state. DISARMED has
   timings too (manual's default lets a disarmed panel be triggered: a panic button); give it a zero
   trigger time to stop that.
-- `disarm()` needs the code whenever one is set; arming needs it only with `code_arm_required`.
+- `disarm()` needs a code whenever users (each with a code) are set; arming needs one only with
+  `code_arm_required`. A user's code only moves the panel to and from the modes the user may arm
+  and disarm.
 
 Deliberate differences from `manual`:
 
@@ -17,6 +19,11 @@ Deliberate differences from `manual`:
   takes a disarm, and so the code. (`manual` lets an arm command replace it, which bypasses the
   code when `code_arm_required` is off.)
 - During ARMING, `trigger()` follows the mode being armed (`manual` uses the state before arming).
+- `trigger(immediate=True)` skips the entry delay, also cutting a running one short, and
+  `trigger(always=True)` works in states whose trigger time is zero: sensors without an entry
+  delay and 24-hour sensors (smoke, tamper) need both.
+- `cancel_arming()` ends ARMING in a given state (an arming check failed), and
+  `reschedule_arming()` moves the end of the exit delay (a door closed behind the last one out).
 
 Time is always passed in (`now`: seconds on a wall clock such as POSIX time); the machine never
 reads a clock. Deadlines are absolute, so a snapshot restored later continues a delay instead of
@@ -29,7 +36,7 @@ set from the sync peer (`apply_external`) are tagged `Origin.PEER` and must neve
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 import hashlib
@@ -38,7 +45,8 @@ import math
 import secrets
 from typing import Any, ClassVar, Final, Self
 
-SNAPSHOT_VERSION: Final = 1
+SNAPSHOT_VERSION: Final = 2
+"""Version 1 also held the code hash; codes now come from the options only (see `restore`)."""
 
 DEFAULT_ARMING_TIME: Final = 60.0
 DEFAULT_DELAY_TIME: Final = 60.0
@@ -124,6 +132,12 @@ class InvalidCodeError(AlarmError):
     """The code given does not match."""
 
     translation_key: ClassVar[str] = "invalid_code"
+
+
+class NotPermittedError(AlarmError):
+    """The code is valid, but its user may not arm (or disarm) that mode."""
+
+    translation_key: ClassVar[str] = "not_permitted"
 
 
 class InvalidTransitionError(AlarmError):
@@ -216,6 +230,12 @@ class AlarmConfig:
     def times_for(self, state: AlarmState) -> ModeTimes:
         """Return the timings of a stable state."""
         return self.times.get(state) or ModeTimes()
+
+    def longest_trigger_time(self) -> float:
+        """The longest trigger time of any state (states without timings count the default)."""
+        return max(self.times_for(state).trigger_time for state in STABLE_STATES) or (
+            DEFAULT_TRIGGER_TIME
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-able dict."""
@@ -312,15 +332,93 @@ def _derive(code: str, salt: bytes, iterations: int) -> bytes:
     return hashlib.pbkdf2_hmac("sha256", code.encode(), salt, iterations)
 
 
+def _modes(value: Any, name: str) -> frozenset[AlarmState]:
+    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+        raise InvalidSnapshotError(f"{name} must be a list of armed states")
+    modes = frozenset(_state(mode, name) for mode in value)
+    if bad := modes - ARMED_STATES:
+        raise InvalidSnapshotError(f"{name} must be armed states, not {sorted(bad)}")
+    return modes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class User:
+    """Someone with a code: a name (for `changed_by` and the log) and what the code may do."""
+
+    name: str
+    code_hash: CodeHash
+    arm_modes: frozenset[AlarmState] = ARMED_STATES
+    """The armed states this user may arm (when arming needs a code)."""
+    disarm_modes: frozenset[AlarmState] = ARMED_STATES
+    """The armed states this user may disarm, also while arming to, pending or triggered in them."""
+
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        code: str,
+        *,
+        iterations: int = CODE_HASH_ITERATIONS,
+        arm_modes: frozenset[AlarmState] = ARMED_STATES,
+        disarm_modes: frozenset[AlarmState] = ARMED_STATES,
+    ) -> Self:
+        """Hash `code` (slow) for a new user."""
+        return cls(
+            name=name,
+            code_hash=CodeHash.create(code, iterations=iterations),
+            arm_modes=arm_modes,
+            disarm_modes=disarm_modes,
+        )
+
+    def may_arm(self, mode: AlarmState) -> bool:
+        """Return whether this user may arm `mode`."""
+        return mode in self.arm_modes
+
+    def may_disarm(self, mode: AlarmState) -> bool:
+        """Return whether this user may disarm a panel in (or heading for) `mode`.
+
+        A disarmed panel (a panic alarm, a disarm while disarmed) counts as any mode: a user who
+        may disarm something may silence it.
+        """
+        if mode is AlarmState.DISARMED:
+            return bool(self.disarm_modes)
+        return mode in self.disarm_modes
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-able dict (the code only as its hash)."""
+        return {
+            "name": self.name,
+            "code_hash": self.code_hash.to_dict(),
+            "arm_modes": sorted(str(mode) for mode in self.arm_modes),
+            "disarm_modes": sorted(str(mode) for mode in self.disarm_modes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Build from a dict as written by `to_dict`; missing permissions allow every mode."""
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise InvalidSnapshotError(f"a user needs a name, got {name!r}")
+        code_hash = data.get("code_hash")
+        if not isinstance(code_hash, Mapping):
+            raise InvalidSnapshotError(f"user {name!r} has no code hash")
+        return cls(
+            name=name,
+            code_hash=CodeHash.from_dict(code_hash),
+            arm_modes=_modes(data.get("arm_modes", sorted(ARMED_STATES)), "arm_modes"),
+            disarm_modes=_modes(data.get("disarm_modes", sorted(ARMED_STATES)), "disarm_modes"),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class VerifiedCode:
-    """A code already checked against `code_hash` (by `CodeCheck.run`, e.g. in a worker thread).
+    """A code already found to be `user`'s (by `CodeCheck.run`, e.g. in a worker thread).
 
     Commands take it in place of the code and skip the slow check; it only counts while the
-    machine still has that code.
+    machine still has that user, with that code and those permissions.
     """
 
-    code_hash: CodeHash
+    user: User
 
 
 type Code = str | VerifiedCode | None
@@ -331,18 +429,20 @@ type Code = str | VerifiedCode | None
 class CodeCheck:
     """A code still to be checked: the slow half of `AlarmMachine.validate_code`."""
 
-    code_hash: CodeHash
+    users: tuple[User, ...]
     code: str = field(repr=False)
     for_state: AlarmState
 
     def run(self) -> VerifiedCode:
-        """Check the code (slow); touches no machine, so any thread may run it.
+        """Find the user whose code this is (slow); touches no machine, so any thread may run it.
 
-        Raise `InvalidCodeError` when the code does not match.
+        Every user's hash is tried, so the time taken does not tell which user matched. Raise
+        `InvalidCodeError` when the code is nobody's.
         """
-        if not self.code_hash.verify(self.code):
+        matches = [user for user in self.users if user.code_hash.verify(self.code)]
+        if not matches:
             raise InvalidCodeError("invalid alarm code", state=str(self.for_state))
-        return VerifiedCode(self.code_hash)
+        return VerifiedCode(matches[0])
 
 
 class AlarmMachine:
@@ -352,12 +452,12 @@ class AlarmMachine:
         self,
         config: AlarmConfig | None = None,
         *,
-        code: CodeHash | None = None,
+        users: Sequence[User] = (),
         now: float = 0.0,
     ) -> None:
-        """Start DISARMED at `now`, with an optional code hash."""
+        """Start DISARMED at `now`; without users nothing needs a code."""
         self._config = config or AlarmConfig()
-        self._code = code
+        self._users = tuple(users)
         self._state = AlarmState.DISARMED
         # ARMING: the mode being armed (None when the peer is arming to a mode we cannot know).
         # PENDING/TRIGGERED: the stable state to return to after the trigger time.
@@ -394,26 +494,26 @@ class AlarmMachine:
         return self._last_local_change_at
 
     @property
-    def code_hash(self) -> CodeHash | None:
-        """The stored code hash, if a code is set."""
-        return self._code
+    def users(self) -> tuple[User, ...]:
+        """The users whose codes the machine accepts."""
+        return self._users
 
     @property
     def has_code(self) -> bool:
-        """Whether a code is set."""
-        return self._code is not None
+        """Whether any code is set."""
+        return bool(self._users)
 
     @property
     def code_arm_required(self) -> bool:
         """Whether arming needs a code: only when a code is set and the config asks for it."""
-        return self._code is not None and self._config.code_arm_required
+        return self.has_code and self._config.code_arm_required
 
     @property
     def code_format(self) -> str | None:
-        """HA's `CodeFormat` value: "number", "text", or None without a code."""
-        if self._code is None:
+        """HA's `CodeFormat` value: "number" when every code is digits, "text", or None."""
+        if not self._users:
             return None
-        return "number" if self._code.numeric else "text"
+        return "number" if all(user.code_hash.numeric for user in self._users) else "text"
 
     def next_deadline(self) -> float | None:
         """When the next timed transition is due (schedule a timer for it), or None."""
@@ -421,9 +521,7 @@ class AlarmMachine:
 
     def state_at(self, now: float) -> AlarmState:
         """Return the state at `now` without changing the machine."""
-        probe = self._copy()
-        probe.advance(now)
-        return probe.state
+        return self._copy_at(now).state
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -431,40 +529,46 @@ class AlarmMachine:
         """Replace the config; a delay already running keeps its deadline."""
         self._config = config
 
-    def set_code(self, code: str | None, *, iterations: int = CODE_HASH_ITERATIONS) -> None:
-        """Set (hash) a new code, or clear it with None or ""."""
-        self._code = CodeHash.create(code, iterations=iterations) if code else None
+    def set_users(self, users: Sequence[User]) -> None:
+        """Replace the users (no users: nothing needs a code)."""
+        self._users = tuple(users)
 
-    def set_code_hash(self, code: CodeHash | None) -> None:
-        """Set an already hashed code, or clear it."""
-        self._code = code
+    def code_needed(self, for_state: AlarmState) -> bool:
+        """Whether moving to `for_state` needs a code: disarming always, arming by the config."""
+        if not self._users:
+            return False
+        return for_state is AlarmState.DISARMED or self._config.code_arm_required
 
-    def validate_code(self, code: Code, for_state: AlarmState) -> None:
-        """Raise `CodeRequiredError`/`InvalidCodeError` unless `code` may move to `for_state`.
+    def validate_code(self, code: Code, for_state: AlarmState) -> User | None:
+        """Return the user of `code`, or None when no code is needed.
 
-        A code given as text is checked here, in the caller's thread.
+        Raise `CodeRequiredError`/`InvalidCodeError` unless `code` may move to `for_state`. A code
+        given as text is checked here, in the caller's thread.
         """
+        if not self.code_needed(for_state):
+            return None
         if (check := self.code_check(code, for_state)) is not None:
-            check.run()
+            code = check.run()
+        assert isinstance(code, VerifiedCode)
+        return code.user
 
     def code_check(self, code: Code, for_state: AlarmState) -> CodeCheck | None:
         """Return the slow check `code` still needs before it may move to `for_state`, or None.
 
         None when no code is needed (none set; arming without `code_arm_required`) or `code` was
-        checked against the current code already. Raise `CodeRequiredError` when a code is needed
-        and missing, `InvalidCodeError` for a code checked against another code than the current.
+        checked against the current users already. Raise `CodeRequiredError` when a code is needed
+        and missing, `InvalidCodeError` for a code checked against a user the machine no longer
+        has (or has with another code or other permissions).
         """
-        if self._code is None:
-            return None
-        if for_state is not AlarmState.DISARMED and not self._config.code_arm_required:
+        if not self.code_needed(for_state):
             return None
         if isinstance(code, VerifiedCode):
-            if code.code_hash == self._code:
+            if code.user in self._users:
                 return None
             raise InvalidCodeError("checked against another code", state=str(for_state))
         if not code:
             raise CodeRequiredError("a code is required", state=str(for_state))
-        return CodeCheck(self._code, code, for_state)
+        return CodeCheck(self._users, code, for_state)
 
     # -- commands --------------------------------------------------------------------------------
 
@@ -496,13 +600,21 @@ class AlarmMachine:
                 self._set(new, None, None, at=due, origin=Origin.TIMER, out=transitions)
         return transitions
 
-    def arm(self, mode: AlarmState, now: float, code: Code = None) -> list[Transition]:
-        """Arm `mode`: ARMING for its exit delay, then armed. Arming the current mode is a no-op."""
+    def check_arm(self, mode: AlarmState, now: float, code: Code = None) -> User | None:
+        """Raise what `arm(mode, now, code)` would refuse with; return the code's user.
+
+        Changes nothing, so a caller can run checks of its own (open sensors) between this and
+        `arm()`.
+        """
         if mode not in ARMED_STATES or mode not in self._config.arming_modes:
             raise InvalidTransitionError(
                 f"cannot arm {mode}", from_state=str(self._state), to_state=str(mode)
             )
-        self.validate_code(code, mode)
+        user = self.validate_code(code, mode)
+        if user is not None and not user.may_arm(mode):
+            raise NotPermittedError(
+                f"{user.name} may not arm {mode}", user=user.name, state=str(mode)
+            )
         current = self.state_at(now)  # refuse before advancing: no transition may be lost
         if current in (AlarmState.PENDING, AlarmState.TRIGGERED):
             raise InvalidTransitionError(
@@ -510,6 +622,11 @@ class AlarmMachine:
                 from_state=str(current),
                 to_state=str(mode),
             )
+        return user
+
+    def arm(self, mode: AlarmState, now: float, code: Code = None) -> list[Transition]:
+        """Arm `mode`: ARMING for its exit delay, then armed. Arming the current mode is a no-op."""
+        self.check_arm(mode, now, code)
         transitions = self.advance(now)
         if self._state is mode or (self._state is AlarmState.ARMING and self._target is mode):
             return transitions
@@ -529,25 +646,41 @@ class AlarmMachine:
 
     def disarm(self, now: float, code: Code = None) -> list[Transition]:
         """Disarm from any state (the code is checked even when already disarmed)."""
-        self.validate_code(code, AlarmState.DISARMED)
+        user = self.validate_code(code, AlarmState.DISARMED)
+        if user is not None:
+            mode = self._copy_at(now).stable_now()
+            if not user.may_disarm(mode):
+                raise NotPermittedError(
+                    f"{user.name} may not disarm {mode}", user=user.name, state=str(mode)
+                )
         transitions = self.advance(now)
         if self._state is not AlarmState.DISARMED:
             self._set(AlarmState.DISARMED, None, None, at=now, origin=Origin.LOCAL, out=transitions)
         return transitions
 
-    def trigger(self, now: float) -> list[Transition]:
+    def trigger(
+        self, now: float, *, immediate: bool = False, always: bool = False
+    ) -> list[Transition]:
         """Trigger: PENDING for the entry delay, then TRIGGERED. No code needed.
 
-        A no-op while PENDING or TRIGGERED, and in a state whose trigger time is zero.
+        A no-op while TRIGGERED, while PENDING unless `immediate`, and in a state whose trigger
+        time is zero unless `always`. `immediate` skips the entry delay (and ends a running one
+        now); `always` sounds for the longest trigger time any state has where the state's own is
+        zero (for the default when every state's is zero).
         """
         transitions = self.advance(now)
-        if self._state in (AlarmState.PENDING, AlarmState.TRIGGERED):
+        if self._state is AlarmState.TRIGGERED or (
+            self._state is AlarmState.PENDING and not immediate
+        ):
             return transitions
-        back_to = self._stable_now()
+        back_to = self.stable_now()
         times = self._config.times_for(back_to)
-        if times.trigger_time <= 0:
+        trigger_time = times.trigger_time
+        if trigger_time <= 0 and always:
+            trigger_time = self._config.longest_trigger_time()
+        if trigger_time <= 0:
             return transitions
-        if times.delay_time > 0:
+        if times.delay_time > 0 and not immediate:
             self._set(
                 AlarmState.PENDING,
                 back_to,
@@ -560,12 +693,33 @@ class AlarmMachine:
             self._set(
                 AlarmState.TRIGGERED,
                 back_to,
-                now + times.trigger_time,
+                now + trigger_time,
                 at=now,
                 origin=Origin.LOCAL,
                 out=transitions,
             )
         return transitions
+
+    def cancel_arming(self, at: float, back_to: AlarmState) -> list[Transition]:
+        """End ARMING in the stable state `back_to` at `at`, without applying its deadline.
+
+        For an arming check that failed: at the end of the exit delay (`at` is then that
+        deadline), or when a sensor opened during it.
+        """
+        if self._state is not AlarmState.ARMING or back_to not in STABLE_STATES:
+            raise InvalidTransitionError(
+                f"cannot cancel arming from {self._state} to {back_to}",
+                from_state=str(self._state),
+                to_state=str(back_to),
+            )
+        transitions: list[Transition] = []
+        self._set(back_to, None, None, at=at, origin=Origin.LOCAL, out=transitions)
+        return transitions
+
+    def reschedule_arming(self, deadline: float) -> None:
+        """Move the end of a running exit delay (only ARMING started by `arm()` has one)."""
+        if self._state is AlarmState.ARMING and self._deadline is not None:
+            self._deadline = _timestamp(deadline, "deadline")
 
     def apply_external(self, state: AlarmState, now: float) -> list[Transition]:
         """Take a state from the sync peer: no code check, no delays (the peer ran them).
@@ -582,14 +736,14 @@ class AlarmMachine:
         if state in STABLE_STATES or state is AlarmState.ARMING:
             self._set(state, None, None, at=now, origin=Origin.PEER, out=transitions)
         else:  # PENDING or TRIGGERED: remember what the alarm interrupted
-            back_to = self._stable_now()
+            back_to = self.stable_now()
             self._set(state, back_to, None, at=now, origin=Origin.PEER, out=transitions)
         return transitions
 
     # -- persistence -----------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """Return a JSON-able dict of the runtime state, code hash included (never the code)."""
+        """Return a JSON-able dict of the runtime state (no codes: those live in the options)."""
         return {
             "version": SNAPSHOT_VERSION,
             "state": str(self._state),
@@ -597,13 +751,21 @@ class AlarmMachine:
             "deadline": self._deadline,
             "changed_at": self._changed_at,
             "last_local_change_at": self._last_local_change_at,
-            "code": None if self._code is None else self._code.to_dict(),
         }
 
     @classmethod
-    def restore(cls, data: Mapping[str, Any], config: AlarmConfig | None = None) -> Self:
-        """Rebuild from `snapshot()`; call `advance(now)` next to catch up on expired delays."""
-        if data.get("version") != SNAPSHOT_VERSION:
+    def restore(
+        cls,
+        data: Mapping[str, Any],
+        config: AlarmConfig | None = None,
+        users: Sequence[User] = (),
+    ) -> Self:
+        """Rebuild from `snapshot()`; call `advance(now)` next to catch up on expired delays.
+
+        A version 1 snapshot's code hash is ignored: the codes are `users`, from the options, as
+        they were already when version 1 was restored.
+        """
+        if data.get("version") not in (1, SNAPSHOT_VERSION):
             raise InvalidSnapshotError(f"unsupported snapshot version {data.get('version')!r}")
         state = _state(data.get("state"), "state")
         raw_target = data.get("target")
@@ -611,20 +773,13 @@ class AlarmMachine:
         raw_deadline = data.get("deadline")
         deadline = None if raw_deadline is None else _timestamp(raw_deadline, "deadline")
         raw_local = data.get("last_local_change_at")
-        code = data.get("code")
         if state in STABLE_STATES and (target is not None or deadline is not None):
             raise InvalidSnapshotError(f"{state} has no target or deadline")
         if state is AlarmState.ARMING and target is not None and target not in ARMED_STATES:
             raise InvalidSnapshotError(f"arming to {target}")
         if state in (AlarmState.PENDING, AlarmState.TRIGGERED) and target not in STABLE_STATES:
             raise InvalidSnapshotError(f"{state} must return to a stable state, not {target}")
-        if code is not None and not isinstance(code, Mapping):
-            raise InvalidSnapshotError("code must be a mapping")
-        machine = cls(
-            config,
-            code=None if code is None else CodeHash.from_dict(code),
-            now=_timestamp(data.get("changed_at"), "changed_at"),
-        )
+        machine = cls(config, users=users, now=_timestamp(data.get("changed_at"), "changed_at"))
         machine._state = state
         machine._target = target
         machine._deadline = deadline
@@ -635,8 +790,12 @@ class AlarmMachine:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _stable_now(self) -> AlarmState:
-        """The stable state a trigger interrupts: the armed state, or the mode being armed."""
+    def stable_now(self) -> AlarmState:
+        """The stable state a trigger interrupts: the armed state, or the mode being armed.
+
+        (A running alarm's is the state it returns to; a sync target arming to a mode RoomDB
+        cannot know counts as DISARMED.)
+        """
         if self._state is AlarmState.ARMING:
             return self._target or AlarmState.DISARMED
         if self._state in STABLE_STATES:
@@ -664,10 +823,12 @@ class AlarmMachine:
             # Also when only the mode being armed changed (ARMING to ARMING): a local decision.
             self._last_local_change_at = at
 
-    def _copy(self) -> AlarmMachine:
-        clone = AlarmMachine(self._config, code=self._code, now=self._changed_at)
+    def _copy_at(self, now: float) -> AlarmMachine:
+        """A copy advanced to `now` (to look ahead without changing the machine)."""
+        clone = AlarmMachine(self._config, users=self._users, now=self._changed_at)
         clone._state = self._state
         clone._target = self._target
         clone._deadline = self._deadline
         clone._last_local_change_at = self._last_local_change_at
+        clone.advance(now)
         return clone

@@ -26,9 +26,14 @@ LANGUAGE: Final = "en"
 """The language of the sentences, as Home Assistant's own exception messages in logs."""
 
 
-async def async_sentence(hass: HomeAssistant, key: str, **placeholders: str) -> str:
-    """Render RoomDB's `exceptions.<key>` string (the key itself if it cannot be found)."""
-    return await _async_translate(hass, DOMAIN, key, placeholders) or key
+async def async_sentence(
+    hass: HomeAssistant, key: str, *, language: str = LANGUAGE, **placeholders: str
+) -> str:
+    """Render RoomDB's `exceptions.<key>` string (the key itself if it cannot be found).
+
+    Log sentences stay in English; notifications pass Home Assistant's language.
+    """
+    return await _async_translate(hass, DOMAIN, key, placeholders, language) or key
 
 
 async def async_describe(
@@ -72,9 +77,13 @@ async def _async_reason(hass: HomeAssistant, err: HomeAssistantError) -> str:
 
 
 async def _async_translate(
-    hass: HomeAssistant, domain: str, key: str, placeholders: dict[str, str] | None
+    hass: HomeAssistant,
+    domain: str,
+    key: str,
+    placeholders: dict[str, str] | None,
+    language: str = LANGUAGE,
 ) -> str | None:
-    strings = await translation.async_get_translations(hass, LANGUAGE, "exceptions", {domain})
+    strings = await translation.async_get_translations(hass, language, "exceptions", {domain})
     template = strings.get(f"component.{domain}.exceptions.{key}.message")
     if not template:
         return None

@@ -11,7 +11,13 @@ from .const import (
     CONF_ALARM_CODE_ARM_REQUIRED,
     CONF_ALARM_CODE_HASH,
     CONF_ALARM_DISARM_AFTER_TRIGGER,
+    CONF_ALARM_LOCKOUT_ATTEMPTS,
+    CONF_ALARM_LOCKOUT_TIME,
+    CONF_ALARM_NOTIFY_EVENTS,
+    CONF_ALARM_NOTIFY_TARGETS,
+    CONF_ALARM_SENSORS,
     CONF_ALARM_TIMES,
+    CONF_ALARM_USERS,
     CONF_SYNC_CODE,
     CONF_SYNC_ENABLED,
     CONF_SYNC_HA_AUTHORITATIVE,
@@ -20,12 +26,18 @@ from .const import (
     CONF_SYNC_TARGET,
     DEFAULT_CODE_ARM_REQUIRED,
     DEFAULT_DISARM_AFTER_TRIGGER,
+    DEFAULT_LOCKOUT_ATTEMPTS,
+    DEFAULT_LOCKOUT_TIME,
+    DEFAULT_NOTIFY_EVENTS,
     DEFAULT_SYNC_ENABLED,
     DEFAULT_SYNC_HA_AUTHORITATIVE,
     DEFAULT_SYNC_SEND_CODE,
     DEFAULT_TIMES,
+    MAIN_USER,
 )
-from .machine import AlarmConfig, AlarmState, CodeHash, ModeTimes
+from .machine import AlarmConfig, AlarmState, CodeHash, ModeTimes, User
+from .security import EventKind, LockoutPolicy
+from .sensors import SensorConfig
 
 
 def mode_times(options: Mapping[str, Any], state: AlarmState) -> dict[str, float]:
@@ -47,10 +59,59 @@ def alarm_config(options: Mapping[str, Any]) -> AlarmConfig:
     )
 
 
-def code_hash(options: Mapping[str, Any]) -> CodeHash | None:
-    """Return the configured code's hash, or None when no code is set."""
+def main_user(options: Mapping[str, Any]) -> User | None:
+    """The main code as a user who may do everything, or None when it is not set.
+
+    The main code is the one code an entry had before users existed: such an entry keeps working
+    with the same code and the same rights.
+    """
     stored = options.get(CONF_ALARM_CODE_HASH)
-    return None if stored is None else CodeHash.from_dict(stored)
+    return None if stored is None else User(name=MAIN_USER, code_hash=CodeHash.from_dict(stored))
+
+
+def named_users(options: Mapping[str, Any]) -> tuple[User, ...]:
+    """The users set up in the "alarm_users" section."""
+    return tuple(User.from_dict(user) for user in options.get(CONF_ALARM_USERS) or ())
+
+
+def users(options: Mapping[str, Any]) -> tuple[User, ...]:
+    """Every user whose code the panel accepts: the main code's first, then the named users."""
+    main = main_user(options)
+    named = named_users(options)
+    return named if main is None else (main, *named)
+
+
+def sensors(options: Mapping[str, Any]) -> tuple[SensorConfig, ...]:
+    """The sensors guarding the panel."""
+    stored: Mapping[str, Any] = options.get(CONF_ALARM_SENSORS) or {}
+    return tuple(SensorConfig.from_dict(eid, data) for eid, data in stored.items())
+
+
+def lockout(options: Mapping[str, Any]) -> LockoutPolicy:
+    """After how many wrong codes, and for how long, codes are locked out."""
+    return LockoutPolicy(
+        attempts=int(options.get(CONF_ALARM_LOCKOUT_ATTEMPTS, DEFAULT_LOCKOUT_ATTEMPTS)),
+        seconds=float(options.get(CONF_ALARM_LOCKOUT_TIME, DEFAULT_LOCKOUT_TIME)),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotifySettings:
+    """Which alarm events are also sent as notifications, and to whom."""
+
+    targets: tuple[str, ...] = ()
+    events: frozenset[EventKind] = frozenset(EventKind(kind) for kind in DEFAULT_NOTIFY_EVENTS)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Self:
+        """Read the settings from the entry options."""
+        return cls(
+            targets=tuple(options.get(CONF_ALARM_NOTIFY_TARGETS) or ()),
+            events=frozenset(
+                EventKind(kind)
+                for kind in options.get(CONF_ALARM_NOTIFY_EVENTS, DEFAULT_NOTIFY_EVENTS)
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

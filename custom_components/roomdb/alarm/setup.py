@@ -8,7 +8,8 @@ from homeassistant.helpers.storage import Store
 from ..data import RoomDbConfigEntry
 from .const import ALARM_STORE_KEY, STORE_VERSION, SYNC_STORE_KEY
 from .controller import AlarmController
-from .settings import SyncSettings, alarm_config, code_hash
+from .notify import AlarmNotifier
+from .settings import NotifySettings, SyncSettings, alarm_config, lockout, sensors, users
 from .sync import AlarmSync
 
 
@@ -16,8 +17,16 @@ def create_alarm(
     hass: HomeAssistant, entry: RoomDbConfigEntry
 ) -> tuple[AlarmController, AlarmSync]:
     """Build the controller and the sync from the entry options; nothing runs yet."""
-    controller = AlarmController(hass, alarm_config(entry.options), code_hash(entry.options))
-    sync = AlarmSync(hass, entry, controller, SyncSettings.from_options(entry.options))
+    options = entry.options
+    controller = AlarmController(
+        hass,
+        alarm_config(options),
+        users=users(options),
+        sensors=sensors(options),
+        lockout=lockout(options),
+        notifier=AlarmNotifier(hass, NotifySettings.from_options(options)),
+    )
+    sync = AlarmSync(hass, entry, controller, SyncSettings.from_options(options))
     return controller, sync
 
 
@@ -35,6 +44,9 @@ async def async_start_alarm(entry: RoomDbConfigEntry) -> None:
     sync.async_start()
     controller.async_start()
     sync.async_reconcile_now()
+    # Sensors last: what the target did while Home Assistant was down (a disarm) counts before a
+    # door that is open now is taken as opened.
+    controller.async_watch_sensors()
 
 
 async def async_remove_alarm_stores(hass: HomeAssistant) -> None:

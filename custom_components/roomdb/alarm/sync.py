@@ -20,7 +20,8 @@ changes through the controller's transition listener. The rules live in the pure
   A failed call (refused, not finished within `CALL_TIMEOUT`, or for a target no loaded
   integration provides) keeps it too and schedules a retry (the shared `Backoff`); a retry runs
   `resolve()` again instead of re-sending blindly. `push_error` says what failed, in words, for
-  the sensor and the log. When the target comes back the rules run once.
+  the sensor and the log. When the target comes back the rules run once. Losing a target that was
+  online fires a `sync_offline` alarm event, its return then `sync_online`.
 - Reconnect timestamps: Home Assistant stamps a new `last_updated` when an entity leaves
   `unavailable`, so that stamp says nothing about when the target's state was chosen. If the
   target comes back in the state it had before the outage, the stamp from before the outage is
@@ -65,10 +66,12 @@ from ..data import RoomDbConfigEntry
 from ..log import get_logger
 from .conflict import Decision, PendingChange, Push, TargetView, observe, resolve
 from .const import STORE_VERSION, SYNC_STORE_KEY
-from .controller import AlarmController, PeerSource, iso
+from .controller import AlarmController, PeerSource
 from .machine import AlarmState, Transition
 from .mapping import is_passing, map_inbound, map_outbound, outbound_transition
+from .notify import iso
 from .push_error import CALL_TIMEOUT, async_describe, async_sentence
+from .security import AlarmEvent, EventKind
 from .settings import SyncSettings
 
 _LOGGER = get_logger(__name__)
@@ -125,6 +128,7 @@ class AlarmSync:
         self.next_retry_at: float | None = None
         self._failing = False
         self._online = False
+        self._reported_offline = False
         self._pushes: dict[str, Push] = {}  # by context id, oldest first
         self._push_lock = asyncio.Lock()
         self._push_tasks: set[asyncio.Task[None]] = set()
@@ -433,15 +437,29 @@ class AlarmSync:
         self.next_retry_at = None
 
     def _set_online(self, *, online: bool) -> None:
+        """Follow the target's availability.
+
+        Only a loss seen to happen is an event (and then the return), not a target still missing
+        while Home Assistant starts.
+        """
         if online and not self._online:
             _LOGGER.info("Alarm sync target %s is available", self.settings.target)
+            if self._reported_offline:
+                self._reported_offline = False
+                self._fire(EventKind.SYNC_ONLINE)
         elif not online and self._online:
             _LOGGER.info(
                 "Alarm sync target %s is unavailable; RoomDB's panel keeps working and queues"
                 " its latest change",
                 self.settings.target,
             )
+            self._reported_offline = True
+            self._fire(EventKind.SYNC_OFFLINE)
         self._online = online
+
+    def _fire(self, kind: EventKind) -> None:
+        event = AlarmEvent(kind, self._now(), {"target": self.settings.target})
+        self._controller.notifier.async_fire(event)
 
     # -- persistence -----------------------------------------------------------------------------
 
