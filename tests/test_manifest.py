@@ -121,9 +121,13 @@ def test_every_used_component_is_a_dependency() -> None:
     used: set[str] = set()
     for path in PACKAGE.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
-        used |= set(re.findall(r"from homeassistant\.components\.(\w+)", text))
+        found = set(re.findall(r"from homeassistant\.components\.(\w+)", text))
         for names in re.findall(r"from homeassistant\.components import ([\w, ]+)", text):
-            used |= {name.strip() for name in names.split(",")}
+            found |= {name.strip() for name in names.split(",")}
+        # A platform file (logbook.py) may import its own component, as in Home Assistant core.
+        if path.parent == PACKAGE:
+            found.discard(path.stem)
+        used |= found
     manifest = json.loads((PACKAGE / "manifest.json").read_text(encoding="utf-8"))
     declared = {*manifest["dependencies"], *manifest["after_dependencies"]}
     assert used - ALLOWED_WITHOUT_DEPENDENCY <= declared
