@@ -81,7 +81,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: RoomDbConfigEntry) -> bo
 
     # A good start means a damaged file reported earlier is behind us.
     ir.async_delete_issue(hass, DOMAIN, ISSUE_DATABASE_CORRUPT)
-    coordinator = RoomDbCoordinator(hass, entry, database)
+    coordinator = RoomDbCoordinator(
+        hass,
+        entry,
+        database,
+        lambda: (entry.runtime_data.events.stats(), entry.runtime_data.ml.status),
+    )
     registry_mirror = RegistryMirror(hass, database, coordinator.async_schedule_refresh)
     rooms = RoomsRuntime(hass, database, rooms_settings)
     ml = MlRuntime(

@@ -6,10 +6,12 @@ coordinator's debouncer, so a burst of writes costs one refresh.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, override
+from typing import override
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -19,9 +21,6 @@ from .db.database import Database, DatabaseError, DatabaseStats
 from .events.stats import EventStreamStats
 from .ml.status import MlStatus
 from .registry.counts import RegistryCounts, async_registry_counts
-
-if TYPE_CHECKING:
-    from .data import RoomDbConfigEntry
 
 REFRESH_COOLDOWN = timedelta(seconds=5)
 
@@ -36,12 +35,18 @@ class RoomDbSnapshot:
     ml: MlStatus
 
 
+type PartsReader = Callable[[], tuple[EventStreamStats, MlStatus]]
+"""Reads the event stream's and the ML layer's figures (they exist once setup has built them)."""
+
+
 class RoomDbCoordinator(DataUpdateCoordinator[RoomDbSnapshot]):
     """Holds the latest snapshot; refreshed after writes, never on a timer."""
 
-    config_entry: RoomDbConfigEntry
+    config_entry: ConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: RoomDbConfigEntry, database: Database) -> None:
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry, database: Database, parts: PartsReader
+    ) -> None:
         """Create the coordinator for one entry's database."""
         super().__init__(
             hass,
@@ -57,6 +62,7 @@ class RoomDbCoordinator(DataUpdateCoordinator[RoomDbSnapshot]):
             ),
         )
         self.database = database
+        self._parts = parts
 
     @override
     async def _async_update_data(self) -> RoomDbSnapshot:
@@ -68,12 +74,8 @@ class RoomDbCoordinator(DataUpdateCoordinator[RoomDbSnapshot]):
             raise UpdateFailed(
                 translation_domain=DOMAIN, translation_key="database_unavailable"
             ) from err
-        return RoomDbSnapshot(
-            database=stats,
-            registry=registry,
-            events=self.config_entry.runtime_data.events.stats(),
-            ml=self.config_entry.runtime_data.ml.status,
-        )
+        events, ml = self._parts()
+        return RoomDbSnapshot(database=stats, registry=registry, events=events, ml=ml)
 
     @callback
     def async_schedule_refresh(self) -> None:

@@ -1,4 +1,8 @@
-"""RoomDB services: schemas and thin handlers that validate, call the domain layer, map errors."""
+"""RoomDB services: registers every part's services, and the backup service's handler.
+
+The plumbing the parts share (the loaded entry, the path policy's translated refusals) lives in
+``service_support``, which the parts import; nothing imports this module but the package's setup.
+"""
 
 from __future__ import annotations
 
@@ -16,26 +20,19 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 import probatio as vol
 
 from .alarm.services import async_setup_alarm_services
 from .const import BACKUP_DIRNAME, DOMAIN
-from .data import RoomDbConfigEntry
 from .events.services import async_setup_event_services
 from .ml.services import async_setup_ml_services
-from .paths import (
-    SQLITE_COMPANIONS,
-    PathPurpose,
-    UnsafePathError,
-    ensure_replaceable,
-    resolve_config_path,
-    resolve_target,
-)
+from .paths import SQLITE_COMPANIONS, PathPurpose, UnsafePathError, ensure_replaceable
 from .registry.services import async_setup_registry_services
 from .rooms.export_doc import fsync_directory
+from .service_support import async_get_loaded_entry, async_resolve_user_path, path_refused
 
 SERVICE_BACKUP = "backup"
 ATTR_PATH = "path"
@@ -60,42 +57,6 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async_setup_ml_services(hass)
     async_setup_event_services(hass)
     async_setup_alarm_services(hass)
-
-
-def async_get_loaded_entry(hass: HomeAssistant) -> RoomDbConfigEntry:
-    """Return the loaded RoomDB entry or raise a translated error."""
-    entries: list[RoomDbConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
-    if not entries:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
-    return entries[0]
-
-
-async def async_resolve_user_path(
-    hass: HomeAssistant,
-    config_dir: Path,
-    user_path: str,
-    purpose: PathPurpose,
-    *,
-    replace: bool = False,
-) -> Path:
-    """Apply the path policy (in the executor) or raise a translated `ServiceValidationError`.
-
-    With `replace`, an existing file must also be one RoomDB wrote (the caller will replace it).
-    """
-    check = resolve_target if replace else resolve_config_path
-    try:
-        return await hass.async_add_executor_job(check, config_dir, user_path, purpose)
-    except UnsafePathError as err:
-        raise path_refused(err) from err
-
-
-def path_refused(err: UnsafePathError) -> ServiceValidationError:
-    """The translated refusal for a path the policy does not allow."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=err.translation_key,
-        translation_placeholders=err.placeholders,
-    )
 
 
 def _prepare_backup_target(target: Path) -> Path:

@@ -23,9 +23,10 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util.json import JsonValueType
 import probatio as vol
 
-# A module import, not a name import: `services.py` imports this module while it is initialising.
-from .. import services as roomdb_services
 from ..const import DOMAIN
+
+# A module import, not a name import: `services.py` imports this module while it is initialising.
+from ..service_support import async_get_loaded_entry
 from .machine import ARMED_STATES, AlarmState
 
 SERVICE_ALARM_ARM: Final = "alarm_arm"
@@ -56,7 +57,7 @@ def async_setup_alarm_services(hass: HomeAssistant) -> None:
 
 async def _async_alarm_arm(call: ServiceCall) -> ServiceResponse:
     """Arm; a refusal (open sensors, code, permission, lockout) is a translated error."""
-    controller = roomdb_services.async_get_loaded_entry(call.hass).runtime_data.alarm
+    controller = async_get_loaded_entry(call.hass).runtime_data.alarm
     with controller.refusals():
         await controller.async_arm(
             AlarmState(call.data[ATTR_MODE]),

@@ -46,6 +46,7 @@ from homeassistant.components.alarm_control_panel.const import (
     DOMAIN as ALARM_DOMAIN,
     AlarmControlPanelEntityFeature,
 )
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_CODE, ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES
 from homeassistant.core import (
     CALLBACK_TYPE,
@@ -62,7 +63,6 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..backoff import Backoff
-from ..data import RoomDbConfigEntry
 from ..log import get_logger
 from .conflict import Decision, PendingChange, Push, TargetView, observe, resolve
 from .const import STORE_VERSION, SYNC_STORE_KEY
@@ -105,7 +105,7 @@ class AlarmSync:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: RoomDbConfigEntry,
+        entry: ConfigEntry,
         controller: AlarmController,
         settings: SyncSettings,
     ) -> None:

@@ -14,9 +14,10 @@ from homeassistant.core import (
 from homeassistant.helpers.service import async_register_admin_service
 import probatio as vol
 
-# A module import, not a name import: `services.py` imports this module while it is initialising.
-from .. import services as roomdb_services
 from ..const import DOMAIN
+
+# A module import, not a name import: `services.py` imports this module while it is initialising.
+from ..service_support import async_get_loaded_entry
 
 SERVICE_FLUSH_EVENTS: Final = "flush_events"
 
@@ -39,6 +40,6 @@ async def _async_flush_events(call: ServiceCall) -> ServiceResponse:
 
     A failed attempt is not an error of the call: ``state`` and ``last_error`` say what happened.
     """
-    stream = roomdb_services.async_get_loaded_entry(call.hass).runtime_data.events
+    stream = async_get_loaded_entry(call.hass).runtime_data.events
     stats = await stream.async_flush()
     return stats.as_dict()

@@ -15,9 +15,10 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.service import async_register_admin_service
 import probatio as vol
 
-# A module import, not a name import: `services.py` imports this module while it is initialising.
-from .. import services as roomdb_services
 from ..const import DOMAIN
+
+# A module import, not a name import: `services.py` imports this module while it is initialising.
+from ..service_support import async_get_loaded_entry
 from .pipeline import STAGES
 
 SERVICE_RUN_PIPELINE: Final = "run_pipeline"
@@ -64,6 +65,6 @@ def _invalid(error: str) -> ServiceValidationError:
 async def _async_run_pipeline(call: ServiceCall) -> ServiceResponse:
     """Run the stages in pipeline order; a failing stage is reported, not raised."""
     stages = parse_stages(call.data.get(ATTR_STAGES))
-    runtime = roomdb_services.async_get_loaded_entry(call.hass).runtime_data
+    runtime = async_get_loaded_entry(call.hass).runtime_data
     results = await runtime.ml.async_run(stages)
     return dict(results)

@@ -43,7 +43,7 @@ from ..rooms.services import (
     delete_response,
     update_response,
 )
-from ..services import async_get_loaded_entry, async_resolve_user_path
+from ..service_support import async_get_loaded_entry, async_resolve_user_path
 from .sleep import async_set_label, async_sleep_nights
 
 _LOGGER = get_logger(__name__)

@@ -15,9 +15,10 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.service import async_register_admin_service
 import probatio as vol
 
-# A module import, not a name import: `services.py` imports this module while it is initialising.
-from .. import services as roomdb_services
 from ..const import DOMAIN
+
+# A module import, not a name import: `services.py` imports this module while it is initialising.
+from ..service_support import async_get_loaded_entry
 from .mirror import MirrorWriteError
 
 SERVICE_RESYNC_REGISTRY: Final = "resync_registry"
@@ -38,7 +39,7 @@ def async_setup_registry_services(hass: HomeAssistant) -> None:
 
 async def _async_resync_registry(call: ServiceCall) -> ServiceResponse:
     """Write every registry in full and drop rows HA no longer has; return the row counts."""
-    mirror = roomdb_services.async_get_loaded_entry(call.hass).runtime_data.registry_mirror
+    mirror = async_get_loaded_entry(call.hass).runtime_data.registry_mirror
     try:
         counts = await mirror.async_resync()
     except MirrorWriteError as err:

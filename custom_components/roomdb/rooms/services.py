@@ -27,7 +27,7 @@ import probatio as vol
 
 from ..const import DEFAULT_MAPPING_PATH, DOMAIN
 from ..paths import PathPurpose
-from ..services import async_get_loaded_entry, async_resolve_user_path
+from ..service_support import async_get_loaded_entry, async_resolve_user_path
 from .admission import ADMISSION_DENIED
 from .configs import INVALID_INPUT, WRITE_RATE_LIMIT, WriteRequest, WriteResult, WriteStatus
 from .export import ExportError

@@ -1,0 +1,52 @@
+"""What every part's services share: the loaded entry and the path policy, with translated errors.
+
+The parts' service modules (and the panel's WebSocket commands) import this; it imports none of
+them, so service registration (``services``) can import the parts without a cycle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+
+from .const import DOMAIN
+from .data import RoomDbConfigEntry
+from .paths import PathPurpose, UnsafePathError, resolve_config_path, resolve_target
+
+
+def async_get_loaded_entry(hass: HomeAssistant) -> RoomDbConfigEntry:
+    """Return the loaded RoomDB entry or raise a translated error."""
+    entries: list[RoomDbConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    if not entries:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
+    return entries[0]
+
+
+async def async_resolve_user_path(
+    hass: HomeAssistant,
+    config_dir: Path,
+    user_path: str,
+    purpose: PathPurpose,
+    *,
+    replace: bool = False,
+) -> Path:
+    """Apply the path policy (in the executor) or raise a translated `ServiceValidationError`.
+
+    With `replace`, an existing file must also be one RoomDB wrote (the caller will replace it).
+    """
+    check = resolve_target if replace else resolve_config_path
+    try:
+        return await hass.async_add_executor_job(check, config_dir, user_path, purpose)
+    except UnsafePathError as err:
+        raise path_refused(err) from err
+
+
+def path_refused(err: UnsafePathError) -> ServiceValidationError:
+    """The translated refusal for a path the policy does not allow."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=err.translation_key,
+        translation_placeholders=err.placeholders,
+    )
