@@ -19,7 +19,7 @@ from .alarm.sync_sensor import AlarmSyncSensor
 from .data import RoomDbConfigEntry
 from .descriptions import RoomDbSensorEntityDescription
 from .entity import RoomDbEntity
-from .events.sensors import EVENT_SENSORS
+from .events.sensors import EVENT_SENSORS, EVENT_UNRECORDED_ATTRIBUTES
 from .ml.entities import ML_SENSORS
 from .registry.sensors import REGISTRY_SENSORS
 from .rooms.sensors import ROOMS_SENSORS, RoomsSensor
@@ -71,6 +71,11 @@ class RoomDbSensor(RoomDbEntity, SensorEntity):
     """A sensor whose value and attributes come from the coordinator snapshot."""
 
     entity_description: RoomDbSensorEntityDescription
+    # Attributes that change with every write or event; the state itself is still recorded.
+    _unrecorded_attributes = (
+        frozenset({"last_write", "queued_rows", "dropped_rows", "row_counts"})
+        | EVENT_UNRECORDED_ATTRIBUTES
+    )
 
     @property
     @override

@@ -28,6 +28,17 @@ ALARM_SYNC_SENSOR: Final = SensorEntityDescription(
 class AlarmSyncSensor(RoomDbEntity, SensorEntity):
     """Shows `AlarmSync.status` with the pending change and push bookkeeping as attributes."""
 
+    # Stamps that move with every push and every change of the other panel.
+    _unrecorded_attributes = frozenset(
+        {
+            "last_seen_updated",
+            "pending_since",
+            "last_push_attempt",
+            "last_push_success",
+            "next_retry",
+        }
+    )
+
     def __init__(self, coordinator: RoomDbCoordinator, sync: AlarmSync) -> None:
         """Bind the sensor to the entry's sync."""
         super().__init__(coordinator, ALARM_SYNC_SENSOR)

@@ -10,6 +10,11 @@ from homeassistant.const import EntityCategory
 from ..descriptions import RoomDbSensorEntityDescription
 from .stats import EndpointState
 
+EVENT_UNRECORDED_ATTRIBUTES: Final = frozenset(
+    {"last_error", "awaiting_resend", "peer_missing", "disagreement", "last_acked"}
+)
+"""Attributes that move with the stream's traffic: the recorder would store a row per change."""
+
 EVENT_SENSORS: Final[tuple[RoomDbSensorEntityDescription, ...]] = (
     RoomDbSensorEntityDescription(
         key="event_endpoint",

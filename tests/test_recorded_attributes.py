@@ -1,0 +1,71 @@
+"""Attributes that change with every write or event stay out of Home Assistant's recorder.
+
+Run against HA's real recorder: after writes that move the database sensor's and the event
+stream's attributes, the recorder's stored states of those sensors carry none of the moving
+attributes, while the state itself and the stable attributes are still recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.history import get_significant_states
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+
+from custom_components.roomdb.alarm.sync_sensor import AlarmSyncSensor
+from custom_components.roomdb.const import DOMAIN
+
+DATABASE_SENSOR = "sensor.roomdb_database"
+MOVING = {"last_write", "queued_rows", "dropped_rows", "row_counts"}
+"""The database sensor's attributes that change with every write."""
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(recorder_db_url: str, enable_custom_integrations: None) -> None:
+    """The recorder's database must be chosen before `hass` starts (the shared fixture needs it)."""
+
+
+def _recorded(hass: HomeAssistant, entity_id: str) -> list[dict[str, Any]]:
+    start = dt_util.utcnow() - timedelta(hours=1)
+    states = get_significant_states(hass, start, entity_ids=[entity_id])
+    return [dict(state.attributes) for state in states.get(entity_id, [])]
+
+
+async def test_moving_attributes_are_not_recorded(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    mock_entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    coordinator = mock_entry.runtime_data.coordinator
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    live = hass.states.get(DATABASE_SENSOR)
+    assert live is not None
+    assert {"last_write", "row_counts", "schema_version"} <= set(live.attributes)
+
+    await async_wait_recording_done(hass)
+    recorded = await recorder_mock.async_add_executor_job(_recorded, hass, DATABASE_SENSOR)
+    assert recorded, "the database sensor was not recorded at all"
+    for attributes in recorded:
+        assert "schema_version" in attributes
+        assert not set(attributes) & MOVING, attributes
+
+    await hass.config_entries.async_unload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def test_alarm_sync_stamps_are_declared_unrecorded() -> None:
+    """The sync sensor's push stamps are the attributes that change on every push."""
+    assert {"last_push_attempt", "last_push_success", "next_retry"} <= (
+        AlarmSyncSensor._unrecorded_attributes
+    )
