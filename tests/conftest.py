@@ -7,6 +7,7 @@ the `custom_components` package that pytest-homeassistant-custom-component ships
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -21,6 +22,10 @@ from custom_components.roomdb.const import (
     DEFAULT_MAPPING_PATH,
     DOMAIN,
 )
+
+
+# aiosqlite logs every statement at DEBUG; it drowns the lines a failing test needs.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 @pytest.fixture(autouse=True)

@@ -27,12 +27,12 @@ DEFAULT_FLUSH_INTERVAL: Final = 1.0
 
 ISSUE_DATABASE_CORRUPT: Final = "database_corrupt"
 
-# --- Room database (issue 3) -------------------------------------------------------------------
+# --- Room database ------------------------------------------------------------------------------
 
 EVENT_CONFIG_CHANGED: Final = "roomdb_config_changed"
 """Fired after every committed room-config change: {domain, room_id, version, action}."""
 
-# Bus events the event stream forwards (issue 4); the alarm and ML parts fire these.
+# Bus events the event stream forwards; the alarm and ML parts fire these.
 EVENT_ALARM_TRANSITION: Final = "roomdb_alarm_transition"
 EVENT_ML_RESULT: Final = "roomdb_ml_result"
 

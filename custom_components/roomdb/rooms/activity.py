@@ -16,6 +16,7 @@ registries change. The pipeline can be switched off in the options (e.g. during 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
@@ -138,6 +139,7 @@ class ActivityPipeline:
         self._unsub_states: CALLBACK_TYPE | None = None
         self._unsubscribers: list[CALLBACK_TYPE] = []
         self._debouncer: Debouncer[Any] | None = None
+        self._rebuild: asyncio.Task[None] | None = None
 
     async def async_start(self) -> None:
         """Restore today's counts from the database, then start watching."""
@@ -167,6 +169,9 @@ class ActivityPipeline:
         if self._debouncer is not None:
             self._debouncer.async_shutdown()
             self._debouncer = None
+        if self._rebuild is not None:
+            self._rebuild.cancel()
+            self._rebuild = None
         self.writer.async_stop()
 
     async def _async_restore(self) -> None:
@@ -190,7 +195,10 @@ class ActivityPipeline:
 
     @callback
     def _mapping_changed(self, _mapping: AreaMapping, _diff: MappingDiff) -> None:
-        self.hass.async_create_task(self._async_rebuild(), eager_start=True)
+        # Tracked, so that stopping the pipeline cancels a rebuild still waiting on the database.
+        self._rebuild = self.hass.async_create_background_task(
+            self._async_rebuild(), "roomdb activity rebuild", eager_start=True
+        )
 
     @callback
     def _registry_changed(self, _event: Event[Any]) -> None:
