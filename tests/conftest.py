@@ -23,7 +23,6 @@ from custom_components.roomdb.const import (
     DOMAIN,
 )
 
-
 # aiosqlite logs every statement at DEBUG; it drowns the lines a failing test needs.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
