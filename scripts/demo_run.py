@@ -38,10 +38,11 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from custom_components.roomdb.db.database import Database, utc_now_iso
+from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.ml.ingest import INSERT_RAW_EVENT, raw_event_row
 from custom_components.roomdb.ml.label_source import LABEL_SOURCE
 from custom_components.roomdb.ml.store import UPSERT_LABEL
+from custom_components.roomdb.timestamps import utc_now_iso
 from scripts.bootstrap_demo import Bootstrap
 from tests.ml.household import Household, generate_household
 from tests.peers.home_assistant import REPO, HomeAssistantProcess

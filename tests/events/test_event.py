@@ -8,11 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
-from custom_components.roomdb.events.event import (
-    Event,
-    format_timestamp,
-    validate_timestamp,
-)
+from custom_components.roomdb.events.event import Event, validate_timestamp
+from custom_components.roomdb.timestamps import wire_timestamp
 
 TS = "2026-01-02T03:04:05Z"
 
@@ -69,9 +66,9 @@ def test_the_store_form_is_encoded_once_and_equals_to_dict() -> None:
     assert orjson.loads(orjson.dumps({"e": event.stored})) == {"e": event.to_dict()}
 
 
-def test_format_timestamp() -> None:
+def test_wire_timestamp_is_valid_on_the_wire() -> None:
     moment = datetime(2026, 1, 2, 4, 4, 5, tzinfo=timezone(timedelta(hours=1)))
-    assert format_timestamp(moment) == TS
-    assert validate_timestamp(format_timestamp(datetime.now(UTC)))
+    assert wire_timestamp(moment) == TS
+    assert validate_timestamp(wire_timestamp(datetime.now(UTC)))
     with pytest.raises(ValueError, match="aware"):
-        format_timestamp(datetime(2026, 1, 1))  # noqa: DTZ001
+        wire_timestamp(datetime(2026, 1, 1))  # noqa: DTZ001

@@ -41,6 +41,7 @@ from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, EVENT_ALARM_TRANSITION
 from ..log import get_logger
+from ..timestamps import iso_from_timestamp
 from .const import ALARM_STORE_KEY, ALARM_STORE_VERSION
 from .machine import (
     AlarmConfig,
@@ -54,7 +55,7 @@ from .machine import (
     User,
     VerifiedCode,
 )
-from .notify import AlarmNotifier, iso
+from .notify import AlarmNotifier
 from .security import ORIGIN_NAMES, LockoutPolicy, OpenSensorsError, Outcome, SecurityPanel
 from .sensors import SensorConfig, reading_of
 
@@ -139,7 +140,7 @@ class AlarmController:
             "bypassed_sensors": panel.bypassed,
             "unavailable_sensors": panel.unavailable_sensors,
             "triggered_by": panel.triggered_by,
-            "lockout_until": iso(panel.locked_until(self._now())),
+            "lockout_until": iso_from_timestamp(panel.locked_until(self._now())),
         }
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -329,12 +330,12 @@ class AlarmController:
             "old": str(transition.old),
             "new": str(transition.new),
             "origin": ORIGIN_NAMES[transition.origin],
-            "at": iso(transition.at),
+            "at": iso_from_timestamp(transition.at),
         }
         if transition.origin is Origin.PEER and source is not None:
             data["target_entity_id"] = source.entity_id
             data["target_state"] = source.state
-            data["target_last_updated"] = iso(source.last_updated)
+            data["target_last_updated"] = iso_from_timestamp(source.last_updated)
         self._hass.bus.async_fire(EVENT_ALARM_TRANSITION, data, context=context)
 
     def _schedule(self) -> None:

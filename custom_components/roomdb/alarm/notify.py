@@ -20,6 +20,7 @@ from homeassistant.helpers import translation
 from homeassistant.util import dt as dt_util
 
 from ..log import get_logger
+from ..timestamps import iso_from_timestamp
 from .const import EVENT_ALARM_EVENT
 from .push_error import CALL_TIMEOUT, async_sentence
 from .security import AlarmEvent, EventKind
@@ -37,11 +38,6 @@ STATE_KEYS: Final = ("mode", "state", "previous")
 """Event data that holds an alarm state (named in the text as Home Assistant names states)."""
 
 
-def iso(timestamp: float | None) -> str | None:
-    """Return a POSIX timestamp as an ISO 8601 UTC string (None stays None)."""
-    return None if timestamp is None else dt_util.utc_from_timestamp(timestamp).isoformat()
-
-
 class AlarmNotifier:
     """Fires the alarm's events and sends the chosen ones to the notify targets."""
 
@@ -53,9 +49,13 @@ class AlarmNotifier:
     @callback
     def async_fire(self, event: AlarmEvent, context: Context | None = None) -> None:
         """Fire `event` on the bus, log it, and notify when its kind is chosen."""
-        data: dict[str, Any] = {"event": str(event.kind), **event.data, "at": iso(event.at)}
+        data: dict[str, Any] = {
+            "event": str(event.kind),
+            **event.data,
+            "at": iso_from_timestamp(event.at),
+        }
         if "until" in data:
-            data["until"] = iso(data["until"])
+            data["until"] = iso_from_timestamp(data["until"])
         self._hass.bus.async_fire(EVENT_ALARM_EVENT, data, context=context)
         details = ", ".join(
             f"{key}={value}" for key, value in event.data.items() if value not in (None, [], {})

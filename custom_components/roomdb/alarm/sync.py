@@ -64,12 +64,12 @@ from homeassistant.util import dt as dt_util
 
 from ..backoff import Backoff
 from ..log import get_logger
+from ..timestamps import iso_from_timestamp
 from .conflict import Decision, PendingChange, Push, TargetView, observe, resolve
 from .const import STORE_VERSION, SYNC_STORE_KEY
 from .controller import AlarmController, PeerSource
 from .machine import AlarmState, Transition
 from .mapping import is_passing, map_inbound, map_outbound, outbound_transition
-from .notify import iso
 from .push_error import CALL_TIMEOUT, async_describe, async_sentence
 from .security import AlarmEvent, EventKind
 from .settings import SyncSettings
@@ -217,13 +217,13 @@ class AlarmSync:
         return {
             "target": self.settings.target,
             "last_seen_state": self.last_seen_state,
-            "last_seen_updated": iso(self.last_seen_updated),
+            "last_seen_updated": iso_from_timestamp(self.last_seen_updated),
             "pending_state": None if self.pending is None else str(self.pending.state),
-            "pending_since": None if self.pending is None else iso(self.pending.at),
-            "last_push_attempt": iso(self.last_push_attempt),
-            "last_push_success": iso(self.last_push_success),
+            "pending_since": None if self.pending is None else iso_from_timestamp(self.pending.at),
+            "last_push_attempt": iso_from_timestamp(self.last_push_attempt),
+            "last_push_success": iso_from_timestamp(self.last_push_success),
             "last_push_error": self.last_push_error,
-            "next_retry": iso(self.next_retry_at),
+            "next_retry": iso_from_timestamp(self.next_retry_at),
         }
 
     # -- inbound ---------------------------------------------------------------------------------

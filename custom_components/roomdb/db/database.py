@@ -16,7 +16,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 import sqlite3
 from typing import Any, Final
@@ -24,6 +23,7 @@ from typing import Any, Final
 import aiosqlite
 
 from ..log import get_logger
+from ..timestamps import utc_now_iso
 from .metadata import METADATA_RULES_TEXT, metadata_value_valid, parse_version
 from .schema import (
     APPLICATION_ID,
@@ -77,11 +77,6 @@ class DatabaseMetadataError(DatabaseError):
     """``metadata.schema_version`` is not a version number; nothing can be migrated safely."""
 
     translation_key = "database_metadata_invalid"
-
-
-def utc_now_iso() -> str:
-    """Return the current time as the ISO 8601 UTC text used in `*_at` columns."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(slots=True, frozen=True)

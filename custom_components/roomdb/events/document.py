@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
-from .event import MAX_SEQUENCE, Event, check_counter, is_int, utc_now_timestamp
+from ..timestamps import wire_timestamp
+from .event import MAX_SEQUENCE, Event, check_counter, is_int
 from .ring import DEFAULT_CAPACITY, EventRing
 from .sequence import SequenceAllocator
 
@@ -98,7 +100,9 @@ def emit_event(
     The event is validated and the ring checked before the number is consumed, so bad input
     raises ``ValueError`` without leaving a hole.
     """
-    event = Event(allocator.peek(), event_type, timestamp or utc_now_timestamp(), data)
+    event = Event(
+        allocator.peek(), event_type, timestamp or wire_timestamp(datetime.now(UTC)), data
+    )
     ring.append(event)
     allocator.next()
     return event

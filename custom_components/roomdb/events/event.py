@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final, TypeGuard
 
 import orjson
@@ -35,18 +35,6 @@ def check_counter(raw: Mapping[str, Any], key: str) -> int:
     if not is_int(value) or value < 0:
         raise ValueError(f"{key} must be a non-negative integer, got {value!r}")
     return value
-
-
-def format_timestamp(moment: datetime) -> str:
-    """Render an aware datetime as ISO 8601 in UTC with a ``Z`` suffix."""
-    if moment.utcoffset() is None:
-        raise ValueError("timestamp must be timezone-aware")
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def utc_now_timestamp() -> str:
-    """Return the current time as ISO 8601 UTC with a ``Z`` suffix."""
-    return format_timestamp(datetime.now(UTC))
 
 
 def validate_timestamp(value: object) -> str:

@@ -20,7 +20,8 @@ from homeassistant.core import (
 )
 
 from ..const import EVENT_ALARM_TRANSITION, EVENT_CONFIG_CHANGED, EVENT_ML_RESULT
-from .event import Event, format_timestamp
+from ..timestamps import wire_timestamp
+from .event import Event
 
 FORWARDED_BUS_EVENTS: Final = {
     EVENT_CONFIG_CHANGED: "config_changed",
@@ -80,7 +81,7 @@ class EventForwarder:
         self._emit(
             wire_type,
             dict(event.data),
-            timestamp=format_timestamp(event.time_fired),
+            timestamp=wire_timestamp(event.time_fired),
             change_id=change_id,
         )
 
@@ -99,4 +100,4 @@ class EventForwarder:
             "old_state": old.state if old is not None else None,
             "new_state": new.state if new is not None else None,
         }
-        self._emit(STATE_CHANGED_EVENT, data, timestamp=format_timestamp(event.time_fired))
+        self._emit(STATE_CHANGED_EVENT, data, timestamp=wire_timestamp(event.time_fired))

@@ -17,8 +17,8 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..db.database import Database
 from ..log import get_logger
+from ..timestamps import wire_timestamp
 from .buffer import EventBuffer
-from .event import format_timestamp
 from .forwarder import CONFIG_CHANGED_EVENT, EventForwarder, TrackedPredicate
 from .journal import ChangeJournal
 from .ledger import SequenceLedger
@@ -98,7 +98,7 @@ class EventStream:
             self.buffer.async_emit(
                 CONFIG_CHANGED_EVENT,
                 entry.as_event_data(),
-                timestamp=format_timestamp(datetime.fromisoformat(entry.changed_at)),
+                timestamp=wire_timestamp(datetime.fromisoformat(entry.changed_at)),
                 change_id=entry.change_id,
             )
         if entries:

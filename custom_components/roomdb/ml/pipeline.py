@@ -22,9 +22,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import numpy as np
 
-from ..db.database import Database, utc_now_iso
+from ..db.database import Database
 from ..db.schema import META_FEATURE_SET_VERSION
 from ..log import get_logger
+from ..timestamps import iso_from_timestamp, utc_now_iso
 from . import store
 from .bocpd import BocpdConfig
 from .changepoints import (
@@ -67,10 +68,6 @@ RECENT_CHANGEPOINTS: Final = 10
 META_TRAIN_INPUTS: Final = "clr_train_inputs"
 
 type StageResult = dict[str, Any]
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 def ordered_stages(stages: Iterable[str]) -> tuple[str, ...]:
@@ -226,7 +223,7 @@ class MlPipeline:
         _, last = await store.async_event_span(self.database)
         if last is None:
             return {"status": "skipped", "detail": "no raw events yet", "rows": flushed}
-        stamp = _iso(last)
+        stamp = iso_from_timestamp(last)
         if self.status.timestamps.get("last_ingest_at") != stamp:
             await self._stamp("last_ingest_at", stamp)
         return {"status": "ok", "detail": "queue flushed", "rows": flushed, "last_event_at": stamp}
@@ -276,7 +273,7 @@ class MlPipeline:
         await self._stamp("last_feature_at")
         return {
             "status": "ok",
-            "detail": f"windows from {_iso(start)} to {_iso(end)}",
+            "detail": f"windows from {iso_from_timestamp(start)} to {iso_from_timestamp(end)}",
             "windows": windows,
             "rows": values,
             "rooms": len(rooms - {HOME_ROOM_ID}),
@@ -525,7 +522,9 @@ class MlPipeline:
         if isinstance(result, Inference) and (
             dt_util.utcnow().timestamp() - result.window_end > STALE_AFTER
         ):
-            result = NotReady("stale", f"the newest window ended at {_iso(result.window_end)}")
+            result = NotReady(
+                "stale", f"the newest window ended at {iso_from_timestamp(result.window_end)}"
+            )
         if isinstance(result, NotReady):
             self._update(sleep_probability=None, asleep=None, inference_window_end=None)
             return {"status": "not_ready", "detail": result.reason, "code": result.code}
@@ -541,7 +540,7 @@ class MlPipeline:
                 "probability": result.probability,
                 "asleep": asleep,
                 "threshold": self.settings.asleep_threshold,
-                "window_start": _iso(result.window_start),
+                "window_start": iso_from_timestamp(result.window_start),
                 "window_end": window_end.isoformat(),
                 "model_run_id": self.status.model_run_id,
             },

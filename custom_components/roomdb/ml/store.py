@@ -12,7 +12,8 @@ from datetime import date
 import json
 from typing import Any, Final
 
-from ..db.database import Database, utc_now_iso
+from ..db.database import Database
+from ..timestamps import utc_now_iso
 from .clr import ClrArtifact
 from .features import FEATURE_NAMES, FeatureRow, RawEvent
 from .labels import SleepLabel

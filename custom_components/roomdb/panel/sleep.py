@@ -10,7 +10,7 @@ corrected times too, so their next reading agrees instead of putting the old tim
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
@@ -24,6 +24,7 @@ from ..ml.features import FEATURE_SET_VERSION, night_of, resolve_tz
 from ..ml.label_source import LabelReading
 from ..ml.labels import LabelRejection, SleepLabel, normalise_sleep_label
 from ..ml.runtime import MlRuntime
+from ..timestamps import iso_from_timestamp
 from .timeline import WindowProbability, estimate_sleep, group_by_night, window_probabilities
 
 PANEL_LABEL_SOURCE: Final = "panel"
@@ -32,10 +33,6 @@ INPUT_DATETIME: Final = "input_datetime"
 LABEL_REJECTED: Final = "label_rejected"
 LABEL_WRONG_NIGHT: Final = "label_wrong_night"
 LABEL_NIGHT_NOT_OVER: Final = "label_night_not_over"
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +92,15 @@ async def async_sleep_nights(hass: HomeAssistant, ml: MlRuntime, nights: int) ->
                 "label": None
                 if stored is None
                 else {
-                    "start": _iso(stored.label.start_utc),
-                    "end": _iso(stored.label.end_utc),
+                    "start": iso_from_timestamp(stored.label.start_utc),
+                    "end": iso_from_timestamp(stored.label.end_utc),
                     "source": stored.source,
                     "updated_at": stored.updated_at,
                 },
-                "bedtime_estimate": _iso(estimate.bedtime if estimate else None),
-                "wake_estimate": _iso(estimate.wake if estimate else None),
+                "bedtime_estimate": iso_from_timestamp(estimate.bedtime if estimate else None),
+                "wake_estimate": iso_from_timestamp(estimate.wake if estimate else None),
                 "max_probability": max((p.probability for p in points), default=None),
-                "windows": [[_iso(p.start), round(p.probability, 4)] for p in points],
+                "windows": [[iso_from_timestamp(p.start), round(p.probability, 4)] for p in points],
             }
         )
     return {
@@ -188,8 +185,8 @@ async def async_set_label(
     helpers_updated = await _async_follow_helpers(hass, ml, label)
     return {
         "night_date": night.isoformat(),
-        "start": _iso(label.start_utc),
-        "end": _iso(label.end_utc),
+        "start": iso_from_timestamp(label.start_utc),
+        "end": iso_from_timestamp(label.end_utc),
         "changed": changed,
         "helpers_updated": helpers_updated,
     }

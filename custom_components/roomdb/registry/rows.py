@@ -7,12 +7,13 @@ not change when HA reorders a set; times are ISO 8601 UTC text like every other 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 import json
 from typing import TYPE_CHECKING, Final
 
 from homeassistant.helpers.device_registry import ChildDeviceEntry
+
+from ..timestamps import utc_iso
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -113,10 +114,6 @@ def _json_list(values: set[str]) -> str:
     return json.dumps(sorted(values))
 
 
-def _time(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 def _text(value: StrEnum | None) -> str | None:
     return None if value is None else str(value)
 
@@ -129,8 +126,8 @@ def floor_row(floor: FloorEntry) -> Row:
         floor.level,
         floor.icon,
         _json_list(floor.aliases),
-        _time(floor.created_at),
-        _time(floor.modified_at),
+        utc_iso(floor.created_at),
+        utc_iso(floor.modified_at),
     )
 
 
@@ -143,8 +140,8 @@ def area_row(area: AreaEntry) -> Row:
         area.icon,
         _json_list(area.aliases),
         _json_list(area.labels),
-        _time(area.created_at),
-        _time(area.modified_at),
+        utc_iso(area.created_at),
+        utc_iso(area.modified_at),
     )
 
 
@@ -166,8 +163,8 @@ def device_row(device: AnyDeviceEntry) -> Row:
         via_device_id,
         _text(device.disabled_by),
         json.dumps([device.config_entry_id]),
-        _time(device.created_at),
-        _time(device.modified_at),
+        utc_iso(device.created_at),
+        utc_iso(device.modified_at),
         device.config_entry_id,
         parent_device_id,
     )
@@ -189,8 +186,8 @@ def entity_row(entity: RegistryEntry) -> Row:
         entity.original_device_class,
         _text(entity.disabled_by),
         _text(entity.hidden_by),
-        _time(entity.created_at),
-        _time(entity.modified_at),
+        utc_iso(entity.created_at),
+        utc_iso(entity.modified_at),
     )
 
 

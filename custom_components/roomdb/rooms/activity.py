@@ -29,6 +29,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
 from ..log import get_logger
+from ..timestamps import iso
 from .admission import admit
 from .mapping import AreaMapping, MappingDiff
 from .mapping_manager import MappingManager
@@ -42,10 +43,6 @@ ACTIVITY_DEVICE_CLASSES: Final = frozenset({"motion", "occupancy", "presence"})
 REBUILD_COOLDOWN: Final = 1.0
 RESTORED: Final = "<restored>"
 """Stands in for the sensors of a room that was active when HA stopped."""
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat(timespec="seconds")
 
 
 @dataclass(slots=True)
@@ -92,8 +89,8 @@ class RoomActivity:
         """The ``activity`` config keys the pipeline owns."""
         return {
             "active": self.active_since is not None,
-            "active_since": _iso(self.active_since),
-            "last_active": _iso(self.last_active),
+            "active_since": iso(self.active_since, timespec="seconds"),
+            "last_active": iso(self.last_active, timespec="seconds"),
             "active_minutes_today": round(self.minutes_today, 1),
             "date": self.day.isoformat() if self.day else None,
             "last_entity": self.last_entity,

@@ -36,8 +36,9 @@ from typing import Any, Final, cast
 
 import orjson
 
-from ..db.database import Database, DatabaseError, utc_now_iso
+from ..db.database import Database, DatabaseError
 from ..log import get_logger
+from ..timestamps import utc_now_iso
 from .admission import ADMISSION_DENIED, admit
 from .export_doc import ORJSON_OPTIONS, ExportRow, canonical_json
 from .limiter import WriteLimiter

@@ -1,0 +1,41 @@
+"""The one place RoomDB turns a moment into text (pure Python, no HA import).
+
+Every time RoomDB stores, answers or sends is ISO 8601. Three shapes exist, one function each:
+
+* database columns (``*_at``) and registry rows: UTC with microseconds and ``+00:00``
+  (:func:`utc_now_iso`, :func:`utc_iso`);
+* attributes, events and responses made from a POSIX timestamp: UTC (:func:`iso_from_timestamp`),
+  or a datetime kept in its own zone (:func:`iso`);
+* the event stream's wire format: UTC with a ``Z`` suffix (:func:`wire_timestamp`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utc_now_iso() -> str:
+    """The current time as the text of the database's ``*_at`` columns."""
+    return utc_iso(datetime.now(UTC))
+
+
+def utc_iso(moment: datetime) -> str:
+    """An aware datetime in UTC with microseconds, as the database stores it."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def iso_from_timestamp(timestamp: float | None) -> str | None:
+    """A POSIX timestamp as ISO 8601 in UTC (``None`` stays ``None``)."""
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+def iso(moment: datetime | None, *, timespec: str = "auto") -> str | None:
+    """A datetime as ISO 8601 in its own zone (``None`` stays ``None``)."""
+    return None if moment is None else moment.isoformat(timespec=timespec)
+
+
+def wire_timestamp(moment: datetime) -> str:
+    """An aware datetime as the event stream sends it: UTC with a ``Z`` suffix."""
+    if moment.utcoffset() is None:
+        raise ValueError("timestamp must be timezone-aware")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,41 @@
+"""The three shapes of time RoomDB writes, each from the one module that makes them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from custom_components.roomdb.timestamps import (
+    iso,
+    iso_from_timestamp,
+    utc_iso,
+    utc_now_iso,
+    wire_timestamp,
+)
+
+PLUS_ONE = timezone(timedelta(hours=1))
+MOMENT = datetime(2026, 1, 2, 4, 4, 5, 250000, tzinfo=PLUS_ONE)
+
+
+def test_database_columns_are_utc_with_microseconds() -> None:
+    assert utc_iso(MOMENT) == "2026-01-02T03:04:05.250000+00:00"
+    now = datetime.fromisoformat(utc_now_iso())
+    assert now.utcoffset() == timedelta(0)
+    assert abs(now - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+def test_posix_timestamps_become_utc_text() -> None:
+    assert iso_from_timestamp(MOMENT.timestamp()) == "2026-01-02T03:04:05.250000+00:00"
+    assert iso_from_timestamp(None) is None
+
+
+def test_datetimes_keep_their_zone() -> None:
+    assert iso(MOMENT, timespec="seconds") == "2026-01-02T04:04:05+01:00"
+    assert iso(None) is None
+
+
+def test_the_wire_says_z_and_refuses_naive_times() -> None:
+    assert wire_timestamp(MOMENT) == "2026-01-02T03:04:05.250000Z"
+    with pytest.raises(ValueError, match="aware"):
+        wire_timestamp(datetime(2026, 1, 1))  # noqa: DTZ001
