@@ -26,12 +26,13 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from bench.households import Household
+from custom_components.roomdb.ml.label_source import CHANGE_COOLDOWN
 
 ROOMDB: Final = "roomdb"
 EVENT_ML_RESULT: Final = "roomdb_ml_result"
 REFRESH_SECOND: Final = 20
 NIGHTLY: Final = time(4, 30)
-DEBOUNCE_WAIT: Final = 2.5
+DEBOUNCE_WAIT: Final = CHANGE_COOLDOWN + 0.5
 WATCHED_PREFIXES: Final = ("sensor.roomdb_", "binary_sensor.roomdb_")
 WATCHED_SKIP: Final = frozenset(
     {

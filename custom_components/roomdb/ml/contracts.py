@@ -28,6 +28,22 @@ ML_CONTRACT_VIEWS: Final[Mapping[str, Columns]] = {
         ("night_date", "TEXT"),
         ("asleep", ""),
     ),
+    "vw_clr_training_dataset_v2": (
+        ("room_id", "TEXT"),
+        ("window_start", "REAL"),
+        ("window_end", "REAL"),
+        ("feature_name", "TEXT"),
+        ("value", "REAL"),
+        ("feature_set_version", "INTEGER"),
+        ("night_date", "TEXT"),
+        ("asleep", ""),
+    ),
+    "vw_sleep_episodes": (
+        ("night_date", "TEXT"),
+        ("bedtime_utc", "REAL"),
+        ("wake_utc", "REAL"),
+        ("updated_at", "TEXT"),
+    ),
     "vw_clr_latest_model_artifact": (
         ("artifact_id", "INTEGER"),
         ("run_id", "INTEGER"),
