@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import override
 
 from homeassistant.components.alarm_control_panel import AlarmControlPanelEntity
@@ -21,8 +22,9 @@ from .alarm.machine import AlarmError, AlarmState
 from .const import DOMAIN
 from .data import RoomDbConfigEntry
 
-# Commands run on the event loop against the in-memory machine: no limit needed.
-PARALLEL_UPDATES = 0
+# A command with a code waits for the code check in a worker thread; one command at a time keeps
+# commands in the order they were given (a quick "arm, disarm" must not end armed).
+PARALLEL_UPDATES = 1
 
 
 async def async_setup_entry(
@@ -94,44 +96,48 @@ class RoomDbAlarmPanel(AlarmControlPanelEntity):
     @override
     async def async_alarm_disarm(self, code: str | None = None) -> None:
         """Disarm."""
-        self._run(lambda: self._controller.disarm(code, self._context))
+        with _refusals():
+            await self._controller.async_disarm(code, self._context)
 
     @override
     async def async_alarm_arm_home(self, code: str | None = None) -> None:
         """Arm home."""
-        self._arm(AlarmState.ARMED_HOME, code)
+        await self._arm(AlarmState.ARMED_HOME, code)
 
     @override
     async def async_alarm_arm_away(self, code: str | None = None) -> None:
         """Arm away."""
-        self._arm(AlarmState.ARMED_AWAY, code)
+        await self._arm(AlarmState.ARMED_AWAY, code)
 
     @override
     async def async_alarm_arm_night(self, code: str | None = None) -> None:
         """Arm night."""
-        self._arm(AlarmState.ARMED_NIGHT, code)
+        await self._arm(AlarmState.ARMED_NIGHT, code)
 
     @override
     async def async_alarm_arm_vacation(self, code: str | None = None) -> None:
         """Arm vacation."""
-        self._arm(AlarmState.ARMED_VACATION, code)
+        await self._arm(AlarmState.ARMED_VACATION, code)
 
     @override
     async def async_alarm_trigger(self, code: str | None = None) -> None:
         """Trigger; no code needed (a panic button must work without one)."""
-        self._run(lambda: self._controller.trigger(self._context))
+        with _refusals():
+            self._controller.trigger(self._context)
 
-    def _arm(self, mode: AlarmState, code: str | None) -> None:
-        self._run(lambda: self._controller.arm(mode, code, self._context))
+    async def _arm(self, mode: AlarmState, code: str | None) -> None:
+        with _refusals():
+            await self._controller.async_arm(mode, code, self._context)
 
-    @staticmethod
-    def _run(command: Callable[[], None]) -> None:
-        """Run a command; a refused one raises a translated error and changes nothing."""
-        try:
-            command()
-        except AlarmError as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key=err.translation_key,
-                translation_placeholders=err.translation_placeholders,
-            ) from err
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Turn a refused command into a translated error; the command changed nothing."""
+    try:
+        yield
+    except AlarmError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=err.translation_key,
+            translation_placeholders=err.translation_placeholders,
+        ) from err

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+import hashlib
+import threading
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -98,6 +100,8 @@ class ServiceCalls:
 
     test_contexts: set[str] = field(default_factory=set)
     outbound: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    contexts: list[Context] = field(default_factory=list)
+    """The context of each outbound call."""
 
     @callback
     def on_call(self, event: Event) -> None:
@@ -107,6 +111,7 @@ class ServiceCalls:
         entity_ids = data["service_data"].get("entity_id")
         if entity_ids in (TARGET, [TARGET]):
             self.outbound.append((data["service"], dict(data["service_data"])))
+            self.contexts.append(event.context)
 
     def services(self) -> list[str]:
         return [service for service, _ in self.outbound]
@@ -151,9 +156,23 @@ async def target_offline(hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
 
 
+async def target_unavailable(hass: HomeAssistant) -> None:
+    """The target's own integration reports it unavailable (it lost the device for a moment).
+
+    Unlike `target_offline`, the target writes the state itself, so the state carries whatever
+    context the entity holds: within Home Assistant's context window, that of RoomDB's last call.
+    """
+    entity = target_entity(hass)
+    entity._attr_available = False
+    entity.async_write_ha_state()
+    await hass.async_block_till_done()
+
+
 async def target_back(hass: HomeAssistant) -> None:
     """The target reports its real state again (HA stamps a new last_updated)."""
-    target_entity(hass).async_write_ha_state()
+    entity = target_entity(hass)
+    entity._attr_available = True
+    entity.async_write_ha_state()
     await hass.async_block_till_done()
 
 
@@ -173,3 +192,16 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
 def sync_of(entry: MockConfigEntry) -> AlarmSync:
     sync: AlarmSync = entry.runtime_data.alarm_sync
     return sync
+
+
+def record_key_derivations(monkeypatch: pytest.MonkeyPatch, hass: HomeAssistant) -> list[bool]:
+    """Record for every key derivation (hashing or checking a code) whether it ran on the loop."""
+    on_loop: list[bool] = []
+    real = hashlib.pbkdf2_hmac
+
+    def recording(hash_name: str, password: bytes, salt: bytes, iterations: int) -> bytes:
+        on_loop.append(threading.get_ident() == hass.loop_thread_id)
+        return real(hash_name, password, salt, iterations)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", recording)  # the machine looks it up per call
+    return on_loop

@@ -1,4 +1,5 @@
-"""Conflict resolution (every row of the table, ties and skew, both authorities)."""
+"""Conflict resolution (every row of the table, ties and skew, both authorities), and how a target
+state is taken (echoes of RoomDB's calls, the target's answers, reconnects)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,13 @@ import pytest
 from custom_components.roomdb.alarm.conflict import (
     DEFAULT_SKEW_TOLERANCE,
     Decision,
+    Observation,
     PendingChange,
+    Push,
     Resolution,
+    TargetView,
+    carries_out,
+    observe,
     resolve,
 )
 from custom_components.roomdb.alarm.machine import AlarmState
@@ -202,3 +208,121 @@ def test_reasons_name_the_rule() -> None:
     assert reason(target_last_updated=T0) == "tie_target_authoritative"
     assert reason(target_last_updated=T0, ha_authoritative=False) == "tie_local_authoritative"
     assert reason(target_last_updated=T0, pending=None, target_state=AWAY) == "in_sync"
+
+
+# -- observe: echoes, answers and reconnects ------------------------------------------------------
+
+NIGHT = AlarmState.ARMED_NIGHT
+ARMING = AlarmState.ARMING
+CALL_AWAY = Push(PendingChange(AWAY, T0), T0 + 0.1)
+CALL_HOME = Push(PendingChange(HOME, T0 + 1), T0 + 1.1)
+BEFORE = TargetView(OFF, T0 - 60)  # the target's own state from before the calls
+ECHOED_AWAY = TargetView(AWAY, T0 + 0.2, CALL_AWAY)
+
+
+def test_echo_is_the_state_the_call_pushed() -> None:
+    seen = observe(BEFORE, AWAY, T0 + 0.2, reconnect=False, calls=[CALL_AWAY], pending=None)
+    assert seen == Observation(ECHOED_AWAY, CALL_AWAY, -math.inf)
+    assert seen.view.stamp == -math.inf  # RoomDB's own change: any newer local change beats it
+
+
+def test_exit_delay_on_the_way_is_an_echo_and_its_end_stays_roomdbs() -> None:
+    arming = observe(BEFORE, ARMING, T0 + 0.2, reconnect=False, calls=[CALL_AWAY], pending=None)
+    assert arming.echo == CALL_AWAY
+    armed = observe(arming.view, AWAY, T0 + 60, reconnect=False, calls=[], pending=None)
+    assert armed == Observation(TargetView(AWAY, T0 + 60, CALL_AWAY), None, -math.inf)
+
+
+def test_reconnect_is_never_an_echo() -> None:
+    """Back within Home Assistant's context window, the state still carries the call's context."""
+    pending = PendingChange(HOME, T0 + 0.5)
+    back = observe(ECHOED_AWAY, AWAY, T0 + 0.8, reconnect=True, calls=[CALL_AWAY], pending=pending)
+    assert back == Observation(ECHOED_AWAY, None, -math.inf)
+    assert (
+        resolve(
+            target_state=AWAY,
+            target_last_updated=back.stamp,
+            pending=pending,
+            last_local_change_time=T0,
+            local_state=HOME,
+        ).decision
+        is PUSH
+    )  # the change queued during the outage is sent
+
+
+@pytest.mark.parametrize(
+    ("previous", "state", "expected"),
+    [
+        (BEFORE, OFF, Observation(BEFORE, None, BEFORE.at)),  # back as it was: its old stamp
+        (BEFORE, HOME, Observation(TargetView(HOME, T0 + 5), None, math.inf)),  # changed unseen
+        (None, HOME, Observation(TargetView(HOME, T0 + 5), None, T0 + 5)),  # never seen before
+    ],
+)
+def test_reconnect_stamps(
+    previous: TargetView | None, state: AlarmState, expected: Observation
+) -> None:
+    assert observe(previous, state, T0 + 5, reconnect=True, calls=[], pending=None) == expected
+
+
+@pytest.mark.parametrize(
+    ("pending", "stamp"),
+    [
+        (None, math.inf),  # the call is done: the answer wins
+        (CALL_AWAY.change, math.inf),  # still in flight: the answer wins over it
+        (PendingChange(HOME, T0 + 0.15), T0 + 0.2),  # a newer change: compared as usual
+    ],
+)
+def test_another_state_with_the_calls_context_is_the_targets_answer(
+    pending: PendingChange | None, stamp: float
+) -> None:
+    seen = observe(BEFORE, NIGHT, T0 + 0.2, reconnect=False, calls=[CALL_AWAY], pending=pending)
+    assert seen == Observation(TargetView(NIGHT, T0 + 0.2), None, stamp)
+
+
+def test_late_report_of_an_earlier_call_is_its_echo() -> None:
+    """A panel reporting after the calls shows the first call's state with the second's context."""
+    calls = [CALL_AWAY, CALL_HOME]
+    first = observe(BEFORE, AWAY, T0 + 1.2, reconnect=False, calls=calls, pending=None)
+    assert first.echo == CALL_AWAY
+    second = observe(first.view, HOME, T0 + 1.3, reconnect=False, calls=calls, pending=None)
+    assert second.echo == CALL_HOME
+
+
+def test_state_of_an_answered_call_chosen_again_is_the_targets() -> None:
+    """After the home call's echo, a keypad choosing away (still in the context window)."""
+    echoed_home = TargetView(HOME, T0 + 1.2, CALL_HOME)
+    seen = observe(
+        echoed_home, AWAY, T0 + 2, reconnect=False, calls=[CALL_AWAY, CALL_HOME], pending=None
+    )
+    assert seen == Observation(TargetView(AWAY, T0 + 2), None, math.inf)
+
+
+def test_state_chosen_before_the_call_is_no_echo() -> None:
+    """A write of attributes alone keeps the old stamp: the state was there before the call."""
+    had_away = TargetView(AWAY, T0 - 10)
+    seen = observe(had_away, AWAY, T0 - 10, reconnect=False, calls=[CALL_AWAY], pending=None)
+    assert seen == Observation(had_away, None, T0 - 10)
+
+
+def test_other_contexts_are_the_targets_own_changes() -> None:
+    seen = observe(ECHOED_AWAY, HOME, T0 + 30, reconnect=False, calls=[], pending=None)
+    assert seen == Observation(TargetView(HOME, T0 + 30), None, T0 + 30)
+    same = observe(ECHOED_AWAY, AWAY, T0 + 0.2, reconnect=False, calls=[], pending=None)
+    assert same == Observation(ECHOED_AWAY, None, -math.inf)  # attributes alone
+
+
+@pytest.mark.parametrize(
+    ("shown", "pushed", "expected"),
+    [
+        (AWAY, AWAY, True),
+        (ARMING, AWAY, True),
+        (ARMING, NIGHT, True),
+        (ARMING, OFF, False),
+        (AlarmState.PENDING, AlarmState.TRIGGERED, True),
+        (AlarmState.PENDING, AWAY, False),
+        (HOME, AWAY, False),
+        (OFF, AlarmState.TRIGGERED, False),
+    ],
+)
+def test_carries_out(shown: AlarmState, pushed: AlarmState, expected: bool) -> None:
+    assert carries_out(shown, pushed) is expected

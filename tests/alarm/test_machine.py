@@ -347,6 +347,37 @@ def test_clearing_the_code() -> None:
     assert state_of(alarm) is S.DISARMED
 
 
+def test_code_check_splits_off_the_slow_part() -> None:
+    """The HA shell runs the slow check off the event loop and hands the machine its result."""
+    alarm = with_code(code_arm_required=False)
+    assert alarm.code_check(None, S.ARMED_HOME) is None  # arming needs no code
+    with pytest.raises(CodeRequiredError):
+        alarm.code_check(None, S.DISARMED)
+    wrong = alarm.code_check("0000", S.DISARMED)
+    assert wrong is not None
+    assert "0000" not in repr(wrong)
+    with pytest.raises(InvalidCodeError):
+        wrong.run()
+    right = alarm.code_check("4321", S.DISARMED)
+    assert right is not None
+    verified = right.run()
+    alarm.arm(S.ARMED_HOME, T0)
+    assert alarm.code_check(verified, S.DISARMED) is None
+    alarm.disarm(T0 + 1, verified)
+    assert state_of(alarm) is S.DISARMED
+
+
+def test_a_code_checked_against_another_code_is_refused() -> None:
+    alarm = with_code()
+    check = alarm.code_check("4321", S.ARMED_HOME)
+    assert check is not None
+    verified = check.run()
+    alarm.set_code("8642", iterations=FAST)  # the code changed after the check
+    with pytest.raises(InvalidCodeError):
+        alarm.arm(S.ARMED_HOME, T0, verified)
+    assert state_of(alarm) is S.DISARMED
+
+
 def test_errors_share_a_base_class() -> None:
     for error in (CodeRequiredError, InvalidCodeError, InvalidTransitionError):
         assert issubclass(error, AlarmError)

@@ -14,6 +14,8 @@ from custom_components.roomdb.alarm.machine import AlarmState, Origin, Transitio
 from custom_components.roomdb.alarm.mapping import (
     INBOUND_STATE_MAP,
     OUTBOUND_SERVICE_MAP,
+    PASSING_STATES,
+    is_passing,
     map_inbound,
     map_outbound,
     outbound_transition,
@@ -59,8 +61,8 @@ def test_alarm_state_values_equal_home_assistant() -> None:
     for state in AlarmState:
         assert state.value in ha_values
         assert AlarmControlPanelState(state.value).value == state.value
-    # HA's extra states: armed_custom_bypass (RoomDB folds it into armed_vacation) and the
-    # transient disarming, which is not in the issue's table and so is recorded, never applied.
+    # HA's extra states: armed_custom_bypass (RoomDB folds it into armed_vacation) and
+    # disarming, which a panel only passes through: recorded, never applied.
     assert ha_values - {s.value for s in AlarmState} == {"armed_custom_bypass", "disarming"}
 
 
@@ -91,12 +93,24 @@ def test_map_inbound(target: str | None, expected: AlarmState | None) -> None:
     assert map_inbound(target) is expected
 
 
-def test_map_inbound_covers_every_home_assistant_state_but_disarming() -> None:
-    for state in AlarmControlPanelState:
-        if state is not AlarmControlPanelState.DISARMING:
-            assert map_inbound(state.value) is not None
-            assert map_inbound(state) is not None  # a StrEnum member works too
-    assert set(INBOUND_STATE_MAP) == {s.value for s in AlarmControlPanelState} - {"disarming"}
+@pytest.mark.parametrize("state", list(AlarmControlPanelState))
+def test_every_home_assistant_state_is_mapped_or_passing(state: AlarmControlPanelState) -> None:
+    """A state Home Assistant adds fails here until the mapping says what it means."""
+    mapped = map_inbound(state.value)
+    assert (mapped is not None) != is_passing(state.value), state
+    assert map_inbound(state) is mapped  # a StrEnum member works too
+
+
+def test_mapped_and_passing_states_are_home_assistant_states() -> None:
+    ha_values = {s.value for s in AlarmControlPanelState}
+    assert set(INBOUND_STATE_MAP) | PASSING_STATES == ha_values
+    assert not set(INBOUND_STATE_MAP) & PASSING_STATES
+
+
+@pytest.mark.parametrize("unusable", ["unknown", "unavailable", "", None, "armed_sideways"])
+def test_unusable_states_are_not_passing(unusable: str | None) -> None:
+    assert map_inbound(unusable) is None
+    assert not is_passing(unusable)
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from custom_components.roomdb.alarm.const import (
 from custom_components.roomdb.alarm.machine import AlarmState, CodeHash
 from custom_components.roomdb.alarm.sync import SyncStatus
 
-from .conftest import PANEL, SYNC_SENSOR, TARGET, state
+from .conftest import PANEL, SYNC_SENSOR, TARGET, record_key_derivations, state
 
 STRINGS = json.loads(
     (Path(__file__).parents[2] / "custom_components" / "roomdb" / "strings.json").read_text(
@@ -93,8 +93,9 @@ async def submit(
 
 
 async def test_alarm_section_sets_code_and_times(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    on_loop = record_key_derivations(monkeypatch, hass)
     result = await submit(
         hass,
         loaded_entry,
@@ -105,6 +106,7 @@ async def test_alarm_section_sets_code_and_times(
         ),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert on_loop == [False]  # the new code was hashed in a worker thread
     options = dict(loaded_entry.options)
     assert "2468" not in json.dumps(options)
     assert CONF_ALARM_CODE not in options

@@ -33,7 +33,7 @@ from custom_components.roomdb.alarm.const import (
 from custom_components.roomdb.alarm.machine import CodeHash
 from custom_components.roomdb.const import DOMAIN, EVENT_ALARM_TRANSITION
 
-from .conftest import PANEL, call_panel, fast_times, state, tick
+from .conftest import PANEL, call_panel, fast_times, record_key_derivations, state, tick
 
 CODE = "4711"
 
@@ -151,6 +151,27 @@ async def test_code_is_required_and_checked(
     assert state(hass, PANEL) == "armed_home"
     await call_panel(hass, "alarm_disarm", code=CODE)
     assert state(hass, PANEL) == "disarmed"
+
+
+@pytest.mark.parametrize("entry_options", [code_options()])
+async def test_code_is_checked_in_a_worker_thread(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    transitions: list[dict[str, Any]],
+) -> None:
+    """Checking a code derives a key, slowly on purpose: never on the event loop."""
+    on_loop = record_key_derivations(monkeypatch, hass)
+    await call_panel(hass, "alarm_arm_home", code=CODE)
+    with pytest.raises(ServiceValidationError) as err:
+        await call_panel(hass, "alarm_disarm", code="0000")
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "invalid_code"
+    assert state(hass, PANEL) == "armed_home"
+    await call_panel(hass, "alarm_disarm", code=CODE)
+    assert state(hass, PANEL) == "disarmed"
+    assert [t["new"] for t in transitions] == ["armed_home", "disarmed"]
+    assert on_loop == [False, False, False]
 
 
 @pytest.mark.parametrize("entry_options", [code_options(arm_required=False)])

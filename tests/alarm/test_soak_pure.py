@@ -3,13 +3,15 @@
 Two `AlarmMachine`s (with different timings) stand for RoomDB's panel and the target panel. `Link`
 plays the part of alarm/sync.py with nothing but machine + mapping + conflict: every machine call's
 transitions go through `outbound_transition` (so a peer change could only be pushed if that filter
-failed), the target's echo of RoomDB's own call is recognised by context, other target changes go
-through `resolve()`, outages queue only the latest local change, failed pushes retry with backoff,
-and a reconnect runs the rules once.
+failed), every target state goes through `observe()` (which tells the echo of RoomDB's own call from
+the target's own changes), the others through `resolve()`, outages queue only the latest local
+change, failed pushes retry with backoff, and a reconnect runs the rules once.
 
 The target reports `last_updated` as the time its state last really changed (an outage of the link
 does not touch it) and shows armed_vacation as armed_custom_bypass, as a panel armed through
-`alarm_arm_custom_bypass` would.
+`alarm_arm_custom_bypass` would. Like a Home Assistant entity, it stamps its states with the context
+of the last call made to it for `CONTEXT_WINDOW` seconds: its timers and its keypad then report with
+RoomDB's context too, while a use through Home Assistant brings its own context.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ import pytest
 from custom_components.roomdb.alarm.conflict import (
     Decision,
     PendingChange,
+    Push,
+    TargetView,
+    observe,
     resolve,
 )
 from custom_components.roomdb.alarm.machine import (
@@ -43,7 +48,10 @@ from custom_components.roomdb.backoff import Backoff
 
 S = AlarmState
 T0 = 1_700_000_000.0
-OURS = "roomdb-context"
+OURS = "roomdb-"
+"""The prefix of RoomDB's call contexts."""
+CONTEXT_WINDOW = 5.0
+"""How long a Home Assistant entity keeps stamping its states with the last call's context."""
 LOCAL_CODE = "4321"
 TARGET_CODE = "9876"
 MODES = sorted(ARMED_STATES)
@@ -68,7 +76,7 @@ def random_config(rng: random.Random) -> AlarmConfig:
         )
 
     return AlarmConfig(
-        times={state: times() for state in STABLE_STATES},
+        times={state: times() for state in sorted(STABLE_STATES)},
         disarm_after_trigger=rng.random() < 0.5,
     )
 
@@ -79,27 +87,41 @@ class Target:
 
     machine: AlarmMachine
     supports_trigger: bool
+    habits: random.Random
+    """Whether someone uses the panel through Home Assistant or its keypad: a die of its own, so
+    the world's dice fall as they did before it was added."""
     link: Link | None = None
     link_up: bool = True
     shown: str = "disarmed"
     last_updated: float = T0
+    context: tuple[str, float] | None = None
+    """The context of the last call to the panel, and when it came."""
     echoes: int = 0
 
-    def _emit(self, transitions: list[Transition], context: str | None) -> None:
+    def _emit(self, transitions: list[Transition]) -> None:
         for transition in transitions:
             new = transition.new
             self.shown = "armed_custom_bypass" if new is S.ARMED_VACATION else str(new)
             self.last_updated = transition.at
+            context = self.context_at(transition.at)
             if self.link_up and self.link is not None:
-                if context == OURS:
+                if context is not None and context.startswith(OURS):
                     self.echoes += 1
                 self.link.on_target_event(self.shown, self.last_updated, context, transition.at)
 
+    def context_at(self, now: float) -> str | None:
+        """The context a state written at `now` carries."""
+        if self.context is not None and now - self.context[1] <= CONTEXT_WINDOW:
+            return self.context[0]
+        return None
+
     def tick(self, now: float) -> None:
-        self._emit(self.machine.advance(now), None)
+        self._emit(self.machine.advance(now))
 
     def user(self, rng: random.Random, now: float) -> None:
-        """Someone uses the target's own keypad."""
+        """Someone uses the target: through Home Assistant (a new context) or its own keypad."""
+        if self.habits.random() < 0.5:
+            self.context = (f"target-user-{now}", now)
         roll = rng.random()
         if roll < 0.45:
             transitions = self.machine.arm(rng.choice(MODES), now, TARGET_CODE)
@@ -107,12 +129,13 @@ class Target:
             transitions = self.machine.disarm(now, TARGET_CODE)
         else:
             transitions = self.machine.trigger(now)
-        self._emit(transitions, f"target-user-{now}")
+        self._emit(transitions)
 
-    def call(self, service: str, now: float, code: str | None) -> None:
+    def call(self, service: str, now: float, code: str | None, context: str) -> None:
         """An `alarm_control_panel` service call from RoomDB, with RoomDB's context."""
         if not self.link_up:
             raise LinkDownError
+        self.context = (context, now)
         if service == "alarm_disarm":
             transitions = self.machine.disarm(now, code)
         elif service == "alarm_trigger":
@@ -120,7 +143,7 @@ class Target:
             transitions = self.machine.trigger(now)
         else:
             transitions = self.machine.arm(SERVICE_MODE[service], now, code)
-        self._emit(transitions, OURS)
+        self._emit(transitions)
 
 
 @dataclass
@@ -132,7 +155,9 @@ class Link:
     ha_authoritative: bool
     rng: random.Random
     pending: PendingChange | None = None
-    last_seen: tuple[str, float] | None = None
+    view: TargetView | None = None
+    calls: dict[str, Push] = field(default_factory=dict)
+    """RoomDB's calls by context."""
     retry_at: float | None = None
     backoff: Backoff = field(init=False)
     applying_inbound: bool = False
@@ -168,8 +193,10 @@ class Link:
         self.pushes += 1
         if self.applying_inbound:
             self.pushes_during_inbound += 1
+        context = f"{OURS}{self.pushes}"
+        self.calls[context] = Push(self.pending, now)
         try:
-            self.target.call(service, now, TARGET_CODE)
+            self.target.call(service, now, TARGET_CODE, context)
         except AlarmError:
             self.pushes_failed += 1
             self.retry_at = now + self.backoff.next_delay()
@@ -184,30 +211,48 @@ class Link:
     def on_target_event(
         self, shown: str, last_updated: float, context: str | None, now: float
     ) -> None:
-        self.last_seen = (shown, last_updated)
-        if context == OURS:
-            return  # the echo of our own call: never applied, never answered
-        self.reconcile(now)
+        self.on_state(shown, last_updated, context, now, reconnect=False)
 
     def on_reconnect(self, now: float) -> None:
+        """The target is back: its state, with whatever context it still carries."""
         self.reconnects += 1
-        self.last_seen = (self.target.shown, self.target.last_updated)
-        self.reconcile(now)
+        context = self.target.context_at(now)
+        self.on_state(self.target.shown, self.target.last_updated, context, now, reconnect=True)
+
+    def on_state(
+        self, shown: str, last_updated: float, context: str | None, now: float, *, reconnect: bool
+    ) -> None:
+        mapped = map_inbound(shown)
+        assert mapped is not None
+        carried = None if context is None else self.calls.get(context)
+        calls = (
+            []
+            if carried is None
+            else [c for c in self.calls.values() if c.sent_at <= carried.sent_at]
+        )
+        seen = observe(
+            self.view, mapped, last_updated, reconnect=reconnect, calls=calls, pending=self.pending
+        )
+        self.view = seen.view
+        if seen.echo is None:
+            self.reconcile(now, seen.stamp)
+        elif self.pending is not None and self.pending != seen.echo.change:
+            self.push(now)  # a newer change waits behind the one echoed
 
     def on_retry(self, now: float) -> None:
         self.retry_at = None
         if self.target.link_up:
-            self.reconcile(now)
+            assert self.view is not None
+            self.reconcile(now, self.view.stamp)
 
-    def reconcile(self, now: float) -> None:
-        assert self.last_seen is not None
-        shown, last_updated = self.last_seen
-        mapped = map_inbound(shown)
+    def reconcile(self, now: float, target_stamp: float) -> None:
+        assert self.view is not None
+        mapped = self.view.state
         local_state = self.local.state
         assert local_state is self.local.state_at(now), "timers must be fired on time"
         result = resolve(
             target_state=mapped,
-            target_last_updated=last_updated,
+            target_last_updated=target_stamp,
             pending=self.pending,
             last_local_change_time=self.local.last_local_change_at,
             local_state=local_state,
@@ -215,7 +260,6 @@ class Link:
         )
         self.decisions[result.decision] = self.decisions.get(result.decision, 0) + 1
         if result.decision in (Decision.ADOPT_TARGET, Decision.DROP_PENDING_ADOPT_TARGET):
-            assert mapped is not None
             if result.decision is Decision.DROP_PENDING_ADOPT_TARGET:
                 self.pending = None
                 self.retry_at = None
@@ -319,10 +363,14 @@ def make_world(seed: int, *, ha_authoritative: bool, supports_trigger: bool) -> 
     local.set_code(LOCAL_CODE, iterations=1)
     target_machine = AlarmMachine(random_config(rng), now=T0)
     target_machine.set_code(TARGET_CODE, iterations=1)
-    target = Target(target_machine, supports_trigger=supports_trigger)
+    target = Target(
+        target_machine, supports_trigger=supports_trigger, habits=random.Random(seed + 1)
+    )
     link = Link(local, target, ha_authoritative=ha_authoritative, rng=rng)
     target.link = link
-    link.last_seen = (target.shown, target.last_updated)
+    shown = map_inbound(target.shown)
+    assert shown is not None
+    link.view = TargetView(shown, target.last_updated)
     return World(rng, local, target, link)
 
 

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import Context, Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.components.alarm_control_panel.const import (
+    DATA_COMPONENT,
+    DOMAIN as ALARM_DOMAIN,
+    AlarmControlPanelState,
+)
+from homeassistant.core import (
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    State,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceNotSupported
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.roomdb.alarm.const import (
     CONF_SYNC_CODE,
@@ -22,6 +35,7 @@ from custom_components.roomdb.alarm.const import (
     SYNC_STORE_KEY,
 )
 from custom_components.roomdb.alarm.machine import AlarmState
+from custom_components.roomdb.alarm.mapping import map_inbound
 from custom_components.roomdb.alarm.sync import SyncStatus
 from custom_components.roomdb.const import EVENT_ALARM_TRANSITION
 
@@ -38,6 +52,7 @@ from .conftest import (
     target_back,
     target_entity,
     target_offline,
+    target_unavailable,
     tick,
 )
 
@@ -46,6 +61,15 @@ from .conftest import (
 def entry_options() -> dict[str, Any]:
     """Sync with the manual panel, HA authoritative, no delays (tests override it)."""
     return sync_options()
+
+
+TARGET_WITH_CODE = {"platform": "manual", "name": "House", "arming_time": 0, "code": "1357"}
+"""A manual panel that asks for its code "1357" to arm and disarm."""
+
+
+def sending_code(code: str) -> dict[str, Any]:
+    """Sync options that send `code` with every call to the target."""
+    return {**sync_options(), CONF_SYNC_SEND_CODE: True, CONF_SYNC_CODE: code}
 
 
 @pytest.fixture
@@ -58,6 +82,12 @@ def transitions(hass: HomeAssistant) -> list[dict[str, Any]]:
 
     hass.bus.async_listen(EVENT_ALARM_TRANSITION, _record)
     return seen
+
+
+async def run_loop(rounds: int = 20) -> None:
+    """Let the event loop run what is ready, without waiting for tasks that hang."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)
 
 
 def sensor(hass: HomeAssistant) -> tuple[str, dict[str, Any]]:
@@ -168,6 +198,51 @@ async def test_unusable_target_states_are_recorded_never_applied(
     assert state(hass, PANEL) == "armed_home"
     assert calls.outbound == []
     assert sensor(hass)[1]["pending_state"] == "armed_home"
+
+
+@pytest.mark.parametrize(
+    "passing",
+    # Every Home Assistant alarm state RoomDB's panel has no counterpart for (`disarming`, HA
+    # 2024.11+): a state Home Assistant adds later lands here too and must not be taken for an
+    # outage.
+    [str(s) for s in AlarmControlPanelState if map_inbound(s) is None],
+)
+async def test_target_passing_through_a_state_without_counterpart_stays_online(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    transitions: list[dict[str, Any]],
+    passing: str,
+) -> None:
+    await tick(hass, freezer, 30)
+    await call_target(hass, calls, "alarm_arm_away")
+    assert state(hass, PANEL) == "armed_away"
+    statuses: list[str] = []
+
+    @callback
+    def _record(event: Event[EventStateChangedData]) -> None:
+        if (new_state := event.data["new_state"]) is not None:
+            statuses.append(new_state.state)
+
+    async_track_state_change_event(hass, SYNC_SENSOR, _record)
+    await tick(hass, freezer, 5)
+    # The panel shows the state while it works on a disarm (as keypad panels do).
+    current = hass.states.get(TARGET)
+    assert current is not None
+    hass.states.async_set(TARGET, passing, current.attributes)
+    await hass.async_block_till_done()
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.IN_SYNC
+    assert attributes["last_seen_state"] == passing
+    assert state(hass, PANEL) == "armed_away"  # recorded, never transitioned on
+    await tick(hass, freezer, 2)
+    await call_target(hass, calls, "alarm_disarm")
+    assert state(hass, PANEL) == "disarmed"
+    assert [t["new"] for t in transitions] == ["armed_away", "disarmed"]
+    assert SyncStatus.OFFLINE not in statuses
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+    assert calls.outbound == []
 
 
 async def test_offline_queues_only_the_latest_change_then_pushes_it(
@@ -303,6 +378,32 @@ async def test_restart_pushes_a_pending_change_when_the_target_is_there(
     assert state(hass, TARGET) == "armed_home"
 
 
+async def test_restart_remembers_that_the_target_shows_roomdbs_own_change(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A change queued 1 s after RoomDB's last call is newer than that call, across a restart.
+
+    The target made no change of its own, so no tie with the clock tolerance hands it the win.
+    """
+    await tick(hass, freezer, 30)
+    await call_panel(hass, "alarm_arm_away")
+    await target_offline(hass)
+    await tick(hass, freezer, 1)
+    await call_panel(hass, "alarm_arm_home")
+    assert await hass.config_entries.async_unload(alarm_entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(alarm_entry.entry_id)
+    await hass.async_block_till_done()
+    await target_back(hass)
+    assert calls.services() == ["alarm_arm_away", "alarm_arm_home"]
+    assert state(hass, TARGET) == "armed_home"
+    assert state(hass, PANEL) == "armed_home"
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+
+
 async def test_first_sync_adopts_the_target(
     hass: HomeAssistant, target: str, mock_entry: MockConfigEntry, calls: ServiceCalls
 ) -> None:
@@ -355,10 +456,81 @@ async def test_removed_target_coming_back_gets_the_queued_change(
     assert state(hass, TARGET) == "armed_away"
 
 
-def fail_first_calls(
-    monkeypatch: pytest.MonkeyPatch, hass: HomeAssistant, method: str, times: int, message: str
+async def test_reconnect_within_the_context_window_sends_the_queued_change(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """Make the target panel's `method` raise `times` times, then behave normally."""
+    """A target back within seconds of RoomDB's call still carries that call's context.
+
+    That state is the target reconnecting, not the answer to the call: the change queued during
+    the outage is sent and both panels end in sync.
+    """
+    returns: list[State] = []
+
+    @callback
+    def _record_return(event: Event[EventStateChangedData]) -> None:
+        old, new = event.data["old_state"], event.data["new_state"]
+        if old is not None and old.state == "unavailable" and new is not None:
+            returns.append(new)
+
+    async_track_state_change_event(hass, TARGET, _record_return)
+    await tick(hass, freezer, 30)
+    await call_panel(hass, "alarm_arm_away")
+    pushed = hass.states.get(TARGET)
+    assert pushed is not None
+    assert pushed.state == "armed_away"
+    await tick(hass, freezer, 0.3)
+    await target_unavailable(hass)
+    assert sensor(hass)[0] == SyncStatus.OFFLINE
+    await tick(hass, freezer, 0.3)
+    await call_panel(hass, "alarm_arm_home")
+    assert sensor(hass)[1]["pending_state"] == "armed_home"
+    await tick(hass, freezer, 0.3)
+    await target_back(hass)
+    # The case under test: the target comes back in the state RoomDB pushed, with its context.
+    assert [(s.state, s.context.id) for s in returns] == [("armed_away", pushed.context.id)]
+    assert calls.services() == ["alarm_arm_away", "alarm_arm_home"]
+    assert state(hass, TARGET) == "armed_home"
+    assert state(hass, PANEL) == "armed_home"
+    status, attributes = sensor(hass)
+    assert status == SyncStatus.IN_SYNC
+    assert attributes["pending_state"] is None
+
+
+def failing(hass: HomeAssistant, error: str, pending: str | None) -> dict[str, Any]:
+    """Check the sync sensor shows `error` with `pending` still queued; return its attributes."""
+    status, attributes = sensor(hass)
+    assert (status, attributes["last_push_error"], attributes["pending_state"]) == (
+        SyncStatus.ERROR,
+        error,
+        pending,
+    )
+    return attributes
+
+
+def sync_log(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    """The sync's log lines about its calls failing and working again."""
+    return [
+        (record.levelno, record.getMessage())
+        for record in caplog.records
+        if record.name == "custom_components.roomdb.alarm.sync"
+        and record.getMessage().startswith(("Alarm sync: ", "Alarm sync with "))
+    ]
+
+
+def fail_first_calls(
+    monkeypatch: pytest.MonkeyPatch,
+    hass: HomeAssistant,
+    method: str,
+    times: int,
+    error: str | Exception,
+) -> None:
+    """Make the target panel's `method` raise `times` times, then behave normally.
+
+    `error` is what it raises; a text is raised as a HomeAssistantError with that message.
+    """
     entity = target_entity(hass)
     real = getattr(entity, method)
     failures = times
@@ -367,7 +539,7 @@ def fail_first_calls(
         nonlocal failures
         if failures:
             failures -= 1
-            raise HomeAssistantError(message)
+            raise HomeAssistantError(error) if isinstance(error, str) else error
         await real(code)
 
     monkeypatch.setattr(entity, method, flaky)
@@ -379,15 +551,15 @@ async def test_failed_call_is_retried_with_backoff(
     calls: ServiceCalls,
     freezer: FrozenDateTimeFactory,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     fail_first_calls(monkeypatch, hass, "async_alarm_arm_away", 2, "panel is busy")
     await tick(hass, freezer, 30)
+    caplog.set_level(logging.INFO)
     await call_panel(hass, "alarm_arm_away")
     assert state(hass, PANEL) == "armed_away"  # local keeps working
-    status, attributes = sensor(hass)
-    assert status == SyncStatus.ERROR
-    assert attributes["last_push_error"] == "panel is busy"
-    assert attributes["pending_state"] == "armed_away"
+    busy = f"{TARGET} refused alarm_arm_away: panel is busy"
+    attributes = failing(hass, busy, pending="armed_away")
     first_retry = dt_util.parse_datetime(attributes["next_retry"])
     assert first_retry is not None
     first_delay = (first_retry - dt_util.utcnow()).total_seconds()
@@ -408,7 +580,12 @@ async def test_failed_call_is_retried_with_backoff(
     status, attributes = sensor(hass)
     assert status == SyncStatus.IN_SYNC
     assert attributes["next_retry"] is None
-    assert attributes["last_push_error"] == "panel is busy"  # kept as history
+    assert attributes["last_push_error"] == busy  # kept as history
+    # Said in the log once when it starts failing, once when it works again.
+    assert sync_log(caplog) == [
+        (logging.WARNING, f"Alarm sync: {busy}"),
+        (logging.INFO, f"Alarm sync with {TARGET} works again"),
+    ]
 
 
 async def test_retry_after_the_target_moved_on_adopts_it(
@@ -438,14 +615,8 @@ async def test_retry_after_the_target_moved_on_adopts_it(
     assert calls.services() == ["alarm_arm_night"]
 
 
-@pytest.mark.parametrize(
-    "target_config",
-    [{"platform": "manual", "name": "House", "arming_time": 0, "code": "1357"}],
-)
-@pytest.mark.parametrize(
-    "entry_options",
-    [{**sync_options(), CONF_SYNC_SEND_CODE: True, CONF_SYNC_CODE: "1357"}],
-)
+@pytest.mark.parametrize("target_config", [TARGET_WITH_CODE])
+@pytest.mark.parametrize("entry_options", [sending_code("1357")])
 async def test_code_is_sent_when_configured(
     hass: HomeAssistant, alarm_entry: MockConfigEntry, calls: ServiceCalls
 ) -> None:
@@ -458,20 +629,185 @@ async def test_code_is_sent_when_configured(
     assert state(hass, TARGET) == "disarmed"
 
 
-@pytest.mark.parametrize(
-    "target_config",
-    [{"platform": "manual", "name": "House", "arming_time": 0, "code": "1357"}],
-)
+@pytest.mark.parametrize("target_config", [TARGET_WITH_CODE])
 async def test_refused_call_is_an_error_and_local_keeps_its_state(
     hass: HomeAssistant, alarm_entry: MockConfigEntry, calls: ServiceCalls
 ) -> None:
     await call_panel(hass, "alarm_arm_home")
     assert state(hass, PANEL) == "armed_home"
     assert state(hass, TARGET) == "disarmed"
-    status, attributes = sensor(hass)
-    assert status == SyncStatus.ERROR
-    assert attributes["last_push_error"]
-    assert attributes["pending_state"] == "armed_home"
+    failing(
+        hass,
+        f"{TARGET} refused alarm_arm_home because it needs a code and RoomDB sent none;"
+        ' turn on "Send a code" in RoomDB\'s alarm sync options',
+        pending="armed_home",
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            # Home Assistant's own refusal, in its words from its strings.
+            ServiceNotSupported(ALARM_DOMAIN, "alarm_arm_away", TARGET),
+            (
+                f"{TARGET} refused alarm_arm_away: Entity {TARGET} does not support action"
+                " alarm_control_panel.alarm_arm_away"
+            ),
+        ),
+        (HomeAssistantError(), f"{TARGET} refused alarm_arm_away without giving a reason"),
+        (
+            # A key whose integration has no such string: the key alone says nothing.
+            HomeAssistantError(translation_domain="manual", translation_key="busy"),
+            f"{TARGET} refused alarm_arm_away without giving a reason",
+        ),
+        (
+            KeyError("armed_sideways"),
+            (
+                f"{TARGET} failed on alarm_arm_away with an unexpected error:"
+                " KeyError: 'armed_sideways'"
+            ),
+        ),
+        (
+            RuntimeError(),
+            f"{TARGET} failed on alarm_arm_away with an unexpected error: RuntimeError",
+        ),
+    ],
+    ids=["translated", "no_message", "untranslated_key", "key_error", "bare_error"],
+)
+async def test_other_failures_are_said_in_words(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    expected: str,
+) -> None:
+    fail_first_calls(monkeypatch, hass, "async_alarm_arm_away", 1, error)
+    await tick(hass, freezer, 30)
+    await call_panel(hass, "alarm_arm_away")
+    failing(hass, expected, pending="armed_away")
+
+
+@pytest.mark.parametrize("target_config", [TARGET_WITH_CODE])
+@pytest.mark.parametrize("entry_options", [sending_code("0000")])
+async def test_wrong_code_for_the_target_is_said_in_words(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await tick(hass, freezer, 30)
+    caplog.set_level(logging.WARNING)
+    await call_panel(hass, "alarm_arm_home")
+    await tick(hass, freezer, 3)  # the retry is refused too
+    assert calls.services() == ["alarm_arm_home", "alarm_arm_home"]
+    assert state(hass, TARGET) == "disarmed"
+    expected = (
+        f"{TARGET} refused alarm_arm_home because it did not accept the code RoomDB sent;"
+        " correct the code in RoomDB's alarm sync options"
+    )
+    failing(hass, expected, pending="armed_home")
+    # Said once in the log when it starts failing, not at every retry.
+    assert sync_log(caplog) == [(logging.WARNING, f"Alarm sync: {expected}")]
+
+
+async def test_target_without_a_loaded_integration_is_said_in_words(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Its integration unloaded, the panel's last state stays where something else keeps it.
+
+    Home Assistant answers a call for an entity nobody serves with a log line only, so the call
+    "succeeds": the sync must not take that for the target having followed.
+    """
+    await tick(hass, freezer, 30)
+    last = hass.states.get(TARGET)
+    assert last is not None
+    await hass.data[DATA_COMPONENT].async_remove_entity(TARGET)
+    hass.states.async_set(TARGET, last.state, last.attributes)
+    await hass.async_block_till_done()
+    await call_panel(hass, "alarm_arm_away")
+    attributes = failing(
+        hass,
+        f"RoomDB could not call alarm_arm_away on {TARGET} because no loaded integration"
+        " provides that panel; check that the panel's integration is set up",
+        pending="armed_away",
+    )
+    assert attributes["next_retry"] is not None
+
+
+async def arm_away_while_the_target_hangs(
+    hass: HomeAssistant,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> asyncio.Event:
+    """Arm RoomDB's panel away while the target's `alarm_arm_away` never returns.
+
+    The call stays running until the event returned is set. Ticks 30 s first, so the local
+    change is clearly newer than the target's state.
+    """
+    release = asyncio.Event()
+
+    async def hang(code: str | None = None) -> None:
+        await release.wait()
+
+    monkeypatch.setattr(target_entity(hass), "async_alarm_arm_away", hang)
+    await tick(hass, freezer, 30)
+    await hass.services.async_call(
+        ALARM_DOMAIN, "alarm_arm_away", {"entity_id": PANEL}, blocking=True
+    )
+    await run_loop()  # not block_till_done: it would wait for the call that hangs
+    assert calls.services() == ["alarm_arm_away"]
+    return release
+
+
+async def test_hanging_target_call_times_out(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A foreign integration whose service never returns must not hold up the sync."""
+    release = await arm_away_while_the_target_hangs(hass, calls, freezer, monkeypatch)
+    try:
+        freezer.tick(timedelta(seconds=30))
+        async_fire_time_changed(hass)
+        await run_loop()
+        failing(
+            hass, f"{TARGET} did not finish alarm_arm_away within 30 seconds", pending="armed_away"
+        )
+        # The panel answers again: the retry goes through.
+        monkeypatch.undo()
+        await tick(hass, freezer, 3)
+        assert calls.services() == ["alarm_arm_away", "alarm_arm_away"]
+        assert state(hass, TARGET) == "armed_away"
+        assert sensor(hass)[0] == SyncStatus.IN_SYNC
+    finally:
+        release.set()
+
+
+@pytest.mark.timeout(60)  # without the fix the unload waits for the call forever (frozen clock)
+async def test_unload_does_not_wait_for_a_hanging_call(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    hass_storage: dict[str, Any],
+) -> None:
+    release = await arm_away_while_the_target_hangs(hass, calls, freezer, monkeypatch)
+    try:
+        assert await hass.config_entries.async_unload(alarm_entry.entry_id)
+        # The change is kept for the next start.
+        assert hass_storage[SYNC_STORE_KEY]["data"]["pending"]["state"] == "armed_away"
+    finally:
+        release.set()
 
 
 @pytest.mark.parametrize(
@@ -491,10 +827,9 @@ async def test_mode_the_target_lacks_is_not_sent(
 ) -> None:
     await call_panel(hass, "alarm_arm_night")
     assert calls.outbound == []
-    status, attributes = sensor(hass)
-    assert status == SyncStatus.ERROR
-    assert attributes["last_push_error"] == f"{TARGET} does not support armed_night"
-    assert attributes["pending_state"] is None
+    failing(
+        hass, f"{TARGET} does not support armed_night, so RoomDB did not send that change", None
+    )
     await call_panel(hass, "alarm_arm_away")
     assert calls.services() == ["alarm_arm_away"]
     assert sensor(hass)[0] == SyncStatus.IN_SYNC
@@ -559,24 +894,70 @@ async def test_target_exit_delay_is_mirrored_not_answered(
     assert calls.outbound == []
 
 
-async def test_echo_of_own_call_is_only_recorded(
+@pytest.mark.parametrize(
+    "entry_options", [sync_options(), sync_options(ha_authoritative=False)], ids=["ha", "local"]
+)
+async def test_target_answering_a_call_with_another_state_is_followed_not_repeated(
     hass: HomeAssistant,
     alarm_entry: MockConfigEntry,
     calls: ServiceCalls,
     transitions: list[dict[str, Any]],
 ) -> None:
-    await call_panel(hass, "alarm_arm_home")
-    sync = sync_of(alarm_entry)
-    own = sync._own_contexts[-1]
-    # A state carrying RoomDB's context is never applied, whatever it says.
-    hass.states.async_set(
-        TARGET, "armed_night", {"supported_features": 63}, context=Context(id=own)
-    )
+    """A panel without a night mode answers RoomDB's `alarm_arm_night` with armed_home.
+
+    That state carries RoomDB's context but is not what RoomDB asked for: it is the panel's answer,
+    so RoomDB takes it (either authority) and does not ask again, which would get the same answer.
+    """
+    await call_panel(hass, "alarm_arm_night")
+    answered = hass.states.get(TARGET)
+    assert answered is not None
+    hass.states.async_set(TARGET, "armed_home", answered.attributes, context=answered.context)
     await hass.async_block_till_done()
     assert state(hass, PANEL) == "armed_home"
-    assert sensor(hass)[1]["last_seen_state"] == "armed_night"
-    assert len(calls.outbound) == 1
-    assert [t["new"] for t in transitions] == ["armed_home"]
+    assert [(t["new"], t["origin"]) for t in transitions] == [
+        ("armed_night", "local"),
+        ("armed_home", "home_assistant"),
+    ]
+    assert calls.services() == ["alarm_arm_night"]
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
+
+
+async def test_panel_reporting_after_the_calls_is_not_taken_for_a_change(
+    hass: HomeAssistant,
+    alarm_entry: MockConfigEntry,
+    calls: ServiceCalls,
+    monkeypatch: pytest.MonkeyPatch,
+    transitions: list[dict[str, Any]],
+) -> None:
+    """A panel that reports its state after the call returned (as MQTT panels do).
+
+    Two quick local changes are both sent before the first report arrives, so both reports carry
+    the second call's context: the first is the late echo of the first call, not a change of the
+    target, and RoomDB's panel must not step back to it.
+    """
+    entity = target_entity(hass)
+
+    async def accept(code: str | None = None) -> None:
+        """The command is on its way to the device; its state is reported later."""
+
+    for method in ("async_alarm_arm_away", "async_alarm_arm_home"):
+        monkeypatch.setattr(entity, method, accept)
+    await call_panel(hass, "alarm_arm_away")
+    await call_panel(hass, "alarm_arm_home")
+    assert calls.services() == ["alarm_arm_away", "alarm_arm_home"]
+    latest = calls.contexts[-1]
+    for reported in ("armed_away", "armed_home"):
+        current = hass.states.get(TARGET)
+        assert current is not None
+        hass.states.async_set(TARGET, reported, current.attributes, context=latest)
+        await hass.async_block_till_done()
+        assert state(hass, PANEL) == "armed_home"
+    assert [(t["new"], t["origin"]) for t in transitions] == [
+        ("armed_away", "local"),
+        ("armed_home", "local"),
+    ]
+    assert len(calls.outbound) == 2
+    assert sensor(hass)[0] == SyncStatus.IN_SYNC
 
 
 @pytest.mark.parametrize(

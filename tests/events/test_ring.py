@@ -75,20 +75,44 @@ def test_empty_ring() -> None:
         EventRing(0)
 
 
-def test_a_batch_answered_ok_is_acknowledged_and_never_moves_back() -> None:
+def test_ok_acks_a_batch_and_only_a_later_answer_confirms_it() -> None:
     ring = filled(10)
     assert deliver(ring, 3) == [1, 2, 3]
-    assert (ring.last_sent, ring.last_acked, ring.pending_count()) == (3, 3, 7)
+    assert (ring.last_sent, ring.last_acked, ring.last_confirmed) == (3, 3, 0)
+    assert ring.pending_count() == 10  # 1..3 answered, not confirmed; 4..10 not sent
     batch = ring.next_batch(4)
     ring.mark_sent(batch)
     assert ring.last_acked == 3  # sent, not answered yet
     ring.record_stored(batch, [])
-    assert ring.last_acked == 7
+    assert (ring.last_acked, ring.last_confirmed) == (7, 3)
     assert [e.sequence_number for e in ring.next_batch(10)] == [8, 9, 10]
     ring.record_stored([ev(2, n=2)], [])  # a late duplicate answer changes nothing
-    assert ring.last_acked == 7
+    assert (ring.last_acked, ring.last_confirmed) == (7, 3)
     with pytest.raises(ValueError, match="not marked sent"):
         ring.record_stored(ring.next_batch(1), [])
+    with pytest.raises(ValueError, match="needs the batch"):
+        ring.record_stored([], [])
+
+
+def test_heartbeats_confirm_what_precedes_them_and_need_no_confirmation() -> None:
+    ring = filled(3)
+    deliver(ring, 3)
+    assert ring.needs_confirmation()
+    ring.append(Event(4, "heartbeat", TS, {}))
+    assert not ring.needs_confirmation()  # the heartbeat is not sent yet: sending comes first
+    deliver(ring, 3)
+    assert (ring.last_confirmed, ring.pending_count(), ring.needs_confirmation()) == (3, 0, False)
+
+
+def test_an_unread_answer_makes_everything_unconfirmed_pending_again() -> None:
+    ring = filled(10)
+    deliver(ring, 4)
+    deliver(ring, 4)  # confirms 1..4; 5..8 acked
+    batch = ring.next_batch(2)
+    ring.mark_sent(batch)
+    ring.answer_lost()  # the POST of 9, 10 timed out: its answer may have reported 5..8
+    assert (ring.last_acked, ring.last_confirmed) == (4, 4)
+    assert [e.sequence_number for e in ring.next_batch(10)] == [5, 6, 7, 8, 9, 10]
 
 
 def test_reported_gaps_stay_pending_until_a_resend_is_confirmed() -> None:
@@ -96,13 +120,17 @@ def test_reported_gaps_stay_pending_until_a_resend_is_confirmed() -> None:
     deliver(ring, 10, gaps=[3, 4])
     assert ring.last_acked == 10
     assert ring.missing == [3, 4]
-    assert ring.pending_count() == 2
     assert ring.stats()["awaiting_resend"] == 2
     assert ring.disagreement() == []
     assert deliver(ring, 10, gaps=[4]) == [3, 4]  # the peer got 3, still misses 4
     assert (ring.missing, ring.resent) == ([4], 2)
     assert deliver(ring, 10) == [4]
-    assert (ring.missing, ring.resent, ring.pending_count()) == ([], 3, 0)
+    assert (ring.missing, ring.resent) == ([], 3)
+    # The resends' answers confirm what lies below them (1..3); 4..10 wait for a later POST.
+    assert (ring.last_confirmed, ring.pending_count()) == (3, 7)
+    ring.append(Event(11, "heartbeat", TS, {}))
+    deliver(ring, 10)
+    assert (ring.last_confirmed, ring.pending_count()) == (10, 0)
 
 
 def test_gaps_inside_an_acked_batch_are_resent_before_new_events() -> None:
@@ -159,7 +187,8 @@ def test_stats() -> None:
         "next_sequence": 7,
         "last_sent": 5,
         "last_acked": 4,
-        "pending": 3,
+        "last_confirmed": 0,
+        "pending": 4,
         "awaiting_resend": 1,
         "overflowed": 2,
         "skipped": 0,

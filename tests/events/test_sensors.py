@@ -54,7 +54,13 @@ async def test_sensors_follow_the_stream(
     await wait_until(lambda: stream_of(loaded_entry).stats().resent == 1)
     await wait_until(lambda: stream_of(loaded_entry).stats().last_acked == 4)
     await refresh(hass, loaded_entry)
-    assert value(hass, "sensor.roomdb_buffered_events") == "4"
+    pending = hass.states.get("sensor.roomdb_pending_events")
+    assert pending is not None
+    assert pending.state == "3"  # answered, not yet confirmed by a later POST
+    assert (pending.attributes["awaiting_resend"], pending.attributes["disagreement"]) == (0, [])
+    await stream_of(loaded_entry).async_flush()  # a heartbeat confirms them
+    await refresh(hass, loaded_entry)
+    assert value(hass, "sensor.roomdb_buffered_events") == "5"
     assert value(hass, "sensor.roomdb_pending_events") == "0"
     assert value(hass, "sensor.roomdb_resent_events") == "1"
     assert value(hass, "sensor.roomdb_unrecoverable_events") == "0"

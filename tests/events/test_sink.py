@@ -51,7 +51,13 @@ async def test_delivers_in_order_with_the_wire_format(
         "action": "created",
     }
     stats = stream_of(loaded_entry).stats()
-    assert (stats.state, stats.last_acked, stats.pending, stats.resent) == ("ok", 45, 0, 0)
+    # Answered ok, but only a later POST can confirm them: pending until then.
+    assert (stats.state, stats.last_acked, stats.last_confirmed, stats.pending) == ("ok", 45, 40, 5)
+    assert stats.resent == 0
+    await stream_of(loaded_entry).async_flush()  # confirms the tail with a heartbeat
+    stats = stream_of(loaded_entry).stats()
+    assert (stats.newest, stats.last_confirmed, stats.pending) == (46, 45, 0)
+    assert peer.events(key)[-1]["event_type"] == "heartbeat"
     assert peer.duplicates == 0
     assert peer.gaps(key) == []
 
@@ -63,9 +69,9 @@ async def test_dropped_events_are_recovered_from_the_buffer(
     peer.drop_sequences({3, 7})
     fire_config_changes(hass, 10)
     await wait_until(lambda: peer.sequences(key) == list(range(1, 11)))
+    await wait_until(lambda: stream_of(loaded_entry).stats().resent == 2)
 
     stats = stream_of(loaded_entry).stats()
-    assert stats.resent == 2
     assert stats.unrecoverable == 0
     assert peer.dropped_events == 2
     assert peer.duplicates == 0
@@ -97,7 +103,7 @@ async def test_a_lost_tail_is_found_by_the_heartbeat(
 
     # After the idle interval a heartbeat follows; the peer reports the loss and it is resent.
     await wait_until(lambda: lost in peer.sequences(key))
-    assert stream.stats().resent == 1
+    await wait_until(lambda: stream.stats().resent == 1)
     assert [e["data"]["room_id"] for e in peer.events(key) if e["event_type"] != "heartbeat"] == [
         "room_0",
         "room_1",
@@ -105,15 +111,15 @@ async def test_a_lost_tail_is_found_by_the_heartbeat(
         "room_3",
     ]
 
-    # The heartbeat that found the gap does not count; two quiet ones after it confirm the
-    # tail, then the stream stays silent while idle.
-    await wait_until(lambda: stream.buffer.ring.newest == lost + 3)
-    await wait_until(lambda: stream.stats().last_acked == lost + 3)
+    # The resend needs confirmation too: one more heartbeat gives it, then the stream stays
+    # silent while idle.
+    await wait_until(lambda: stream.buffer.ring.newest == lost + 2)
+    await wait_until(lambda: stream.stats().pending == 0)
     posts = peer.posts
     await asyncio.sleep(3 * heartbeat.heartbeat_interval)
     assert peer.posts == posts
     assert peer.gaps(key) == []
-    assert peer.sequences(key) == list(range(1, lost + 4))
+    assert peer.sequences(key) == list(range(1, lost + 3))
 
 
 @pytest.mark.parametrize("buffer_size", [10])
@@ -134,7 +140,7 @@ async def test_gaps_older_than_the_buffer_are_unrecoverable_not_retried(
     await peer.start(peer.host, peer.port)
     await stream.async_flush()
     await wait_until(lambda: stream.stats().unrecoverable == 15)
-    assert peer.sequences(key) == list(range(16, 26))
+    assert peer.sequences(key) == list(range(16, 27))  # 26: the flush's heartbeat
     assert peer.gaps(key) == list(range(1, 16))
     assert (
         "misses 15 events that are no longer buffered or were resent too often (1-15)"
@@ -144,7 +150,7 @@ async def test_gaps_older_than_the_buffer_are_unrecoverable_not_retried(
     # The peer keeps reporting 1..15 with every answer: counted once, never resent.
     posts = peer.posts
     fire_config_changes(hass, 3, start=25)
-    await wait_until(lambda: peer.sequences(key)[-1] == 28)
+    await wait_until(lambda: peer.sequences(key)[-1] == 29)
     stats = stream.stats()
     assert stats.unrecoverable == 15
     assert stats.resent == 0
@@ -170,13 +176,14 @@ async def test_outage_then_recovery_delivers_everything_exactly_once(
     await asyncio.sleep(0.5)  # several backoff rounds while down
     fire_config_changes(hass, 10, start=35)
     stats = stream.stats()
-    assert stats.pending == 40
+    assert stats.pending == 45  # 40 never answered, 5 answered but not confirmed yet
     assert stats.last_error is not None
     await peer.start(peer.host, peer.port)
 
-    await wait_until(lambda: stream.stats().pending == 0)
-    assert stream.stats().state == EndpointState.OK
-    assert peer.sequences(key) == list(range(1, 46))
+    await wait_until(lambda: stream.stats().last_acked == 45)
+    await stream.async_flush()
+    assert (stream.stats().state, stream.stats().pending) == (EndpointState.OK, 0)
+    assert peer.sequences(key) == list(range(1, 47))  # and the flush's heartbeat
     assert peer.duplicates == 0
     assert peer.conflicts == 0
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -242,7 +249,7 @@ async def test_bad_token_stops_sending_until_the_options_change(
     )
     assert response is not None
     assert response["state"] == "ok"
-    assert peer.sequences(key) == [1, 2, 3, 4, 5]
+    assert peer.sequences(key) == [1, 2, 3, 4, 5, 6]  # 6: the heartbeat confirming 1..5
     assert issue_registry.async_get_issue(DOMAIN, ISSUE_EVENT_STREAM_ERROR) is None
 
 
@@ -308,7 +315,7 @@ async def test_malformed_gap_reports_are_rejected_safely(
         await wait_until(lambda sent=sent: stream.stats().last_acked == sent)
         assert stream.stats().last_error is None
     stats = stream.stats()
-    assert (stats.resent, stats.unrecoverable, stats.pending) == (0, 0, 0)
+    assert (stats.resent, stats.unrecoverable, stats.pending) == (0, 0, 1)  # the tail awaits
     assert peer.sequences(key) == list(range(1, sent + 1))
     assert peer.duplicates == 0
 
@@ -353,11 +360,12 @@ async def test_flush_events_returns_the_buffer_figures(
         "state": "ok",
         "last_error": None,
         "capacity": 200,
-        "buffered": 3,
+        "buffered": 4,
         "oldest": 1,
-        "newest": 3,
-        "last_sent": 3,
-        "last_acked": 3,
+        "newest": 4,  # the heartbeat that confirms 1..3
+        "last_sent": 4,
+        "last_acked": 4,
+        "last_confirmed": 3,
         "pending": 0,
         "overflowed": 0,
         "resent": 0,
@@ -366,7 +374,7 @@ async def test_flush_events_returns_the_buffer_figures(
         "peer_missing": [],
         "disagreement": [],
     }
-    assert peer.sequences(key_of(loaded_entry)) == [1, 2, 3]
+    assert peer.sequences(key_of(loaded_entry)) == [1, 2, 3, 4]
 
 
 async def test_flush_events_needs_a_loaded_entry(hass: HomeAssistant) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from custom_components.roomdb.events.backoff import Backoff
+from custom_components.roomdb.backoff import Backoff
 from custom_components.roomdb.events.document import emit_event
 from custom_components.roomdb.events.ring import EventRing
 from custom_components.roomdb.events.sequence import SequenceAllocator

@@ -30,6 +30,7 @@ from .machine import (
     InvalidSnapshotError,
     Origin,
     Transition,
+    VerifiedCode,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -122,15 +123,17 @@ class AlarmController:
 
     # -- commands (AlarmError propagates: the entity translates it) ------------------------------
 
-    @callback
-    def arm(self, mode: AlarmState, code: str | None, context: Context | None = None) -> None:
+    async def async_arm(
+        self, mode: AlarmState, code: str | None, context: Context | None = None
+    ) -> None:
         """Arm `mode` (exit delay first, when the mode has one)."""
-        self._process(self.machine.arm(mode, self._now(), code), context=context)
+        verified = await self._async_check_code(code, mode)
+        self._process(self.machine.arm(mode, self._now(), verified), context=context)
 
-    @callback
-    def disarm(self, code: str | None, context: Context | None = None) -> None:
+    async def async_disarm(self, code: str | None, context: Context | None = None) -> None:
         """Disarm."""
-        self._process(self.machine.disarm(self._now(), code), context=context)
+        verified = await self._async_check_code(code, AlarmState.DISARMED)
+        self._process(self.machine.disarm(self._now(), verified), context=context)
 
     @callback
     def trigger(self, context: Context | None = None) -> None:
@@ -151,6 +154,18 @@ class AlarmController:
             self._process(transitions)
 
     # -- internals -------------------------------------------------------------------------------
+
+    async def _async_check_code(
+        self, code: str | None, for_state: AlarmState
+    ) -> VerifiedCode | None:
+        """Check `code` in a worker thread: the key derivation is slow on purpose.
+
+        A missing code is refused at once; without a code to check, nothing leaves the loop.
+        """
+        check = self.machine.code_check(code, for_state)
+        if check is None:
+            return None
+        return await self._hass.async_add_executor_job(check.run)
 
     @callback
     def _process(

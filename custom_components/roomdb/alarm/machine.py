@@ -46,8 +46,10 @@ DEFAULT_TRIGGER_TIME: Final = 120.0
 
 CODE_HASH_ALGORITHM: Final = "pbkdf2_sha256"
 # Alarm codes are short PINs, so no key-derivation cost stops an offline guess of a stolen hash;
-# the hash keeps the code out of clear text in .storage, backups and diagnostics. ~20 ms per check
-# on x86: cheap enough for the event loop. The count is stored with each hash, so it can be raised.
+# the hash keeps the code out of clear text in .storage, backups and diagnostics. ~15-20 ms per
+# check on x86, more on a Raspberry Pi: too long for an event loop, so a caller with one runs the
+# check elsewhere (`code_check`, then `CodeCheck.run` in a worker thread). The count is stored with
+# each hash, so it can be raised.
 CODE_HASH_ITERATIONS: Final = 50_000
 CODE_SALT_BYTES: Final = 16
 
@@ -310,6 +312,39 @@ def _derive(code: str, salt: bytes, iterations: int) -> bytes:
     return hashlib.pbkdf2_hmac("sha256", code.encode(), salt, iterations)
 
 
+@dataclass(frozen=True, slots=True)
+class VerifiedCode:
+    """A code already checked against `code_hash` (by `CodeCheck.run`, e.g. in a worker thread).
+
+    Commands take it in place of the code and skip the slow check; it only counts while the
+    machine still has that code.
+    """
+
+    code_hash: CodeHash
+
+
+type Code = str | VerifiedCode | None
+"""What commands take as the code: the code itself (checked there), a checked one, or none."""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeCheck:
+    """A code still to be checked: the slow half of `AlarmMachine.validate_code`."""
+
+    code_hash: CodeHash
+    code: str = field(repr=False)
+    for_state: AlarmState
+
+    def run(self) -> VerifiedCode:
+        """Check the code (slow); touches no machine, so any thread may run it.
+
+        Raise `InvalidCodeError` when the code does not match.
+        """
+        if not self.code_hash.verify(self.code):
+            raise InvalidCodeError("invalid alarm code", state=str(self.for_state))
+        return VerifiedCode(self.code_hash)
+
+
 class AlarmMachine:
     """The alarm state machine. Not thread-safe: call it from one thread (HA's event loop)."""
 
@@ -404,16 +439,32 @@ class AlarmMachine:
         """Set an already hashed code, or clear it."""
         self._code = code
 
-    def validate_code(self, code: str | None, for_state: AlarmState) -> None:
-        """Raise `CodeRequiredError`/`InvalidCodeError` unless `code` may move to `for_state`."""
+    def validate_code(self, code: Code, for_state: AlarmState) -> None:
+        """Raise `CodeRequiredError`/`InvalidCodeError` unless `code` may move to `for_state`.
+
+        A code given as text is checked here, in the caller's thread.
+        """
+        if (check := self.code_check(code, for_state)) is not None:
+            check.run()
+
+    def code_check(self, code: Code, for_state: AlarmState) -> CodeCheck | None:
+        """Return the slow check `code` still needs before it may move to `for_state`, or None.
+
+        None when no code is needed (none set; arming without `code_arm_required`) or `code` was
+        checked against the current code already. Raise `CodeRequiredError` when a code is needed
+        and missing, `InvalidCodeError` for a code checked against another code than the current.
+        """
         if self._code is None:
-            return
+            return None
         if for_state is not AlarmState.DISARMED and not self._config.code_arm_required:
-            return
+            return None
+        if isinstance(code, VerifiedCode):
+            if code.code_hash == self._code:
+                return None
+            raise InvalidCodeError("checked against another code", state=str(for_state))
         if not code:
             raise CodeRequiredError("a code is required", state=str(for_state))
-        if not self._code.verify(code):
-            raise InvalidCodeError("invalid alarm code", state=str(for_state))
+        return CodeCheck(self._code, code, for_state)
 
     # -- commands --------------------------------------------------------------------------------
 
@@ -445,7 +496,7 @@ class AlarmMachine:
                 self._set(new, None, None, at=due, origin=Origin.TIMER, out=transitions)
         return transitions
 
-    def arm(self, mode: AlarmState, now: float, code: str | None = None) -> list[Transition]:
+    def arm(self, mode: AlarmState, now: float, code: Code = None) -> list[Transition]:
         """Arm `mode`: ARMING for its exit delay, then armed. Arming the current mode is a no-op."""
         if mode not in ARMED_STATES or mode not in self._config.arming_modes:
             raise InvalidTransitionError(
@@ -476,7 +527,7 @@ class AlarmMachine:
             self._set(mode, None, None, at=now, origin=Origin.LOCAL, out=transitions)
         return transitions
 
-    def disarm(self, now: float, code: str | None = None) -> list[Transition]:
+    def disarm(self, now: float, code: Code = None) -> list[Transition]:
         """Disarm from any state (the code is checked even when already disarmed)."""
         self.validate_code(code, AlarmState.DISARMED)
         transitions = self.advance(now)

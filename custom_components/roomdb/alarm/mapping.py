@@ -1,9 +1,10 @@
 """State mapping between RoomDB's alarm and a sync target panel: pure, no Home Assistant import.
 
 Inbound (target state string → `AlarmState`): the seven shared states map 1:1, and both
-`armed_custom_bypass` and `armed_vacation` map to ARMED_VACATION. Anything else (`unknown`,
-`unavailable`, "", None, states this table does not know) maps to None: record it as the last seen
-target state, never transition on it.
+`armed_custom_bypass` and `armed_vacation` map to ARMED_VACATION. Anything else maps to None: record
+it as the last seen target state, never transition on it. Among those, the passing states
+(`disarming`) are states a panel only goes through: the target is there, not offline. The rest
+(`unknown`, `unavailable`, "", None, states these tables do not know) mean the target is unusable.
 
 Outbound (`AlarmState` → `alarm_control_panel` service): stable states map to their arm/disarm
 service, ARMED_VACATION to `alarm_arm_custom_bypass`, TRIGGERED to `alarm_trigger` only when the
@@ -39,6 +40,11 @@ INBOUND_STATE_MAP: Final[Mapping[str, AlarmState]] = MappingProxyType(
     }
 )
 
+PASSING_STATES: Final[frozenset[str]] = frozenset({"disarming"})
+"""Target states with no counterpart in RoomDB's machine that a panel only passes through on its
+way to another state (Home Assistant 2024.11 added `disarming`). RoomDB records them and waits for
+the state the panel settles in."""
+
 OUTBOUND_SERVICE_MAP: Final[Mapping[AlarmState, str | None]] = MappingProxyType(
     {
         AlarmState.DISARMED: SERVICE_ALARM_DISARM,
@@ -58,6 +64,11 @@ def map_inbound(target_state: str | None) -> AlarmState | None:
     if not isinstance(target_state, str):
         return None
     return INBOUND_STATE_MAP.get(target_state)
+
+
+def is_passing(target_state: str | None) -> bool:
+    """Return whether a target state is one a panel only passes through (see PASSING_STATES)."""
+    return target_state in PASSING_STATES
 
 
 def map_outbound(state: AlarmState, *, supports_trigger: bool) -> str | None:

@@ -6,18 +6,27 @@ changes through the controller's transition listener. The rules live in the pure
 
 - Outbound: every machine call's transitions go through `outbound_transition`, so states taken
   from the target (origin PEER) are never pushed back. The chosen state becomes the one pending
-  change (a newer one replaces it) and is pushed with a fresh `Context` whose id is remembered.
-- Inbound: a state change carrying one of those context ids is the echo of RoomDB's own call: it
-  is recorded as last seen and nothing else. Unusable states (unknown, unavailable, "",
-  unrecognised) are recorded and mark the target offline. Any other change runs `resolve()`.
+  change (a newer one replaces it) and is pushed with a fresh `Context`, remembered with the
+  change it carries.
+- Inbound: `conflict.observe` decides from the state, its stamp and those remembered calls whether
+  a state is the echo of RoomDB's own call (the pushed state, carrying that call's context): an
+  echo is recorded and nothing else, except that a newer change waiting is sent. Home Assistant
+  keeps stamping a target's states with RoomDB's context for a few seconds after a call, so the
+  context alone is no proof; a reconnect is never an echo. A passing state (`disarming`) is
+  recorded and waited out: the target stays as online as it was. Unusable states (unknown,
+  unavailable, "", unrecognised) are recorded and mark the target offline. Any other change runs
+  `resolve()`.
 - Offline: while the target is unusable nothing is sent; the pending change waits with its time.
-  A failed call keeps it too and schedules a retry (the shared `Backoff`); a retry runs
-  `resolve()` again instead of re-sending blindly. When the target comes back the rules run once.
+  A failed call (refused, not finished within `CALL_TIMEOUT`, or for a target no loaded
+  integration provides) keeps it too and schedules a retry (the shared `Backoff`); a retry runs
+  `resolve()` again instead of re-sending blindly. `push_error` says what failed, in words, for
+  the sensor and the log. When the target comes back the rules run once.
 - Reconnect timestamps: Home Assistant stamps a new `last_updated` when an entity leaves
   `unavailable`, so that stamp says nothing about when the target's state was chosen. If the
   target comes back in the state it had before the outage, the stamp from before the outage is
   used; if it comes back in another state, it changed while we could not see it and it wins.
-  (Likewise a change of attributes alone keeps the stamp of the last state change.)
+  (Likewise a change of attributes alone keeps the stamp of the last state change.) A target that
+  shows RoomDB's own pushed change has made no change of its own: any newer local change wins.
 
 Runtime state (pending change, last seen target state, push bookkeeping) is saved to the
 `roomdb.alarm_sync` Store, so a restart keeps a pending change.
@@ -26,15 +35,14 @@ Runtime state (pending change, last seen target state, push bookkeeping) is save
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 import logging
-import math
 from typing import Any, Final
 
 from homeassistant.components.alarm_control_panel.const import (
+    DATA_COMPONENT,
     DOMAIN as ALARM_DOMAIN,
     AlarmControlPanelEntityFeature,
 )
@@ -55,17 +63,18 @@ from homeassistant.util import dt as dt_util
 
 from ..backoff import Backoff
 from ..data import RoomDbConfigEntry
-from .conflict import Decision, PendingChange, resolve
+from .conflict import Decision, PendingChange, Push, TargetView, observe, resolve
 from .const import STORE_VERSION, SYNC_STORE_KEY
 from .controller import AlarmController, PeerSource, iso
 from .machine import AlarmState, Transition
-from .mapping import map_inbound, map_outbound, outbound_transition
+from .mapping import is_passing, map_inbound, map_outbound, outbound_transition
+from .push_error import CALL_TIMEOUT, async_describe, async_sentence
 from .settings import SyncSettings
 
 _LOGGER = logging.getLogger(__name__)
 
-OWN_CONTEXTS_KEPT: Final = 32
-"""How many of RoomDB's own call contexts are remembered to recognise their echoes."""
+PUSHES_KEPT: Final = 32
+"""How many of RoomDB's own calls are remembered (by context) to recognise their echoes."""
 
 REQUIRED_FEATURE: Final[Mapping[AlarmState, AlarmControlPanelEntityFeature]] = {
     AlarmState.ARMED_HOME: AlarmControlPanelEntityFeature.ARM_HOME,
@@ -107,8 +116,8 @@ class AlarmSync:
         self.pending: PendingChange | None = None
         self.last_seen_state: str | None = None
         self.last_seen_updated: float | None = None
-        # The last usable target state and when it was chosen (the stamp `resolve` compares).
-        self._last_good: tuple[AlarmState, float] | None = None
+        # The last usable target state, when it was chosen and whether it is RoomDB's own change.
+        self._last_good: TargetView | None = None
         self._features = 0
         self.last_push_attempt: float | None = None
         self.last_push_success: float | None = None
@@ -116,8 +125,9 @@ class AlarmSync:
         self.next_retry_at: float | None = None
         self._failing = False
         self._online = False
-        self._own_contexts: deque[str] = deque(maxlen=OWN_CONTEXTS_KEPT)
+        self._pushes: dict[str, Push] = {}  # by context id, oldest first
         self._push_lock = asyncio.Lock()
+        self._push_tasks: set[asyncio.Task[None]] = set()
         self._listeners: list[Callable[[], None]] = []
         self._unsubs: list[CALLBACK_TYPE] = []
         self._unsub_retry: CALLBACK_TYPE | None = None
@@ -166,11 +176,13 @@ class AlarmSync:
             self._observe(self._hass.states.get(self.settings.target), None)
 
     async def async_stop(self) -> None:
-        """Unsubscribe, cancel the retry and save the runtime state."""
+        """Unsubscribe, cancel the retry and any call still running, save the runtime state."""
         self._stopped = True
         while self._unsubs:
             self._unsubs.pop()()
         self._cancel_retry()
+        for task in self._push_tasks:
+            task.cancel()  # a call that hangs must not hold up the unload; the change stays queued
         if self.settings.active:
             await self._store.async_save(self._data())
 
@@ -223,6 +235,11 @@ class AlarmSync:
         if state is not None:
             self.last_seen_state = state.state
             self.last_seen_updated = state.last_updated_timestamp
+            if is_passing(state.state):
+                # No outage and no state to take: wait for the state it settles in (a target
+                # coming back from an outage through it counts as back then).
+                self._changed()
+                return
         if state is None or mapped is None:
             self._set_online(online=False)
             self._changed()
@@ -230,21 +247,28 @@ class AlarmSync:
         reconnect = not self._online
         self._set_online(online=True)
         self._features = int(state.attributes.get(ATTR_SUPPORTED_FEATURES) or 0)
-        chosen_at = state.last_updated_timestamp
-        if self._last_good is not None:
-            previous_state, previous_at = self._last_good
-            if previous_state is mapped:
-                chosen_at = previous_at  # unchanged state: keep when it was chosen
-            elif reconnect:
-                chosen_at = math.inf  # changed while we could not see it: the target wins
-        self._last_good = (
+        seen = observe(
+            self._last_good,
             mapped,
-            state.last_updated_timestamp if math.isinf(chosen_at) else chosen_at,
+            state.last_updated_timestamp,
+            reconnect=reconnect,
+            calls=self._calls_answered_by(context),
+            pending=self.pending,
         )
-        if context is not None and context.id in self._own_contexts:
-            self._changed()  # the echo of our own call
+        self._last_good = seen.view
+        if seen.echo is not None:
+            if self.pending is not None and self.pending != seen.echo.change:
+                self._start_push()  # a newer change waits behind the one echoed: send it
+            self._changed()
             return
-        self._reconcile(mapped, chosen_at, context)
+        self._reconcile(mapped, seen.stamp, context)
+
+    def _calls_answered_by(self, context: Context | None) -> list[Push]:
+        """RoomDB's calls a state carrying `context` may answer: its call and those before it."""
+        carried = None if context is None else self._pushes.get(context.id)
+        if carried is None:
+            return []
+        return [push for push in self._pushes.values() if push.sent_at <= carried.sent_at]
 
     @callback
     def _reconcile(
@@ -309,9 +333,11 @@ class AlarmSync:
         if self.pending is None or not self._online or self._stopped:
             return
         # Not eager: the push runs after the local command (or inbound event) has finished.
-        self._entry.async_create_task(
+        task = self._entry.async_create_task(
             self._hass, self._async_push(), "roomdb alarm sync push", eager_start=False
         )
+        self._push_tasks.add(task)
+        task.add_done_callback(self._push_tasks.discard)
 
     async def _async_push(self) -> None:
         async with self._push_lock:
@@ -324,22 +350,15 @@ class AlarmSync:
             feature = REQUIRED_FEATURE.get(pending.state)
             if service is None or (feature is not None and not self._features & feature):
                 self._drop_pending()
-                self._fail(f"{target} does not support {pending.state}", retry=False)
+                unsupported = await async_sentence(
+                    self._hass, "alarm_sync_unsupported", entity_id=target, state=pending.state
+                )
+                self._fail(unsupported, retry=False)
                 self._changed()
                 return
-            context = Context()
-            self._own_contexts.append(context.id)
-            data: dict[str, Any] = {ATTR_ENTITY_ID: target}
-            if code := self.settings.outbound_code:
-                data[ATTR_CODE] = code
             self.last_push_attempt = self._now()
-            try:
-                await self._hass.services.async_call(
-                    ALARM_DOMAIN, service, data, blocking=True, context=context
-                )
-            except Exception as err:  # noqa: BLE001 - a foreign integration may raise anything;
-                # the local panel must keep working and the change must stay queued.
-                self._fail(str(err) or type(err).__name__, retry=True)
+            if (error := await self._async_call(target, service, pending)) is not None:
+                self._fail(error, retry=True)  # the change stays queued
             else:
                 if self._failing:
                     _LOGGER.info("Alarm sync with %s works again", target)
@@ -351,9 +370,42 @@ class AlarmSync:
                     self.pending = None
             self._changed()
 
+    async def _async_call(self, target: str, service: str, pending: PendingChange) -> str | None:
+        """Call `service` on the target for `pending`; return why it failed, or None."""
+        if not _is_served(self._hass, target):
+            # Home Assistant answers a call for an entity that no integration serves with a log
+            # line only: the call would "succeed" and the change would be lost.
+            return await async_sentence(
+                self._hass, "alarm_sync_not_loaded", entity_id=target, service=service
+            )
+        context = Context()
+        self._pushes[context.id] = Push(pending, self._now())
+        if len(self._pushes) > PUSHES_KEPT:
+            del self._pushes[next(iter(self._pushes))]
+        data: dict[str, Any] = {ATTR_ENTITY_ID: target}
+        if code := self.settings.outbound_code:
+            data[ATTR_CODE] = code
+        timeout = asyncio.timeout(CALL_TIMEOUT)
+        try:
+            async with timeout:
+                await self._hass.services.async_call(
+                    ALARM_DOMAIN, service, data, blocking=True, context=context
+                )
+        except Exception as err:  # noqa: BLE001 - a foreign integration may raise anything;
+            # the local panel must keep working and the change must stay queued.
+            return await async_describe(
+                self._hass,
+                err,
+                entity_id=target,
+                service=service,
+                code_sent=code is not None,
+                timed_out=timeout.expired(),
+            )
+        return None
+
     def _fail(self, error: str, *, retry: bool) -> None:
         if not self._failing:
-            _LOGGER.warning("Alarm sync could not update %s: %s", self.settings.target, error)
+            _LOGGER.warning("Alarm sync: %s", error)
         self._failing = True
         self.last_push_error = error
         if retry and not self._stopped:
@@ -367,7 +419,7 @@ class AlarmSync:
         self._unsub_retry = None
         self.next_retry_at = None
         if self._online and self._last_good is not None:
-            self._reconcile(*self._last_good, None)
+            self._reconcile(self._last_good.state, self._last_good.stamp, None)
 
     def _drop_pending(self) -> None:
         self.pending = None
@@ -409,7 +461,17 @@ class AlarmSync:
             "last_seen": {"state": self.last_seen_state, "last_updated": self.last_seen_updated},
             "last_good": None
             if self._last_good is None
-            else {"state": str(self._last_good[0]), "at": self._last_good[1]},
+            else {
+                "state": str(self._last_good.state),
+                "at": self._last_good.at,
+                "answers": None
+                if (answers := self._last_good.answers) is None
+                else {
+                    "state": str(answers.change.state),
+                    "at": answers.change.at,
+                    "sent_at": answers.sent_at,
+                },
+            },
             "features": self._features,
             "last_push_attempt": self.last_push_attempt,
             "last_push_success": self.last_push_success,
@@ -430,8 +492,25 @@ class AlarmSync:
         self.last_seen_state = last_seen.get("state")
         self.last_seen_updated = _optional_float(last_seen.get("last_updated"))
         if (last_good := data.get("last_good")) is not None:
-            self._last_good = (AlarmState(last_good["state"]), float(last_good["at"]))
+            answers = last_good.get("answers")
+            self._last_good = TargetView(
+                AlarmState(last_good["state"]),
+                float(last_good["at"]),
+                None
+                if answers is None
+                else Push(
+                    PendingChange(AlarmState(answers["state"]), float(answers["at"])),
+                    float(answers["sent_at"]),
+                ),
+            )
         self._features = int(data.get("features") or 0)
+
+
+def _is_served(hass: HomeAssistant, entity_id: str) -> bool:
+    """Return whether a loaded integration provides `entity_id` and reports it available."""
+    component = hass.data.get(DATA_COMPONENT)
+    entity = None if component is None else component.get_entity(entity_id)
+    return entity is not None and entity.available
 
 
 def _optional_float(value: Any) -> float | None:

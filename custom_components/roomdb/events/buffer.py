@@ -14,6 +14,7 @@ exists does a new key start a new stream, which to the peer is never a reuse.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import json
@@ -270,7 +271,9 @@ class EventBuffer:
     async def async_save(self) -> None:
         """Write the document now and wait for it (gap reports, repairs)."""
         covered, sent = self.last_change_id, self.ring.last_sent
-        await self._store.async_save(self._document())
+        # Shielded: a write that outlived its cancelled caller could land after a newer one (the
+        # Store releases its write lock on cancel while the executor still writes).
+        await asyncio.shield(self._store.async_save(self._document()))
         self._durable_sent = max(self._durable_sent, sent)
         if self.on_saved is not None:
             self.on_saved(covered)

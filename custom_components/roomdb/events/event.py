@@ -11,6 +11,8 @@ import orjson
 
 MAX_SEQUENCE: Final = 2**63 - 1
 """The largest sequence number: fits a signed 64-bit integer (SQLite INTEGER, most JSON peers)."""
+HEARTBEAT_EVENT: Final = "heartbeat"
+"""The ``event_type`` of the empty events that let the peer confirm what precedes them."""
 
 
 def is_int(value: object) -> TypeGuard[int]:

@@ -2,19 +2,29 @@
 
 Delivery bookkeeping
 ====================
-A number counts as delivered only when the peer confirmed it stored: a POST that carried it was
-answered ``ok`` and that answer did not list it as missing. Three figures hold that state, and all
-three are persisted with the ring, so a reload or a restart continues exactly where it stopped:
+A peer may answer ``ok`` and still lose what it was sent, and it may report a loss only once, in
+the answer to the POST that revealed it. So an ``ok`` alone is not delivery: a number counts as
+delivered (*confirmed*) only once the answer to a *later* POST — one whose numbers are all higher —
+was read and did not list it. Every figure below is persisted with the ring, so a reload or a
+restart continues exactly where it stopped:
 
 - ``last_sent``: the highest number that may have left the process (handed to the transport).
   Numbers above it were never sent, so a peer reporting them missing is wrong and is ignored.
-- ``last_acked``: every number up to it was answered ``ok`` in a POST, *except* those in
-- ``missing``: numbers the peer reported missing after they were sent. They stay pending (and are
-  resent first) until a POST carrying them is answered without listing them again.
+- ``last_acked``: every number up to it was answered ``ok``, except those in ``missing``.
+- ``last_confirmed`` (at most ``last_acked``): every number up to it is confirmed, except those in
+  ``missing`` and in ``resent`` (resent after a report and answered ``ok``, awaiting confirmation
+  like any other number).
+- ``missing``: numbers the peer reported missing after they were sent; pending again and resent
+  before new events.
+
+A POST whose answer was never read (no answer, a timeout, an answer that is not the peer's, the
+sender stopped while waiting) may have carried the only report of a loss, so everything acked but
+unconfirmed becomes pending again: sent once more, at worst a duplicate the peer drops.
 
 A buffered number reported missing more than ``MAX_RESEND_ATTEMPTS`` times, or evicted from the ring
 before it was confirmed, is *unrecoverable*: counted once and never retried. ``last_report`` keeps
 the peer's most recent gap report, so RoomDB's view and the peer's can be compared at any time.
+Heartbeat events carry nothing and need no confirmation; they exist to confirm what precedes them.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, Final
 
-from .event import Event, check_counter, check_sequence, is_int
+from .event import HEARTBEAT_EVENT, Event, check_counter, check_sequence, is_int
 from .runs import RunSet
 
 DEFAULT_CAPACITY: Final = 200
@@ -62,7 +72,9 @@ class EventRing:
         self._next = 1
         self._last_sent = 0
         self._last_acked = 0
+        self._last_confirmed = 0
         self._missing = RunSet()
+        self._resent_unconfirmed = RunSet()
         self._last_report = RunSet()
         self._attempts: dict[int, int] = {}
         self._overflowed = 0
@@ -122,6 +134,11 @@ class EventRing:
         return self._last_acked
 
     @property
+    def last_confirmed(self) -> int:
+        """Return the highest number up to which everything is confirmed (see the module doc)."""
+        return self._last_confirmed
+
+    @property
     def missing(self) -> list[int]:
         """Return the numbers reported missing and not confirmed since, ascending."""
         return list(self._missing)
@@ -143,7 +160,7 @@ class EventRing:
 
     @property
     def resent(self) -> int:
-        """Return how many events were sent again because the peer reported them missing."""
+        """Return how many events were sent again after a gap report and answered ``ok``."""
         return self._resent
 
     @property
@@ -174,14 +191,28 @@ class EventRing:
             return resend[:limit]
         return self.events_after(self._last_acked, limit)
 
-    def pending_count(self) -> int:
-        """Return how many buffered events the peer has not confirmed."""
-        count = sum(1 for seq in self._missing if seq in self._index)
+    def _unconfirmed(self) -> set[int]:
+        found = {seq for seq in self._missing if seq in self._index}
+        found.update(seq for seq in self._resent_unconfirmed if seq in self._index)
         for event in reversed(self._events):
-            if event.sequence_number <= self._last_acked:
+            if event.sequence_number <= self._last_confirmed:
                 break
-            count += 1
-        return count
+            if event.event_type != HEARTBEAT_EVENT:
+                found.add(event.sequence_number)
+        return found
+
+    def pending_count(self) -> int:
+        """Return how many buffered events (heartbeats aside) the peer has not confirmed."""
+        return len(self._unconfirmed())
+
+    def needs_send(self) -> bool:
+        """Return whether something is reported missing or was never answered ``ok``."""
+        newest = self.newest
+        return bool(self._missing) or (newest is not None and newest > self._last_acked)
+
+    def needs_confirmation(self) -> bool:
+        """Return whether only a later POST can confirm something sent (the heartbeat's job)."""
+        return bool(self._unconfirmed()) and not self.needs_send()
 
     def disagreement(self) -> list[int]:
         """Return numbers the peer last reported missing that this ring counts as delivered.
@@ -192,8 +223,9 @@ class EventRing:
         return [
             seq
             for seq in self._last_report
-            if seq <= self._last_acked
+            if seq <= self._last_confirmed
             and seq not in self._missing
+            and seq not in self._resent_unconfirmed
             and seq not in self._unrecoverable_seen
         ]
 
@@ -207,6 +239,7 @@ class EventRing:
             "next_sequence": self._next,
             "last_sent": self._last_sent,
             "last_acked": self._last_acked,
+            "last_confirmed": self._last_confirmed,
             "pending": self.pending_count(),
             "awaiting_resend": len(self._missing),
             "overflowed": self._overflowed,
@@ -235,6 +268,7 @@ class EventRing:
             seq = self._events.popleft().sequence_number
             del self._index[seq]
             self._attempts.pop(seq, None)
+            self._resent_unconfirmed.discard(seq)
             if seq > self._last_acked:
                 self._overflowed += 1
             elif seq in self._missing:
@@ -255,38 +289,57 @@ class EventRing:
         self._next = next_sequence
 
     def mark_sent(self, batch: Sequence[Event]) -> None:
-        """Record that ``batch`` may leave the process (before its POST starts).
-
-        Events in it that the peer reported missing count as resent.
-        """
+        """Record that ``batch`` may leave the process (before its POST starts)."""
         if not batch:
             return
         up_to = batch[-1].sequence_number
         if up_to >= self._next:
             raise ValueError(f"mark_sent {up_to} was never emitted (next is {self._next})")
         self._last_sent = max(self._last_sent, up_to)
-        self._resent += sum(1 for event in batch if event.sequence_number in self._missing)
 
     def record_stored(self, batch: Sequence[Event], gaps: Iterable[int]) -> GapResolution:
         """Book a POST of ``batch`` that the peer answered ``ok``, with the gaps it reported.
 
-        Each number of the batch the answer does not list is confirmed. A batch of exactly the
-        buffered events after ``last_acked`` moves it forward. Then the gaps are sorted into resend,
-        unrecoverable and never sent; the answer becomes ``last_report``.
+        The answer confirms what was acked before the batch's lowest number and is not listed.
+        Batch numbers it does not list are acked (a batch of exactly the buffered events after
+        ``last_acked`` moves that forward; resent ones wait for confirmation). Then the gaps are
+        sorted into resend, unrecoverable and never sent; the answer becomes ``last_report``.
         """
         reported = RunSet(seq for seq in gaps if is_int(seq) and seq >= 1)
         numbers = [event.sequence_number for event in batch]
+        if not numbers:
+            raise ValueError("record_stored needs the batch that was sent")
         if any(seq > self._last_sent for seq in numbers):
             raise ValueError("record_stored for numbers that were not marked sent")
-        for seq in numbers:
+        lowest = min(numbers)
+        for seq in [seq for seq in self._resent_unconfirmed if seq < lowest]:
             if seq not in reported:
-                self._missing.discard(seq)
-                self._attempts.pop(seq, None)
+                self._resent_unconfirmed.discard(seq)
+        self._last_confirmed = max(self._last_confirmed, min(lowest - 1, self._last_acked))
+        for seq in numbers:
+            if seq in self._missing:
+                self._resent += 1
+                if seq not in reported:
+                    self._missing.discard(seq)
+                    self._resent_unconfirmed.add(seq)
         following = self.events_after(self._last_acked, len(numbers))
-        if numbers and [event.sequence_number for event in following] == numbers:
+        if [event.sequence_number for event in following] == numbers:
             self._last_acked = numbers[-1]
         self._last_report = reported
         return self._sort_gaps(reported)
+
+    def answer_lost(self) -> None:
+        """A POST's answer was never read: what is acked but unconfirmed is pending again.
+
+        Numbers above the new ``last_acked`` go out again in order with the rest, so they leave
+        ``missing``; resent numbers below it need their resend again.
+        """
+        self._last_acked = self._last_confirmed
+        for seq in self._resent_unconfirmed:
+            self._missing.add(seq)
+        self._resent_unconfirmed = RunSet()
+        for seq in [seq for seq in self._missing if seq > self._last_acked]:
+            self._missing.discard(seq)
 
     def _sort_gaps(self, reported: RunSet) -> GapResolution:
         resend: list[int] = []
@@ -299,10 +352,12 @@ class EventRing:
                 continue  # already pending (sent, not yet answered), or given up on before
             elif seq in self._index and self._attempts.get(seq, 0) < MAX_RESEND_ATTEMPTS:
                 self._attempts[seq] = self._attempts.get(seq, 0) + 1
+                self._resent_unconfirmed.discard(seq)
                 self._missing.add(seq)
                 resend.append(seq)
             else:
                 self._missing.discard(seq)
+                self._resent_unconfirmed.discard(seq)
                 self._give_up(seq)
                 unrecoverable.append(seq)
         return GapResolution(resend, unrecoverable, never_sent)
@@ -322,7 +377,9 @@ class EventRing:
             "next_sequence": self._next,
             "last_sent": self._last_sent,
             "last_acked": self._last_acked,
+            "last_confirmed": self._last_confirmed,
             "missing": self._missing.to_list(),
+            "resent_unconfirmed": self._resent_unconfirmed.to_list(),
             "last_report": self._last_report.to_list(),
             "overflowed": self._overflowed,
             "skipped": self._skipped,
@@ -358,9 +415,16 @@ class EventRing:
         if max(ring._last_sent, ring._last_acked) >= next_sequence:
             raise ValueError("last_sent/last_acked lie beyond next_sequence")
         ring._last_sent = max(ring._last_sent, ring._last_acked)
+        # A document without it predates confirmation: everything buffered is sent once more.
+        ring._last_confirmed = check_counter(raw, "last_confirmed")
+        if ring._last_confirmed > ring._last_acked:
+            raise ValueError("last_confirmed lies beyond last_acked")
         ring._missing = RunSet.from_list(raw.get("missing", []))
-        if any(seq > ring._last_acked for seq in ring._missing):
+        ring._resent_unconfirmed = RunSet.from_list(raw.get("resent_unconfirmed", []))
+        if any(seq > ring._last_acked for seq in (*ring._missing, *ring._resent_unconfirmed)):
             raise ValueError("missing numbers lie beyond last_acked")
+        if "last_confirmed" not in raw:
+            ring._last_acked = 0
         ring._last_report = RunSet.from_list(raw.get("last_report", []))
         ring._overflowed = check_counter(raw, "overflowed")
         ring._skipped = check_counter(raw, "skipped")

@@ -7,19 +7,21 @@ One background task per loaded entry runs this loop:
 2. Send ``ring.next_batch``: events the peer reported missing first, then the unacknowledged ones.
    The batch is marked sent and, when it holds numbers no document on disk covers yet, the buffer
    writes ahead (see ``sequence``) before the POST starts.
-3. An ``ok`` answer is booked by ``ring.record_stored``: what it does not list as missing is
-   confirmed; reported gaps that were sent and are still buffered become pending again (each
-   resent at most ``MAX_RESEND_ATTEMPTS`` times), the rest are counted unrecoverable and logged
-   once per report; gaps for numbers never sent are the peer's error and ignored. A report that
-   changed what is pending is saved at once, so neither a reload nor a hard stop forgets it.
+3. An ``ok`` answer is booked by ``ring.record_stored`` (see ``ring`` for what confirms a number):
+   reported gaps that were sent and are still buffered become pending again (each resent at most
+   ``MAX_RESEND_ATTEMPTS`` times), the rest are counted unrecoverable and logged once per report;
+   gaps for numbers never sent are the peer's error and ignored. A report that changed what is
+   pending is saved at once, so neither a reload nor a hard stop forgets it. A POST whose answer
+   is never read — it failed, or the sender was stopped while waiting — makes everything not yet
+   confirmed pending again (``ring.answer_lost``): the unread answer may have held the only report.
 4. A retryable failure (unreachable, timeout, 408/425/429, 5xx, HTML, non-JSON) waits as the
    shared ``Backoff`` says (2 s doubling to 60 s, ±25 %), at least ``Retry-After``; a
    permanent one (401/403/400, ...) stops sending, raises a repair issue and waits for new
    options (a reload) or a flush.
 
-Tail loss: the peer can only report a lost event once a later one arrives, so after events were
-sent and the stream went idle, the sender emits ``heartbeat`` events every ``heartbeat_interval``
-until ``HEARTBEAT_CONFIRMATIONS`` of them in a row were answered without anything to recover.
+Confirmation of the tail: a number is confirmed only by the answer to a later POST, so once the
+stream is idle with something unconfirmed, the sender emits a ``heartbeat`` event every
+``heartbeat_interval`` until everything is; ``flush_events`` sends one at once.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from yarl import URL
 from ..backoff import Backoff
 from ..const import DOMAIN
 from .buffer import EventBuffer
-from .event import Event
+from .event import HEARTBEAT_EVENT, Event
 from .ring import EventRing, GapResolution
 from .runs import format_runs
 from .stats import EndpointState
@@ -48,8 +50,6 @@ from .wire import IngestResult, transport_failure
 
 _LOGGER = logging.getLogger(__name__)
 
-HEARTBEAT_EVENT: Final = "heartbeat"
-HEARTBEAT_CONFIRMATIONS: Final = 2
 ISSUE_EVENT_STREAM_ERROR: Final = "event_stream_error"
 
 
@@ -111,7 +111,6 @@ class EventSink:
         self._flush_requested = False
         self._flush_waiters: list[asyncio.Future[None]] = []
         self._retry_at = 0.0
-        self._quiet_heartbeats = 0
         self._warned_malformed = False
         self._warned_never_sent = False
 
@@ -167,9 +166,7 @@ class EventSink:
                 await waiter
 
     @callback
-    def _async_on_emit(self, event: Event) -> None:
-        if event.event_type != HEARTBEAT_EVENT:
-            self._quiet_heartbeats = 0
+    def _async_on_emit(self, _event: Event) -> None:
         self._wake.set()
         self._on_change()
 
@@ -188,6 +185,10 @@ class EventSink:
             self._flush_requested = False
             try:
                 await self._async_attempt()
+                if waiters and self._state is EndpointState.OK and self._ring.needs_confirmation():
+                    # A flush answers for what the peer holds: let a heartbeat confirm the tail.
+                    self._buffer.async_emit(HEARTBEAT_EVENT, {})
+                    await self._async_attempt()
             except Exception as err:  # the sender must outlive a bug in one attempt
                 _LOGGER.exception("Unexpected error while sending events")
                 self._record_failure(transport_failure(f"internal error: {type(err).__name__}"))
@@ -205,13 +206,8 @@ class EventSink:
         self._wake.clear()
         return True
 
-    def _has_work(self) -> bool:
-        return self._ring.pending_count() > 0
-
     def _heartbeat_wait(self) -> float | None:
-        if self._ring.newest is None or self._quiet_heartbeats >= HEARTBEAT_CONFIRMATIONS:
-            return None
-        return self._tuning.heartbeat_interval
+        return self._tuning.heartbeat_interval if self._ring.needs_confirmation() else None
 
     async def _async_wait_until_due(self) -> None:
         while not self._flush_requested:
@@ -222,7 +218,7 @@ class EventSink:
                 if remaining <= 0:
                     return
                 await self._async_sleep(remaining)
-            elif self._has_work():
+            elif self._ring.needs_send():
                 return
             elif not await self._async_sleep(self._heartbeat_wait()):
                 self._buffer.async_emit(HEARTBEAT_EVENT, {})
@@ -232,21 +228,26 @@ class EventSink:
         while batch := self._ring.next_batch(self._tuning.batch_limit):
             self._ring.mark_sent(batch)
             await self._buffer.async_write_ahead(batch[-1].sequence_number)
-            result = await async_post_events(
-                self._session,
-                self._url or "",
-                self._token,
-                batch,
-                self._buffer.device_key,
-                request_timeout=self._tuning.request_timeout,
-            )
+            try:
+                result = await async_post_events(
+                    self._session,
+                    self._url or "",
+                    self._token,
+                    batch,
+                    self._buffer.device_key,
+                    request_timeout=self._tuning.request_timeout,
+                )
+            except asyncio.CancelledError:
+                self._ring.answer_lost()
+                raise
             if not result.ok:
+                if result.reached_peer:
+                    self._ring.answer_lost()
                 self._record_failure(result)
                 return
             resolution = self._ring.record_stored(batch, result.gaps)
             self._record_success(result)
-            heartbeat = batch[-1].event_type == HEARTBEAT_EVENT
-            if self._handle_gaps(resolution, heartbeat=heartbeat):
+            if self._handle_gaps(resolution):
                 await self._buffer.async_save()
             else:
                 self._buffer.async_schedule_save()
@@ -269,7 +270,7 @@ class EventSink:
             log("Ingest endpoint %s stored the batch but: %s", self._endpoint, result.error)
             self._warned_malformed = True
 
-    def _handle_gaps(self, resolution: GapResolution, *, heartbeat: bool) -> bool:
+    def _handle_gaps(self, resolution: GapResolution) -> bool:
         """Log what a gap report changed; return whether it changed what is pending."""
         if resolution.unrecoverable:
             _LOGGER.warning(
@@ -287,12 +288,7 @@ class EventSink:
                 format_runs(resolution.never_sent),
             )
             self._warned_never_sent = True
-        changed = bool(resolution.resend or resolution.unrecoverable)
-        if changed:
-            self._quiet_heartbeats = 0
-        elif heartbeat:
-            self._quiet_heartbeats += 1
-        return changed
+        return bool(resolution.resend or resolution.unrecoverable)
 
     def _record_failure(self, result: IngestResult) -> None:
         self._last_error = result.error

@@ -36,6 +36,8 @@ class EventStreamStats:
     overflowed: int
     resent: int
     unrecoverable: int
+    last_confirmed: int = 0
+    """Everything up to it is confirmed stored by the peer (see ``ring``)."""
     awaiting_resend: int = 0
     """Events the peer reported missing that are pending again (part of ``pending``)."""
     peer_missing: tuple[tuple[int, int], ...] = ()

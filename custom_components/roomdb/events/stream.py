@@ -145,6 +145,7 @@ class EventStream:
             overflowed=ring.overflowed,
             resent=ring.resent,
             unrecoverable=ring.unrecoverable,
+            last_confirmed=ring.last_confirmed,
             awaiting_resend=len(ring.missing),
             peer_missing=_runs(ring.last_report),
             disagreement=_runs(ring.disagreement()),

@@ -72,5 +72,7 @@ async def async_post_events(
                 device_key,
                 retry_after=response.headers.get("Retry-After"),
             )
+    except aiohttp.ClientConnectorError as err:
+        return transport_failure(describe_transport_error(err, request_timeout), reached_peer=False)
     except (aiohttp.ClientError, TimeoutError, ValueError) as err:
         return transport_failure(describe_transport_error(err, request_timeout))

@@ -44,6 +44,8 @@ class IngestResult:
     status: int | None = None
     retry_after: float | None = None
     """Seconds the peer asked to wait (``Retry-After``), if it said so."""
+    reached_peer: bool = True
+    """False only when no connection was made: the POST certainly never arrived."""
 
 
 def event_to_wire(event: Event, device_key: str) -> dict[str, Any]:
@@ -70,9 +72,11 @@ def encode_ingest_body(events: Iterable[Event], device_key: str) -> str:
     return json.dumps(build_ingest_body(events, device_key), separators=(",", ":"))
 
 
-def transport_failure(reason: str) -> IngestResult:
+def transport_failure(reason: str, *, reached_peer: bool = True) -> IngestResult:
     """Return the result for a POST that got no HTTP answer (timeout, refused, reset, DNS)."""
-    return IngestResult(ok=False, retryable=True, error=reason or "transport error")
+    return IngestResult(
+        ok=False, retryable=True, error=reason or "transport error", reached_peer=reached_peer
+    )
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
