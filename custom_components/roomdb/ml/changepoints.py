@@ -278,10 +278,10 @@ def _learned_model(
 
     The routine's days, each standardised against the others, are fed silently (a detector fed
     nothing would believe a routine began the day it starts). Then `CALIBRATION_DAYS` days, drawn
-    from them in shuffled rounds of every day once, are run through a copy: the odds that a day of the routine itself reaches
-    set the threshold, at `false_alarms_per_year / 365` of those days (never below the
-    model-based `alarm_odds`). Real homes are less regular than any model of them; their own
-    days show by how much.
+    from them in shuffled rounds of every day once, are run through a copy: the odds that a day
+    of the routine itself reaches set the threshold, at `false_alarms_per_year / 365` of those
+    days (never below the model-based `alarm_odds`). Real homes are less regular than any model
+    of them; their own days show by how much.
     """
     model = new_model(config)
     scores = []
@@ -501,10 +501,10 @@ def advance(
     state: TrackerState,
     records: Sequence[FeatureRecord],
     episodes: Sequence[Episode],
+    *,
     tz: TzLike,
     until: float,
     config: BocpdConfig,
-    *,
     false_alarms_per_year: float = DEFAULT_FALSE_ALARMS_PER_YEAR,
 ) -> TrackerUpdate:
     """Feed the complete days after the last one seen (`records` start at `resume_from`)."""

@@ -465,14 +465,16 @@ class MlPipeline:
             records = await store.async_feature_records(
                 self.database, FEATURE_SET_VERSION, since, room=HOME_ROOM_ID
             )
+            episodes = await self._async_episode_history(night_of(since, tz) - timedelta(days=1))
             update = await self.hass.async_add_executor_job(
                 partial(
                     advance,
                     state,
                     records,
-                    tz,
-                    until,
-                    config,
+                    episodes,
+                    tz=tz,
+                    until=until,
+                    config=config,
                     false_alarms_per_year=false_alarms,
                 )
             )
@@ -480,9 +482,16 @@ class MlPipeline:
             records = await store.async_feature_records(
                 self.database, FEATURE_SET_VERSION, room=HOME_ROOM_ID
             )
+            episodes = await self._async_episode_history(None)
             update = await self.hass.async_add_executor_job(
                 partial(
-                    start_tracker, records, tz, until, config, false_alarms_per_year=false_alarms
+                    start_tracker,
+                    records,
+                    episodes,
+                    tz,
+                    until,
+                    config,
+                    false_alarms_per_year=false_alarms,
                 )
             )
         if update.status == "not_ready":
@@ -641,19 +650,29 @@ class MlPipeline:
         if finished and finished[-1].night_date >= tonight:
             tonight = finished[-1].night_date + timedelta(days=1)
         changed = await self._routine_changed()
-        since = tonight - timedelta(days=HISTORY_NIGHTS)
-        history = {e.night_date: e for e in await store.async_episodes(self.database, since)}
-        for label in await store.async_labels(self.database, until=now):
-            if label.night_date >= since:
-                history[label.night_date] = Episode(
-                    label.night_date, label.start_utc, label.end_utc
-                )
-        expected = expected_times(list(history.values()), tonight, tz, changed)
+        history = await self._async_episode_history(tonight - timedelta(days=HISTORY_NIGHTS))
+        expected = expected_times(history, tonight, tz, changed)
         self._update(
             expected_bedtime=_moment(expected[0]) if expected else None,
             expected_wake=_moment(expected[1]) if expected else None,
             expected_night=tonight.isoformat() if expected else None,
         )
+
+    async def _async_episode_history(self, since: date | None) -> list[Episode]:
+        """Each night's sleep from night `since` on, oldest first.
+
+        A labelled night is the label (the user knows better), any other the episode the model
+        found.
+        """
+        first = since if since is not None else date.min
+        history = {e.night_date: e for e in await store.async_episodes(self.database, first)}
+        now = dt_util.utcnow().timestamp()
+        for label in await store.async_labels(self.database, until=now):
+            if label.night_date >= first:
+                history[label.night_date] = Episode(
+                    label.night_date, label.start_utc, label.end_utc
+                )
+        return [history[night] for night in sorted(history)]
 
     async def _async_retention(self) -> StageResult:
         result = await async_trim(
