@@ -84,7 +84,6 @@ class BocpdConfig:
     short_run: int = 5
     confirm: int = 3
     pooled: bool = False
-    tail_alpha: float = 0.0
     shift_share: float = 0.0
     moved_kappa: float = 0.1
     moved_alpha: float = 0.0
@@ -99,8 +98,6 @@ class BocpdConfig:
             raise ValueError("short_run must be in [1, max_run_length]")
         if self.confirm < 0:
             raise ValueError("confirm must be >= 0")
-        if self.tail_alpha < 0:
-            raise ValueError("tail_alpha must be >= 0")
         if not 0.0 <= self.shift_share < 1.0 or (self.shift_share and not self.pooled):
             raise ValueError("shift_share must be in [0, 1) and needs pooled")
         if self.moved_kappa <= 0 or self.moved_alpha < 0:
@@ -260,23 +257,11 @@ class Bocpd:
         diff = xc - mu
         spread = beta * kappa1
         sq = kappa * diff * diff
-        tail = self.config.tail_alpha
-        if tail > 0:
-            # Heavier tails than the conjugate predictive once a run is long: the same scale, at
-            # most 2 * tail_alpha degrees of freedom (real days have more odd ones than a
-            # Gaussian allows).
-            shape = np.minimum(alpha, tail)
-            log_pred = (
-                np.where(alpha > tail, _c(tail), lgc)
-                - 0.5 * (_LOG_2PI + np.log(spread / kappa) + np.log(shape / alpha))
-                - (shape + 0.5) * np.log1p(sq / (2.0 * spread) * alpha / shape)
-            )
-        else:
-            log_pred = (
-                lgc
-                - 0.5 * (_LOG_2PI + np.log(spread / kappa))
-                - (alpha + 0.5) * np.log1p(sq / (2.0 * spread))
-            )
+        log_pred = (
+            lgc
+            - 0.5 * (_LOG_2PI + np.log(spread / kappa))
+            - (alpha + 0.5) * np.log1p(sq / (2.0 * spread))
+        )
         updated = {
             f"{prefix}mu": (kappa * mu + xc) / kappa1,
             f"{prefix}kappa": kappa1,

@@ -2,9 +2,9 @@
 
 Observation: every local day from 04:00 to 04:00, named after the night its evening begins,
 becomes one vector: per three-hour bin the home-wide share of windows with activity and of time
-with a light on, a media player on, someone away and a phone charging, plus the day's wake time
-(the end of the night before) and bedtime (hours after the morning's and the evening's noon)
-from the sleep model's episodes. Only observed windows count; a bin with less than half its
+with a light on, a media player on, someone away and a phone charging, plus the bedtime and wake
+time of the night that ended that morning (hours after that night's noon; the label where there
+is one, else the sleep model's episode). Only observed windows count; a bin with less than half its
 windows observed, or a sleep time not known yet, is missing that day (it adds no evidence). A
 day is complete once it has ended and `COVERAGE` of its windows exist, so a DST day is judged by
 its own length. A day that ends or begins with someone away for most of the night (presence says
@@ -121,26 +121,27 @@ def day_end(day: date, tz: TzLike) -> float:
     return datetime.combine(day + timedelta(days=1), time(DAY_START_HOUR), zone).timestamp()
 
 
-def _noon(day: date, tz: TzLike) -> float:
-    return datetime.combine(day, time(12), resolve_tz(tz)).timestamp()
+def _hours_after_noon(night: date, ts: float, tz: TzLike) -> float:
+    """Wall-clock hours from the night's noon to `ts` (a DST night keeps its clock times)."""
+    local = datetime.fromtimestamp(ts, resolve_tz(tz)).replace(tzinfo=None)
+    return (local - datetime.combine(night, time(12))).total_seconds() / 3600.0
 
 
 def _sleep_times(day: date, episodes: dict[date, Episode], tz: TzLike) -> list[float]:
-    """Bedtime of the day's night and wake time of the night before, in hours after noon."""
-    end = day_end(day, tz)
-    tonight = episodes.get(day)
-    last_night = episodes.get(day - timedelta(days=1))
-    bedtime = (
-        (tonight.bedtime - _noon(day, tz)) / 3600.0
-        if tonight is not None and tonight.bedtime < end
-        else math.nan
-    )
-    wake = (
-        (last_night.wake - _noon(day - timedelta(days=1), tz)) / 3600.0
-        if last_night is not None and last_night.wake is not None and last_night.wake < end
-        else math.nan
-    )
-    return [bedtime, wake]
+    """Bedtime and wake time of the night that ended in the day's morning, in hours after noon.
+
+    That night, not the one the day's evening begins: when the day is judged (04:00 the next
+    morning) its own night has not ended, and a resumed detector must see what an
+    uninterrupted one saw.
+    """
+    night = day - timedelta(days=1)
+    last_night = episodes.get(night)
+    if last_night is None or last_night.wake is None or last_night.wake >= day_end(day, tz):
+        return [math.nan, math.nan]
+    return [
+        _hours_after_noon(night, last_night.bedtime, tz),
+        _hours_after_noon(night, last_night.wake, tz),
+    ]
 
 
 def daily_profiles(

@@ -205,7 +205,8 @@ def build_design(
     for row in kept:
         grid[wanted[row.room_id], round((row.window_start - first) / width)] = row.values
     present = ~np.isnan(grid[:, :, 0]).any(axis=0)
-    values = np.nan_to_num(grid)
+    # Missing values become 0; an infinite (corrupt) value stays so the fit refuses it.
+    values = np.where(np.isnan(grid), 0.0, grid)
     home = values[wanted[HOME_ROOM_ID]] if HOME_ROOM_ID in wanted else values[0]
 
     def feature(room: int, name: str) -> FloatArray:

@@ -187,9 +187,9 @@ class MlPipeline:
                 paired_rows=last_run.n_rows,
                 paired_nights=last_run.n_nights,
             )
-        summary = await store.async_bocpd_summary(self.database, MODEL_KEY)
-        if summary is not None:
-            self._update(changepoint_probability=summary[0], run_length=summary[1])
+        tracker = await self._async_load_tracker()
+        if tracker is not None:
+            self._show_tracker(tracker)
 
     @staticmethod
     def _readiness_of(status: str, reason: str | None) -> str:
@@ -507,6 +507,16 @@ class MlPipeline:
         assert update.state is not None
         return await self._async_save_tracker(update, update.state, until, started_at)
 
+    def _show_tracker(self, state: TrackerState) -> None:
+        recent = [("routine", alarm.night.isoformat()) for alarm in state.alarms]
+        self._update(
+            changepoint_probability=state.changepoint_probability,
+            run_length=state.run_length,
+            bocpd_nights=len(state.days),
+            top_streams=state.signals,
+            recent_changepoints=tuple(recent[-RECENT_CHANGEPOINTS:]),
+        )
+
     async def _async_save_tracker(
         self, update: TrackerUpdate, state: TrackerState, until: float, started_at: str
     ) -> StageResult:
@@ -528,14 +538,7 @@ class MlPipeline:
         if state.changed is not None:
             await self.database.set_metadata({META_ROUTINE_CHANGED: state.changed.isoformat()})
         await self._stamp("last_bocpd_at")
-        recent = [("routine", alarm.night.isoformat()) for alarm in state.alarms]
-        self._update(
-            changepoint_probability=state.changepoint_probability,
-            run_length=state.run_length,
-            bocpd_nights=len(state.days),
-            top_streams=state.signals,
-            recent_changepoints=tuple(recent[-RECENT_CHANGEPOINTS:]),
-        )
+        self._show_tracker(state)
         self.hass.bus.async_fire(
             EVENT_ML_RESULT,
             {

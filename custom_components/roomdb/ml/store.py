@@ -396,17 +396,6 @@ async def async_load_bocpd_state(database: Database, model_key: str) -> str | No
     return str(row[0]) if row is not None else None
 
 
-async def async_bocpd_summary(database: Database, model_key: str) -> tuple[float, int] | None:
-    """(changepoint probability, run length) of a model's row, without loading its state."""
-    row = await database.fetchone(
-        "SELECT changepoint_probability, run_length FROM bocpd_model_state WHERE model_key = ?",
-        (model_key,),
-    )
-    if row is None or row[0] is None or row[1] is None:
-        return None
-    return float(row[0]), int(row[1])
-
-
 async def async_save_bocpd(
     database: Database,
     *,
