@@ -23,11 +23,15 @@ alarm whenever any stream has an odd night).
 - `changepoint_probability`: the posterior probability that the current run began one to
   `RECENT_DAYS` days before the newest day (the newest day alone is left out: one odd day looks
   like a new routine until the next day shows whether it lasted);
-- an alarm is raised when the posterior odds of that reach the routine's threshold: the larger
-  of `alarm_odds(...)` (with hazard H the odds are about H times the sum of the recent Bayes
-  factors, whose expectation without a change is `RECENT_DAYS`, so by Markov's inequality a
-  false alarm on a given day has a chance of at most `false_alarms_per_year / 365` under the
-  model) and the odds the routine's own days reach that often (see `_learned_model`);
+- an alarm is raised when the odds of such a recent run against an older one (`recent_odds`)
+  reach the routine's threshold: the odds the routine's own days reach at a share of
+  `false_alarms_per_year / 365` of days (see `_learned_model`), at least `alarm_odds(...)` (with
+  hazard H the odds are about H times the sum of the recent Bayes factors, whose expectation
+  without a change is `RECENT_DAYS`, so by Markov's inequality a false alarm on a given day has
+  a chance of at most `false_alarms_per_year / 365` under the model) and at most 1 / H. The cap
+  is empirical: the shuffled replay of a routine's days overstates how odd they look in a row
+  (thresholds of 1e5 to 1e20), which delayed alarms by days on the harness's homes;
+  `bench/bench_sleep.py` measures the false alarms it costs;
 - an alarm names the night the new routine began (the most probable start among the recent
   days); the detector then learns the new routine for `REFERENCE_DAYS` days and starts over;
 - `run_length`: the most probable number of days the current routine has lasted.
@@ -105,6 +109,18 @@ def dimension_names() -> tuple[str, ...]:
 def alarm_odds(hazard: float, false_alarms_per_year: float) -> float:
     """Posterior odds of a recent change at which an alarm is raised (module docstring)."""
     return hazard * 365.0 * RECENT_DAYS / false_alarms_per_year
+
+
+def recent_odds(model: Bocpd) -> float:
+    """Odds of a run that began one to `RECENT_DAYS` days before the newest day, against older.
+
+    Runs younger than that (a change at the newest day, or right after it) are in neither side:
+    their mass is about the hazard whatever the days say, so with them in the denominator the
+    odds could never exceed about 1 / hazard and a threshold calibrated near it is met by luck.
+    """
+    posterior = np.exp(model.log_r[0])
+    older = float(posterior[RECENT_DAYS + 2 :].sum())
+    return float(posterior[2 : RECENT_DAYS + 2].sum()) / max(older, 1e-300)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,12 +319,11 @@ def _learned_model(
         order += block
     for pick in order[:CALIBRATION_DAYS]:
         replay.update(scores[pick])
-        posterior = np.exp(replay.log_r[0])
-        recent = float(posterior[2 : RECENT_DAYS + 2].sum())
-        odds.append(recent / max(1.0 - recent, 1e-300))
+        odds.append(recent_odds(replay))
     share = min(1.0, false_alarms_per_year / 365.0)
     calibrated = float(np.quantile(odds, 1.0 - share))
-    return model, max(calibrated, alarm_odds(config.hazard, false_alarms_per_year))
+    floor = alarm_odds(config.hazard, false_alarms_per_year)
+    return model, min(max(calibrated, floor), max(floor, 1.0 / config.hazard))
 
 
 @dataclass(slots=True)
@@ -457,7 +472,7 @@ def _feed(
         state.days.append(day)
         state.signals = _signals(state.names, scores)
         probability = state.changepoint_probability
-        if probability < 1.0 and probability / (1.0 - probability) < state.threshold:
+        if recent_odds(state.model) < state.threshold:
             continue
         # The new routine began with the most probable recent run, the newest day included.
         run = int(np.argmax(state.model.log_r[0, 1 : RECENT_DAYS + 2])) + 1
