@@ -530,7 +530,6 @@ class MlPipeline:
             changepoint_probability=state.changepoint_probability,
             run_length=state.run_length,
             state=text,
-            streams=[],
             started_at=started_at,
             steps=update.steps,
             new_changepoints=new_changepoints,

@@ -378,16 +378,6 @@ async def async_latest_artifact(database: Database) -> tuple[ClrRun, ClrArtifact
 # --- BOCPD state and runs ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class StreamState:
-    """One stream's current outputs, stored as its own `bocpd_model_state` row."""
-
-    name: str
-    changepoint_probability: float
-    run_length: int
-    changepoints: tuple[str, ...]
-
-
 async def async_load_bocpd_state(database: Database, model_key: str) -> str | None:
     """The stored state JSON of a model, if any."""
     row = await database.fetchone(
@@ -405,12 +395,11 @@ async def async_save_bocpd(
     changepoint_probability: float,
     run_length: int,
     state: str,
-    streams: Sequence[StreamState],
     started_at: str,
     steps: int,
     new_changepoints: Sequence[dict[str, str]],
 ) -> int:
-    """Replace the model's rows (the model and one per stream) and record the run, atomically."""
+    """Replace the model's row (and per-stream rows of earlier releases) and record the run."""
     now = utc_now_iso()
     upsert = (
         "INSERT OR REPLACE INTO bocpd_model_state (model_key, feature_set_version, "
@@ -433,21 +422,6 @@ async def async_save_bocpd(
                 state,
                 now,
             ),
-        )
-        await conn.executemany(
-            upsert,
-            [
-                (
-                    f"{model_key}/{stream.name}",
-                    feature_set_version,
-                    last_window_end,
-                    stream.changepoint_probability,
-                    stream.run_length,
-                    json.dumps({"parent": model_key, "changepoints": list(stream.changepoints)}),
-                    now,
-                )
-                for stream in streams
-            ],
         )
         async with conn.execute(
             "INSERT INTO bocpd_training_runs (started_at, finished_at, status, steps, "
