@@ -501,3 +501,37 @@ async def test_a_broken_stored_model_is_ignored_at_setup(
     assert "The stored sleep model is unusable" in caplog.text
     assert ml(ml_entry).status.readiness == "trained"
     assert ml(ml_entry).status.sleep_probability is None
+
+
+async def test_time_roomdb_was_not_recording_is_unobserved_not_quiet(
+    hass: HomeAssistant, ml_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
+) -> None:
+    # Events of the household's last day are stored; RoomDB is then down for two hours.
+    down = align_window(HOME.end_utc) - 6 * 3600
+    frozen.move_to(at(down))
+    await store_events(db(ml_entry), [e for e in HOME.events if e.ts < down])
+    assert await hass.config_entries.async_unload(ml_entry.entry_id)
+    frozen.move_to(at(down + 7200))
+    assert await hass.config_entries.async_setup(ml_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    gaps = await db(ml_entry).fetchall("SELECT start_ts, end_ts FROM ml_recording_gaps")
+    assert [tuple(row) for row in gaps] == [(down, down + 7200)]
+
+    # A reload of a few seconds is no gap worth marking.
+    frozen.tick(10)
+    assert await hass.config_entries.async_reload(ml_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(await db(ml_entry).fetchall("SELECT * FROM ml_recording_gaps")) == 1
+
+    # The windows of the gap are unobserved (left out of training, flagged at inference); the
+    # windows before it are observed.
+    frozen.move_to(at(down + 3 * 3600))
+    await run_pipeline(hass, FEATURES)
+    rows = await db(ml_entry).fetchall(
+        "SELECT window_start, value FROM features WHERE room_id = '__home__' "
+        "AND feature_name = 'unavailable_fraction' AND window_start >= ?",
+        (down - 3600,),
+    )
+    unobserved = {row[0]: row[1] for row in rows}
+    assert unobserved[down - 900] == 0.0
+    assert unobserved[down] == unobserved[down + 7200 - 900] == 1.0
