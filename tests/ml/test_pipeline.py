@@ -45,7 +45,14 @@ from custom_components.roomdb.ml.pipeline import (
     ordered_stages,
 )
 from custom_components.roomdb.ml.services import parse_stages
-from custom_components.roomdb.ml.training import clr_config, infer_latest, rooms_of, select_rooms
+from custom_components.roomdb.ml.training import (
+    Inference,
+    clr_config,
+    infer_latest,
+    rooms_of,
+    select_rooms,
+    train_from_records,
+)
 
 from .conftest import at, db, ml, run_pipeline, store_events, store_labels, table_counts
 from .household import household, household_features, utc
@@ -535,3 +542,33 @@ async def test_time_roomdb_was_not_recording_is_unobserved_not_quiet(
     unobserved = {row[0]: row[1] for row in rows}
     assert unobserved[down - 900] == 0.0
     assert unobserved[down] == unobserved[down + 7200 - 900] == 1.0
+
+
+def test_inference_says_away_is_awake_and_flags_unobserved_windows() -> None:
+    records = [
+        (r.room_id, r.window_start, r.window_end, name, value, r.feature_set_version)
+        for r in household_features()
+        for name, value in r.as_dict().items()
+    ]
+    outcome = train_from_records(records, HOME.labels(), clr_config(7, 200, 40))
+    assert isinstance(outcome.result, ClrArtifact)
+    # 03:00 in Berlin in the tenth night: asleep, observed, nobody away.
+    night = align_window(utc("2026-03-12T02:00:00"))
+    recent = [r for r in records if night - 6 * 3600 <= r[1] <= night]
+    asleep = infer_latest(outcome.result, recent)
+    assert isinstance(asleep, Inference)
+    assert asleep.probability > 0.9
+    assert (asleep.observed, asleep.away) == (True, False)
+
+    def newest_home(name: str, value: float) -> list[store.FeatureRecord]:
+        return [
+            (*r[:4], value, r[5]) if r[1] == night and r[0] == "__home__" and r[3] == name else r
+            for r in recent
+        ]
+
+    away = infer_latest(outcome.result, newest_home("away_fraction", 1.0))
+    assert isinstance(away, Inference)
+    assert (away.probability, away.away) == (0.0, True)
+    unobserved = infer_latest(outcome.result, newest_home("unavailable_fraction", 1.0))
+    assert isinstance(unobserved, Inference)
+    assert not unobserved.observed
