@@ -32,7 +32,10 @@ def enable_event_loop_debug() -> None:
     """Weeks of simulated time: asyncio's debug mode (a traceback per callback) would triple it."""
 
 
-@pytest.mark.xfail(reason="the sleep model and the detector miss the goals (stage 1)")
+@pytest.mark.xfail(
+    reason="not every goal is met yet: routine changes are found after about 70 h (goal 48 h) "
+    "and ECE is above 0.025 in the new_shift_work home (README, sleep harness table)"
+)
 @pytest.mark.parametrize("name", HOMES)
 async def test_home_meets_the_goals(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, mock_entry: MockConfigEntry, name: str
