@@ -63,3 +63,17 @@ async def loaded_entry(
     if mock_entry.state.recoverable:
         await hass.config_entries.async_unload(mock_entry.entry_id)
         await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def removed_entry(hass: HomeAssistant) -> None:
+    """RoomDB was set up once (so roomdb.db exists) and its entry was removed again."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={CONF_MAPPING_PATH: DEFAULT_MAPPING_PATH, CONF_EXPORT_PATH: DEFAULT_EXPORT_PATH},
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()

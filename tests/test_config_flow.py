@@ -40,22 +40,38 @@ async def test_user_flow_creates_entry_with_defaults(hass: HomeAssistant) -> Non
 
 async def test_user_flow_rejects_unsafe_paths_then_recovers(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    # One refusal at a time, each naming its path through the form's placeholders.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {CONF_MAPPING_PATH: "../outside.yaml", CONF_EXPORT_PATH: "www/export.json"},
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {
-        CONF_MAPPING_PATH: "path_outside_config",
-        CONF_EXPORT_PATH: "path_public",
-    }
+    assert result["errors"] == {CONF_MAPPING_PATH: "path_outside_config"}
+    assert result["description_placeholders"] == {"path": "../outside.yaml"}
     assert hass.config_entries.async_entries(DOMAIN) == []
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_MAPPING_PATH: "rooms.yaml", CONF_EXPORT_PATH: "www/export.json"},
+    )
+    assert result["errors"] == {CONF_EXPORT_PATH: "path_public"}
+    assert result["description_placeholders"] == {"path": "www/export.json"}
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {CONF_MAPPING_PATH: "rooms.yaml", CONF_EXPORT_PATH: "/etc/export.json"},
     )
     assert result["errors"] == {CONF_EXPORT_PATH: "path_absolute"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_MAPPING_PATH: "rooms.yaml", CONF_EXPORT_PATH: "exports/rooms.txt"},
+    )
+    assert result["errors"] == {CONF_EXPORT_PATH: "path_wrong_suffix"}
+    assert result["description_placeholders"] == {
+        "path": "exports/rooms.txt",
+        "suffixes": ".json",
+    }
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
@@ -87,10 +103,11 @@ async def test_reconfigure_changes_files_and_reloads(
         result["flow_id"], {CONF_MAPPING_PATH: "..", CONF_EXPORT_PATH: ""}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {
-        CONF_MAPPING_PATH: "path_outside_config",
-        CONF_EXPORT_PATH: "path_invalid",
-    }
+    assert result["errors"] == {CONF_MAPPING_PATH: "path_outside_config"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_MAPPING_PATH: "roomdb/rooms.yaml", CONF_EXPORT_PATH: ""}
+    )
+    assert result["errors"] == {CONF_EXPORT_PATH: "path_invalid"}
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],

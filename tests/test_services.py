@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import closing
 from pathlib import Path
 import sqlite3
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -102,13 +103,31 @@ async def test_backup_refuses_symlink_escape(
 async def test_backup_write_failure_is_translated(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
+    def full_disk(**_: object) -> tuple[int, str]:
+        raise OSError(28, "No space left on device")
+
+    with (
+        patch("custom_components.roomdb.services.tempfile.mkstemp", full_disk),
+        pytest.raises(HomeAssistantError) as info,
+    ):
+        await hass.services.async_call(
+            DOMAIN, "backup", {"path": "copies/copy.db"}, blocking=True, return_response=True
+        )
+    assert info.value.translation_key == "backup_failed"
+    assert "No space left" in info.value.translation_placeholders["error"]
+
+
+async def test_backup_refuses_a_path_through_a_file(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
     blocker = Path(hass.config.config_dir) / "blocked"
     await hass.async_add_executor_job(blocker.write_text, "a file, not a folder")
-    with pytest.raises(HomeAssistantError) as info:
+    with pytest.raises(ServiceValidationError) as info:
         await hass.services.async_call(
             DOMAIN, "backup", {"path": "blocked/copy.db"}, blocking=True, return_response=True
         )
-    assert info.value.translation_key == "backup_failed"
+    assert info.value.translation_key == "path_invalid"
+    assert await hass.async_add_executor_job(blocker.read_text) == "a file, not a folder"
 
 
 async def test_backup_schema_rejects_bad_types(

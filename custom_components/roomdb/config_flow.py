@@ -45,11 +45,10 @@ from .const import (
 from .data import RoomDbConfigEntry
 from .events.options import async_validate_event_stream, event_stream_schema
 from .ml.options import ml_options, ml_schema, validate_ml
-from .paths import UnsafePathError, resolve_config_path
+from .paths import PathPurpose, UnsafePathError, resolve_config_path, resolve_target
 from .rooms.generate import MappingExistsError, async_generate_mapping
 
 TITLE = "RoomDB"
-FILE_FIELDS = (CONF_MAPPING_PATH, CONF_EXPORT_PATH)
 
 
 def _files_schema(defaults: dict[str, Any]) -> vol.Schema:
@@ -66,15 +65,25 @@ def _files_schema(defaults: dict[str, Any]) -> vol.Schema:
     )
 
 
-def _check_paths(config_dir: Path, user_input: dict[str, Any]) -> dict[str, str]:
-    """Return form errors for file paths that would leave the config dir (runs in executor)."""
-    errors: dict[str, str] = {}
-    for field in FILE_FIELDS:
+def _check_paths(
+    config_dir: Path, user_input: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Form errors and their placeholders for the first file path the policy refuses.
+
+    One path at a time: every error message names its path through the form's one set of
+    placeholders. The export file is rewritten after changes, so an existing one must be RoomDB's
+    own; the mapping is only read. Runs in the executor.
+    """
+    checks = (
+        (CONF_MAPPING_PATH, resolve_config_path, PathPurpose.MAPPING),
+        (CONF_EXPORT_PATH, resolve_target, PathPurpose.EXPORT),
+    )
+    for field, check, purpose in checks:
         try:
-            resolve_config_path(config_dir, user_input[field])
+            check(config_dir, user_input[field], purpose)
         except UnsafePathError as err:
-            errors[field] = err.translation_key
-    return errors
+            return {field: err.translation_key}, err.placeholders
+    return {}, {}
 
 
 class RoomDbConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -83,7 +92,9 @@ class RoomDbConfigFlow(ConfigFlow, domain=DOMAIN):
     VERSION = 1
     MINOR_VERSION = 1
 
-    async def _async_validate(self, user_input: dict[str, Any]) -> dict[str, str]:
+    async def _async_validate(
+        self, user_input: dict[str, Any]
+    ) -> tuple[dict[str, str], dict[str, str]]:
         config_dir = Path(self.hass.config.config_dir)
         return await self.hass.async_add_executor_job(_check_paths, config_dir, user_input)
 
@@ -91,14 +102,16 @@ class RoomDbConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the file locations (defaults work for almost everyone)."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
-            errors = await self._async_validate(user_input)
+            errors, placeholders = await self._async_validate(user_input)
             if not errors:
                 return self.async_create_entry(title=TITLE, data=user_input)
         return self.async_show_form(
             step_id="user",
             data_schema=_files_schema(user_input or {}),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
     async def async_step_reconfigure(
@@ -107,14 +120,16 @@ class RoomDbConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change the file locations of the existing entry."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
-            errors = await self._async_validate(user_input)
+            errors, placeholders = await self._async_validate(user_input)
             if not errors:
                 return self.async_update_reload_and_abort(entry, data_updates=user_input)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=_files_schema(user_input or dict(entry.data)),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
     @staticmethod
@@ -213,16 +228,22 @@ class RoomDbOptionsFlow(OptionsFlowWithReload):
         config_dir = Path(self.hass.config.config_dir)
         user_path = self.config_entry.data.get(CONF_MAPPING_PATH, DEFAULT_MAPPING_PATH)
         errors: dict[str, str] = {}
+        placeholders = {
+            "path": user_path,
+            "areas": str(len(list(ar.async_get(self.hass).async_list_areas()))),
+        }
         if user_input is not None:
+            overwrite = bool(user_input.get(CONF_OVERWRITE))
+            # Replacing needs an existing file to be a RoomDB mapping, not just a safe path.
+            check = resolve_target if overwrite else resolve_config_path
             try:
                 path = await self.hass.async_add_executor_job(
-                    resolve_config_path, config_dir, user_path
+                    check, config_dir, user_path, PathPurpose.MAPPING
                 )
-                generated = await async_generate_mapping(
-                    self.hass, path, overwrite=bool(user_input.get(CONF_OVERWRITE))
-                )
+                generated = await async_generate_mapping(self.hass, path, overwrite=overwrite)
             except UnsafePathError as err:
                 errors["base"] = err.translation_key
+                placeholders |= err.placeholders
             except MappingExistsError:
                 errors[CONF_OVERWRITE] = "mapping_exists"
             except OSError:
@@ -242,10 +263,7 @@ class RoomDbOptionsFlow(OptionsFlowWithReload):
             step_id="generate_mapping",
             data_schema=vol.Schema({vol.Required(CONF_OVERWRITE, default=False): bool}),
             errors=errors,
-            description_placeholders={
-                "path": user_path,
-                "areas": str(len(list(ar.async_get(self.hass).async_list_areas()))),
-            },
+            description_placeholders=placeholders,
         )
 
     async def async_step_event_stream(

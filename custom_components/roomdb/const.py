@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Final
 
+from .log import get_logger
+
 DOMAIN: Final = "roomdb"
-LOGGER: Final = logging.getLogger(__package__)
+LOGGER: Final = get_logger(__package__)
 
 DATABASE_FILENAME: Final = "roomdb.db"
 BACKUP_DIRNAME: Final = "roomdb_backups"
@@ -36,6 +37,7 @@ EVENT_ALARM_TRANSITION: Final = "roomdb_alarm_transition"
 EVENT_ML_RESULT: Final = "roomdb_ml_result"
 
 ISSUE_MAPPING_INVALID: Final = "mapping_invalid"
+ISSUE_MAPPING_ROOMS: Final = "mapping_rooms"
 
 # Write limiter per (domain, room_id): one write per interval, each window stretched by ±jitter.
 CONF_WRITE_INTERVAL: Final = "write_interval"

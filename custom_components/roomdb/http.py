@@ -3,27 +3,31 @@
 Registered once from ``async_setup``; each request looks up the loaded entry, so the views survive
 reloads and answer ``503`` with a JSON message while RoomDB is not loaded. Any logged-in user may
 read them (no admin needed). They never answer a bare ``500``: database trouble is a ``503`` JSON
-body, and an empty database is a valid, empty export document.
+body, and an empty database is a valid, empty export document. The export is built and encoded
+with Home Assistant's serializer in the executor, so a large table does not stall the loop.
 """
 
 from __future__ import annotations
 
 from http import HTTPStatus
-import logging
 from typing import Final
 
 from aiohttp import web
+from homeassistant.const import CONTENT_TYPE_JSON
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from .const import DOMAIN
 from .data import RoomDbConfigEntry
+from .log import get_logger
 from .rooms.export import ExportError
 from .rooms.runtime import RoomsRuntime
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 EXPORT_URL: Final = "/api/roomdb/export"
+MIN_COMPRESSED_SIZE: Final = 1024
+"""As Home Assistant's own JSON responses: smaller bodies fit one packet uncompressed."""
 HEALTH_URL: Final = "/api/roomdb/health"
 
 
@@ -49,11 +53,14 @@ class RoomDbExportView(HomeAssistantView):
         if rooms is None:
             return _unavailable(self, "RoomDB is not loaded")
         try:
-            document = await rooms.exporter.async_build_document()
+            body = await rooms.exporter.async_build_body()
         except ExportError as err:
             _LOGGER.warning("Export over HTTP failed: %s", err)
-            return _unavailable(self, f"The database cannot be read right now: {err}")
-        return self.json(document)
+            return _unavailable(self, f"The export cannot be read right now: {err}")
+        response = web.Response(body=body, content_type=CONTENT_TYPE_JSON)
+        if len(body) > MIN_COMPRESSED_SIZE:
+            response.enable_compression()
+        return response
 
 
 class RoomDbHealthView(HomeAssistantView):

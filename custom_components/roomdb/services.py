@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+import os
 from pathlib import Path
 import sqlite3
+import tempfile
 
 from homeassistant.core import (
     HomeAssistant,
@@ -22,8 +25,16 @@ from .const import BACKUP_DIRNAME, DOMAIN
 from .data import RoomDbConfigEntry
 from .events.services import async_setup_event_services
 from .ml.services import async_setup_ml_services
-from .paths import UnsafePathError, resolve_config_path
+from .paths import (
+    SQLITE_COMPANIONS,
+    PathPurpose,
+    UnsafePathError,
+    ensure_replaceable,
+    resolve_config_path,
+    resolve_target,
+)
 from .registry.services import async_setup_registry_services
+from .rooms.export_doc import fsync_directory
 
 SERVICE_BACKUP = "backup"
 ATTR_PATH = "path"
@@ -57,28 +68,54 @@ def async_get_loaded_entry(hass: HomeAssistant) -> RoomDbConfigEntry:
     return entries[0]
 
 
-async def async_resolve_user_path(hass: HomeAssistant, config_dir: Path, user_path: str) -> Path:
-    """Resolve an untrusted path inside the config dir or raise `ServiceValidationError`."""
+async def async_resolve_user_path(
+    hass: HomeAssistant,
+    config_dir: Path,
+    user_path: str,
+    purpose: PathPurpose,
+    *,
+    replace: bool = False,
+) -> Path:
+    """Apply the path policy (in the executor) or raise a translated `ServiceValidationError`.
+
+    With `replace`, an existing file must also be one RoomDB wrote (the caller will replace it).
+    """
+    check = resolve_target if replace else resolve_config_path
     try:
-        return await hass.async_add_executor_job(resolve_config_path, config_dir, user_path)
+        return await hass.async_add_executor_job(check, config_dir, user_path, purpose)
     except UnsafePathError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=err.translation_key,
-            translation_placeholders={"path": user_path},
-        ) from err
+        raise path_refused(err) from err
+
+
+def path_refused(err: UnsafePathError) -> ServiceValidationError:
+    """The translated refusal for a path the policy does not allow."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=err.translation_key,
+        translation_placeholders=err.placeholders,
+    )
 
 
 def _prepare_backup_target(target: Path) -> Path:
+    """A new, empty file beside the target, with a name no other backup can have."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.partial")
-    temporary.unlink(missing_ok=True)
-    return temporary
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    # Closed before SQLite opens it: a descriptor closed later would drop SQLite's locks.
+    os.close(fd)
+    return Path(name)
 
 
-def _publish_backup(temporary: Path, target: Path) -> int:
+def _publish_backup(temporary: Path, target: Path, user_path: str) -> int:
+    """Put the finished copy in place, unless a file RoomDB did not write appeared there."""
+    ensure_replaceable(target, PathPurpose.BACKUP, user_path)
     temporary.replace(target)
+    fsync_directory(target.parent)
     return target.stat().st_size
+
+
+def _discard_backup(temporary: Path) -> None:
+    for suffix in ("", *SQLITE_COMPANIONS):
+        Path(f"{temporary}{suffix}").unlink(missing_ok=True)
 
 
 async def _async_backup(call: ServiceCall) -> ServiceResponse:
@@ -87,25 +124,32 @@ async def _async_backup(call: ServiceCall) -> ServiceResponse:
     runtime = async_get_loaded_entry(hass).runtime_data
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     user_path: str = call.data.get(ATTR_PATH) or f"{BACKUP_DIRNAME}/roomdb-{stamp}.db"
-    target = await async_resolve_user_path(hass, runtime.config_dir, user_path)
-    database_files = {runtime.database.path.resolve(strict=False)}
-    database_files |= {
-        Path(f"{path}{suffix}") for path in database_files for suffix in ("-wal", "-shm")
-    }
-    if target in database_files:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="path_is_database",
-            translation_placeholders={"path": user_path},
-        )
+    target = await async_resolve_user_path(
+        hass, runtime.config_dir, user_path, PathPurpose.BACKUP, replace=True
+    )
     try:
         temporary = await hass.async_add_executor_job(_prepare_backup_target, target)
-        await runtime.database.backup_to(temporary)
-        size = await hass.async_add_executor_job(_publish_backup, temporary, target)
+    except OSError as err:
+        raise _backup_failed(user_path, err) from err
+    try:
+        try:
+            await runtime.database.backup_to(temporary)
+            size = await hass.async_add_executor_job(_publish_backup, temporary, target, user_path)
+        except BaseException:
+            # Also on cancellation: the temporary file goes, whatever stopped the copy. Shielded
+            # so that a second cancellation cannot leave it behind.
+            await asyncio.shield(hass.async_add_executor_job(_discard_backup, temporary))
+            raise
+    except UnsafePathError as err:
+        raise path_refused(err) from err
     except (OSError, sqlite3.Error) as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="backup_failed",
-            translation_placeholders={"path": user_path, "error": str(err)},
-        ) from err
+        raise _backup_failed(user_path, err) from err
     return {"status": "ok", "path": str(target), "size_bytes": size}
+
+
+def _backup_failed(user_path: str, err: Exception) -> HomeAssistantError:
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="backup_failed",
+        translation_placeholders={"path": user_path, "error": str(err)},
+    )

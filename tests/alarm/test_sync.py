@@ -511,12 +511,21 @@ def failing(hass: HomeAssistant, error: str, pending: str | None) -> dict[str, A
 
 
 def sync_log(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
-    """The sync's log lines about its calls failing and working again."""
-    return [
-        (record.levelno, record.getMessage())
+    """The sync's log lines about its calls failing and working again (after their prefix)."""
+    prefix = "roomdb/alarm/sync: "
+    lines = [
+        record.getMessage()
         for record in caplog.records
         if record.name == "custom_components.roomdb.alarm.sync"
-        and record.getMessage().startswith(("Alarm sync: ", "Alarm sync with "))
+    ]
+    assert all(line.startswith(prefix) for line in lines), lines
+    return [
+        (record.levelno, record.getMessage().removeprefix(prefix))
+        for record in caplog.records
+        if record.name == "custom_components.roomdb.alarm.sync"
+        and record.getMessage()
+        .removeprefix(prefix)
+        .startswith(("Alarm sync: ", "Alarm sync with "))
     ]
 
 

@@ -147,6 +147,15 @@ class HomeAssistantProcess:
                 raise TimeoutError("HA did not save the RoomDB config entry")
             await asyncio.sleep(0.2)
 
+    async def start_with_mapping(self, mapping: str) -> None:
+        """Write `mapping` as the area mapping, start HA and set RoomDB up with default files."""
+        (self.config_dir / "roomdb").mkdir(parents=True, exist_ok=True)
+        (self.config_dir / "roomdb" / "area_mapping.yaml").write_text(mapping)
+        await self.start()
+        await self.setup_roomdb(
+            {"mapping_path": "roomdb/area_mapping.yaml", "export_path": "room_db_export.json"}
+        )
+
     async def request(self, method: str, path: str, payload: Any = None) -> Any:
         """Call HA's REST API with the onboarded user's token; raise on HTTP errors."""
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -163,6 +172,11 @@ class HomeAssistantProcess:
     async def call_service(self, domain: str, service: str, data: dict[str, Any]) -> Any:
         """Call a service and return its response data (the call is acknowledged on return)."""
         return await self.request("POST", f"/api/services/{domain}/{service}?return_response", data)
+
+    @property
+    def running(self) -> bool:
+        """True while the Home Assistant process is alive."""
+        return self._process is not None and self._process.poll() is None
 
     async def ws_command(self, message: dict[str, Any]) -> Any:
         """Send one WebSocket command as the onboarded user and return its result."""

@@ -88,6 +88,7 @@ def test_no_sql_is_built_from_strings() -> None:
     """
     allowed = {
         ("db/database.py", 'f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}"'),
+        ("db/database.py", 'f"PRAGMA application_id={APPLICATION_ID}"'),
         ("db/database.py", 'f"SELECT COUNT(*) FROM {table}"'),
     }
     found: set[tuple[str, str]] = set()

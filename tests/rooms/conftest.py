@@ -67,6 +67,19 @@ async def db_rows(entry: MockConfigEntry) -> dict[tuple[str, str], tuple[str, in
     return {(r[0], r[1]): (r[2], r[3]) for r in rows}
 
 
+async def admission(hass: HomeAssistant) -> dict[tuple[str, str], str]:
+    """Every (domain, room) the mapping in force names: ``ok`` or the refusal reason.
+
+    Read through ``seed_from_mapping`` (dry run), which answers for every pair at once.
+    """
+    plan: Any = await hass.services.async_call(
+        DOMAIN, "seed_from_mapping", {"dry_run": True}, blocking=True, return_response=True
+    )
+    answer = {(r["domain"], r["room_id"]): "ok" for r in plan["results"]}
+    answer |= {(s["domain"], s["room_id"]): s["reason"] for s in plan["skipped"]}
+    return answer
+
+
 @pytest.fixture
 def mapping_text() -> str | None:
     """The mapping file written before setup (None: no file)."""

@@ -10,7 +10,11 @@ from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -190,6 +194,34 @@ async def test_registry_changes_rebuild_the_map(
     hass.states.async_set(GARAGE_MOTION, "on")
     await hass.async_block_till_done()
     assert (await activity(entry))["office"][0]["last_entity"] == GARAGE_MOTION
+
+
+async def test_deleted_area_idles_only_that_rooms_pipeline(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    areas: dict[str, str],
+    area_registry: ar.AreaRegistry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    area_registry.async_delete(areas["Kitchen"])
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    hass.states.async_set(KITCHEN_MOTION, "on")
+    hass.states.async_set(HALL_OCCUPANCY, "on")
+    await hass.async_block_till_done()
+    # The kitchen's sensors no longer reach it; the hall is unaffected.
+    assert set(await activity(entry)) == {"hall"}
+    # The room itself is still in force: its activity config can be written by hand.
+    await hass.services.async_call(
+        "roomdb",
+        "update_config",
+        {"domain": "activity", "room_id": "kitchen", "config_data": {"note": "manual"}},
+        blocking=True,
+    )
+    assert (await activity(entry))["kitchen"][0] == {"note": "manual"}
 
 
 async def test_sensor_already_on_at_start_and_restart_restore(

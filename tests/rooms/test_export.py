@@ -199,7 +199,7 @@ async def test_export_when_database_is_gone(
     rooms = rooms_of(rooms_entry)
     await rooms_entry.runtime_data.database.close()
     with pytest.raises(export_module.ExportError):
-        await rooms.exporter.async_build_document()
+        await rooms.exporter.async_build_body()
     with pytest.raises(HomeAssistantError):
         await hass.services.async_call(DOMAIN, "export", {}, blocking=True, return_response=True)
 

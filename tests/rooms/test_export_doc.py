@@ -35,6 +35,7 @@ def test_empty_export_is_valid() -> None:
     assert document == {
         "status": "ok",
         "schema_version": 3,
+        "exported_by": "roomdb",
         "generated_at": GENERATED,
         "counts": {},
         "by_domain": {},
@@ -219,12 +220,12 @@ def test_export_of_10k_rows_is_fast(tmp_path: Path) -> None:
 def test_directory_fsync_failures_are_tolerated(
     out_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from custom_components.roomdb.rooms.export_doc import _fsync_directory
+    from custom_components.roomdb.rooms.export_doc import fsync_directory
 
-    _fsync_directory(out_dir / "missing")
+    fsync_directory(out_dir / "missing")
 
     def broken_fsync(fd: int) -> None:
         raise OSError("not supported")
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
-    _fsync_directory(out_dir)
+    fsync_directory(out_dir)

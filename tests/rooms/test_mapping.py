@@ -14,6 +14,7 @@ from custom_components.roomdb.rooms.mapping import (
     DenialReason,
     ErrorCode,
     MappingError,
+    MappingWarning,
     Room,
     allowed_matrix,
     diff,
@@ -44,12 +45,32 @@ rooms:
 """
 
 
+ALL_DOMAINS = ("motion_lighting", "vacuum_control", "activity", "climate_schedule", "ml")
+"""What a room that cannot be kept (or has no readable capabilities) loses."""
+
+
 def errs(text: str, known: set[str] | None = None) -> list[tuple[str, str | None, int | None, str]]:
     """(code, room_id, line, key) of every error; asserts that errors mean no mapping."""
     result = parse_mapping(textwrap.dedent(text), known)
     assert (result.mapping is None) == bool(result.errors)
     assert result.ok == (result.mapping is not None)
     return [(e.code, e.room_id, e.line, e.key) for e in result.errors]
+
+
+def warns(
+    text: str, known: set[str] | None = None
+) -> list[tuple[str, str | None, int | None, str, tuple[str, ...]]]:
+    """(code, room_id, line, key, loses) of every warning; asserts the mapping was kept."""
+    result = parse_mapping(textwrap.dedent(text), known)
+    assert result.errors == ()
+    assert result.mapping is not None
+    return [(w.code, w.room_id, w.line, w.key, w.loses) for w in result.warnings]
+
+
+def kept(text: str, known: set[str] | None = None) -> AreaMapping:
+    mapping = parse_mapping(textwrap.dedent(text), known).mapping
+    assert mapping is not None
+    return mapping
 
 
 def test_valid_mapping_parses() -> None:
@@ -102,9 +123,10 @@ def test_unknown_room_key() -> None:
         capabilities: [motion_lighting]
         segmnt_id: "4"
     """
-    assert errs(text) == [("unknown_key", "kitchen", 6, "segmnt_id")]
-    message = parse_mapping(textwrap.dedent(text)).errors[0].message
+    assert warns(text) == [("unknown_key", "kitchen", 6, "segmnt_id", ())]
+    message = parse_mapping(textwrap.dedent(text)).warnings[0].message
     assert "did you mean 'segment_id'" in message
+    assert kept(text).rooms["kitchen"].capabilities == ("motion_lighting",)
 
 
 def test_duplicate_room_ids_are_detected_with_both_lines() -> None:
@@ -130,13 +152,13 @@ def test_duplicate_room_body_is_validated_too() -> None:
         name: Kitchen
         capabilities: [motion_lighting]
       kitchen:
-        name: Kitchen again
         capabilities: [lights]
     """
-    assert errs(text) == [
-        ("duplicate_room", "kitchen", 6, "kitchen"),
-        ("unknown_capability", "kitchen", 8, "capabilities"),
-    ]
+    # The second body's own problems (no name, an unknown capability) are room warnings; the
+    # duplicate makes the file ambiguous, which rejects it as a whole.
+    assert errs(text) == [("duplicate_room", "kitchen", 6, "kitchen")]
+    # A rejected file keeps no room, so it has no warnings.
+    assert parse_mapping(textwrap.dedent(text)).warnings == ()
 
 
 def test_duplicate_keys_inside_a_room_and_at_top_level() -> None:
@@ -156,12 +178,19 @@ def test_duplicate_keys_inside_a_room_and_at_top_level() -> None:
 
 
 def test_capabilities_must_be_a_list_of_strings() -> None:
-    text = """\
+    not_a_list = """\
     version: "3.1"
     rooms:
       a:
         name: A
         capabilities: motion_lighting
+    """
+    # An unreadable list keeps the room with no capabilities: it loses every domain.
+    assert warns(not_a_list) == [("wrong_type", "a", 5, "capabilities", ALL_DOMAINS)]
+    assert kept(not_a_list).rooms["a"].capabilities == ()
+    bad_items = """\
+    version: "3.1"
+    rooms:
       b:
         name: B
         capabilities:
@@ -169,11 +198,11 @@ def test_capabilities_must_be_a_list_of_strings() -> None:
           - 42
           - {x: 1}
     """
-    assert errs(text) == [
-        ("wrong_type", "a", 5, "capabilities"),
-        ("wrong_type", "b", 10, "capabilities"),
-        ("wrong_type", "b", 11, "capabilities"),
+    assert warns(bad_items) == [
+        ("wrong_type", "b", 7, "capabilities", ()),
+        ("wrong_type", "b", 8, "capabilities", ()),
     ]
+    assert kept(bad_items).rooms["b"].capabilities == ("motion_lighting",)
 
 
 def test_unknown_and_duplicate_capabilities() -> None:
@@ -185,14 +214,15 @@ def test_unknown_and_duplicate_capabilities() -> None:
         capabilities: [motion_lighting, motion_lightning, ml, ml]
     """
     result = parse_mapping(textwrap.dedent(text))
-    assert [(e.code, e.line) for e in result.errors] == [
-        ("unknown_capability", 5),
-        ("duplicate_capability", 5),
+    assert [(w.code, w.line, w.loses) for w in result.warnings] == [
+        ("unknown_capability", 5, ("motion_lightning",)),
+        ("duplicate_capability", 5, ()),
     ]
-    assert "did you mean 'motion_lighting'" in result.errors[0].message
+    assert "did you mean 'motion_lighting'" in result.warnings[0].message
+    assert kept(text).rooms["a"].capabilities == ("motion_lighting", "ml")
 
 
-def test_int_segment_id_is_an_error_with_a_quote_hint() -> None:
+def test_int_segment_id_is_a_warning_with_a_quote_hint() -> None:
     text = """\
     version: "3.1"
     rooms:
@@ -201,9 +231,12 @@ def test_int_segment_id_is_an_error_with_a_quote_hint() -> None:
         capabilities: [vacuum_control]
         segment_id: 16
     """
-    assert errs(text) == [("wrong_type", "kitchen", 6, "segment_id")]
-    message = parse_mapping(textwrap.dedent(text)).errors[0].message
+    assert warns(text) == [("wrong_type", "kitchen", 6, "segment_id", ("vacuum_control",))]
+    message = parse_mapping(textwrap.dedent(text)).warnings[0].message
     assert 'segment_id: "16"' in message
+    denial = is_allowed(kept(text), "vacuum_control", "kitchen")
+    assert denial is not None
+    assert denial.reason is DenialReason.SEGMENT_MISSING
 
 
 def test_segment_id_other_wrong_types() -> None:
@@ -223,11 +256,18 @@ def test_segment_id_other_wrong_types() -> None:
         capabilities: []
         area_id: 12
     """
-    assert errs(text) == [
-        ("wrong_type", "a", 6, "segment_id"),
-        ("wrong_type", "b", 10, "segment_id"),
-        ("wrong_type", "c", 14, "area_id"),
+    assert warns(text) == [
+        ("wrong_type", "a", 6, "segment_id", ()),
+        ("wrong_type", "b", 10, "segment_id", ()),
+        (
+            "wrong_type",
+            "c",
+            14,
+            "area_id",
+            ("activity_sensors", "vacuum_clean_area", "ml_room_events"),
+        ),
     ]
+    assert [(r.segment_id, r.area_id) for r in kept(text).rooms.values()] == [(None, None)] * 3
 
 
 def test_missing_and_bad_name() -> None:
@@ -243,11 +283,13 @@ def test_missing_and_bad_name() -> None:
         name: 7
         capabilities: []
     """
-    assert errs(text) == [
-        ("missing_field", "a", 3, "name"),
-        ("wrong_type", "b", 6, "name"),
-        ("wrong_type", "c", 9, "name"),
+    # A room without a usable name is named after its id; it loses nothing.
+    assert warns(text) == [
+        ("missing_field", "a", 3, "name", ()),
+        ("wrong_type", "b", 6, "name", ()),
+        ("wrong_type", "c", 9, "name", ()),
     ]
+    assert [room.name for room in kept(text).rooms.values()] == ["a", "b", "c"]
 
 
 def test_missing_capabilities_and_room_not_a_mapping() -> None:
@@ -259,11 +301,13 @@ def test_missing_capabilities_and_room_not_a_mapping() -> None:
       b:
       c: [motion_lighting]
     """
-    assert errs(text) == [
-        ("missing_field", "a", 3, "capabilities"),
-        ("wrong_type", "b", 5, "b"),
-        ("wrong_type", "c", 6, "c"),
+    # Missing capabilities keep the room with none; a room that is not a mapping is skipped.
+    assert warns(text) == [
+        ("missing_field", "a", 3, "capabilities", ALL_DOMAINS),
+        ("wrong_type", "b", 5, "b", ALL_DOMAINS),
+        ("wrong_type", "c", 6, "c", ALL_DOMAINS),
     ]
+    assert list(kept(text).rooms) == ["a"]
 
 
 @pytest.mark.parametrize(
@@ -291,7 +335,9 @@ def test_missing_version_and_rooms() -> None:
 @pytest.mark.parametrize("room_id", ["Kitchen", "living-room", "bad id", "é"])
 def test_room_id_pattern(room_id: str) -> None:
     text = f'version: "3.1"\nrooms:\n  "{room_id}":\n    name: X\n    capabilities: []\n'
-    assert errs(text) == [("invalid_room_id", room_id, 3, room_id)]
+    # The room is skipped (no row may carry its id); the file stands.
+    assert warns(text) == [("invalid_room_id", room_id, 3, room_id, ALL_DOMAINS)]
+    assert kept(text).rooms == {}
 
 
 def test_non_string_room_id_gets_a_quote_hint() -> None:
@@ -316,10 +362,15 @@ def test_vacuum_control_needs_segment_id() -> None:
         capabilities: [vacuum_control]
         segment_id:
     """
-    assert errs(text) == [
-        ("segment_missing", "kitchen", 5, "segment_id"),
-        ("segment_missing", "hall", 8, "segment_id"),
+    assert warns(text) == [
+        ("segment_missing", "kitchen", 5, "segment_id", ("vacuum_control",)),
+        ("segment_missing", "hall", 8, "segment_id", ("vacuum_control",)),
     ]
+    mapping = kept(text)
+    assert is_allowed(mapping, "motion_lighting", "kitchen") is None
+    assert is_allowed(mapping, "vacuum_control", "kitchen") == Denial(
+        "vacuum_control", "kitchen", DenialReason.SEGMENT_MISSING
+    )
 
 
 def test_unknown_area_id_only_checked_when_areas_given() -> None:
@@ -331,10 +382,26 @@ def test_unknown_area_id_only_checked_when_areas_given() -> None:
         area_id: kitchn
         capabilities: []
     """
-    assert errs(text, {"kitchen", "hall"}) == [("unknown_area", "kitchen", 5, "area_id")]
-    assert errs(text, None) == []
-    message = parse_mapping(textwrap.dedent(text), {"kitchen"}).errors[0].message
+    assert warns(text, {"kitchen", "hall"}) == [
+        (
+            "unknown_area",
+            "kitchen",
+            5,
+            "area_id",
+            ("activity_sensors", "vacuum_clean_area", "ml_room_events"),
+        )
+    ]
+    assert warns(text, None) == []
+    message = parse_mapping(textwrap.dedent(text), {"kitchen"}).warnings[0].message
     assert "did you mean 'kitchen'" in message
+    assert kept(text, set()).rooms["kitchen"].area_id == "kitchn"
+    # With names, an area is suggested by its id or, failing that, by its name.
+    by_id = parse_mapping(textwrap.dedent(text), {"kitchen": "Cuisine"}).warnings[0].message
+    assert "did you mean 'kitchen', named 'Cuisine'" in by_id
+    by_name = parse_mapping(textwrap.dedent(text), {"room_7": "Kitchn"}).warnings[0].message
+    assert "did you mean 'room_7', named 'Kitchn'" in by_name
+    nothing = parse_mapping(textwrap.dedent(text), {"garage": "Garage"}).warnings[0].message
+    assert "did you mean" not in nothing
 
 
 def test_yaml_syntax_error_has_a_line() -> None:
@@ -398,6 +465,16 @@ def test_error_str_and_dict() -> None:
         "key": "segment_id",
         "code": "wrong_type",
         "message": "segment_id must be a string",
+    }
+    warning = MappingWarning("k", 3, "no segment", "segment_id", "segment_missing", ("x",))
+    assert str(warning) == "line 3, room 'k': no segment"
+    assert warning.as_dict() == {
+        "room_id": "k",
+        "line": 3,
+        "key": "segment_id",
+        "code": "segment_missing",
+        "message": "no segment",
+        "loses": ["x"],
     }
 
 
@@ -617,8 +694,40 @@ def test_nested_merges() -> None:
 
 
 def test_very_long_merge_chain_is_an_error_not_a_crash() -> None:
-    lines = ['version: "3.1"', "rooms:", "  r0: &a0 {name: A, capabilities: []}"]
-    lines += [f"  r{i}: &a{i} {{<<: *a{i - 1}}}" for i in range(1, 3000)]
+    lines = ["anchors:", "  - &a0 {name: A, capabilities: []}"]
+    lines += [f"  - &a{i} {{<<: *a{i - 1}}}" for i in range(1, 3000)]
+    lines += ['version: "3.1"', "rooms:", "  r: {<<: *a2999}"]
     result = parse_mapping("\n".join(lines) + "\n")
     assert result.mapping is None
-    assert [e.code for e in result.errors] == ["wrong_type"]
+    assert sorted(e.code for e in result.errors) == ["unknown_key", "wrong_type"]
+
+
+def test_too_many_rooms_stops_before_they_are_validated() -> None:
+    rooms = "".join(f"  r{i}: {{name: R, capabilities: [nope]}}\n" for i in range(501))
+    result = parse_mapping(f'version: "3.1"\nrooms:\n{rooms}')
+    assert [e.code for e in result.errors] == ["too_many_rooms"]
+
+
+def test_error_count_and_expansion_are_bounded() -> None:
+    many_errors = "".join(f"  r{i}: {{name: R, name: S}}\n" for i in range(300))
+    result = parse_mapping(f'version: "3.1"\nrooms:\n{many_errors}')
+    assert len(result.errors) == 101
+    assert result.errors[0].code == "too_complex"
+    # Room problems are bounded too: 500 rooms with 3 unknown capabilities each is not a mapping.
+    many_warnings = "".join(f"  r{i}: {{name: R, capabilities: [a, b, c]}}\n" for i in range(500))
+    result = parse_mapping(f'version: "3.1"\nrooms:\n{many_warnings}')
+    assert [e.code for e in result.errors] == ["too_complex"]
+    assert result.warnings == ()
+    # Every room merges one node with 3,000 keys: a 30 KiB file, a walk of 1.5 million keys.
+    keys = "name: A, " * 3000
+    merges = "".join(f"  r{i}: {{<<: *m}}\n" for i in range(500))
+    text = f'shared: &m {{{keys}capabilities: []}}\nversion: "3.1"\nrooms:\n{merges}'
+    result = parse_mapping(text)
+    assert sorted(e.code for e in result.errors) == ["too_complex", "unknown_key"]
+
+
+def test_yaml_nesting_is_bounded_before_composing() -> None:
+    (error,) = parse_mapping("rooms: " + "[" * 33 + "]" * 33 + "\n").errors
+    assert (error.code, error.line) == ("yaml_syntax", 1)
+    assert "deeper than 32" in error.message
+    assert parse_mapping("x: " + "[" * 31 + "]" * 31 + "\n").errors[0].code == "unknown_key"

@@ -11,14 +11,16 @@ from homeassistant.helpers import area_registry as ar, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.roomdb.const import DOMAIN, ISSUE_MAPPING_INVALID
+from custom_components.roomdb.const import DOMAIN, ISSUE_MAPPING_INVALID, ISSUE_MAPPING_ROOMS
 from custom_components.roomdb.rooms.mapping_manager import POLL_INTERVAL
 
 from .conftest import MAPPING, mapping_path, rooms_of, write_mapping
 
+# A room whose capabilities are not a list cannot be read: the whole file is rejected.
 BROKEN = (
-    'version: "3.1"\nrooms:\n  kitchen:\n    name: Kitchen\n    capabilities: [vacuum_control]\n'
+    'version: "3.1"\nrooms:\n  kitchen:\n    name: Kitchen\n    capabilities: [vacuum_control\n'
 )
+"""Unreadable as YAML (an unclosed list): rejected as a whole."""
 
 
 async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
@@ -46,6 +48,7 @@ async def test_missing_file_is_the_empty_mapping(
         "changed": [],
         "status": "missing",
         "errors": [],
+        "warnings": [],
     }
 
 
@@ -82,9 +85,9 @@ async def test_broken_file_keeps_last_good_and_raises_issue_until_fixed(
     assert issue.translation_key == ISSUE_MAPPING_INVALID
     assert issue.severity is ir.IssueSeverity.WARNING
     placeholders = issue.translation_placeholders or {}
-    assert "segment_id" in placeholders["errors"]
+    assert "invalid YAML" in placeholders["errors"]
     assert placeholders["rooms"] == "3"
-    assert "line 5" in placeholders["errors"]
+    assert "line 6" in placeholders["errors"]
     # The old mapping still admits writes.
     await hass.services.async_call(
         DOMAIN,
@@ -145,7 +148,7 @@ async def test_first_start_with_broken_file_and_no_history(
     assert issue_registry.async_get_issue(DOMAIN, ISSUE_MAPPING_INVALID) is not None
 
 
-async def test_unknown_area_is_an_error_and_area_changes_revalidate(
+async def test_unknown_area_keeps_the_room_and_area_changes_recheck(
     hass: HomeAssistant,
     rooms_entry: MockConfigEntry,
     area_registry: ar.AreaRegistry,
@@ -157,19 +160,23 @@ async def test_unknown_area_is_an_error_and_area_changes_revalidate(
         hass, MAPPING + "  attic:\n    name: Attic\n    area_id: attic\n    capabilities: [ml]\n"
     )
     await poll(hass, freezer)
-    issue = issue_registry.async_get_issue(DOMAIN, ISSUE_MAPPING_INVALID)
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_MAPPING_INVALID) is None
+    issue = issue_registry.async_get_issue(DOMAIN, ISSUE_MAPPING_ROOMS)
     assert issue is not None
-    assert "area registry" in (issue.translation_placeholders or {})["errors"]
-    assert "attic" not in rooms.mapping.mapping.rooms
+    assert "area registry" in (issue.translation_placeholders or {})["problems"]
+    assert "attic" in rooms.mapping.mapping.rooms
+    await hass.services.async_call(
+        DOMAIN,
+        "update_config",
+        {"domain": "ml", "room_id": "attic", "config_data": {}},
+        blocking=True,
+    )
 
-    # Creating the area makes the same file valid (re-validated after the registry event).
+    # Creating the area clears the warning at once (no re-read, no time passing).
     area_registry.async_create("Attic")
     await hass.async_block_till_done()
-    freezer.tick(timedelta(seconds=2))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
-    assert "attic" in rooms.mapping.mapping.rooms
-    assert issue_registry.async_get_issue(DOMAIN, ISSUE_MAPPING_INVALID) is None
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_MAPPING_ROOMS) is None
+    assert rooms.mapping.health()["warnings"] == []
 
 
 async def test_unusable_stored_last_good_is_ignored(

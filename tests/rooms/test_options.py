@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -101,16 +103,44 @@ async def test_generate_mapping_refuses_to_overwrite(
     assert await hass.async_add_executor_job(mapping_path(hass).read_text) != MAPPING
 
 
+async def generate_refusal(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, str]:
+    """Run the generator with "Replace"; it must show the form again: return its errors."""
+    flow_id = await open_section(hass, entry, "generate_mapping")
+    result = await hass.config_entries.options.async_configure(flow_id, {"overwrite": True})
+    assert result["type"] is FlowResultType.FORM
+    return dict(result["errors"])
+
+
 async def test_generate_mapping_write_failure(
+    hass: HomeAssistant, rooms_entry: MockConfigEntry
+) -> None:
+    def full_disk(path: object, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    with patch("custom_components.roomdb.rooms.generate.write_bytes_atomic", full_disk):
+        errors = await generate_refusal(hass, rooms_entry)
+    assert errors == {"base": "mapping_write_failed"}
+
+
+async def test_generate_mapping_refuses_a_path_through_a_file(
+    hass: HomeAssistant, rooms_entry: MockConfigEntry
+) -> None:
+    # The mapping's folder is a file: nothing can live inside it.
+    path = mapping_path(hass)
+    await hass.async_add_executor_job(path.unlink)
+    await hass.async_add_executor_job(path.parent.rmdir)
+    await hass.async_add_executor_job(path.parent.write_text, "a file, not a folder")
+    assert await generate_refusal(hass, rooms_entry) == {"base": "path_invalid"}
+    assert await hass.async_add_executor_job(path.parent.read_text) == "a file, not a folder"
+
+
+async def test_generate_mapping_refuses_a_folder(
     hass: HomeAssistant, rooms_entry: MockConfigEntry
 ) -> None:
     path = mapping_path(hass)
     await hass.async_add_executor_job(path.unlink)
     await hass.async_add_executor_job(path.mkdir)
-    flow_id = await open_section(hass, rooms_entry, "generate_mapping")
-    result = await hass.config_entries.options.async_configure(flow_id, {"overwrite": True})
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "mapping_write_failed"}
+    assert await generate_refusal(hass, rooms_entry) == {"base": "path_not_file"}
 
 
 async def test_generate_mapping_unsafe_path(

@@ -47,13 +47,8 @@ async def _get(ha: HomeAssistantProcess, path: str, token: str | None) -> tuple[
 async def test_services_http_export_and_hard_kill(tmp_path: Path) -> None:
     config = tmp_path / "config"
     ha = HomeAssistantProcess(config)
-    (config / "roomdb").mkdir(parents=True)
-    (config / "roomdb" / "area_mapping.yaml").write_text(MAPPING)
     try:
-        await ha.start()
-        await ha.setup_roomdb(
-            {"mapping_path": "roomdb/area_mapping.yaml", "export_path": "room_db_export.json"}
-        )
+        await ha.start_with_mapping(MAPPING)
         response = await ha.call_service(
             "roomdb",
             "update_config",

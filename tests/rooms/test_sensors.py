@@ -8,7 +8,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import area_registry as ar, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -97,3 +97,31 @@ async def test_rooms_sensor(
     assert state is not None
     assert state.state == "0"
     assert state.attributes["mapping_status"] == "valid"
+
+
+async def test_rooms_sensor_lists_rooms_with_problems(
+    hass: HomeAssistant,
+    rooms_entry: MockConfigEntry,
+    areas: dict[str, str],
+    area_registry: ar.AreaRegistry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    state = hass.states.get(ROOMS)
+    assert state is not None
+    assert state.attributes["limited_rooms"] == []
+    assert state.attributes["mapping_warnings"] == []
+
+    area_registry.async_delete(areas["Hall"])
+    await tick(hass, freezer, 2)
+    state = hass.states.get(ROOMS)
+    assert state is not None
+    assert state.state == "3"
+    assert state.attributes["mapping_status"] == "valid"
+    assert state.attributes["limited_rooms"] == ["hall"]
+    assert "area registry" in state.attributes["mapping_warnings"][0]
+
+    area_registry.async_create("Hall")
+    await tick(hass, freezer, 2)
+    state = hass.states.get(ROOMS)
+    assert state is not None
+    assert state.attributes["limited_rooms"] == []

@@ -304,6 +304,7 @@ async def test_reload_mapping_diff(hass: HomeAssistant, rooms_entry: MockConfigE
         "changed": [],
         "status": "valid",
         "errors": [],
+        "warnings": [],
     }
     new = (
         MAPPING.replace(
@@ -337,11 +338,11 @@ async def test_reload_mapping_diff(hass: HomeAssistant, rooms_entry: MockConfigE
 async def test_reload_mapping_broken_file_fails_and_keeps_mapping(
     hass: HomeAssistant, rooms_entry: MockConfigEntry
 ) -> None:
-    await write_mapping(hass, 'version: "3.1"\nrooms:\n  hall:\n    name: Hall\n')
+    await write_mapping(hass, 'version: "4"\nrooms:\n  hall:\n    name: Hall\n')
     with pytest.raises(HomeAssistantError) as info:
         await call(hass, "reload_mapping", {})
     assert info.value.translation_key == "mapping_reload_failed"
-    assert "missing capabilities" in info.value.translation_placeholders["errors"]
+    assert "version" in info.value.translation_placeholders["errors"]
     assert len(rooms_of(rooms_entry).mapping.mapping.rooms) == 3
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-import logging
 from typing import Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, Context, HassJob, HomeAssistant, callback
@@ -21,6 +20,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..const import EVENT_ALARM_TRANSITION
+from ..log import get_logger
 from .const import ALARM_STORE_KEY, STORE_VERSION
 from .machine import (
     AlarmConfig,
@@ -33,7 +33,7 @@ from .machine import (
     VerifiedCode,
 )
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 ORIGIN_NAMES: Final[dict[Origin, str]] = {
     Origin.LOCAL: "local",

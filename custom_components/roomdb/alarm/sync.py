@@ -38,7 +38,6 @@ import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
-import logging
 from typing import Any, Final
 
 from homeassistant.components.alarm_control_panel.const import (
@@ -63,6 +62,7 @@ from homeassistant.util import dt as dt_util
 
 from ..backoff import Backoff
 from ..data import RoomDbConfigEntry
+from ..log import get_logger
 from .conflict import Decision, PendingChange, Push, TargetView, observe, resolve
 from .const import STORE_VERSION, SYNC_STORE_KEY
 from .controller import AlarmController, PeerSource, iso
@@ -71,7 +71,7 @@ from .mapping import is_passing, map_inbound, map_outbound, outbound_transition
 from .push_error import CALL_TIMEOUT, async_describe, async_sentence
 from .settings import SyncSettings
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 PUSHES_KEPT: Final = 32
 """How many of RoomDB's own calls are remembered (by context) to recognise their echoes."""

@@ -17,15 +17,16 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-import logging
 from pathlib import Path
 import sqlite3
 from typing import Any, Final
 
 import aiosqlite
 
+from ..log import get_logger
 from .metadata import METADATA_RULES_TEXT, metadata_value_valid, parse_version
 from .schema import (
+    APPLICATION_ID,
     CONTRACT_VERSION,
     COUNTED_TABLES,
     META_CONTRACT_VERSION,
@@ -34,7 +35,7 @@ from .schema import (
     SCHEMA_VERSION,
 )
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 BUSY_TIMEOUT_MS: Final = 5000
 
@@ -178,6 +179,7 @@ class Database:
             raise
         try:
             await self._migrate(self._conn)
+            await self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
             await self._repair_metadata(self._conn)
         except sqlite3.Error as err:
             await self._discard_connection()

@@ -19,6 +19,10 @@ META_FEATURE_SET_VERSION: Final = "feature_set_version"
 
 CONTRACT_VERSION: Final = 2
 
+APPLICATION_ID: Final = 0x526D4442
+"""SQLite header `application_id` ("RmDB"): marks roomdb.db and, through page 1, its backups, so a
+file RoomDB wrote is recognised by its first 100 bytes without opening it with SQLite."""
+
 _V1_TABLES: Final[tuple[str, ...]] = (
     """CREATE TABLE metadata (
         key TEXT PRIMARY KEY NOT NULL,

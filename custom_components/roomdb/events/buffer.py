@@ -18,7 +18,6 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import json
-import logging
 from pathlib import Path
 from typing import Any, Final
 from uuid import uuid4
@@ -30,13 +29,14 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util.json import json_loads_object
 
 from ..const import DOMAIN
+from ..log import get_logger
 from .document import RestoredStream, dump_stream, emit_event, load_stream
 from .event import MAX_SEQUENCE, Event, is_int
 from .ledger import LedgerEntry, SequenceLedger, valid_device_key
 from .ring import EventRing
 from .sequence import SequenceAllocator
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 STORAGE_KEY: Final = "roomdb.events"
 STORAGE_VERSION: Final = 1

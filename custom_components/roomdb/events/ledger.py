@@ -9,13 +9,13 @@ after the Store document, so it never claims less than what was sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-import logging
 from typing import Final
 
 from ..db.database import Database
+from ..log import get_logger
 from .event import MAX_SEQUENCE
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 META_DEVICE_KEY: Final = "event_stream_device_key"
 META_HIGH_WATER: Final = "event_stream_high_water"

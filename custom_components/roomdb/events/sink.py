@@ -30,7 +30,6 @@ import asyncio
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass
-import logging
 from typing import Final
 
 import aiohttp
@@ -40,6 +39,7 @@ from yarl import URL
 
 from ..backoff import Backoff
 from ..const import DOMAIN
+from ..log import get_logger
 from .buffer import EventBuffer
 from .event import HEARTBEAT_EVENT, Event
 from .ring import EventRing, GapResolution
@@ -48,7 +48,7 @@ from .stats import EndpointState
 from .transport import async_post_events
 from .wire import IngestResult, transport_failure
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 ISSUE_EVENT_STREAM_ERROR: Final = "event_stream_error"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-import logging
 from typing import Any
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
@@ -17,6 +16,7 @@ from homeassistant.core import CALLBACK_TYPE, Event as HassEvent, HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..db.database import Database
+from ..log import get_logger
 from .buffer import EventBuffer
 from .event import format_timestamp
 from .forwarder import CONFIG_CHANGED_EVENT, EventForwarder, TrackedPredicate
@@ -27,7 +27,7 @@ from .runs import RunSet
 from .sink import EventSink, endpoint_for_logs
 from .stats import EventStreamStats
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 
 def _runs(numbers: list[int]) -> tuple[tuple[int, int], ...]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import hashlib
-import logging
 from typing import Any, Final
 
 from homeassistant.const import EVENT_STATE_CHANGED
@@ -31,12 +30,13 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from ..const import DOMAIN
 from ..db.database import Database
+from ..log import get_logger
 from ..rooms.mapping import AreaMapping, MappingDiff
 from ..rooms.mapping_manager import MappingManager
 from .features import PRESENCE_DOMAINS, RawEvent
 from .options import KIND_DEVICE_CLASSES, KIND_DOMAINS, OTHER_BINARY_KIND, MlSettings
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 INSERT_RAW_EVENT: Final = (
     "INSERT OR IGNORE INTO raw_events "

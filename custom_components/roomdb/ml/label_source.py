@@ -36,6 +36,7 @@ from homeassistant.helpers.event import (
 from homeassistant.util import dt as dt_util
 
 from ..db.database import Database
+from ..log import get_logger
 from . import store
 from .features import night_of
 from .labels import (
@@ -50,7 +51,7 @@ from .labels import (
 )
 from .options import MlSettings
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 LABEL_SOURCE: Final = "input_datetime"
 CHANGE_COOLDOWN: Final = 60.0

@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 import hashlib
 import json
-import logging
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
@@ -26,6 +25,7 @@ from homeassistant.util import dt as dt_util
 
 from ..db.database import Database, utc_now_iso
 from ..db.schema import META_FEATURE_SET_VERSION
+from ..log import get_logger
 from . import store
 from .bocpd import BocpdConfig
 from .changepoints import (
@@ -55,7 +55,7 @@ from .retention import async_trim
 from .status import READINESS_ERROR, READINESS_TRAINED, TIMESTAMP_KEYS, MlStatus
 from .training import Inference, clr_config, infer_latest, train_from_records
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 EVENT_ML_RESULT: Final = "roomdb_ml_result"
 """Fired after inference (`kind: sleep`) and after a BOCPD update (`kind: changepoint`)."""

@@ -16,7 +16,6 @@ import asyncio
 from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from datetime import datetime
-import logging
 from typing import Any, Final
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
@@ -26,6 +25,7 @@ from homeassistant.util import dt as dt_util
 
 from ..coordinator import RoomDbCoordinator
 from ..db.database import Database
+from ..log import get_logger
 from ..rooms.mapping_manager import MappingManager
 from . import store
 from .contracts import async_check_contracts
@@ -35,7 +35,7 @@ from .options import MlSettings
 from .pipeline import META_ALIVE, REFRESH_STAGES, STAGES, MlPipeline, StageResult
 from .status import MlStatus
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 NIGHTLY_TIME: Final = {"hour": 4, "minute": 30, "second": 0}
 SHORTEST_GAP: Final = 60.0

@@ -20,7 +20,6 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 import json
-import logging
 import sqlite3
 from typing import TYPE_CHECKING
 
@@ -39,6 +38,7 @@ from homeassistant.helpers import (
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from ..db.database import Database, DatabaseError
+from ..log import get_logger
 from .rows import (
     AREAS,
     CONFIG_ENTRIES,
@@ -59,7 +59,7 @@ from .rows import (
 if TYPE_CHECKING:
     import aiosqlite
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 type RegistryCountsByTable = dict[str, int]
 

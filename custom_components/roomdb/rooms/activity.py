@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-import logging
 from typing import Any, Final
 
 from homeassistant.const import STATE_ON
@@ -28,12 +27,13 @@ from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
+from ..log import get_logger
 from .admission import admit
 from .mapping import AreaMapping, MappingDiff
 from .mapping_manager import MappingManager
 from .pipeline_writer import PipelineWriter
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 ACTIVITY_DOMAIN: Final = "activity"
 SENSOR_DOMAIN: Final = "binary_sensor"

@@ -3,7 +3,8 @@
 Every writer (the services, ``bulk_update``, seeding, the activity and vacuum pipelines) goes
 through :class:`RoomConfigStore`, in this order per item:
 
-1. validate the input (a JSON object that survives canonical JSON, else ``invalid_input``);
+1. validate the input (``invalid_input``): a JSON object within the limits below that Home
+   Assistant's serializer (orjson) can encode, so that everything stored can be exported;
 2. admission against the area mapping in force (``admission_denied``; nothing is written);
 3. the per-(domain, room_id) :class:`~.limiter.WriteLimiter` (``write_rate_limit`` / ``retry``);
 4. the upsert: insert when missing, else update ``config_data`` and ``updated_at`` and increment
@@ -14,6 +15,13 @@ Items are written in chunks, one short transaction per chunk (a single ``update_
 of one), so 1,000 bulk items cost a handful of commits instead of 1,000. Committed changes are
 reported to ``on_change`` (which fires the ``roomdb_config_changed`` event and schedules the
 export). Nothing here imports Home Assistant, so the benchmark drives it with a bare database.
+
+Limits on ``config_data`` (also on the result of a patch or fill merge): nesting at most
+``MAX_CONFIG_DEPTH`` (32) containers deep, at most ``MAX_CONFIG_BYTES`` (64 KiB) as canonical
+JSON, keys of at most ``MAX_CONFIG_KEY_LENGTH`` (256) and strings of at most
+``MAX_CONFIG_STRING_LENGTH`` (16,384) characters, string keys only, integers within 64 bits, no
+NaN or infinity. Without them Python's ``json`` would store what Home Assistant's serializer
+(orjson: about 254 levels, 64-bit integers) cannot answer with, and every export would fail.
 """
 
 from __future__ import annotations
@@ -22,23 +30,30 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import json
-import logging
 import sqlite3
 import time
 from typing import Any, Final, cast
 
+import orjson
+
 from ..db.database import Database, DatabaseError, utc_now_iso
+from ..log import get_logger
 from .admission import ADMISSION_DENIED, admit
-from .export_doc import ExportRow, canonical_json
+from .export_doc import ORJSON_OPTIONS, ExportRow, canonical_json
 from .limiter import WriteLimiter
 from .mapping import AreaMapping, Denial
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 CHUNK_SIZE: Final = 250
 """Items per transaction in bulk writes (500 bound parameters in the lookup, far below limits)."""
 
 MAX_KEY_LENGTH: Final = 128
+"""Longest domain and room_id."""
+MAX_CONFIG_DEPTH: Final = 32
+MAX_CONFIG_BYTES: Final = 64 * 1024
+MAX_CONFIG_KEY_LENGTH: Final = 256
+MAX_CONFIG_STRING_LENGTH: Final = 16 * 1024
 
 # Error codes (also the translation keys the service layer raises).
 INVALID_INPUT: Final = "invalid_input"
@@ -226,6 +241,69 @@ def _invalid(domain: Any, room_id: Any, message: str) -> WriteResult:
     )
 
 
+class ConfigDataError(ValueError):
+    """A config_data RoomDB does not store; the message says which limit it breaks."""
+
+
+def _shape_problem(data: Mapping[Any, Any]) -> str | None:
+    """Depth, keys and strings, and a lower bound of the JSON size, walked without recursion.
+
+    Runs before any encoder sees the value: a value nested thousands deep would make ``json``
+    recurse until it fails, and a huge one would hold the event loop while it is encoded.
+    """
+    size = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping | list | tuple):
+            if depth > MAX_CONFIG_DEPTH:
+                return f"config_data nests deeper than {MAX_CONFIG_DEPTH} levels"
+            items = value.items() if isinstance(value, Mapping) else enumerate(value)
+            for key, item in items:
+                if isinstance(value, Mapping):
+                    if not isinstance(key, str):
+                        return "config_data keys must be strings"
+                    if len(key) > MAX_CONFIG_KEY_LENGTH:
+                        return (
+                            f"config_data has a key longer than {MAX_CONFIG_KEY_LENGTH} characters"
+                        )
+                    size += len(key)
+                size += 2
+                stack.append((item, depth + 1))
+        elif isinstance(value, str):
+            if len(value) > MAX_CONFIG_STRING_LENGTH:
+                return f"config_data has a string longer than {MAX_CONFIG_STRING_LENGTH} characters"
+            size += len(value)
+        if size > MAX_CONFIG_BYTES:
+            return _too_large()
+    return None
+
+
+def _too_large() -> str:
+    return f"config_data is larger than {MAX_CONFIG_BYTES} bytes as JSON"
+
+
+def encode_config(data: Mapping[Any, Any]) -> str:
+    """The canonical JSON text RoomDB stores for ``data``; ``ConfigDataError`` when refused."""
+    problem = _shape_problem(data)
+    if problem is not None:
+        raise ConfigDataError(problem)
+    try:
+        text = canonical_json(dict(data))
+        size = len(text.encode())
+    except (TypeError, ValueError) as err:
+        raise ConfigDataError(f"config_data is not valid JSON: {err}") from err
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigDataError(_too_large())
+    try:
+        orjson.dumps(data, option=ORJSON_OPTIONS)
+    except orjson.JSONEncodeError as err:
+        raise ConfigDataError(
+            f"config_data cannot be encoded by Home Assistant's serializer: {err}"
+        ) from err
+    return text
+
+
 def validate_request(request: WriteRequest) -> WriteResult | None:
     """``None`` when the request is well-formed, else an ``invalid_input`` error result."""
     # Typed loosely on purpose: service input reaches here unchecked.
@@ -240,9 +318,9 @@ def validate_request(request: WriteRequest) -> WriteResult | None:
     if not isinstance(data, Mapping):
         return _invalid(domain, room_id, "config_data must be an object (a mapping)")
     try:
-        canonical_json(dict(data))
-    except (TypeError, ValueError) as err:
-        return _invalid(domain, room_id, f"config_data is not valid JSON: {err}")
+        encode_config(data)
+    except ConfigDataError as err:
+        return _invalid(domain, room_id, str(err))
     return None
 
 
@@ -493,7 +571,12 @@ class RoomConfigStore:
             row = rows[(request.domain, request.room_id)]
             existing = None if row.text is None else _decode(row.text)
             merged = merge_config(existing, request.config_data, request.mode)
-            text = canonical_json(merged)
+            try:
+                # A patch or fill merge can outgrow the limits each part was within.
+                text = encode_config(merged)
+            except ConfigDataError as err:
+                results.append(_invalid(request.domain, request.room_id, str(err)))
+                continue
             if existing is not None and (text == row.text or text == canonical_json(existing)):
                 action = Action.UNCHANGED
             else:

@@ -13,21 +13,29 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 import json
-import logging
 from pathlib import Path
 import sqlite3
 from typing import Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.json import json_bytes
 from homeassistant.util import dt as dt_util
 
 from ..db.database import DatabaseError
 from ..db.schema import SCHEMA_VERSION
+from ..log import get_logger
+from ..paths import (
+    EXPORT_MARKER_KEY,
+    EXPORT_MARKER_VALUE,
+    PathPurpose,
+    WrittenFile,
+    ensure_replaceable,
+)
 from .configs import RoomConfigStore
-from .export_doc import ExportRow, build_export, write_bytes_atomic
+from .export_doc import ExportRow, build_export, exportable_config, write_bytes_atomic
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 EXPORT_DELAY: Final = 0.5
 
@@ -46,9 +54,9 @@ def render_document(rows: Sequence[ExportRow], generated_at: datetime) -> bytes:
 
     Equal, once parsed, to :func:`build_document`. It is written piece by piece instead of with
     one ``json.dumps`` of the whole document: that C call would hold the GIL (and so stall the
-    event loop) for the whole table, while many small pieces let the loop run in between. The
-    stored ``config_data`` is embedded as is — SQLite's ``json_valid`` CHECK guarantees it is
-    JSON, and the write path stores it canonical.
+    event loop) for the whole table, while many small pieces let the loop run in between. A
+    stored ``config_data`` is embedded as is when it is exportable (the write path stores it
+    canonical), else as a JSON string of its raw text.
     """
     by_domain: dict[str, list[ExportRow]] = {}
     for row in sorted(rows, key=lambda r: (r[0], r[1])):
@@ -57,6 +65,7 @@ def render_document(rows: Sequence[ExportRow], generated_at: datetime) -> bytes:
     parts = [
         "{\n",
         f'  "status": "ok",\n  "schema_version": {SCHEMA_VERSION},\n',
+        f'  "{EXPORT_MARKER_KEY}": "{EXPORT_MARKER_VALUE}",\n',
         f'  "generated_at": {dumps(generated_at.isoformat())},\n',
         f'  "counts": {dumps({d: len(r) for d, r in by_domain.items()}, ensure_ascii=False)},\n',
         '  "by_domain": {',
@@ -65,9 +74,10 @@ def render_document(rows: Sequence[ExportRow], generated_at: datetime) -> bytes:
         parts.append(f"{',' if d_index else ''}\n    {dumps(domain, ensure_ascii=False)}: {{")
         for r_index, (_domain, room_id, text, version, updated_at) in enumerate(domain_rows):
             stamp = updated_at.isoformat() if isinstance(updated_at, datetime) else updated_at
+            embedded = text if exportable_config(text)[1] else dumps(text, ensure_ascii=False)
             parts.append(
                 f"{',' if r_index else ''}\n      {dumps(room_id, ensure_ascii=False)}: "
-                f'{{"config_data": {text}, "version": {int(version)}, '
+                f'{{"config_data": {embedded}, "version": {int(version)}, '
                 f'"updated_at": {dumps(stamp, ensure_ascii=False)}}}'
             )
         parts.append("\n    }" if domain_rows else "}")
@@ -75,11 +85,32 @@ def render_document(rows: Sequence[ExportRow], generated_at: datetime) -> bytes:
     return "".join(parts).encode()
 
 
-def write_document(path: Path, rows: Sequence[ExportRow], generated_at: datetime) -> int:
-    """Replace ``path`` with the export of ``rows`` atomically (blocking); return its size."""
+def build_encoded(
+    rows: Sequence[ExportRow], generated_at: datetime
+) -> tuple[dict[str, Any], bytes]:
+    """The document and its bytes as Home Assistant's serializer encodes them (blocking)."""
+    document = build_document(rows, generated_at)
+    try:
+        return document, json_bytes(document)
+    except (TypeError, ValueError) as err:
+        raise ExportError(f"the export cannot be encoded as JSON: {err}") from err
+
+
+def write_document(
+    path: Path,
+    rows: Sequence[ExportRow],
+    generated_at: datetime,
+    written: WrittenFile | None = None,
+) -> tuple[int, WrittenFile]:
+    """Replace ``path`` with the export of ``rows`` atomically (blocking).
+
+    Checked before every write, not only when the path was chosen: a file someone put there
+    since is never replaced (``UnsafePathError``). ``written`` is the file the previous export
+    left there. Returns the size and the file written.
+    """
     data = render_document(rows, generated_at)
-    write_bytes_atomic(path, data)
-    return len(data)
+    ensure_replaceable(path, PathPurpose.EXPORT, written=written)
+    return len(data), write_bytes_atomic(path, data)
 
 
 class Exporter:
@@ -104,6 +135,7 @@ class Exporter:
         self._timer: CALLBACK_TYPE | None = None
         self._lock = asyncio.Lock()
         self._stopped = False
+        self._written: WrittenFile | None = None
 
     @property
     def pending(self) -> bool:
@@ -123,13 +155,24 @@ class Exporter:
         except ExportError as err:
             _LOGGER.error("Export to %s failed: %s", self.path, err)
 
-    async def async_build_document(self) -> dict[str, Any]:
-        """The export document from what SQLite holds now (for HTTP; writes no file)."""
+    async def async_build_body(self) -> bytes:
+        """The export document from what SQLite holds now, encoded for HTTP (writes no file).
+
+        Built and encoded with Home Assistant's serializer in the executor: a large table never
+        stalls the event loop, and what cannot be encoded is an ``ExportError``, not a 500.
+        """
         rows = await self._async_rows()
-        return await self.hass.async_add_executor_job(build_document, rows, dt_util.utcnow())
+        _document, body = await self.hass.async_add_executor_job(
+            build_encoded, rows, dt_util.utcnow()
+        )
+        return body
 
     async def async_export(self) -> dict[str, Any]:
-        """Write the export file now (replacing a pending debounced export); return the document."""
+        """Write the export file now (replacing a pending debounced export); return the document.
+
+        The document is checked to be encodable (in the executor) before it is returned, so the
+        service answer never fails in Home Assistant's serializer.
+        """
         if self._timer is not None:
             self._timer()
             self._timer = None
@@ -137,14 +180,19 @@ class Exporter:
             rows = await self._async_rows()
             generated_at = dt_util.utcnow()
             await self._async_write(rows, generated_at)
-            return await self.hass.async_add_executor_job(build_document, rows, generated_at)
+            document, _body = await self.hass.async_add_executor_job(
+                build_encoded, rows, generated_at
+            )
+            return document
 
     async def _async_write(self, rows: list[ExportRow], generated_at: datetime) -> None:
         try:
-            size = await self.hass.async_add_executor_job(
-                write_document, self.path, rows, generated_at
+            size, self._written = await self.hass.async_add_executor_job(
+                write_document, self.path, rows, generated_at, self._written
             )
-        except OSError as err:
+        except (OSError, ValueError) as err:
+            # ValueError: the path policy refused the file there (UnsafePathError), or a row an
+            # older RoomDB stored cannot be written out.
             self.last_error = str(err)
             raise ExportError(str(err)) from err
         self.exports_written += 1

@@ -6,20 +6,34 @@ The file looks like::
     rooms:
       kitchen:
         name: Kitchen
-        area_id: kitchen            # optional; must exist in HA's area registry
+        area_id: kitchen            # optional; an area in HA's registry (if missing: a warning)
         capabilities: [motion_lighting, vacuum_control, activity]
         segment_id: "16"            # a string; required for vacuum_control
 
 Parsing never raises for bad input: :func:`parse_mapping` returns a :class:`MappingResult` whose
-``errors`` name the room, the 1-based YAML line and the key each problem concerns. The document is
+``errors`` and ``warnings`` name the room, the 1-based YAML line and the key each problem concerns.
+
+Problems come in two severities. An *error* means the file cannot be read as a mapping (bad YAML,
+wrong version, no ``rooms``, a room whose id, name or capability list cannot be read, limits
+exceeded): the whole file is rejected and the caller keeps what it had. A *warning* concerns one
+part of one room the file can otherwise describe (``vacuum_control`` without a ``segment_id``, an
+``area_id`` that is not in HA's area registry, an unusable ``segment_id`` or ``area_id`` value, an
+unknown or repeated capability): the room is kept and loses only that part, listed in the
+warning's ``loses``. One broken detail must not take a whole home's rooms offline. The document is
 walked as a YAML node tree (``yaml.compose``) rather than loaded, so duplicate keys (which a plain
 loader silently overwrites) are reported and every value keeps its line number. Nothing here
 imports Home Assistant.
+
+Limits keep a hostile or mistaken file from stalling Home Assistant: a file over 1 MiB is refused
+from its ``fstat`` before a byte is read (``file_too_large``), YAML nesting deeper than 32 levels
+is refused while streaming the parser's events (before any tree is built), more than 500 rooms are
+``too_many_rooms``, and the walk stops after 100 errors or when anchors and merges make it visit
+more than 100,000 nodes (``too_complex``). PyYAML's C parser is used where it is installed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 import difflib
 from enum import StrEnum
@@ -30,12 +44,30 @@ from typing import Any, Final
 
 import yaml  # type: ignore[import-untyped]
 
+from ..paths import MAPPING_MAX_BYTES, FileTooLargeError, UnsafePathError, read_regular_file
+
 MAPPING_VERSION: Final = "3.1"
+
+MAX_ROOMS: Final = 500
+MAX_YAML_DEPTH: Final = 32
+"""A valid mapping nests 4 deep (rooms, room, capabilities); anything far deeper is not one."""
+MAX_ERRORS: Final = 100
+MAX_WARNINGS: Final = 2 * MAX_ROOMS
+"""Every room may lose its segment and its area; more warnings than that is not a mapping."""
+MAX_VISITS: Final = 100_000
+"""Nodes the validator may visit: anchors let a small file make it walk one node many times."""
+
+_LOADER: Final[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_OPENING_EVENTS: Final = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSING_EVENTS: Final = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 KNOWN_DOMAINS: Final = ("motion_lighting", "vacuum_control", "activity", "climate_schedule", "ml")
 """Config domains a room can be granted, in display order."""
 
 VACUUM_DOMAIN: Final = "vacuum_control"
+AREA_FEATURES: Final = ("activity_sensors", "vacuum_clean_area", "ml_room_events")
+"""What a room without a usable area loses: the activity pipeline finds sensors by area,
+``vacuum.clean_area`` names areas, and recorded ML events get their room from the area."""
 DEFAULT_CAPABILITIES: Final = ("motion_lighting", "activity")
 """Capabilities :func:`generate_from_areas` gives every generated room."""
 
@@ -80,6 +112,9 @@ class ErrorCode(StrEnum):
     DUPLICATE_CAPABILITY = "duplicate_capability"
     SEGMENT_MISSING = "segment_missing"
     UNKNOWN_AREA = "unknown_area"
+    FILE_TOO_LARGE = "file_too_large"
+    TOO_MANY_ROOMS = "too_many_rooms"
+    TOO_COMPLEX = "too_complex"
 
 
 class DenialReason(StrEnum):
@@ -126,6 +161,21 @@ class MappingError:
 
 
 @dataclass(frozen=True, slots=True)
+class MappingWarning(MappingError):  # noqa: N818 - a record of a problem, not an exception
+    """A problem confined to one room, which is kept; ``loses`` says what it cannot do.
+
+    ``loses`` names config domains it is refused (``"vacuum_control"``), capabilities it listed
+    that do not exist, or :data:`AREA_FEATURES` for a room without a usable area.
+    """
+
+    loses: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form: the error fields plus ``loses``."""
+        return {**MappingError.as_dict(self), "loses": list(self.loses)}
+
+
+@dataclass(frozen=True, slots=True)
 class Room:
     """One room of the mapping."""
 
@@ -134,6 +184,8 @@ class Room:
     capabilities: tuple[str, ...] = ()
     area_id: str | None = None
     segment_id: str | None = None
+    area_line: int | None = field(default=None, compare=False)
+    """Line of ``area_id`` in the file, for warnings about the area found after parsing."""
 
 
 @dataclass(frozen=True)
@@ -151,10 +203,14 @@ class AreaMapping:
 
 @dataclass(frozen=True, slots=True)
 class MappingResult:
-    """Outcome of :func:`parse_mapping`: a mapping when there are no errors, else ``None``."""
+    """Outcome of :func:`parse_mapping`: a mapping when there are no errors, else ``None``.
+
+    ``warnings`` are only given with a mapping: a rejected file keeps no room.
+    """
 
     mapping: AreaMapping | None
     errors: tuple[MappingError, ...] = ()
+    warnings: tuple[MappingWarning, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -237,10 +293,13 @@ class MappingDiff:
 def parse_mapping(text: str, known_area_ids: Collection[str] | None = None) -> MappingResult:
     """Parse and validate mapping YAML text; never raises for bad input.
 
-    ``known_area_ids`` is the set of HA area registry ids; pass ``None`` to skip that check.
+    ``known_area_ids`` are HA's area registry ids (a mapping of id to name also lets warnings
+    suggest an area by its name); pass ``None`` to skip that check (the mapping manager checks
+    areas itself, live, with :func:`area_warnings`).
     """
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        too_deep = _too_deep(text)
+        root = None if too_deep is not None else yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -248,42 +307,96 @@ def parse_mapping(text: str, known_area_ids: Collection[str] | None = None) -> M
         return _failed(
             MappingError(None, line, f"invalid YAML: {problem}", "", ErrorCode.YAML_SYNTAX)
         )
-    except yaml.YAMLError as err:
+    except (yaml.YAMLError, UnicodeEncodeError) as err:
+        # UnicodeEncodeError: the C parser takes UTF-8, which a lone surrogate cannot become.
         return _failed(MappingError(None, None, f"invalid YAML: {err}", "", ErrorCode.YAML_SYNTAX))
-    except RecursionError:
-        return _failed(
-            MappingError(None, None, "invalid YAML: nested too deeply", "", ErrorCode.YAML_SYNTAX)
-        )
-    validator = _Validator(known_area_ids)
+    if too_deep is not None:
+        return _failed(too_deep)
+    validator = _Validator()
     try:
         mapping = validator.document(root)
     except RecursionError:
-        validator.add(None, None, "the document nests merges too deeply", "", ErrorCode.WRONG_TYPE)
+        validator.errors.append(
+            MappingError(
+                None, None, "the document nests merges too deeply", "", ErrorCode.WRONG_TYPE
+            )
+        )
         mapping = None
-    errors = tuple(sorted(validator.errors, key=lambda e: -1 if e.line is None else e.line))
+    except _GaveUpError as err:
+        validator.errors.append(err.error)
+        mapping = None
+    errors = tuple(sorted(validator.errors, key=_by_line))
     if errors or mapping is None:
         return MappingResult(None, errors)
-    return MappingResult(mapping, ())
+    warnings = validator.warnings
+    if known_area_ids is not None:
+        warnings.extend(area_warnings(mapping, known_area_ids))
+    return MappingResult(mapping, (), tuple(sorted(warnings, key=_by_line)))
+
+
+def _by_line(problem: MappingError) -> int:
+    return -1 if problem.line is None else problem.line
+
+
+def _too_deep(text: str) -> MappingError | None:
+    """Stream the parser's events (no tree, no recursion) and stop at the first nesting too deep.
+
+    Composing a deeply nested document recurses once per level, in C: far too deep and it
+    overflows a thread's stack, merely deep and it takes seconds.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, _OPENING_EVENTS):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                return MappingError(
+                    None,
+                    _line(event),
+                    f"invalid YAML: nested deeper than {MAX_YAML_DEPTH} levels",
+                    "",
+                    ErrorCode.YAML_SYNTAX,
+                )
+        elif isinstance(event, _CLOSING_EVENTS):
+            depth -= 1
+    return None
 
 
 def read_mapping_file(path: Path, known_area_ids: Collection[str] | None = None) -> MappingResult:
     """Read and parse a mapping file (blocking: run it in the executor).
 
     A missing file gives one error with code ``file_missing`` (the caller may treat that as the
-    empty mapping); an unreadable or non-UTF-8 file gives ``file_unreadable``.
+    empty mapping); a file over 1 MiB gives ``file_too_large`` (checked before it is read); a
+    folder, FIFO or other special file, a file Home Assistant holds open, an unreadable or
+    non-UTF-8 file give ``file_unreadable`` — without ever opening a file this process has open.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_file(path, MAPPING_MAX_BYTES).decode("utf-8")
     except FileNotFoundError:
         return _failed(
             MappingError(
                 None, None, f"mapping file {path} does not exist", "", ErrorCode.FILE_MISSING
             )
         )
-    except (OSError, UnicodeDecodeError) as err:
+    except FileTooLargeError as err:
         return _failed(
             MappingError(
-                None, None, f"cannot read mapping file {path}: {err}", "", ErrorCode.FILE_UNREADABLE
+                None,
+                None,
+                f"mapping file {path} has {err.size} bytes; RoomDB reads at most "
+                f"{err.limit} bytes (1 MiB)",
+                "",
+                ErrorCode.FILE_TOO_LARGE,
+            )
+        )
+    except (OSError, UnicodeDecodeError, UnsafePathError) as err:
+        reason = f"it {err.reason}" if isinstance(err, UnsafePathError) else str(err)
+        return _failed(
+            MappingError(
+                None,
+                None,
+                f"cannot read mapping file {path}: {reason}",
+                "",
+                ErrorCode.FILE_UNREADABLE,
             )
         )
     return parse_mapping(text, known_area_ids)
@@ -327,17 +440,73 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+class _GaveUpError(Exception):
+    """The validator stops: too many errors, or too much work for one file."""
+
+    def __init__(self, error: MappingError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 class _Validator:
     """Walks the composed node tree, collecting errors and building the mapping."""
 
-    def __init__(self, known_area_ids: Collection[str] | None) -> None:
-        self.known_area_ids = None if known_area_ids is None else frozenset(known_area_ids)
+    def __init__(self) -> None:
         self.errors: list[MappingError] = []
+        self.warnings: list[MappingWarning] = []
+        self.visits_left = MAX_VISITS
 
     def add(
         self, room_id: str | None, line: int | None, message: str, key: str, code: ErrorCode
     ) -> None:
         self.errors.append(MappingError(room_id, line, message, key, code.value))
+        if len(self.errors) >= MAX_ERRORS:
+            raise _GaveUpError(
+                MappingError(
+                    None,
+                    None,
+                    f"more than {MAX_ERRORS} errors; fix these first",
+                    "",
+                    ErrorCode.TOO_COMPLEX,
+                )
+            )
+
+    def warn(
+        self,
+        room_id: str,
+        line: int | None,
+        message: str,
+        key: str,
+        code: ErrorCode,
+        *,
+        loses: tuple[str, ...],
+    ) -> None:
+        self.warnings.append(MappingWarning(room_id, line, message, key, code.value, loses))
+        if len(self.warnings) > MAX_WARNINGS:
+            raise _GaveUpError(
+                MappingError(
+                    None,
+                    line,
+                    f"more than {MAX_WARNINGS} room problems; this is not a usable mapping",
+                    "",
+                    ErrorCode.TOO_COMPLEX,
+                )
+            )
+
+    def visit(self, node: _Node) -> None:
+        """Count the children of ``node`` against the work one file may cause."""
+        self.visits_left -= len(node.value)
+        if self.visits_left < 0:
+            raise _GaveUpError(
+                MappingError(
+                    None,
+                    _line(node),
+                    f"anchors and merges make this file expand to more than {MAX_VISITS} "
+                    "values; write the rooms out",
+                    "",
+                    ErrorCode.TOO_COMPLEX,
+                )
+            )
 
     # -- generic mapping walk ---------------------------------------------------------------
 
@@ -355,6 +524,7 @@ class _Validator:
         Merge keys (``<<: *anchor``) are honoured with YAML semantics: explicit keys win over merged
         ones, earlier merge sources over later ones.
         """
+        self.visit(node)
         explicit: dict[str, tuple[_Node, _Node]] = {}
         merged: dict[str, tuple[_Node, _Node]] = {}
         for key_node, value_node in node.value:
@@ -414,6 +584,7 @@ class _Validator:
             if id(item) in seen:
                 continue
             seen.add(id(item))
+            self.visit(item)
             own: dict[str, tuple[_Node, _Node]] = {}
             nested: dict[str, tuple[_Node, _Node]] = {}
             for key_node, value_node in item.value:
@@ -446,23 +617,18 @@ class _Validator:
             ErrorCode.WRONG_TYPE,
         )
 
+    @staticmethod
     def unknown_keys(
-        self,
-        entries: dict[str, tuple[_Node, _Node]],
-        allowed: Sequence[str],
-        room_id: str | None,
-        where: str,
-    ) -> None:
+        entries: dict[str, tuple[_Node, _Node]], allowed: Sequence[str], where: str
+    ) -> Iterator[tuple[str, int | None, str]]:
+        """``(key, line, message)`` for each key not in ``allowed``."""
         for key, (key_node, _value) in entries.items():
             if key not in allowed:
-                self.add(
-                    room_id,
-                    _line(key_node),
+                message = (
                     f"unknown key '{key}' in {where}{_suggest(key, allowed)}; "
-                    f"allowed keys: {', '.join(allowed)}",
-                    key,
-                    ErrorCode.UNKNOWN_KEY,
+                    f"allowed keys: {', '.join(allowed)}"
                 )
+                yield key, _line(key_node), message
 
     # -- document ---------------------------------------------------------------------------
 
@@ -486,7 +652,8 @@ class _Validator:
             )
             return None
         entries = self.items(root, None, "the top level")
-        self.unknown_keys(entries, TOP_LEVEL_KEYS, None, "the top level")
+        for key, line, message in self.unknown_keys(entries, TOP_LEVEL_KEYS, "the top level"):
+            self.add(None, line, message, key, ErrorCode.UNKNOWN_KEY)
         version = self.version(entries, root)
         rooms = self.rooms(entries, root)
         if version is None or rooms is None:
@@ -543,6 +710,15 @@ class _Validator:
         rooms: dict[str, Room] = {}
         duplicates: list[tuple[str, _Node, _Node]] = []
         entries = self.items(node, None, "rooms", rooms=True, duplicates=duplicates)
+        if len(entries) > MAX_ROOMS:
+            self.add(
+                None,
+                _line(node),
+                f"{len(entries)} rooms; RoomDB takes at most {MAX_ROOMS}",
+                "rooms",
+                ErrorCode.TOO_MANY_ROOMS,
+            )
+            return None
         for room_id, (key_node, value_node) in entries.items():
             room = self.room(room_id, key_node, value_node)
             if room is not None:
@@ -555,61 +731,56 @@ class _Validator:
     # -- one room ---------------------------------------------------------------------------
 
     def room(self, room_id: str, key_node: _Node, node: _Node) -> Room | None:
-        ok = True
+        """One room, or ``None`` when it cannot be kept.
+
+        Its problems are warnings, never errors: one unreadable room must not take every other
+        room's admission with it.
+        """
         if not _ROOM_ID_RE.fullmatch(room_id):
-            self.add(
+            self.warn(
                 room_id,
                 _line(key_node),
-                f"room id '{room_id}' must match ^[a-z0-9_]+$ (lower-case letters, digits, _)",
+                f"room id '{room_id}' must match ^[a-z0-9_]+$ (lower-case letters, digits, _); "
+                "the room is skipped",
                 room_id,
                 ErrorCode.INVALID_ROOM_ID,
+                loses=KNOWN_DOMAINS,
             )
-            ok = False
+            return None
         if not _is_mapping(node):
-            self.add(
+            self.warn(
                 room_id,
                 _line(node) if not _is_null(node) else _line(key_node),
-                f"a room must be a mapping with name and capabilities, not {_describe(node)}",
+                f"a room must be a mapping with name and capabilities, not {_describe(node)}; "
+                "the room is skipped",
                 room_id,
                 ErrorCode.WRONG_TYPE,
+                loses=KNOWN_DOMAINS,
             )
             return None
         where = f"room '{room_id}'"
         entries = self.items(node, room_id, where)
         errors_before = len(self.errors)
-        self.unknown_keys(entries, ROOM_KEYS, room_id, where)
+        for key, line, message in self.unknown_keys(entries, ROOM_KEYS, where):
+            self.warn(room_id, line, f"{message}; ignored", key, ErrorCode.UNKNOWN_KEY, loses=())
         name = self.name(room_id, entries, key_node)
-        area_id = self.optional_string(room_id, entries, "area_id")
-        segment_id = self.optional_string(room_id, entries, "segment_id")
         capabilities = self.capabilities(room_id, entries, key_node)
-        if (
-            area_id is not None
-            and self.known_area_ids is not None
-            and area_id not in self.known_area_ids
-        ):
-            self.add(
-                room_id,
-                _line(entries["area_id"][1]),
-                f"area_id '{area_id}' is not in Home Assistant's area registry"
-                f"{_suggest(area_id, self.known_area_ids)}",
-                "area_id",
-                ErrorCode.UNKNOWN_AREA,
-            )
-        if (
-            capabilities is not None
-            and VACUUM_DOMAIN in capabilities
-            and segment_id is None
-            and ("segment_id" not in entries or _is_null(entries["segment_id"][1]))
-        ):
-            self.add(
+        needs_segment = VACUUM_DOMAIN in capabilities
+        area_id = self.optional_string(room_id, entries, "area_id", AREA_FEATURES)
+        segment_id = self.optional_string(
+            room_id, entries, "segment_id", (VACUUM_DOMAIN,) if needs_segment else ()
+        )
+        if needs_segment and ("segment_id" not in entries or _is_null(entries["segment_id"][1])):
+            self.warn(
                 room_id,
                 _line(entries["capabilities"][1]),
                 f"capability '{VACUUM_DOMAIN}' needs a segment_id (the vacuum's segment, as a "
-                f'string, e.g. segment_id: "16")',
+                f'string, e.g. segment_id: "16"); the room is kept without {VACUUM_DOMAIN}',
                 "segment_id",
                 ErrorCode.SEGMENT_MISSING,
+                loses=(VACUUM_DOMAIN,),
             )
-        if not ok or len(self.errors) != errors_before or name is None or capabilities is None:
+        if len(self.errors) != errors_before:
             return None
         return Room(
             room_id=room_id,
@@ -617,32 +788,48 @@ class _Validator:
             capabilities=capabilities,
             area_id=area_id,
             segment_id=segment_id,
+            area_line=_line(entries["area_id"][1]) if area_id is not None else None,
         )
 
-    def name(
-        self, room_id: str, entries: dict[str, tuple[_Node, _Node]], key_node: _Node
-    ) -> str | None:
+    def name(self, room_id: str, entries: dict[str, tuple[_Node, _Node]], key_node: _Node) -> str:
+        """The room's name; without a usable one the room is named after its id."""
         if "name" not in entries:
-            self.add(room_id, _line(key_node), "missing name", "name", ErrorCode.MISSING_FIELD)
-            return None
+            self.warn(
+                room_id,
+                _line(key_node),
+                f"missing name; the room is named '{room_id}'",
+                "name",
+                ErrorCode.MISSING_FIELD,
+                loses=(),
+            )
+            return room_id
         node = entries["name"][1]
         value = _string(node)
         if value is None or not value.strip():
-            self.add(
+            self.warn(
                 room_id,
                 _line(node),
                 "name must be a non-empty string, not "
-                + (_describe(node) if value is None else "blank"),
+                + (_describe(node) if value is None else "blank")
+                + f"; the room is named '{room_id}'",
                 "name",
                 ErrorCode.WRONG_TYPE,
+                loses=(),
             )
-            return None
+            return room_id
         return value
 
     def optional_string(
-        self, room_id: str, entries: dict[str, tuple[_Node, _Node]], key: str
+        self,
+        room_id: str,
+        entries: dict[str, tuple[_Node, _Node]],
+        key: str,
+        loses: tuple[str, ...],
     ) -> str | None:
-        """area_id / segment_id: a non-empty string; absent or empty (null) means not set."""
+        """area_id / segment_id: a non-empty string; absent or empty (null) means not set.
+
+        Any other value is a warning: the room is kept as if the key were not set.
+        """
         if key not in entries:
             return None
         node = entries[key][1]
@@ -660,70 +847,115 @@ class _Validator:
             )
         else:
             message = f"{key} must be a string, not {_describe(node)}"
-        self.add(room_id, _line(node), message, key, ErrorCode.WRONG_TYPE)
+        self.warn(room_id, _line(node), message, key, ErrorCode.WRONG_TYPE, loses=loses)
         return None
 
     def capabilities(
         self, room_id: str, entries: dict[str, tuple[_Node, _Node]], key_node: _Node
-    ) -> tuple[str, ...] | None:
+    ) -> tuple[str, ...]:
+        """The room's capabilities; an unreadable list keeps the room with none."""
         if "capabilities" not in entries:
-            self.add(
+            self.warn(
                 room_id,
                 _line(key_node),
-                "missing capabilities (a list; use [] for none)",
+                "missing capabilities (a list; use [] for none); the room is kept with none",
                 "capabilities",
                 ErrorCode.MISSING_FIELD,
+                loses=KNOWN_DOMAINS,
             )
-            return None
+            return ()
         node = entries["capabilities"][1]
         if not isinstance(node, yaml.SequenceNode):
-            self.add(
+            self.warn(
                 room_id,
                 _line(node),
-                f"capabilities must be a list of strings, not {_describe(node)}",
+                f"capabilities must be a list of strings, not {_describe(node)}; "
+                "the room is kept with none",
                 "capabilities",
                 ErrorCode.WRONG_TYPE,
+                loses=KNOWN_DOMAINS,
             )
-            return None
+            return ()
+        self.visit(node)
+        # A bad item costs the room that item only; the list itself is readable.
         result: list[str] = []
-        ok = True
         for item in node.value:
             value = _string(item)
             if value is None:
-                self.add(
+                self.warn(
                     room_id,
                     _line(item),
-                    f"capabilities must be a list of strings; found {_describe(item)}",
+                    f"capabilities must be a list of strings; found {_describe(item)}; ignored",
                     "capabilities",
                     ErrorCode.WRONG_TYPE,
+                    loses=(),
                 )
-                ok = False
             elif value not in KNOWN_DOMAINS:
-                self.add(
+                self.warn(
                     room_id,
                     _line(item),
                     f"unknown capability '{value}'{_suggest(value, KNOWN_DOMAINS)}; "
-                    f"known: {', '.join(KNOWN_DOMAINS)}",
+                    f"known: {', '.join(KNOWN_DOMAINS)}; ignored",
                     "capabilities",
                     ErrorCode.UNKNOWN_CAPABILITY,
+                    loses=(value,),
                 )
-                ok = False
             elif value in result:
-                self.add(
+                self.warn(
                     room_id,
                     _line(item),
                     f"capability '{value}' is listed more than once",
                     "capabilities",
                     ErrorCode.DUPLICATE_CAPABILITY,
+                    loses=(),
                 )
-                ok = False
             else:
                 result.append(value)
-        return tuple(result) if ok else None
+        return tuple(result)
 
 
 # --------------------------------------------------------------------------------------------
 # Questions about a mapping
+
+
+def area_warnings(
+    mapping: AreaMapping, known_area_ids: Collection[str]
+) -> tuple[MappingWarning, ...]:
+    """A warning for each room whose ``area_id`` is not (or no longer) in ``known_area_ids``.
+
+    Kept apart from parsing because areas change while the file does not: the caller re-checks
+    on every area registry change without re-reading the file. When ``known_area_ids`` maps ids
+    to names, an area is also suggested by its name, so renaming an area in HA can change the
+    suggestion (area ids stay the same when an area is renamed).
+    """
+    return tuple(
+        MappingWarning(
+            room.room_id,
+            room.area_line,
+            f"area_id '{room.area_id}' is not in Home Assistant's area registry"
+            f"{_suggest_area(room.area_id, known_area_ids)}; the room is kept, but no sensor "
+            "or vacuum area reaches it until the area exists",
+            "area_id",
+            ErrorCode.UNKNOWN_AREA.value,
+            AREA_FEATURES,
+        )
+        for room in mapping.rooms.values()
+        if room.area_id is not None and room.area_id not in known_area_ids
+    )
+
+
+def _suggest_area(area_id: str, areas: Collection[str]) -> str:
+    """`` (did you mean 'study', named 'Den'?)`` by id, else by name; empty if nothing is close."""
+    close = difflib.get_close_matches(area_id, list(areas), n=1)
+    if not isinstance(areas, Mapping):
+        return f" (did you mean '{close[0]}'?)" if close else ""
+    if not close:
+        by_name = {
+            re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_"): a for a, name in areas.items()
+        }
+        names = difflib.get_close_matches(area_id, list(by_name), n=1)
+        close = [by_name[names[0]]] if names else []
+    return f" (did you mean '{close[0]}', named '{areas[close[0]]}'?)" if close else ""
 
 
 def empty_mapping() -> AreaMapping:

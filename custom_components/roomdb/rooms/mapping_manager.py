@@ -1,13 +1,16 @@
 """The area mapping in force: loaded from the file, re-read on change, last good kept.
 
-* Setup reads the file (in the executor) and validates its ``area_id`` values against HA's area
-  registry. A missing file is the empty mapping: setup works before the user has written one.
+* Setup reads the file (in the executor). A missing file is the empty mapping: setup works
+  before the user has written one.
 * The file is polled every 10 s (``stat`` in the executor; a change of mtime, size or inode triggers
-  a re-read), re-read on ``reload_mapping`` and when the area registry changes.
-* A broken file (or one deleted after it was loaded) never replaces a good mapping: the last good
-  one stays in force and the ``mapping_invalid`` repair issue lists the first errors; it clears
-  itself as soon as a valid file is read. The last good mapping is also kept in a ``Store``, so a
-  restart with a broken file keeps admitting what was admitted before.
+  a re-read) and re-read on ``reload_mapping``.
+* A file with errors (or one deleted after it was loaded) never replaces a good mapping: the last
+  good one stays in force and the ``mapping_invalid`` repair issue lists the first errors; it
+  clears itself as soon as a valid file is read. The last good mapping is also kept in a
+  ``Store``, so a restart with a broken file keeps admitting what was admitted before.
+* A file with only warnings is in force: its rooms are kept with what they cannot do removed.
+  :class:`RoomProblems` holds those warnings, re-checks areas on every area registry change and
+  keeps the ``mapping_rooms`` repair issue current.
 """
 
 from __future__ import annotations
@@ -17,35 +20,35 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-import logging
 from pathlib import Path
 from typing import Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar, issue_registry as ir
-from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, ISSUE_MAPPING_INVALID
+from ..log import get_logger
 from .mapping import (
     AreaMapping,
     ErrorCode,
     MappingDiff,
     MappingError,
     MappingResult,
+    MappingWarning,
     diff,
     empty_mapping,
     parse_mapping,
     read_mapping_file,
     render_mapping,
 )
+from .mapping_problems import RoomProblems
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 POLL_INTERVAL: Final = timedelta(seconds=10)
-AREA_CHANGE_COOLDOWN: Final = 1.0
 ISSUE_MAX_ERRORS: Final = 3
 STORAGE_VERSION: Final = 1
 STORAGE_KEY: Final = f"{DOMAIN}.area_mapping"
@@ -79,6 +82,7 @@ class ReloadResult:
     status: MappingStatus
     errors: tuple[MappingError, ...]
     applied: bool
+    warnings: tuple[MappingWarning, ...] = ()
 
     def as_response(self) -> dict[str, Any]:
         """The ``reload_mapping`` response: ``{rooms, added, removed, changed}`` plus status."""
@@ -87,6 +91,7 @@ class ReloadResult:
             **self.diff.as_dict(),
             "status": self.status.value,
             "errors": [error.as_dict() for error in self.errors],
+            "warnings": [warning.as_dict() for warning in self.warnings],
         }
 
 
@@ -99,10 +104,13 @@ def file_signature(path: Path) -> FileSignature:
     return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
-def _read(path: Path, known_area_ids: frozenset[str]) -> tuple[FileSignature, MappingResult]:
-    """Stat, then read and parse (blocking). Stat first: a change after it is seen next poll."""
+def _read(path: Path) -> tuple[FileSignature, MappingResult]:
+    """Stat, then read and parse (blocking). Stat first: a change after it is seen next poll.
+
+    Areas are not checked here: they change without the file changing (see RoomProblems).
+    """
     signature = file_signature(path)
-    return signature, read_mapping_file(path, known_area_ids)
+    return signature, read_mapping_file(path)
 
 
 type MappingListener = Callable[[AreaMapping, MappingDiff], None]
@@ -126,9 +134,9 @@ class MappingManager:
         self._listeners: list[MappingListener] = []
         self._unsubscribers: list[CALLBACK_TYPE] = []
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, STORAGE_KEY)
-        self._area_debouncer: Debouncer[Any] | None = None
+        self.problems = RoomProblems(hass, path)
         self.on_read: Callable[[], None] | None = None
-        """Called after every read of the file (the status may have changed)."""
+        """Called after every read of the file and area re-check (the status may have changed)."""
 
     @property
     def mapping(self) -> AreaMapping:
@@ -147,13 +155,6 @@ class MappingManager:
     @callback
     def async_start(self) -> None:
         """Watch the file (polling) and the area registry."""
-        self._area_debouncer = Debouncer(
-            self.hass,
-            _LOGGER,
-            cooldown=AREA_CHANGE_COOLDOWN,
-            immediate=False,
-            function=self._async_reload_for_areas,
-        )
         self._unsubscribers.append(
             async_track_time_interval(
                 self.hass, self._async_poll, POLL_INTERVAL, name=f"{DOMAIN} mapping poll"
@@ -168,9 +169,6 @@ class MappingManager:
         """Stop watching."""
         while self._unsubscribers:
             self._unsubscribers.pop()()
-        if self._area_debouncer is not None:
-            self._area_debouncer.async_shutdown()
-            self._area_debouncer = None
 
     @callback
     def async_add_listener(self, listener: MappingListener) -> CALLBACK_TYPE:
@@ -201,15 +199,10 @@ class MappingManager:
 
     @callback
     def _async_area_changed(self, _event: Event[Any]) -> None:
-        if self._area_debouncer is not None:
-            self._area_debouncer.async_schedule_call()
-
-    async def _async_reload_for_areas(self) -> None:
-        _LOGGER.debug("Area registry changed; re-validating %s", self.path)
-        await self.async_reload()
-
-    def _area_ids(self) -> frozenset[str]:
-        return frozenset(area.id for area in ar.async_get(self.hass).async_list_areas())
+        # Only the warnings depend on areas: no file read, no change to what is admitted.
+        self.problems.async_check_areas(self._mapping)
+        if self.on_read is not None:
+            self.on_read()
 
     async def _async_read(self, *, initial: bool) -> ReloadResult:
         result = await self._async_read_locked(initial=initial)
@@ -219,17 +212,15 @@ class MappingManager:
 
     async def _async_read_locked(self, *, initial: bool) -> ReloadResult:
         async with self._lock:
-            signature, result = await self.hass.async_add_executor_job(
-                _read, self.path, self._area_ids()
-            )
+            signature, result = await self.hass.async_add_executor_job(_read, self.path)
             self._signature = signature
             self.last_checked_at = dt_util.utcnow()
             if result.mapping is not None:
-                return await self._async_apply(result.mapping, MappingSource.FILE)
+                return await self._async_apply(result.mapping, MappingSource.FILE, result.warnings)
             missing = len(result.errors) == 1 and result.errors[0].code == ErrorCode.FILE_MISSING
             if missing and (initial or self.source is MappingSource.EMPTY):
                 # No file yet: the empty mapping, no error (the options offer to generate one).
-                return await self._async_apply(empty_mapping(), MappingSource.EMPTY)
+                return await self._async_apply(empty_mapping(), MappingSource.EMPTY, ())
             # Broken (or deleted after it was loaded): keep what is in force.
             self.status = MappingStatus.INVALID
             self.errors = result.errors
@@ -247,9 +238,15 @@ class MappingManager:
                 status=MappingStatus.INVALID,
                 errors=result.errors,
                 applied=False,
+                warnings=self.problems.warnings,
             )
 
-    async def _async_apply(self, mapping: AreaMapping, source: MappingSource) -> ReloadResult:
+    async def _async_apply(
+        self,
+        mapping: AreaMapping,
+        source: MappingSource,
+        warnings: tuple[MappingWarning, ...],
+    ) -> ReloadResult:
         change = diff(self._mapping, mapping)
         self._mapping = mapping
         self.source = source
@@ -257,6 +254,7 @@ class MappingManager:
         self.errors = ()
         self.loaded_at = dt_util.utcnow()
         ir.async_delete_issue(self.hass, DOMAIN, ISSUE_MAPPING_INVALID)
+        self.problems.async_set(mapping, warnings)
         if source is MappingSource.FILE:
             await self._async_store_last_good(mapping)
         if not change.is_empty:
@@ -276,6 +274,7 @@ class MappingManager:
             status=self.status,
             errors=(),
             applied=True,
+            warnings=self.problems.warnings,
         )
 
     # -- last good mapping ---------------------------------------------------------------------
@@ -293,8 +292,7 @@ class MappingManager:
         stored = await self._store.async_load()
         if not stored or not isinstance(stored.get("text"), str):
             return
-        # Validated when it was saved; areas are not re-checked so a deleted area cannot
-        # take every room away at once.
+        # Validated when it was saved; its areas are checked live like any mapping in force.
         result = parse_mapping(stored["text"])
         if result.mapping is None:
             return
@@ -307,6 +305,7 @@ class MappingManager:
         self._mapping = result.mapping
         self.source = MappingSource.LAST_GOOD
         self.loaded_at = dt_util.utcnow()
+        self.problems.async_set(result.mapping, result.warnings)
 
     # -- repair issue and health ---------------------------------------------------------------
 
@@ -337,6 +336,7 @@ class MappingManager:
             "rooms": len(self._mapping.rooms),
             "errors": [error.as_dict() for error in self.errors[:10]],
             "error_count": len(self.errors),
+            **self.problems.health(),
             "loaded_at": self.loaded_at.isoformat() if self.loaded_at else None,
             "last_checked_at": self.last_checked_at.isoformat() if self.last_checked_at else None,
         }

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
-import logging
 import random
 import time
 from typing import Any, Final
@@ -24,10 +23,11 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 
 from ..backoff import Backoff
+from ..log import get_logger
 from .configs import RoomConfigStore, WriteMode, WriteResult, WriteStatus
 from .export_doc import canonical_json
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 DEDUPE_WINDOW: Final = 5.0
 

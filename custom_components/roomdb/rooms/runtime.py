@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-import logging
 from pathlib import Path
 from typing import Any, Final
 
@@ -41,7 +40,8 @@ from ..const import (
     SEED_DEFAULTS,
 )
 from ..db.database import Database
-from ..paths import UnsafePathError, resolve_config_path
+from ..log import get_logger
+from ..paths import PathPurpose, UnsafePathError, resolve_config_path
 from .activity import ActivityPipeline
 from .admission import plan_seed
 from .configs import ConfigChange, RoomConfigStore, WriteMode, WriteRequest, WriteResult
@@ -52,7 +52,7 @@ from .mapping_manager import MappingManager
 from .pipeline_writer import PipelineWriter
 from .vacuum import VacuumPipeline
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 NOTIFY_COOLDOWN: Final = 1.0
 """Entities are told about counter changes at most once per second (first call immediately)."""
@@ -73,9 +73,18 @@ class RoomsSettings:
 
 
 def _resolve_paths(config_dir: Path, data: dict[str, Any]) -> tuple[Path, Path]:
+    """The entry's file paths under the path policy.
+
+    The export file's content is checked before each write instead (see `write_document`): a
+    file a user puts there later must stop the export, not RoomDB's setup.
+    """
     return (
-        resolve_config_path(config_dir, data.get(CONF_MAPPING_PATH, DEFAULT_MAPPING_PATH)),
-        resolve_config_path(config_dir, data.get(CONF_EXPORT_PATH, DEFAULT_EXPORT_PATH)),
+        resolve_config_path(
+            config_dir, data.get(CONF_MAPPING_PATH, DEFAULT_MAPPING_PATH), PathPurpose.MAPPING
+        ),
+        resolve_config_path(
+            config_dir, data.get(CONF_EXPORT_PATH, DEFAULT_EXPORT_PATH), PathPurpose.EXPORT
+        ),
     )
 
 
@@ -91,7 +100,7 @@ async def async_settings(
         raise ConfigEntryError(
             translation_domain=DOMAIN,
             translation_key=err.translation_key,
-            translation_placeholders={"path": err.path},
+            translation_placeholders=err.placeholders,
         ) from err
     return RoomsSettings(
         mapping_path=mapping_path,

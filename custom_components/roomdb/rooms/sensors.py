@@ -1,5 +1,7 @@
 """Room-database sensors: write counters (with the limiter state) and the mapped rooms.
 
+The mapped-rooms sensor also names the rooms kept with a problem (``limited_rooms``).
+
 They read the live :class:`RoomsRuntime` rather than the coordinator snapshot, because counters
 move on refused writes too (which commit nothing): the runtime tells them, debounced to at most
 once a second, and they re-read. Availability still follows the coordinator (the database).
@@ -51,6 +53,8 @@ def _rooms_attributes(rooms: RoomsRuntime) -> dict[str, Any]:
         "mapping_status": health["status"],
         "mapping_source": health["source"],
         "mapping_errors": [error["message"] for error in health["errors"][:3]],
+        "mapping_warnings": [warning["message"] for warning in health["warnings"][:3]],
+        "limited_rooms": health["limited_rooms"][:MAX_ROOMS_LISTED],
         "mapping_path": health["path"],
         "room_ids": list(rooms.mapping.mapping.rooms)[:MAX_ROOMS_LISTED],
     }
@@ -81,7 +85,9 @@ class RoomsSensor(RoomDbEntity, SensorEntity):
 
     entity_description: RoomsSensorEntityDescription
     # Bulky, fast-changing detail: shown on the entity, kept out of the recorder.
-    _unrecorded_attributes = frozenset({"limiter", "room_ids", "mapping_errors"})
+    _unrecorded_attributes = frozenset(
+        {"limiter", "room_ids", "mapping_errors", "mapping_warnings", "limited_rooms"}
+    )
 
     def __init__(
         self,

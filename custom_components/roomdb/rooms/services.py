@@ -26,6 +26,7 @@ from homeassistant.helpers.service import async_register_admin_service
 import probatio as vol
 
 from ..const import DEFAULT_MAPPING_PATH, DOMAIN
+from ..paths import PathPurpose
 from ..services import async_get_loaded_entry, async_resolve_user_path
 from .admission import ADMISSION_DENIED
 from .configs import INVALID_INPUT, WRITE_RATE_LIMIT, WriteRequest, WriteResult, WriteStatus
@@ -240,16 +241,20 @@ async def _async_validate_mapping(call: ServiceCall) -> ServiceResponse:
         path = loaded[0].runtime_data.rooms.mapping.path
     else:
         path = await async_resolve_user_path(
-            hass, Path(hass.config.config_dir), user_path or DEFAULT_MAPPING_PATH
+            hass,
+            Path(hass.config.config_dir),
+            user_path or DEFAULT_MAPPING_PATH,
+            PathPurpose.MAPPING,
         )
-    area_ids = frozenset(area.id for area in ar.async_get(hass).async_list_areas())
-    result = await hass.async_add_executor_job(read_mapping_file, path, area_ids)
+    areas = {area.id: area.name for area in ar.async_get(hass).async_list_areas()}
+    result = await hass.async_add_executor_job(read_mapping_file, path, areas)
     matrix: dict[str, Any] = allowed_matrix(result.mapping) if result.mapping is not None else {}
     return {
         "valid": result.ok,
         "path": str(path),
         "rooms": len(result.mapping.rooms) if result.mapping is not None else 0,
         "errors": [error.as_dict() for error in result.errors],
+        "warnings": [warning.as_dict() for warning in result.warnings],
         "matrix": matrix,
     }
 

@@ -29,7 +29,6 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-import logging
 from typing import Any, Final
 
 from homeassistant.const import ATTR_ENTITY_ID, EVENT_CALL_SERVICE
@@ -38,12 +37,13 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import TrackStates, async_track_state_change_filtered
 from homeassistant.util import dt as dt_util
 
+from ..log import get_logger
 from .admission import admit
 from .mapping import VACUUM_DOMAIN as VACUUM_CONTROL, AreaMapping
 from .mapping_manager import MappingManager
 from .pipeline_writer import PipelineWriter
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 
 VACUUM: Final = "vacuum"
 SERVICE_CLEAN_AREA: Final = "clean_area"
