@@ -17,6 +17,7 @@ from custom_components.roomdb.db.database import (
     DatabaseTooNewError,
 )
 from custom_components.roomdb.db.schema import CONTRACT_VIEWS, MIGRATIONS, SCHEMA_VERSION
+from custom_components.roomdb.ml import store
 from tests.db.migrations import write_database_at_version
 
 INSERT_META = "INSERT INTO metadata (key, value) VALUES (?, ?)"
@@ -42,7 +43,7 @@ async def test_fresh_file_is_migrated_with_pragmas(database: Database) -> None:
     rows = await database.fetchall("SELECT version, description FROM schema_migrations")
     assert [row["version"] for row in rows] == [version for version, _, _ in MIGRATIONS]
     assert await database.get_metadata("schema_version") == str(SCHEMA_VERSION)
-    assert await database.get_metadata("contract_version") == "1"
+    assert await database.get_metadata("contract_version") == "2"
     journal = await database.fetchone("PRAGMA journal_mode")
     synchronous = await database.fetchone("PRAGMA synchronous")
     foreign_keys = await database.fetchone("PRAGMA foreign_keys")
@@ -231,5 +232,39 @@ async def test_version_2_file_gains_the_change_journal_and_keeps_its_rows(tmp_pa
         rows = await database.fetchall("SELECT * FROM room_configs")
         assert [tuple(row) for row in rows] == [("activity", "den", "{}", 4, "then", "then")]
         assert await database.fetchall("SELECT * FROM config_change_log") == []
+    finally:
+        await database.close()
+
+
+async def test_version_3_file_gains_whole_day_labels_and_keeps_the_old_view(tmp_path: Path) -> None:
+    path = tmp_path / "roomdb.db"
+    # A Berlin night 2026-03-02 23:00 to 07:00 (UTC+1) and one window inside it, one the morning
+    # after: the old view pairs only the first, the whole-day view both (awake after 07:00).
+    label = "INSERT INTO labels VALUES ('2026-03-02', 'Europe/Berlin', ?, ?, 'helpers', 'then')"
+    start, end = 1772488800.0, 1772517600.0  # 22:00Z, 06:00Z
+    feature = "INSERT INTO features VALUES ('__home__', ?, ?, 'motion_count', 0.0, 1, 'then')"
+    await write_database_at_version(
+        path,
+        3,
+        [
+            (label, (start, end)),
+            (feature, (start + 900, start + 1800)),
+            (feature, (end, end + 900)),
+        ],
+    )
+    database = Database(path)
+    await database.open()
+    try:
+        assert await database.get_metadata("schema_version") == str(SCHEMA_VERSION)
+        assert await database.get_metadata("contract_version") == "2"
+        old = await database.fetchall("SELECT window_start, asleep FROM vw_clr_training_dataset")
+        assert [tuple(row) for row in old] == [(start + 900, 1)]
+        assert await store.async_fill_label_noons(database) == 1
+        assert await store.async_fill_label_noons(database) == 0
+        new = await database.fetchall(
+            "SELECT window_start, asleep FROM vw_clr_training_dataset_v2 ORDER BY window_start"
+        )
+        assert [tuple(row) for row in new] == [(start + 900, 1), (end, 0)]
+        assert await database.fetchall("SELECT * FROM vw_sleep_episodes") == []
     finally:
         await database.close()

@@ -1,4 +1,4 @@
-"""BOCPD: vectorised vs reference, changepoints found, state resume, household routine change."""
+"""BOCPD: vectorised vs reference, changepoints found, state resume."""
 
 from __future__ import annotations
 
@@ -15,10 +15,9 @@ from custom_components.roomdb.ml.bocpd import (
     ReferenceBocpd,
     priors_from_history,
 )
-from custom_components.roomdb.ml.features import nightly_series
 from custom_components.roomdb.ml.metrics import changepoint_covering, changepoint_f1
 
-from .household import household, household_features, piecewise_gaussian
+from .household import piecewise_gaussian
 
 
 def piecewise(n: int, seed: int, **kwargs: int) -> tuple[np.ndarray, list[int]]:
@@ -137,21 +136,3 @@ def test_priors_from_history() -> None:
     priors = priors_from_history(history, min_std=0.1)
     assert priors[0] == NormalGammaPrior(mu0=2.0, kappa0=0.01, alpha0=1.0, beta0=1.0)
     assert priors[1].beta0 == pytest.approx(0.01)  # constant stream: the floor
-
-
-def test_finds_the_household_routine_change() -> None:
-    home = household()
-    nightly = nightly_series(household_features(), home.tz)
-    change = nightly.night_dates.index(home.change_date)
-    priors = priors_from_history(nightly.values[:7], min_std=0.05)
-    model = Bocpd(len(nightly.names), BocpdConfig(), priors)
-    trace = model.run(nightly.values)
-    found = dict(zip(nightly.names, trace.changepoints, strict=True))
-    # Late TV is the clearest signal of the new routine: exactly one change, at the right night.
-    for stream in ("__home__:media_active_fraction", "living_room:media_active_fraction"):
-        assert len(found[stream]) == 1
-        assert abs(found[stream][0] - change) <= 2
-    # Most streams that move at all move at the routine change, not elsewhere.
-    all_found = [cp for cps in found.values() for cp in cps]
-    near = [cp for cp in all_found if abs(cp - change) <= 3]
-    assert len(near) >= 0.6 * len(all_found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 import json
 
 import numpy as np
@@ -22,7 +23,7 @@ from custom_components.roomdb.ml.clr import (
     train_clr,
 )
 from custom_components.roomdb.ml.features import HOME_ROOM_ID
-from custom_components.roomdb.ml.pairing import PairedDataset, blocked_group_folds, pair_windows
+from custom_components.roomdb.ml.pairing import PairedDataset, interleaved_group_folds, pair_windows
 
 from .household import household, household_features
 
@@ -105,10 +106,64 @@ def test_platt_matches_sklearn() -> None:
     np.testing.assert_allclose(apply_platt(f, a, b), 1 / (1 + np.exp(ref_a * f + ref_b)), atol=1e-6)
 
 
+def test_weighted_logistic_matches_sklearn_sample_weight() -> None:
+    x, y = synthetic()
+    xs = StandardScaler().fit_transform(x)
+    weight = np.random.default_rng(5).uniform(0.05, 2.0, y.size)
+    ours = fit_logistic(xs, y, 0.3, sample_weight=weight)
+    ref = sk_lr(0.3).fit(xs, y, sample_weight=weight)
+    assert ours.converged
+    np.testing.assert_allclose(ours.coef, ref.coef_[0], rtol=1e-5)
+    assert ours.intercept == pytest.approx(ref.intercept_[0], rel=1e-5, abs=1e-8)
+    # Unit weights are no weights.
+    same = fit_logistic(xs, y, 0.3, sample_weight=np.ones(y.size))
+    np.testing.assert_allclose(same.coef, fit_logistic(xs, y, 0.3).coef, rtol=1e-12)
+
+
+def test_weighted_platt_matches_sklearn() -> None:
+    rng = np.random.default_rng(6)
+    f = rng.normal(size=1500) * 2
+    y = (rng.random(1500) < 1 / (1 + np.exp(-1.1 * f))).astype(np.int64)
+    weight = rng.uniform(0.1, 3.0, f.size)
+    a, b = fit_platt(f, y, sample_weight=weight)
+    ref_a, ref_b = _sigmoid_calibration(f, y, weight)
+    assert a == pytest.approx(ref_a, rel=1e-4)
+    assert b == pytest.approx(ref_b, abs=1e-4)
+
+
+def test_night_weights_let_recent_nights_decide() -> None:
+    # The same feature means asleep in the first 20 nights and awake in the last 6.
+    rng = np.random.default_rng(8)
+    nights = 26
+    groups = np.repeat(np.arange(nights), 40).astype(np.int64)
+    signal = rng.normal(size=groups.size)
+    recent = groups >= 20
+    y = ((signal > 0) ^ recent).astype(np.int64)
+    x = np.column_stack([signal, rng.normal(size=groups.size)])
+    data = PairedDataset(
+        feature_names=("signal", "noise"),
+        feature_set_version=2,
+        x=x,
+        y=y,
+        groups=groups,
+        window_start=np.arange(groups.size, dtype=np.float64),
+        night_dates=tuple(date(2026, 1, 1) + timedelta(days=i) for i in range(nights)),
+    )
+    config = ClrConfig(min_nights=10, min_rows=100, validation_nights=3)
+    weights = [0.05] * 20 + [1.0] * 6
+    plain = train_clr(data, config)
+    weighted = train_clr(data, config, weights)
+    assert isinstance(plain, ClrArtifact)
+    assert isinstance(weighted, ClrArtifact)
+    assert plain.coef[0] > 0  # most nights say: signal means asleep
+    assert weighted.coef[0] < 0  # the recent routine wins
+    assert weighted.metrics["auc"] > 0.9  # held-out nights are recent ones
+
+
 def test_calibrated_model_matches_calibrated_classifier_cv() -> None:
     x, y = synthetic(n=2400)
     groups = np.repeat(np.arange(24), 100).astype(np.int64)
-    folds = blocked_group_folds(groups, 5)
+    folds = interleaved_group_folds(groups, 5)
     ours = fit_calibrated_logistic(x, y, folds, 0.5)
     ref = CalibratedClassifierCV(
         make_pipeline(StandardScaler(), sk_lr(0.5)), method="sigmoid", ensemble=False, cv=folds
@@ -148,7 +203,7 @@ def test_trained_artifact_round_trips_and_predicts_with_a_dot_product() -> None:
     json.loads(text)  # strict JSON
     again = ClrArtifact.from_json(text)
     assert again == artifact
-    folds = blocked_group_folds(data.groups, 5)
+    folds = interleaved_group_folds(data.groups, 5)
     model = fit_calibrated_logistic(data.x, data.y, folds, CONFIG.c)
     np.testing.assert_allclose(
         predict_proba(again, data.x), model.predict_proba(data.x), atol=1e-12

@@ -1,4 +1,4 @@
-"""The five ML contract views keep their columns; the check reports any drift."""
+"""The ML contract views keep their columns; the check reports any drift."""
 
 from __future__ import annotations
 
@@ -24,6 +24,22 @@ PINNED = {
         ("feature_set_version", "INTEGER"),
         ("night_date", "TEXT"),
         ("asleep", ""),
+    ],
+    "vw_clr_training_dataset_v2": [
+        ("room_id", "TEXT"),
+        ("window_start", "REAL"),
+        ("window_end", "REAL"),
+        ("feature_name", "TEXT"),
+        ("value", "REAL"),
+        ("feature_set_version", "INTEGER"),
+        ("night_date", "TEXT"),
+        ("asleep", ""),
+    ],
+    "vw_sleep_episodes": [
+        ("night_date", "TEXT"),
+        ("bedtime_utc", "REAL"),
+        ("wake_utc", "REAL"),
+        ("updated_at", "TEXT"),
     ],
     "vw_clr_latest_model_artifact": [
         ("artifact_id", "INTEGER"),
@@ -72,14 +88,14 @@ async def test_views_have_the_pinned_columns(
         rows = await database.fetchall(f"PRAGMA table_info({view})")
         assert [(row["name"], row["type"]) for row in rows] == columns, view
         assert list(ML_CONTRACT_VIEWS[view]) == columns
-    assert await database.get_metadata("contract_version") == str(CONTRACT_VERSION) == "1"
+    assert await database.get_metadata("contract_version") == str(CONTRACT_VERSION) == "2"
     report = await async_check_contracts(database)
     assert report.ok
     assert report.contract_version == CONTRACT_VERSION
     assert ml(loaded_entry).contract_problems == ()
 
 
-@pytest.mark.parametrize("now_ts", [utc("2026-03-18T11:00:00")])  # 16 days are enough
+@pytest.mark.parametrize("now_ts", [utc("2026-03-25T11:00:00")])  # 23 days are enough
 async def test_view_values_have_the_documented_types(
     hass: HomeAssistant, ml_entry: MockConfigEntry
 ) -> None:
@@ -87,13 +103,19 @@ async def test_view_values_have_the_documented_types(
     database = db(ml_entry)
     await store_events(database, home.events)
     await store_labels(database, home.labels())
-    await run_pipeline(hass, ["features", "train", "bocpd"])
-    row = await database.fetchone(
-        "SELECT typeof(asleep), typeof(window_start), typeof(value), typeof(night_date) "
-        "FROM vw_clr_training_dataset WHERE asleep = 1 LIMIT 1"
+    await run_pipeline(hass, ["features", "train", "bocpd", "inference"])
+    for view in ("vw_clr_training_dataset", "vw_clr_training_dataset_v2"):
+        row = await database.fetchone(
+            "SELECT typeof(asleep), typeof(window_start), typeof(value), typeof(night_date) "
+            f"FROM {view} WHERE asleep = 1 LIMIT 1"
+        )
+        assert row is not None
+        assert tuple(row) == ("integer", "real", "real", "text")
+    episode = await database.fetchone(
+        "SELECT typeof(night_date), typeof(bedtime_utc), typeof(wake_utc) FROM vw_sleep_episodes"
     )
-    assert row is not None
-    assert tuple(row) == ("integer", "real", "real", "text")
+    assert episode is not None
+    assert tuple(episode) == ("text", "real", "real")
     assert await database.fetchone("SELECT * FROM vw_clr_latest_model_artifact") is not None
     snapshot = await database.fetchall(
         "SELECT DISTINCT window_start FROM vw_latest_feature_snapshot"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
@@ -37,6 +39,16 @@ def state_of(hass: HomeAssistant, entity_id: str) -> str:
     state = hass.states.get(entity_id)
     assert state is not None, entity_id
     return state.state
+
+
+def timestamp_of(hass: HomeAssistant, entity_id: str) -> float:
+    return datetime.fromisoformat(state_of(hass, entity_id)).timestamp()
+
+
+def attribute_of(hass: HomeAssistant, entity_id: str, name: str) -> object:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return state.attributes.get(name)
 
 
 @pytest.fixture
@@ -125,18 +137,32 @@ async def test_household_state_changes_end_in_sensor_states(
     assert last_training.state != STATE_UNKNOWN
     assert "auc" in last_training.attributes
     assert "nb_auc" in last_training.attributes
-    # The nightly run at 04:30 started the changepoint detector once 7 nights were complete.
-    changepoint = float(state_of(hass, "sensor.roomdb_changepoint_probability"))
-    assert 0 <= changepoint <= 100
-    assert int(state_of(hass, "sensor.roomdb_run_length")) >= 1
+    # The routine-change detector learns a routine for two weeks before it watches: nothing yet.
+    assert state_of(hass, "sensor.roomdb_changepoint_probability") == STATE_UNKNOWN
     readiness = hass.states.get("sensor.roomdb_ml_readiness")
     assert readiness is not None
-    assert readiness.attributes["bocpd_nights"] >= 7
+    assert readiness.attributes["bocpd_nights"] == 0
     assert readiness.attributes["degraded"] == []
+
+    # Bedtime and wake time: the tenth night's bedtime (still asleep), the ninth's wake time, and
+    # tonight's expected times from the nights before (within half an hour of the truth).
+    tenth, ninth = HOME.nights[9], HOME.nights[8]
+    assert abs(timestamp_of(hass, "sensor.roomdb_last_bedtime") - tenth.bedtime_utc) <= 1800
+    assert attribute_of(hass, "sensor.roomdb_last_bedtime", "night") == str(tenth.night_date)
+    assert abs(timestamp_of(hass, "sensor.roomdb_last_wake_time") - ninth.wake_utc) <= 1800
+    assert abs(timestamp_of(hass, "sensor.roomdb_expected_bedtime") - tenth.bedtime_utc) <= 3600
+    assert abs(timestamp_of(hass, "sensor.roomdb_expected_wake_time") - tenth.wake_utc) <= 3600
+
+    # A weekday morning with the occupant at work: nobody moves, no light is on, yet the home is
+    # awake (the model learned whole days, not only the hours before each wake time).
+    morning = utc("2026-03-12T09:00:00")  # Thursday, 10:00 in Berlin
+    await replay_after(hass, frozen, STOP, morning)
+    assert float(state_of(hass, "sensor.roomdb_sleep_probability")) < 20
+    assert state_of(hass, "binary_sensor.roomdb_asleep") == STATE_OFF
 
     # Awake in the evening, watching TV (the threshold option decides the binary sensor).
     evening = utc("2026-03-12T20:00:00")
-    await replay_after(hass, frozen, STOP, evening)
+    await replay_after(hass, frozen, morning, evening)
     assert float(state_of(hass, "sensor.roomdb_sleep_probability")) < 60
     assert state_of(hass, "binary_sensor.roomdb_asleep") == STATE_OFF
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 import math
 import random
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from custom_components.roomdb.ml.features import (
+    ACTIVITY_FEATURES,
     FEATURE_NAMES,
     FEATURE_SET_VERSION,
     HOME_ROOM_ID,
@@ -19,7 +19,6 @@ from custom_components.roomdb.ml.features import (
     compute_features,
     feature_rows_from_long,
     night_of,
-    nightly_series,
     time_of_day_encoding,
 )
 
@@ -63,7 +62,7 @@ EVENTS = [
     # Media: playing from the window boundary, paused later.
     ev("media_player.tv", "living_room", "playing", "idle", 900),
     ev("media_player.tv", "living_room", "paused", "playing", 1350),
-    # Ignored: a window sensor, a switch, an event without a room still counts home-wide.
+    # Appliances: a window sensor and a switch; an event without a room still counts home-wide.
     ev("binary_sensor.bath_window", "bathroom", "on", "off", 300, "window"),
     ev("switch.kettle", "kitchen", "on", "off", 400),
     ev("binary_sensor.garage", None, "on", "off", 1300, "garage_door"),
@@ -82,10 +81,17 @@ def test_names_and_version() -> None:
         "light_on_fraction",
         "media_active_fraction",
         "door_events",
+        "appliance_on_fraction",
+        "charging_fraction",
+        "activity_events",
+        "quiet_seconds",
+        "away_fraction",
+        "unavailable_fraction",
         "tod_sin",
         "tod_cos",
+        "night_weekday",
     )
-    assert isinstance(FEATURE_SET_VERSION, int)
+    assert FEATURE_SET_VERSION == 2
 
 
 def test_hand_computed_windows() -> None:
@@ -120,11 +126,22 @@ def test_hand_computed_windows() -> None:
     check(w0, HOME_ROOM_ID, motion_count=2, light_on_fraction=750 / 900, door_events=2)
     check(w1, HOME_ROOM_ID, motion_count=1, light_on_fraction=1 / 3, door_events=1)
     check(w1, HOME_ROOM_ID, media_active_fraction=0.5)
+    # Appliances: the kettle from 400 s, the bathroom window (no room here) from 300 s.
+    check(w0, "kitchen", appliance_on_fraction=500 / 900)
+    check(w0, HOME_ROOM_ID, appliance_on_fraction=600 / 900)
+    check(w1, HOME_ROOM_ID, appliance_on_fraction=1.0)
+    # Activity: motion 100 and 700 are not (700 comes from no state); the lights, doors, kettle,
+    # window and TV are; the door going unavailable and back is not.
+    check(w0, "living_room", activity_events=2, quiet_seconds=900 - 300)
+    check(w0, "hallway", activity_events=2, quiet_seconds=900 - 230)
+    check(w1, "hallway", activity_events=0, quiet_seconds=900, unavailable_fraction=50 / 900)
     for window in (w0, w1):
         assert got[window, "attic"] == {
-            **dict.fromkeys(FEATURE_NAMES[:4], 0.0),
+            **dict.fromkeys(ACTIVITY_FEATURES, 0.0),
+            "quiet_seconds": 900.0,
             "tod_sin": got[window, HOME_ROOM_ID]["tod_sin"],
             "tod_cos": got[window, HOME_ROOM_ID]["tod_cos"],
+            "night_weekday": 0.0,  # Monday evening
         }
     # 21:00 and 21:15 local time.
     check(w0, HOME_ROOM_ID, tod_sin=-math.sqrt(0.5), tod_cos=math.sqrt(0.5))
@@ -187,46 +204,17 @@ def test_rows_round_trip_through_long_table() -> None:
         for r in rows
         for name, value in r.as_dict().items()
     ]
-    records.append(("kitchen", T0 + 5 * W, T0 + 6 * W, "motion_count", 1.0, 1))  # incomplete
-    records.append(("kitchen", T0, T0 + W, "legacy_feature", 9.0, 1))  # unknown name
+    records.append(("kitchen", T0 + 5 * W, T0 + 6 * W, "motion_count", 1.0, 2))  # incomplete
+    records.append(("kitchen", T0, T0 + W, "legacy_feature", 9.0, 2))  # unknown name
     random.Random(1).shuffle(records)
     assert feature_rows_from_long(records) == rows
-    assert rows[0].value("tod_cos") == rows[0].values[5]
+    assert rows[0].value("tod_cos") == rows[0].values[11]
 
 
 def test_night_of() -> None:
     assert night_of(utc("2026-01-05T22:30:00"), "Europe/Berlin") == date(2026, 1, 5)
     assert night_of(utc("2026-01-06T05:00:00"), "Europe/Berlin") == date(2026, 1, 5)
     assert night_of(utc("2026-01-06T11:30:00"), "Europe/Berlin") == date(2026, 1, 6)
-
-
-def _slot_rows(night: date, n_windows: int, motion: float) -> list[FeatureRow]:
-    # 20:00 local (UTC+1 in January) is 19:00Z.
-    start = utc(f"{night.isoformat()}T19:00:00")
-    return [
-        FeatureRow("a", start + k * W, start + (k + 1) * W, (motion, 0.5, 0.0, 0.0, 0.0, 1.0))
-        for k in range(n_windows)
-    ]
-
-
-def test_nightly_series_averages_the_slot_and_drops_partial_nights() -> None:
-    day = date(2026, 1, 5)
-    rows = _slot_rows(day, 32, 2.0) + _slot_rows(day + timedelta(days=1), 20, 4.0)
-    # A window outside the slot (12:00 local) does not count.
-    rows.append(
-        FeatureRow("a", utc("2026-01-05T11:00:00"), utc("2026-01-05T11:15:00"), (99.0,) * 6)
-    )
-    series = nightly_series(rows, "Europe/Berlin")
-    assert series.night_dates == (day,)
-    assert series.names == (
-        "a:motion_count",
-        "a:light_on_fraction",
-        "a:media_active_fraction",
-        "a:door_events",
-    )
-    assert series.values.tolist() == [[2.0, 0.5, 0.0, 0.0]]
-    empty = nightly_series([], "UTC", rooms=["a"], features=["motion_count"])
-    assert empty.values.shape == (0, 1)
 
 
 def test_household_features_are_complete_and_in_range() -> None:
@@ -239,6 +227,7 @@ def test_household_features_are_complete_and_in_range() -> None:
         assert 0.0 <= values["light_on_fraction"] <= 1.0
         assert 0.0 <= values["media_active_fraction"] <= 1.0
         assert values["motion_count"] >= 0
+    assert all(row.value("unavailable_fraction") == 0.0 for row in rows)
     # The home-wide motion count is the sum over rooms (every motion sensor has a room).
     totals: dict[float, float] = {}
     for row in rows:
@@ -247,13 +236,43 @@ def test_household_features_are_complete_and_in_range() -> None:
     assert all(r.values[0] == totals[r.window_start] for r in rows if r.room_id == HOME_ROOM_ID)
 
 
-def test_nightly_series_keeps_the_spring_forward_night() -> None:
-    """The 2026-03-28/29 night in Berlin has 7 slot hours, not 8; it must still count."""
-    tz = "Europe/Berlin"
-    berlin = ZoneInfo(tz)
-    start = datetime(2026, 3, 27, 12, tzinfo=berlin).timestamp()
-    end = datetime(2026, 3, 30, 12, tzinfo=berlin).timestamp()
-    rows = compute_features([], start, end, tz=tz, rooms=["bedroom"])
-    series = nightly_series(rows, tz, rooms=["bedroom"])
-    assert date(2026, 3, 28) in series.night_dates
-    assert series.night_dates == (date(2026, 3, 27), date(2026, 3, 28), date(2026, 3, 29))
+def test_chargers_presence_and_observed_time() -> None:
+    phone = "binary_sensor.phone_charging"
+    tablet = "binary_sensor.tablet_charging"
+    events = [
+        ev(phone, "bedroom", "on", "off", -600, "battery_charging"),
+        ev(tablet, "bedroom", "off", "on", -600, "battery_charging"),
+        ev(tablet, "bedroom", "on", "off", 450, "battery_charging"),
+        ev("person.sam", None, "not_home", "home", 300),
+        ev("person.sam", None, "home", "not_home", 600),
+        ev("device_tracker.kim", None, "work", "home", 450),
+        ev("device_tracker.kim", None, "unavailable", "work", 750),
+        ev("binary_sensor.bed_motion", "bedroom", "unavailable", "off", 800, "motion"),
+    ]
+    rows = compute_features(events, T0, T0 + 2 * W, rooms=["bedroom"], gaps=[(T0 + W, T0 + W + 90)])
+    got = by_key(rows)
+    # Two chargers, one all window, one from 450 s: their mean share.
+    assert got[T0, "bedroom"]["charging_fraction"] == pytest.approx((1 + 0.5) / 2)
+    assert got[T0, HOME_ROOM_ID]["charging_fraction"] == pytest.approx(0.75)
+    # Someone away: Sam 300-600, Kim 450-750 ("unavailable" is not away): 300-750 of 900.
+    assert got[T0, HOME_ROOM_ID]["away_fraction"] == pytest.approx(450 / 900)
+    assert got[T0, "bedroom"]["away_fraction"] == 0.0
+    # Arrivals and departures are activity; the tracker going unavailable is not.
+    assert got[T0, HOME_ROOM_ID]["activity_events"] == 4  # Sam twice, Kim, the tablet
+    # The bedroom's motion sensor is gone from 800 s on; the gap covers the next window's start.
+    assert got[T0, "bedroom"]["unavailable_fraction"] == pytest.approx(100 / 900)
+    assert got[T0 + W, "bedroom"]["unavailable_fraction"] == 1.0
+    assert got[T0 + W, HOME_ROOM_ID]["unavailable_fraction"] == 1.0
+
+
+def test_night_weekday_follows_the_night() -> None:
+    # Friday 2026-01-09 23:00 Berlin and Saturday 03:00 are both Friday's night; Saturday 13:00
+    # is Saturday's.
+    for when, weekday in (
+        ("2026-01-09T22:00:00", 4),
+        ("2026-01-10T02:00:00", 4),
+        ("2026-01-10T12:00:00", 5),
+    ):
+        start = utc(when)
+        (row,) = compute_features([], start, start + W, tz="Europe/Berlin")
+        assert row.value("night_weekday") == weekday

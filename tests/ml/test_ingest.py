@@ -86,7 +86,7 @@ async def test_tracked_changes_are_recorded_in_utc_with_their_area(
     hass.states.async_set("light.kitchen", "on", {"brightness": 200})  # attributes only
     hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
     hass.states.async_set("sensor.temperature", "21.5")  # not a tracked kind
-    hass.states.async_set("binary_sensor.window", "on", {"device_class": "window"})
+    hass.states.async_set("binary_sensor.window", "on", {"device_class": "window"})  # other
     hass.states.async_remove("binary_sensor.hall_motion")  # removal is no state change
     await hass.async_block_till_done()
 
@@ -97,15 +97,20 @@ async def test_tracked_changes_are_recorded_in_utc_with_their_area(
         ("light.kitchen", "light", None, "kitchen", "off", None),
         ("light.kitchen", "light", None, "kitchen", "on", "off"),
         ("binary_sensor.hall_motion", "binary_sensor", "motion", "hall", "on", None),
+        ("binary_sensor.window", "binary_sensor", "window", None, "on", None),
     ]
     # UTC epoch seconds of the state's last change, keyed by entity, time and state.
     assert rows[1][6] == pytest.approx(light.last_changed.timestamp(), abs=1e-6)
     assert rows[1][7] == dedupe_key("light.kitchen", rows[1][6], "on")
-    assert ml(loaded_entry).writer.queued == 3
+    assert ml(loaded_entry).writer.queued == 4
     assert ml(loaded_entry).ingestor.tracked_entities == [
         "binary_sensor.hall_motion",
+        "binary_sensor.window",
         "light.kitchen",
     ]
+    # RoomDB's own entities (its Asleep sensor is a binary sensor too) are never recorded.
+    assert hass.states.get("binary_sensor.roomdb_asleep") is not None
+    assert "binary_sensor.roomdb_asleep" not in {row[0] for row in rows}
 
 
 async def test_a_replayed_event_is_stored_once(
@@ -202,13 +207,21 @@ def test_tracking_rules_by_kind() -> None:
     assert rules.tracks("binary_sensor.a", "binary_sensor", "motion", None)
     assert rules.tracks("binary_sensor.b", "binary_sensor", "presence", "x")
     assert rules.tracks("binary_sensor.c", "binary_sensor", "garage_door", None)
-    assert not rules.tracks("binary_sensor.d", "binary_sensor", None, None)
+    assert rules.tracks("binary_sensor.phone", "binary_sensor", "battery_charging", None)
+    assert rules.tracks("binary_sensor.plug", "binary_sensor", None, None)  # any other kind
+    assert rules.tracks("input_boolean.guest", "input_boolean", None, None)
     assert rules.tracks("person.ann", "person", None, None)
+    assert rules.tracks("device_tracker.phone", "device_tracker", None, None)
     assert not rules.tracks("sensor.e", "sensor", "temperature", None)
     assert rules.tracks("input_datetime.sleep_end", "input_datetime", None, None)
     doors_only = TrackingRules.from_settings(MlSettings(kinds=frozenset({"door"})))
     assert not doors_only.kind_matches("binary_sensor", "motion")
+    assert not doors_only.kind_matches("binary_sensor", None)
     assert not doors_only.kind_matches("light", None)
+    # People belong to the household: recorded whatever areas are chosen.
+    kitchen = TrackingRules.from_settings(MlSettings(areas=frozenset({"kitchen"})))
+    assert kitchen.tracks("person.ann", "person", None, None)
+    assert not kitchen.tracks("light.hall", "light", None, "hall")
 
 
 async def test_pipeline_ingest_stage_flushes_and_stamps_last_ingest(

@@ -12,6 +12,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.roomdb.ml.label_source import CHANGE_COOLDOWN
 from custom_components.roomdb.ml.options import CONF_SLEEP_END_ENTITY, CONF_SLEEP_START_ENTITY
 
 from .conftest import db, ml, run_pipeline
@@ -127,8 +128,8 @@ async def test_a_helper_change_stores_the_label_without_the_pipeline(
     frozen: FrozenDateTimeFactory,
 ) -> None:
     await set_night(hass, "2026-04-11 23:30:00", "2026-04-12 07:10:00")
-    assert await stored(ml_entry) == []  # debounced: both helpers usually change together
-    frozen.tick(3)
+    assert await stored(ml_entry) == []  # debounced: both helpers are usually set together
+    frozen.tick(CHANGE_COOLDOWN + 1)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert [row[0] for row in await stored(ml_entry)] == ["2026-04-11"]
@@ -138,25 +139,79 @@ async def test_a_helper_change_stores_the_label_without_the_pipeline(
     assert state.attributes["labeled_nights"] == 1
 
 
-@pytest.mark.parametrize(
-    "entry_options",
-    [
-        {
-            CONF_SLEEP_START_ENTITY: "input_datetime.bed_time",
-            CONF_SLEEP_END_ENTITY: "input_datetime.wake_time",
-        }
-    ],
-)
-@pytest.mark.parametrize("now_ts", [utc("2026-03-03T07:00:00")])  # 08:00 in Berlin
-async def test_time_only_helpers_belong_to_the_night_now_is_in(
-    hass: HomeAssistant, helpers: None, ml_entry: MockConfigEntry
+TIME_ONLY = {
+    CONF_SLEEP_START_ENTITY: "input_datetime.bed_time",
+    CONF_SLEEP_END_ENTITY: "input_datetime.wake_time",
+}
+
+
+async def edit(
+    hass: HomeAssistant, frozen: FrozenDateTimeFactory, at: str, bed: str, wake: str
 ) -> None:
-    await set_helper(hass, "input_datetime.bed_time", "23:30:00")
-    await set_helper(hass, "input_datetime.wake_time", "07:15:00")
+    """Set both time-only helpers at a UTC moment, one after the other, and let RoomDB read."""
+    frozen.move_to(at_utc(at))
+    await set_helper(hass, "input_datetime.bed_time", bed)
+    frozen.tick(20)
+    await set_helper(hass, "input_datetime.wake_time", wake)
+    frozen.tick(CHANGE_COOLDOWN + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
+def at_utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize("entry_options", [TIME_ONLY])
+@pytest.mark.parametrize("now_ts", [utc("2026-03-02T20:00:00")])
+async def test_time_only_helpers_label_the_night_an_edit_names_and_only_then(
+    hass: HomeAssistant,
+    helpers: None,
+    ml_entry: MockConfigEntry,
+    frozen: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Fresh helpers hold 00:00 and 00:00: no label, and no warning about a 24-hour night.
+    assert "too_long" not in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     result = await run_pipeline(hass, ["labels"])
-    assert result["labels"]["night_date"] == "2026-03-02"
+    assert result["labels"]["reason"] == "waiting_for_edit"
+
+    # Monday night, entered on Tuesday morning at 08:00 Berlin.
+    await edit(hass, frozen, "2026-03-03T07:00:00", "23:30:00", "07:15:00")
+    assert [row[0] for row in await stored(ml_entry)] == ["2026-03-02"]
     ((_, _, start, end, _, _),) = await stored(ml_entry)
     assert (start, end) == (utc("2026-03-02T22:30:00"), utc("2026-03-03T06:15:00"))
+
+    # Nobody enters Tuesday night: every run over the next day leaves it unlabelled.
+    for hour in ("2026-03-04T07:00:00", "2026-03-04T12:00:00", "2026-03-04T20:00:00"):
+        frozen.move_to(at_utc(hour))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        await run_pipeline(hass, ["labels"])
+    assert [row[0] for row in await stored(ml_entry)] == ["2026-03-02"]
+
+    # Wednesday morning: the same times again (the helpers do not change, HA reports the set).
+    await edit(hass, frozen, "2026-03-05T07:00:00", "23:30:00", "07:15:00")
+    assert [row[0] for row in await stored(ml_entry)] == ["2026-03-02", "2026-03-04"]
+
+    # Thursday evening the bedtime of Wednesday night is corrected: it reaches that night.
+    frozen.move_to(at_utc("2026-03-05T19:00:00"))
+    await set_helper(hass, "input_datetime.bed_time", "00:10:00")
+    frozen.tick(CHANGE_COOLDOWN + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    rows = {row[0]: row for row in await stored(ml_entry)}
+    assert sorted(rows) == ["2026-03-02", "2026-03-04"]
+    assert rows["2026-03-04"][2] == utc("2026-03-04T23:10:00")
+
+    # A restart brings the helpers back; that is nobody's edit and labels nothing.
+    assert await hass.config_entries.async_reload(ml_entry.entry_id)
+    frozen.move_to(at_utc("2026-03-06T08:00:00"))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await run_pipeline(hass, ["labels"])
+    assert sorted(row[0] for row in await stored(ml_entry)) == ["2026-03-02", "2026-03-04"]
 
 
 async def test_a_night_not_over_yet_is_not_stored(

@@ -10,6 +10,7 @@ from custom_components.roomdb.ml.labels import (
     REASON_END_INVALID,
     REASON_END_NOT_AFTER_START,
     REASON_END_UNSET,
+    REASON_NIGHT_NOT_OVER,
     REASON_NONEXISTENT_TIME,
     REASON_REFERENCE_DATE_REQUIRED,
     REASON_START_INVALID,
@@ -19,6 +20,7 @@ from custom_components.roomdb.ml.labels import (
     REASON_UNKNOWN_TIMEZONE,
     LabelRejection,
     SleepLabel,
+    label_for_edit,
     merge_label,
     normalise_sleep_label,
 )
@@ -128,12 +130,14 @@ def test_other_zones() -> None:
         ("2026-01-10 23:00:00", "25:00:00", REASON_END_INVALID),
         ("2026-01-11 07:00:00", "2026-01-10 23:00:00", REASON_END_NOT_AFTER_START),
         ("2026-01-10 23:00:00", "2026-01-10 23:00:00", REASON_END_NOT_AFTER_START),
+        # Time-only helpers nobody has set yet both show midnight: no label, and no warning.
+        ("00:00:00", "00:00:00", REASON_END_NOT_AFTER_START),
         ("2026-01-10 23:00:00", "2026-01-10 23:20:00", REASON_TOO_SHORT),
         ("2026-01-10 08:00:00", "2026-01-11 07:00:00", REASON_TOO_LONG),
     ],
 )
 def test_rejections(start: str | None, end: str | None, reason: str) -> None:
-    assert rejection(start, end, BERLIN) == reason
+    assert rejection(start, end, BERLIN, date(2026, 1, 10)) == reason
 
 
 def test_rejects_unknown_zone_and_missing_reference() -> None:
@@ -177,3 +181,43 @@ def test_dict_round_trip() -> None:
         "end_utc": night.end_utc,
     }
     assert SleepLabel.from_dict(data) == night
+
+
+@pytest.mark.parametrize(
+    ("edited", "night"),
+    [
+        ("2026-01-11T06:30:00", date(2026, 1, 10)),  # entered after getting up (07:30 Berlin)
+        ("2026-01-11T19:00:00", date(2026, 1, 10)),  # corrected the next evening
+        ("2026-01-11T23:30:00", date(2026, 1, 10)),  # after midnight: still that night
+        ("2026-01-12T06:30:00", date(2026, 1, 11)),  # the next morning: the next night
+    ],
+)
+def test_an_edit_of_time_only_helpers_names_the_latest_night_over(edited: str, night: date) -> None:
+    result = label_for_edit("23:10:00", "06:50:00", BERLIN, utc(edited))
+    assert isinstance(result, SleepLabel)
+    assert result.night_date == night
+    assert result.end_utc <= utc(edited)
+
+
+def test_an_edit_of_a_night_not_over_and_dated_helpers() -> None:
+    # A day sleeper (after a night shift) sets the helpers at 15:30 after 08:00-15:00: the
+    # sleep began before noon, so it is the night of the evening before.
+    result = label_for_edit("08:00:00", "15:00:00", BERLIN, utc("2026-01-11T14:30:00"))
+    assert isinstance(result, SleepLabel)
+    assert result.night_date == date(2026, 1, 10)
+    # Neither candidate night is over yet at the edit (an implausible 15.5 h night).
+    rejected = label_for_edit("11:30:00", "03:00:00", BERLIN, utc("2026-01-11T12:00:00"))
+    assert isinstance(rejected, LabelRejection)
+    assert rejected.reason == REASON_NIGHT_NOT_OVER
+    unset = label_for_edit("unknown", "07:00:00", BERLIN, utc("2026-01-11T08:00:00"))
+    assert isinstance(unset, LabelRejection)
+    assert unset.reason == REASON_START_UNSET
+    # With dates the values say which night it is, whenever they are set.
+    dated = label_for_edit(
+        "2026-01-05 23:00:00", "2026-01-06 07:00:00", BERLIN, utc("2026-01-11T08:00:00")
+    )
+    assert isinstance(dated, SleepLabel)
+    assert dated.night_date == date(2026, 1, 5)
+    zone = label_for_edit("23:00:00", "07:00:00", "Mars/Olympus", utc("2026-01-11T08:00:00"))
+    assert isinstance(zone, LabelRejection)
+    assert zone.reason == REASON_UNKNOWN_TIMEZONE

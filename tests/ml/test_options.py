@@ -11,6 +11,7 @@ from custom_components.roomdb.ml.options import (
     ALL_KINDS,
     CONF_ASLEEP_THRESHOLD,
     CONF_BOCPD_EXPECTED_NIGHTS,
+    CONF_CHANGEPOINT_FALSE_ALARMS,
     CONF_FEATURE_RETENTION_DAYS,
     CONF_MIN_NIGHTS,
     CONF_MIN_ROWS,
@@ -39,6 +40,7 @@ FORM = {
     CONF_RAW_RETENTION_DAYS: 14.0,
     CONF_FEATURE_RETENTION_DAYS: 90.0,
     CONF_ASLEEP_THRESHOLD: 0.7,
+    CONF_CHANGEPOINT_FALSE_ALARMS: 0.5,
 }
 
 
@@ -88,6 +90,7 @@ async def test_ml_section_validates_saves_and_reloads(
         raw_retention_days=14,
         feature_retention_days=90,
         asleep_threshold=0.7,
+        changepoint_false_alarms=0.5,
     )
     assert runtime.labels.start_entity == "input_datetime.bed"
 

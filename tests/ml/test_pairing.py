@@ -1,24 +1,30 @@
-"""Pairing windows with labels without leakage, conflicts, and night-keeping splits."""
+"""The design, the whole-day labelled windows, conflicts and night-keeping splits."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+import math
 
 from hypothesis import given, settings, strategies as st
 import numpy as np
 import pytest
 
-from custom_components.roomdb.ml.features import HOME_ROOM_ID, FeatureRow
+from custom_components.roomdb.ml.features import FEATURE_NAMES, HOME_ROOM_ID, FeatureRow
 from custom_components.roomdb.ml.labels import SleepLabel
 from custom_components.roomdb.ml.pairing import (
+    CONTEXT_WINDOWS,
+    QUIET_CAP_SECONDS,
+    UNOBSERVED_LOOKBACK,
     LabelConflictError,
-    blocked_group_folds,
     build_design,
     design_columns,
     expanding_window_folds,
     find_label_conflicts,
+    interleaved_group_folds,
+    known_until,
     last_nights_split,
     pair_windows,
+    rooms_of_columns,
     screen_labels,
 )
 
@@ -26,16 +32,24 @@ from .household import household, household_features, utc
 
 W = 900.0
 DAY0 = utc("2026-01-05T12:00:00")
+CONTEXT = (CONTEXT_WINDOWS + 1) * W
+
+
+def row(room: str, start: float, **values: float) -> FeatureRow:
+    """A feature row with these values (others zero; no activity means a quiet window)."""
+    base = dict.fromkeys(FEATURE_NAMES, 0.0)
+    base["quiet_seconds"] = W
+    base.update(values)
+    return FeatureRow(room, start, start + W, tuple(base[name] for name in FEATURE_NAMES))
 
 
 def rows_between(
-    start: float, end: float, rooms: tuple[str, ...] = (HOME_ROOM_ID,)
+    start: float, end: float, rooms: tuple[str, ...] = (HOME_ROOM_ID,), **values: float
 ) -> list[FeatureRow]:
     out = []
     t = start
     while t + W <= end:
-        for i, room in enumerate(rooms):
-            out.append(FeatureRow(room, t, t + W, (float(i), t, 0.0, 0.0, 0.5, 0.5)))
+        out += [row(room, t, **values) for room in rooms]
         t += W
     return out
 
@@ -50,35 +64,60 @@ def night(day: int, start_h: float, end_h: float) -> SleepLabel:
     )
 
 
-def test_leakage_rules_and_labels() -> None:
-    # Night 0: asleep 22:10 -> 06:20 next day (both mid-window).
-    rows = rows_between(DAY0, DAY0 + 2 * 86400)
+def test_a_night_is_known_through_its_morning_and_asleep_by_majority() -> None:
+    # Night 0: asleep 22:10 -> 06:20 next day (both mid-window); no label for night 1.
+    rows = rows_between(DAY0 - CONTEXT, DAY0 + 2 * 86400)
     lab = night(0, 10 + 1 / 6, 18 + 1 / 3)
     data = pair_windows(rows, [lab])
     starts = data.window_start
-    ends = starts + W
-    assert np.all(ends <= lab.end_utc)  # nothing after the night's end
-    assert starts.min() == lab.end_utc - 12 * 3600 + 10 * 60  # first aligned window in context
-    assert ends.max() == DAY0 + 18 * 3600 + 900  # 06:00-06:15 is in; 06:15-06:30 straddles end
-    inside = (starts >= lab.start_utc) & (ends <= lab.end_utc)
-    assert np.array_equal(data.y, inside.astype(int))
-    assert data.y.sum() == 32  # 22:15 .. 06:15
-    assert data.n_rows == 48 - 1  # 12 h of windows, minus the one straddling the end
+    # Known from the first whole window after the start to noon after the night.
+    assert starts.min() == DAY0 + 10.25 * 3600
+    assert starts.max() + W == DAY0 + 86400
+    assert data.n_rows == 55
+    # Asleep where at least half the window was: 22:15 .. 06:15; 06:15-06:30 slept 5 minutes.
+    assert data.y.sum() == 32
+    assert np.array_equal(data.y, (starts < DAY0 + 18.25 * 3600).astype(int))
     assert data.night_dates == (lab.night_date,)
     assert data.feature_names == design_columns()
-    # x holds the window start in the light column (fixture trick): rows match their windows.
-    assert np.array_equal(data.x[:, 3], starts)
 
 
-def test_context_span_is_clipped_at_the_previous_night() -> None:
-    rows = rows_between(DAY0, DAY0 + 3 * 86400)
-    labels = [night(0, 10, 18), night(1, 10, 18)]
-    data = pair_windows(rows, labels, context_seconds=40 * 3600)
-    second = data.window_start[data.groups == 1]
-    assert second.min() == labels[0].end_utc
+def test_the_next_labelled_night_ends_the_stretch_and_a_gap_ends_it_at_noon() -> None:
+    rows = rows_between(DAY0 - CONTEXT, DAY0 + 5 * 86400)
+    labels = [night(0, 10, 18), night(1, 11, 19), night(3, 9.5, 17.5)]
+    data = pair_windows(rows, labels)
     assert len(set(data.window_start.tolist())) == data.n_rows  # no window paired twice
-    # Every window of night 0's sleep is a positive of night 0 only.
-    assert data.y[data.groups == 0].sum() == 32
+    first = data.window_start[data.groups == 0]
+    assert first.min() == labels[0].start_utc
+    assert first.max() + W == labels[1].start_utc  # awake all day until the next night starts
+    second = data.window_start[data.groups == 1]
+    assert second.max() + W == DAY0 + 2 * 86400  # night 2 is not labelled: noon after night 1
+    assert [int(data.y[data.groups == g].sum()) for g in range(3)] == [32, 32, 32]
+
+
+def test_a_day_sleepers_night_ends_when_they_wake() -> None:
+    # After a night shift: asleep 08:00-15:00 the next day (still the evening's night).
+    rows = rows_between(DAY0 - CONTEXT, DAY0 + 2 * 86400)
+    data = pair_windows(rows, [night(0, 20, 27)])
+    assert data.window_start.max() + W == DAY0 + 27 * 3600
+    assert data.y.all()
+
+
+def test_unobserved_and_away_windows_are_left_out() -> None:
+    rows = rows_between(DAY0 - CONTEXT, DAY0 + 2 * 86400)
+    gone = DAY0 + 14 * 3600  # the motion sensors were unavailable 02:00-02:15
+    away = DAY0 + 20 * 3600  # someone was away 08:00-08:15
+    rows = [
+        row(r.room_id, r.window_start, unavailable_fraction=1.0)
+        if r.window_start == gone
+        else row(r.room_id, r.window_start, away_fraction=0.8)
+        if r.window_start == away
+        else r
+        for r in rows
+    ]
+    data = pair_windows(rows, [night(0, 10, 18)])
+    left_out = set(np.arange(DAY0 + 10 * 3600, DAY0 + 24 * 3600, W)) - set(data.window_start)
+    # The unavailable window and the hour after it (its look-back), and the away window.
+    assert left_out == {gone + k * W for k in range(UNOBSERVED_LOOKBACK + 1)} | {away}
 
 
 def test_conflicting_labels_are_refused() -> None:
@@ -96,37 +135,64 @@ def test_conflicting_labels_are_refused() -> None:
     assert find_label_conflicts([night(0, 10, 18), night(1, 10, 18)]) == []
 
 
-def test_multi_room_design() -> None:
+def test_design_columns_and_look_backs() -> None:
     rooms = (HOME_ROOM_ID, "bedroom")
-    rows = rows_between(DAY0, DAY0 + 4 * W, rooms)
-    rows.pop()  # the last window lacks its bedroom row
-    starts, ends, x = build_design(rows, rooms)
-    assert design_columns(rooms) == (
-        "tod_sin",
-        "tod_cos",
-        "__home__.motion_count",
-        "__home__.light_on_fraction",
-        "__home__.media_active_fraction",
-        "__home__.door_events",
-        "bedroom.motion_count",
-        "bedroom.light_on_fraction",
-        "bedroom.media_active_fraction",
-        "bedroom.door_events",
-    )
-    assert x.shape == (3, 10)
-    assert np.array_equal(ends - starts, np.full(3, W))
-    assert x[0].tolist() == [0.5, 0.5, 0.0, DAY0, 0.0, 0.0, 1.0, DAY0, 0.0, 0.0]
+    assert design_columns(rooms)[:5] == ("tod_sin", "tod_cos", "tod_sin2", "tod_cos2", "night_0")
+    assert rooms_of_columns(design_columns(rooms)) == rooms
+    assert rooms_of_columns(("a", "b")) is None
+    rows = rows_between(DAY0, DAY0 + 24 * W, rooms, tod_cos=1.0, night_weekday=2.0)
+    # Bedroom activity in window 3, 20 s before its end; the light stays on from window 3 on.
+    rows = [
+        row(
+            r.room_id,
+            r.window_start,
+            tod_cos=1.0,
+            night_weekday=2.0,
+            activity_events=2.0 if r.window_start == DAY0 + 3 * W else 0.0,
+            quiet_seconds=20.0 if r.window_start == DAY0 + 3 * W else W,
+            light_on_fraction=1.0 if r.window_start >= DAY0 + 3 * W else 0.0,
+        )
+        for r in rows
+    ]
+    rows.pop()  # the last window lacks its home row
+    design = build_design(rows, rooms)
+    names = design.feature_names
+    assert design.n_rows == 23
+
+    def value(window: int, name: str) -> float:
+        return float(design.x[window, names.index(name)])
+
+    assert value(0, "night_2") == 1.0
+    assert value(0, "night_2_cos") == 1.0
+    assert value(0, "night_3") == 0.0
+    # Seconds since the last activity: 20 s at window 3's end, then a window more each window.
+    since = [value(k, "bedroom.quiet") for k in (3, 4, 7)]
+    expected = [math.log1p(s / 60) / math.log1p(QUIET_CAP_SECONDS / 60) for s in (20, 920, 3620)]
+    assert since == pytest.approx(expected)
+    assert value(3, "bedroom.active_1h") == pytest.approx(math.log1p(2))
+    assert value(7, "bedroom.active_1h") == 0.0  # more than an hour ago
+    assert value(7, "bedroom.active_4h") == pytest.approx(math.log1p(2))
+    assert value(4, "bedroom.light_1h") == 0.5
+    # A light on in a room without movement for an hour was left on.
+    assert value(3, "bedroom.light_idle") == pytest.approx(20 / 3600)
+    assert value(8, "bedroom.light_idle") == 1.0
+    assert value(3, "bedroom.share_2h") == 1.0  # all of the home's activity was in the bedroom
+    assert value(12, "bedroom.share_2h") == 0.0  # none in the last two hours
+    # Four hours of look-back are needed before a window counts as observed.
+    assert not design.observed[:CONTEXT_WINDOWS].any()
+    assert design.observed[CONTEXT_WINDOWS:].all()
     # Rows of another feature set version are ignored.
-    old = [FeatureRow(r.room_id, r.window_start, r.window_end, r.values, 0) for r in rows]
-    assert build_design(old, rooms)[2].shape == (0, 10)
+    old = [FeatureRow(r.room_id, r.window_start, r.window_end, r.values, 1) for r in rows]
+    assert build_design(old, rooms).n_rows == 0
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(st.tuples(st.floats(19, 25), st.floats(4, 11)), min_size=1, max_size=5),
-    st.floats(3600, 30 * 3600),
+    st.lists(st.tuples(st.floats(19, 25), st.floats(4, 11), st.booleans()), min_size=1, max_size=5)
 )
-def test_no_leakage_property(nights: list[tuple[float, float]], context: float) -> None:
+def test_no_window_pairs_twice_or_outside_its_stretch(
+    nights: list[tuple[float, float, bool]],
+) -> None:
     labels = [
         SleepLabel(
             date(2026, 1, 5) + timedelta(days=i),
@@ -134,18 +200,22 @@ def test_no_leakage_property(nights: list[tuple[float, float]], context: float) 
             DAY0 + i * 86400 + (s - 12) * 3600,
             DAY0 + i * 86400 + (e + 12) * 3600,
         )
-        for i, (s, e) in enumerate(nights)
+        for i, (s, e, kept) in enumerate(nights)
+        if kept or i == 0
     ]
     rows = rows_between(DAY0 - 86400, DAY0 + (len(nights) + 1) * 86400)
-    data = pair_windows(rows, labels, context_seconds=context)
+    data = pair_windows(rows, labels)
     assert len(set(data.window_start.tolist())) == data.n_rows
     for g, lab in enumerate(labels):
         mine = data.groups == g
         starts = data.window_start[mine]
-        assert np.all(starts + W <= lab.end_utc)
-        assert np.all(starts >= lab.end_utc - context)
-        positive = (starts >= lab.start_utc) & (starts + W <= lab.end_utc)
-        assert np.array_equal(data.y[mine], positive.astype(int))
+        following = labels[g + 1] if g + 1 < len(labels) else None
+        assert np.all(starts >= lab.start_utc)
+        assert np.all(starts + W <= known_until(lab, following))
+        slept = np.clip(
+            np.minimum(starts + W, lab.end_utc) - np.maximum(starts, lab.start_utc), 0, W
+        )
+        assert np.array_equal(data.y[mine], (slept >= W / 2).astype(int))
     assert np.all(np.diff(data.groups) >= 0)
 
 
@@ -154,8 +224,8 @@ def test_household_pairs_every_labelled_night() -> None:
     labels = home.labels()
     data = pair_windows(household_features(), labels)
     assert data.n_nights == len(labels)
-    assert 40 <= data.n_rows / data.n_nights <= 48  # 12 h of context minus the end window
-    assert 0.4 < data.y.mean() < 0.8
+    assert 40 <= data.n_rows / data.n_nights <= 96  # the night and the day after it
+    assert 0.2 < data.y.mean() < 0.6
 
 
 GROUPS = np.repeat(np.arange(10), [3, 1, 4, 2, 2, 5, 1, 3, 2, 2]).astype(np.int64)
@@ -170,16 +240,16 @@ def test_last_nights_split() -> None:
         last_nights_split(GROUPS, 10)
 
 
-def test_blocked_folds_partition_rows_and_keep_nights_together() -> None:
-    folds = blocked_group_folds(GROUPS, 4)
+def test_interleaved_folds_partition_rows_and_keep_nights_together() -> None:
+    folds = interleaved_group_folds(GROUPS, 4)
     tested = np.concatenate([test for _, test in folds])
     assert np.array_equal(np.sort(tested), np.arange(GROUPS.size))
-    for train, test in folds:
+    for k, (train, test) in enumerate(folds):
         assert not set(GROUPS[train]) & set(GROUPS[test])
-        nights = np.unique(GROUPS[test])
-        assert np.array_equal(nights, np.arange(nights[0], nights[-1] + 1))  # contiguous
+        assert set(GROUPS[test]) == set(range(k, 10, 4))  # every fourth night
+        assert GROUPS[train].max() >= 8  # every fold trains on recent nights too
     with pytest.raises(ValueError):
-        blocked_group_folds(GROUPS, 11)
+        interleaved_group_folds(GROUPS, 11)
 
 
 def test_expanding_folds_never_train_on_the_future() -> None:

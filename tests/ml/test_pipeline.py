@@ -26,21 +26,33 @@ from custom_components.roomdb.ml.bocpd import BocpdConfig
 from custom_components.roomdb.ml.changepoints import (
     MODEL_KEY,
     TrackerState,
-    advance,
-    night_complete_at,
+    daily_profiles,
     start_tracker,
 )
 from custom_components.roomdb.ml.clr import ClrArtifact, NotReady
+from custom_components.roomdb.ml.episodes import Episode
 from custom_components.roomdb.ml.features import (
     FEATURE_SET_VERSION,
     align_window,
     compute_features,
     feature_rows_from_long,
 )
-from custom_components.roomdb.ml.pairing import design_columns
-from custom_components.roomdb.ml.pipeline import EVENT_ML_RESULT, STAGES, ordered_stages
+from custom_components.roomdb.ml.pairing import design_columns, rooms_of_columns
+from custom_components.roomdb.ml.pipeline import (
+    EVENT_ML_RESULT,
+    STAGES,
+    TRACKER_RUN_LENGTHS,
+    ordered_stages,
+)
 from custom_components.roomdb.ml.services import parse_stages
-from custom_components.roomdb.ml.training import clr_config, infer_latest, rooms_of, select_rooms
+from custom_components.roomdb.ml.training import (
+    Inference,
+    clr_config,
+    infer_latest,
+    rooms_of,
+    select_rooms,
+    train_from_records,
+)
 
 from .conftest import at, db, ml, run_pipeline, store_events, store_labels, table_counts
 from .household import household, household_features, utc
@@ -143,10 +155,9 @@ async def test_training_gate_holds_until_enough_nights_then_beats_naive_bayes(
     assert view[0] == train["run_id"]
     assert json.loads(view[2]) == metrics
     assert view[3] == len(labels)
-    assert json.loads(view[1])["feature_names"][2:4] == [
-        "__home__.motion_count",
-        "__home__.light_on_fraction",
-    ]
+    rooms = rooms_of_columns(json.loads(view[1])["feature_names"])
+    assert rooms is not None
+    assert rooms[0] == "__home__"
     assert await database.get_metadata("last_train_at") is not None
     assert result["inference"]["status"] == "ok"
     readiness = hass.states.get("sensor.roomdb_ml_readiness")
@@ -229,68 +240,73 @@ async def test_inference_follows_the_household_and_fires_an_event(
 async def test_bocpd_finds_the_change_and_resumes_after_reload_without_replaying(
     hass: HomeAssistant, ml_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
 ) -> None:
-    # Every event is stored up front: windows are only computed up to the frozen clock.
+    # Every event and label is stored up front: windows are only computed up to the frozen clock
+    # and only labels of nights that ended by then are read.
     await store_events(db(ml_entry), HOME.events)
-    middle = utc("2026-03-31T03:00:00")  # 05:00 in Berlin, after the routine change
+    await store_labels(db(ml_entry), HOME.labels())
+    middle = utc("2026-03-31T03:00:00")  # 05:00 in Berlin, a week after the routine change
     frozen.move_to(at(middle))
     events = async_capture_events(hass, EVENT_ML_RESULT)
     first = await run_pipeline(hass, [*FEATURES, "bocpd"])
     assert first["bocpd"]["status"] == "ok"
-    assert (
-        first["bocpd"]["nights"] == first["bocpd"]["steps"] == 29
-    )  # 03-02 .. 03-30, the DST night included
+    # Every complete day stored so far is fed once (up to 03-30, the DST day included).
+    so_far = daily_profiles(
+        feature_rows_from_long(await feature_records(ml_entry)), HOME.tz, middle
+    )
+    assert so_far.days[-1] == date(2026, 3, 30)
+    assert first["bocpd"]["steps"] == len(so_far.days)
     (changepoint_event,) = [e for e in events if e.data["kind"] == "changepoint"]
     assert changepoint_event.data["run_length"] == first["bocpd"]["run_length"]
+    (alarm,) = changepoint_event.data["new_changepoints"]
+    assert alarm["night"] == HOME.change_date.isoformat()
+    assert await db(ml_entry).get_metadata("routine_change_night") == alarm["night"]
 
     assert await hass.config_entries.async_reload(ml_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     restored = ml(ml_entry).status
     assert restored.changepoint_probability == first["bocpd"]["changepoint_probability"]
     assert restored.run_length == first["bocpd"]["run_length"]
+    assert restored.recent_changepoints == (("routine", alarm["night"]),)
 
     # Two weeks later: the nightly run picks up where the stored state ended.
     frozen.move_to(at(HOME.end_utc))
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     again = await run_pipeline(hass, [*FEATURES, "bocpd"])
-    assert again["bocpd"] == {"status": "skipped", "detail": "no new complete night", "steps": 0}
+    assert again["bocpd"] == {"status": "skipped", "detail": "no new complete day", "steps": 0}
     runs = await db(ml_entry).fetchall("SELECT status, steps FROM bocpd_training_runs")
-    assert [tuple(r) for r in runs] == [("ok", 29), ("ok", 13)]  # no night fed twice
+    steps = [r[1] for r in runs]
+    assert steps[0] == len(so_far.days)
+    assert all(status == "ok" for status, _ in runs)
 
-    # The resumed state is exactly the state of one uninterrupted run over every night.
+    # The resumed state is exactly the state of one uninterrupted run over every day.
     text = await store.async_load_bocpd_state(db(ml_entry), MODEL_KEY)
     assert text is not None
     resumed = TrackerState.from_json(text)
     records = await feature_records(ml_entry)
-    until = align_window(HOME.end_utc)
-    uninterrupted = start_tracker(records, HOME.tz, until, BocpdConfig(hazard=1 / 250)).state
-    assert uninterrupted is not None
-    assert resumed.nights == uninterrupted.nights
-    assert resumed.changepoints == uninterrupted.changepoints
-    for name in ("log_r", "mu", "kappa", "alpha", "beta", "lgc", "candidate", "streak"):
-        assert np.array_equal(getattr(resumed.model, name), getattr(uninterrupted.model, name))
-
-    # The late-TV routine shows up as one change at the routine's first night (± 2 nights).
-    change = resumed.nights.index(HOME.change_date)
-    for stream in ("__home__:media_active_fraction", "living_room:media_active_fraction"):
-        (found,) = resumed.changepoints[stream]
-        assert abs(resumed.nights.index(date.fromisoformat(found)) - change) <= 2
+    labelled = [Episode(x.night_date, x.start_utc, x.end_utc) for x in HOME.labels()]
+    config = BocpdConfig(hazard=1 / 250, max_run_length=TRACKER_RUN_LENGTHS)
+    whole = start_tracker(records, labelled, HOME.tz, align_window(HOME.end_utc), config)
+    assert whole.state is not None
+    assert sum(steps) == whole.steps  # no day fed twice, none left out
+    assert resumed.days == whole.state.days
+    assert [a.as_dict() for a in resumed.alarms] == [a.as_dict() for a in whole.state.alarms]
+    assert resumed.model is not None and whole.state.model is not None
+    assert np.array_equal(resumed.model.log_r, whole.state.model.log_r)
     rows = await db(ml_entry).fetchall(
         "SELECT model_key, run_length FROM vw_bocpd_latest_state ORDER BY model_key"
     )
-    assert len(rows) == 1 + len(resumed.names)
-    assert rows[0][0] == MODEL_KEY
-    assert rows[0][1] == min(r[1] for r in rows[1:])
+    assert [tuple(r) for r in rows] == [(MODEL_KEY, resumed.run_length)]
     state = hass.states.get("sensor.roomdb_changepoint_probability")
     assert state is not None
     assert float(state.state) == round(resumed.changepoint_probability * 100, 2)
-    assert len(state.attributes["top_streams"]) == 5
+    assert list(state.attributes["top_streams"]) == [name for name, _ in resumed.signals]
     run_length = hass.states.get("sensor.roomdb_run_length")
     assert run_length is not None
     assert int(run_length.state) == resumed.run_length
 
 
-async def test_bocpd_waits_for_prior_nights_and_restarts_from_a_broken_state(
+async def test_bocpd_waits_for_a_routine_and_restarts_from_a_broken_state(
     hass: HomeAssistant,
     ml_entry: MockConfigEntry,
     frozen: FrozenDateTimeFactory,
@@ -300,10 +316,10 @@ async def test_bocpd_waits_for_prior_nights_and_restarts_from_a_broken_state(
     frozen.move_to(at(utc("2026-03-06T03:00:00")))
     result = await run_pipeline(hass, [*FEATURES, "bocpd"])
     assert result["bocpd"]["status"] == "not_ready"
-    assert "the prior needs 7" in result["bocpd"]["detail"]
+    assert "the detector learns 14 first" in result["bocpd"]["detail"]
     runs = await db(ml_entry).fetchall("SELECT status, steps FROM bocpd_training_runs")
     assert [tuple(r) for r in runs] == [("not_ready", 0)]
-    frozen.move_to(at(utc("2026-03-14T03:00:00")))  # the refresh timers may run first
+    frozen.move_to(at(utc("2026-03-20T03:00:00")))  # the refresh timers may run first
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     await run_pipeline(hass, [*FEATURES, "bocpd"])
@@ -312,35 +328,10 @@ async def test_bocpd_waits_for_prior_nights_and_restarts_from_a_broken_state(
         "UPDATE bocpd_model_state SET state = '{\"version\": 99}' WHERE model_key = ?",
         (MODEL_KEY,),
     )
-    await db(ml_entry).execute_write(
-        "DELETE FROM features WHERE window_start > ?", (utc("2026-04-12T00:00:00"),)
-    )
     result = await run_pipeline(hass, ["bocpd"])
     assert result["bocpd"]["status"] == "ok"
     assert result["bocpd"]["detail"].startswith("started with")
     assert "Stored BOCPD state is unusable" in caplog.text
-
-
-def test_tracker_reports_changed_streams() -> None:
-    records = [
-        (r.room_id, r.window_start, r.window_end, name, value, r.feature_set_version)
-        for r in household_features()
-        for name, value in r.as_dict().items()
-    ]
-    until = night_complete_at(HOME.nights[10].night_date, HOME.tz)
-    config = BocpdConfig()
-    state = start_tracker(records, HOME.tz, until, config).state
-    assert state is not None
-    fewer = [r for r in records if r[0] != "bathroom"]
-    update = advance(state, fewer, HOME.tz, HOME.end_utc, BocpdConfig(hazard=0.01))
-    assert update.status == "streams_changed"
-    assert state.model.config.hazard == 0.01
-    with pytest.raises(ValueError, match="version"):
-        TrackerState.from_json(json.dumps({"version": 2}))
-    broken = json.loads(state.to_json())
-    broken["names"] = broken["names"][:3]
-    with pytest.raises(ValueError, match="does not match"):
-        TrackerState.from_json(json.dumps(broken))
 
 
 def test_design_rooms_and_validation_share() -> None:
@@ -437,7 +428,9 @@ async def test_a_failing_stage_is_reported_and_marks_the_layer_degraded(
     assert state.attributes["degraded"] == ["labels"]
 
     (create_labels,) = [s for s in MIGRATIONS[0][2] if "CREATE TABLE labels" in s]
+    (noon_column,) = [s for s in MIGRATIONS[3][2] if "ALTER TABLE labels" in s]
     await db(ml_entry).execute_write(create_labels)
+    await db(ml_entry).execute_write(noon_column)
     result = await run_pipeline(hass, ["labels"])
     assert result["labels"]["status"] == "ok"
     assert "ML pipeline stage labels works again" in caplog.text
@@ -515,3 +508,67 @@ async def test_a_broken_stored_model_is_ignored_at_setup(
     assert "The stored sleep model is unusable" in caplog.text
     assert ml(ml_entry).status.readiness == "trained"
     assert ml(ml_entry).status.sleep_probability is None
+
+
+async def test_time_roomdb_was_not_recording_is_unobserved_not_quiet(
+    hass: HomeAssistant, ml_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
+) -> None:
+    # Events of the household's last day are stored; RoomDB is then down for two hours.
+    down = align_window(HOME.end_utc) - 6 * 3600
+    frozen.move_to(at(down))
+    await store_events(db(ml_entry), [e for e in HOME.events if e.ts < down])
+    assert await hass.config_entries.async_unload(ml_entry.entry_id)
+    frozen.move_to(at(down + 7200))
+    assert await hass.config_entries.async_setup(ml_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    gaps = await db(ml_entry).fetchall("SELECT start_ts, end_ts FROM ml_recording_gaps")
+    assert [tuple(row) for row in gaps] == [(down, down + 7200)]
+
+    # A reload of a few seconds is no gap worth marking.
+    frozen.tick(10)
+    assert await hass.config_entries.async_reload(ml_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(await db(ml_entry).fetchall("SELECT * FROM ml_recording_gaps")) == 1
+
+    # The windows of the gap are unobserved (left out of training, flagged at inference); the
+    # windows before it are observed.
+    frozen.move_to(at(down + 3 * 3600))
+    await run_pipeline(hass, FEATURES)
+    rows = await db(ml_entry).fetchall(
+        "SELECT window_start, value FROM features WHERE room_id = '__home__' "
+        "AND feature_name = 'unavailable_fraction' AND window_start >= ?",
+        (down - 3600,),
+    )
+    unobserved = {row[0]: row[1] for row in rows}
+    assert unobserved[down - 900] == 0.0
+    assert unobserved[down] == unobserved[down + 7200 - 900] == 1.0
+
+
+def test_inference_says_away_is_awake_and_flags_unobserved_windows() -> None:
+    records = [
+        (r.room_id, r.window_start, r.window_end, name, value, r.feature_set_version)
+        for r in household_features()
+        for name, value in r.as_dict().items()
+    ]
+    outcome = train_from_records(records, HOME.labels(), clr_config(7, 200, 40))
+    assert isinstance(outcome.result, ClrArtifact)
+    # 03:00 in Berlin in the tenth night: asleep, observed, nobody away.
+    night = align_window(utc("2026-03-12T02:00:00"))
+    recent = [r for r in records if night - 6 * 3600 <= r[1] <= night]
+    asleep = infer_latest(outcome.result, recent)
+    assert isinstance(asleep, Inference)
+    assert asleep.probability > 0.9
+    assert (asleep.observed, asleep.away) == (True, False)
+
+    def newest_home(name: str, value: float) -> list[store.FeatureRecord]:
+        return [
+            (*r[:4], value, r[5]) if r[1] == night and r[0] == "__home__" and r[3] == name else r
+            for r in recent
+        ]
+
+    away = infer_latest(outcome.result, newest_home("away_fraction", 1.0))
+    assert isinstance(away, Inference)
+    assert (away.probability, away.away) == (0.0, True)
+    unobserved = infer_latest(outcome.result, newest_home("unavailable_fraction", 1.0))
+    assert isinstance(unobserved, Inference)
+    assert not unobserved.observed

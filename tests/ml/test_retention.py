@@ -7,6 +7,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb.ml.contracts import ML_CONTRACT_VIEWS, async_check_contracts
+from custom_components.roomdb.ml.features import FEATURE_NAMES
 from custom_components.roomdb.ml.options import CONF_FEATURE_RETENTION_DAYS, CONF_RAW_RETENTION_DAYS
 from custom_components.roomdb.ml.retention import async_trim
 
@@ -16,12 +17,12 @@ from .household import household, utc
 HOME = household()
 
 
-NOW = utc("2026-03-24T11:00:00")  # 22 days in
+NOW = utc("2026-03-27T11:00:00")  # 25 days in
 
 
 @pytest.mark.parametrize("now_ts", [NOW])
 @pytest.mark.parametrize(
-    "entry_options", [{CONF_RAW_RETENTION_DAYS: 10, CONF_FEATURE_RETENTION_DAYS: 20}]
+    "entry_options", [{CONF_RAW_RETENTION_DAYS: 10, CONF_FEATURE_RETENTION_DAYS: 23}]
 )
 async def test_retention_keeps_contracts_labels_and_models(
     hass: HomeAssistant, ml_entry: MockConfigEntry
@@ -29,26 +30,29 @@ async def test_retention_keeps_contracts_labels_and_models(
     database = db(ml_entry)
     await store_events(database, HOME.events)
     await store_labels(database, HOME.labels())
-    await run_pipeline(hass, ["features", "train", "bocpd"])
+    first = await run_pipeline(hass, ["features", "train", "bocpd"])
+    assert first["bocpd"]["status"] == "ok"
     before = await table_counts(database)
 
     result = await run_pipeline(hass, ["retention"])
     trim = result["retention"]
     assert trim["status"] == "ok"
     assert trim["raw_cutoff"] == NOW - 10 * 86400
-    assert trim["feature_cutoff"] == NOW - 20 * 86400
+    assert trim["feature_cutoff"] == NOW - 23 * 86400
     after = await table_counts(database)
     assert (
         after["raw_events"]
         == before["raw_events"] - trim["raw_events_deleted"]
         < before["raw_events"]
     )
-    # Windows were only ever computed for the last 20 days; five days on, five days go.
+    # Windows were only ever computed for the last 23 days; five days on, five days go.
     assert trim["features_deleted"] == 0
-    later = await async_trim(database, now=NOW + 5 * 86400, raw_days=10, feature_days=20)
+    later = await async_trim(database, now=NOW + 5 * 86400, raw_days=10, feature_days=23)
     after = await table_counts(database)
     assert (
-        after["features"] == before["features"] - later.features == before["features"] - 5 * 96 * 36
+        after["features"]
+        == before["features"] - later.features
+        == before["features"] - 5 * 96 * 6 * len(FEATURE_NAMES)
     )
     for table in ("labels", "clr_training_runs", "clr_model_artifacts", "bocpd_model_state"):
         assert after[table] == before[table], table

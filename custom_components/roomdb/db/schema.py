@@ -17,7 +17,7 @@ META_SCHEMA_VERSION: Final = "schema_version"
 META_CONTRACT_VERSION: Final = "contract_version"
 META_FEATURE_SET_VERSION: Final = "feature_set_version"
 
-CONTRACT_VERSION: Final = 1
+CONTRACT_VERSION: Final = 2
 
 APPLICATION_ID: Final = 0x526D4442
 """SQLite header `application_id` ("RmDB"): marks roomdb.db and, through page 1, its backups, so a
@@ -229,6 +229,46 @@ _V3_CHANGE_JOURNAL: Final[tuple[str, ...]] = (
     )""",
 )
 
+# Sleep learning over the whole day. The v1 training view pairs only the 12 h before each night's
+# end and stays as it was for its readers; v2 pairs every window the labels make known, which
+# needs local noon after a night (stored with the label: SQLite knows no time zones). Recording
+# gaps mark time RoomDB did not observe; sleep episodes hold each night's estimated bedtime and
+# wake time; the index finds an entity's last state before a window without a scan.
+_V4_SLEEP: Final[tuple[str, ...]] = (
+    "ALTER TABLE labels ADD COLUMN noon_after_utc REAL",
+    "CREATE INDEX ix_raw_events_entity_ts ON raw_events (entity_id, ts)",
+    """CREATE TABLE ml_recording_gaps (
+        start_ts REAL PRIMARY KEY NOT NULL,
+        end_ts REAL NOT NULL CHECK (end_ts > start_ts)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE sleep_episodes (
+        night_date TEXT PRIMARY KEY NOT NULL,
+        bedtime_utc REAL NOT NULL,
+        wake_utc REAL NOT NULL CHECK (wake_utc > bedtime_utc),
+        updated_at TEXT NOT NULL
+    )""",
+    # A labelled night is known from its start: asleep to its end (a window counts as asleep
+    # when at least half of it is), then awake up to the next night's start when that night is
+    # labelled too, else up to local noon after the night.
+    """CREATE VIEW vw_clr_training_dataset_v2 AS
+    WITH stretches AS (
+        SELECT l.night_date, l.start_utc, l.end_utc,
+               COALESCE(n.start_utc, MAX(l.end_utc, COALESCE(l.noon_after_utc, l.end_utc)))
+                   AS known_until
+        FROM labels AS l
+        LEFT JOIN labels AS n ON n.night_date = date(l.night_date, '+1 day')
+    )
+    SELECT f.room_id, f.window_start, f.window_end, f.feature_name, f.value,
+           f.feature_set_version, s.night_date,
+           CASE WHEN MIN(f.window_end, s.end_utc) - MAX(f.window_start, s.start_utc)
+                     >= (f.window_end - f.window_start) / 2.0
+                THEN 1 ELSE 0 END AS asleep
+    FROM features AS f
+    JOIN stretches AS s ON f.window_start >= s.start_utc AND f.window_end <= s.known_until""",
+    """CREATE VIEW vw_sleep_episodes AS
+    SELECT night_date, bedtime_utc, wake_utc, updated_at FROM sleep_episodes""",
+)
+
 type Migration = tuple[int, str, tuple[str, ...]]
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
@@ -239,12 +279,15 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     ),
     (2, "registry mirror: device config entry and parent, entity area view", _V2_REGISTRY),
     (3, "event stream: journal of room-config changes awaiting their event", _V3_CHANGE_JOURNAL),
+    (4, "sleep learning: whole-day training view, recording gaps, sleep episodes", _V4_SLEEP),
 )
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1][0]
 
 CONTRACT_VIEWS: Final = (
     "vw_clr_training_dataset",
+    "vw_clr_training_dataset_v2",
+    "vw_sleep_episodes",
     "vw_clr_latest_model_artifact",
     "vw_bocpd_feature_stream",
     "vw_bocpd_latest_state",
@@ -266,4 +309,5 @@ COUNTED_TABLES: Final = (
     "clr_model_artifacts",
     "bocpd_training_runs",
     "bocpd_model_state",
+    "sleep_episodes",
 )

@@ -21,8 +21,27 @@ its two inflows carries more mass. Everything is in log space and renormalised e
 
 `Bocpd` updates S streams at once as (S, R) arrays; `ReferenceBocpd` is the same model written per
 stream in textbook form (growing arrays, counts, `math.lgamma`), used as the test oracle and as
-the per-stream baseline in the benchmark. `Bocpd.to_dict()` / `Bocpd.from_dict()` store and resume
-the full state bit for bit, so a resumed detector continues exactly as an uninterrupted one.
+the per-stream baseline in the benchmark.
+
+Pooled (`BocpdConfig.pooled`): the S streams are the dimensions of one observation and share one
+run-length posterior (shape (1, R)); a change is a change of the whole vector. The predictive is
+the product of the dimensions' Student-t predictives (independent dimensions), so every
+dimension's evidence adds up in one posterior instead of S posteriors being compared afterwards.
+A missing dimension (NaN) adds no evidence and keeps its statistics for that step.
+
+Sparse shifts (`BocpdConfig.shift_share` > 0, pooled only): a new routine usually moves a few
+dimensions and leaves the rest as they were. Each dimension of each run is then a mixture of two
+Normal-Gamma components: "same" (the prior as given: for a tight prior, the routine so far) and
+"moved" (the same prior with `moved_kappa` pseudo-observations behind its mean, i.e. a mean
+free to move; with `moved_alpha` its noise variance is held near the prior's instead of learned,
+so it cannot win a dimension merely by finding it quieter than the prior says), with prior
+weights 1 - shift_share and shift_share. The mixture is updated
+exactly ("moved" conjugately, the weights by each component's predictive; "same" is the prior's
+predictive and is not re-learned), so every run predicts the dimensions that did not change
+alike, and a new run learns the moved ones from its first observation on.
+
+`Bocpd.to_dict()` / `Bocpd.from_dict()` store and resume the full state bit for bit, so a resumed
+detector continues exactly as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -43,6 +62,15 @@ type IntArray = npt.NDArray[np.int64]
 
 _LOG_2PI: Final = math.log(2.0 * math.pi)
 _STATE_ARRAYS: Final = ("log_r", "mu", "kappa", "alpha", "beta", "lgc")
+_MIXTURE_ARRAYS: Final = (
+    "moved_mu",
+    "moved_kappa",
+    "moved_alpha",
+    "moved_beta",
+    "moved_lgc",
+    "log_same",
+    "log_moved",
+)
 _DETECTOR_ARRAYS: Final = ("candidate", "streak", "last_changepoint")
 _PRIOR_FIELDS: Final = ("mu0", "kappa0", "alpha0", "beta0")
 
@@ -55,6 +83,10 @@ class BocpdConfig:
     max_run_length: int = 500
     short_run: int = 5
     confirm: int = 3
+    pooled: bool = False
+    shift_share: float = 0.0
+    moved_kappa: float = 0.1
+    moved_alpha: float = 0.0
 
     def __post_init__(self) -> None:
         """Validate ranges."""
@@ -66,6 +98,10 @@ class BocpdConfig:
             raise ValueError("short_run must be in [1, max_run_length]")
         if self.confirm < 0:
             raise ValueError("confirm must be >= 0")
+        if not 0.0 <= self.shift_share < 1.0 or (self.shift_share and not self.pooled):
+            raise ValueError("shift_share must be in [0, 1) and needs pooled")
+        if self.moved_kappa <= 0 or self.moved_alpha < 0:
+            raise ValueError("moved_kappa must be positive and moved_alpha not negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,51 +197,114 @@ class Bocpd:
             raise ValueError(f"{len(priors)} priors for {n_streams} streams")
         self.priors = tuple(priors)
         size = (n_streams, self.config.max_run_length)
+        shared = (1 if self.config.pooled else n_streams, self.config.max_run_length)
         self._prior = {
             name: np.array([getattr(p, name) for p in priors], dtype=np.float64)
             for name in _PRIOR_FIELDS
         }
         self._prior["lgc0"] = np.array([_c(p.alpha0) for p in priors])
-        self.log_r = np.full(size, -np.inf)
+        self.log_r = np.full(shared, -np.inf)
         self.log_r[:, 0] = 0.0
         self.mu = np.repeat(self._prior["mu0"][:, None], size[1], axis=1)
         self.kappa = np.repeat(self._prior["kappa0"][:, None], size[1], axis=1)
         self.alpha = np.repeat(self._prior["alpha0"][:, None], size[1], axis=1)
         self.beta = np.repeat(self._prior["beta0"][:, None], size[1], axis=1)
         self.lgc = np.repeat(self._prior["lgc0"][:, None], size[1], axis=1)
+        if self.config.shift_share:
+            self._prior["moved_kappa0"] = np.full(n_streams, self.config.moved_kappa)
+            shape = self.config.moved_alpha
+            if shape:
+                # The moved mean comes with the prior's noise variance, held (nearly) fixed.
+                self._prior["moved_alpha0"] = np.full(n_streams, shape)
+                self._prior["moved_beta0"] = shape * self._prior["beta0"] / self._prior["alpha0"]
+            else:
+                self._prior["moved_alpha0"] = self._prior["alpha0"]
+                self._prior["moved_beta0"] = self._prior["beta0"]
+            self._prior["moved_lgc0"] = np.array(
+                [_c(a) for a in self._prior["moved_alpha0"].tolist()]
+            )
+            self.moved_mu = self.mu.copy()
+            self.moved_kappa = np.full(size, self.config.moved_kappa)
+            self.moved_alpha = np.repeat(self._prior["moved_alpha0"][:, None], size[1], axis=1)
+            self.moved_beta = np.repeat(self._prior["moved_beta0"][:, None], size[1], axis=1)
+            self.moved_lgc = np.repeat(self._prior["moved_lgc0"][:, None], size[1], axis=1)
+            self.log_same = np.full(size, math.log1p(-self.config.shift_share))
+            self.log_moved = np.full(size, math.log(self.config.shift_share))
         self.t = 0
-        self.candidate = np.zeros(n_streams, dtype=np.int64)
-        self.streak = np.zeros(n_streams, dtype=np.int64)
-        self.last_changepoint = np.zeros(n_streams, dtype=np.int64)
+        self.candidate = np.zeros(shared[0], dtype=np.int64)
+        self.streak = np.zeros(shared[0], dtype=np.int64)
+        self.last_changepoint = np.zeros(shared[0], dtype=np.int64)
 
     @property
     def n_streams(self) -> int:
-        """Number of streams."""
-        return int(self.log_r.shape[0])
+        """Number of streams (dimensions, when pooled)."""
+        return int(self.mu.shape[0])
 
     def run_length_posterior(self) -> FloatArray:
-        """P(r_t = r) for each stream, shape (S, R)."""
+        """P(r_t = r) for each stream, shape (S, R) (pooled: one shared row, (1, R))."""
         out: FloatArray = np.exp(self.log_r)
         return out
 
-    def update(self, x: npt.ArrayLike) -> BocpdStep:
-        """Consume one observation per stream (shape (S,)) and return the step's outputs."""
-        obs = np.asarray(x, dtype=np.float64).reshape(self.n_streams)
-        if not np.isfinite(obs).all():
-            raise ValueError("observations must be finite")
-        cfg = self.config
-        last = cfg.max_run_length - 1
-        xc = obs[:, None]
-        kappa, alpha, beta, mu = self.kappa, self.alpha, self.beta, self.mu
+    def _component(self, xc: FloatArray, prefix: str) -> tuple[FloatArray, dict[str, FloatArray]]:
+        """One component's log predictive of `xc` per stream and run, and its updated stats."""
+        kappa, alpha = getattr(self, f"{prefix}kappa"), getattr(self, f"{prefix}alpha")
+        beta, mu, lgc = (
+            getattr(self, f"{prefix}beta"),
+            getattr(self, f"{prefix}mu"),
+            getattr(self, f"{prefix}lgc"),
+        )
         kappa1 = kappa + 1.0
         diff = xc - mu
         spread = beta * kappa1
         sq = kappa * diff * diff
         log_pred = (
-            self.lgc
+            lgc
             - 0.5 * (_LOG_2PI + np.log(spread / kappa))
             - (alpha + 0.5) * np.log1p(sq / (2.0 * spread))
         )
+        updated = {
+            f"{prefix}mu": (kappa * mu + xc) / kappa1,
+            f"{prefix}kappa": kappa1,
+            f"{prefix}alpha": alpha + 0.5,
+            f"{prefix}beta": beta + sq / (2.0 * kappa1),
+            f"{prefix}lgc": np.log(alpha) - lgc,
+        }
+        return log_pred, updated
+
+    def _fresh(self, name: str) -> FloatArray | float:
+        """The value a state array takes for a run that starts now."""
+        if name == "log_same":
+            return math.log1p(-self.config.shift_share)
+        if name == "log_moved":
+            return math.log(self.config.shift_share)
+        if name in ("moved_kappa", "moved_alpha", "moved_beta", "moved_lgc"):
+            return self._prior[f"{name}0"]
+        return self._prior[f"{name.removeprefix('moved_')}0"]
+
+    def update(self, x: npt.ArrayLike) -> BocpdStep:
+        """Consume one observation per stream (shape (S,)) and return the step's outputs.
+
+        Pooled, a NaN marks a dimension not observed this step; unpooled, every value must be
+        finite.
+        """
+        obs = np.asarray(x, dtype=np.float64).reshape(self.n_streams)
+        cfg = self.config
+        missing = np.isnan(obs)
+        if np.isinf(obs).any() or (missing.any() and not cfg.pooled):
+            raise ValueError("observations must be finite")
+        last = cfg.max_run_length - 1
+        xc = np.where(missing, 0.0, obs)[:, None]
+        log_pred, updated = self._component(xc, "")
+        if cfg.shift_share:
+            # "Same" is the routine the prior describes and stays as it is; only "moved" learns.
+            moved_pred, updated = self._component(xc, "moved_")
+            same_part = self.log_same + log_pred
+            moved_part = self.log_moved + moved_pred
+            log_pred = np.logaddexp(same_part, moved_part)
+            updated["log_same"] = same_part - log_pred
+            updated["log_moved"] = moved_part - log_pred
+        if cfg.pooled:
+            log_pred = np.where(missing[:, None], 0.0, log_pred).sum(axis=0, keepdims=True)
         joint = self.log_r + log_pred
         evidence = _logsumexp(joint)
         growth = joint + math.log1p(-cfg.hazard)
@@ -215,21 +314,15 @@ class Bocpd:
         new_log_r[:, 1:last] = growth[:, : last - 1]
         new_log_r[:, last] = np.logaddexp(growth[:, last - 1], growth[:, last])
         new_log_r -= evidence[:, None]
-        older_wins = growth[:, last] > growth[:, last - 1]
+        older_wins = np.broadcast_to(growth[:, last] > growth[:, last - 1], (self.n_streams,))
 
-        updated = {
-            "mu": (kappa * mu + xc) / kappa1,
-            "kappa": kappa1,
-            "alpha": alpha + 0.5,
-            "beta": beta + sq / (2.0 * kappa1),
-            "lgc": np.log(alpha) - self.lgc,
-        }
-        starts = {"mu": "mu0", "kappa": "kappa0", "alpha": "alpha0", "beta": "beta0", "lgc": "lgc0"}
         for name, fresh in updated.items():
             target = getattr(self, name)
+            if missing.any():
+                fresh = np.where(missing[:, None], target, fresh)  # noqa: PLW2901 - unobserved
             target[:, 1:last] = fresh[:, : last - 1]
             target[:, last] = np.where(older_wins, fresh[:, last], fresh[:, last - 1])
-            target[:, 0] = self._prior[starts[name]]
+            target[:, 0] = self._fresh(name)
         self.log_r = new_log_r
 
         index = self.t
@@ -252,13 +345,14 @@ class Bocpd:
         )
 
     def run(self, series: npt.ArrayLike) -> BocpdTrace:
-        """Consume a (T, S) block of observations in order."""
+        """Consume a (T, S) block of observations in order (outputs per stream; pooled: one)."""
         block = np.asarray(series, dtype=np.float64)
         if block.ndim != 2 or block.shape[1] != self.n_streams:
             raise ValueError(f"expected shape (T, {self.n_streams}), got {block.shape}")
-        probs = np.empty(block.shape)
-        maps = np.empty(block.shape, dtype=np.int64)
-        found: list[list[int]] = [[] for _ in range(self.n_streams)]
+        rows = (block.shape[0], self.log_r.shape[0])
+        probs = np.empty(rows)
+        maps = np.empty(rows, dtype=np.int64)
+        found: list[list[int]] = [[] for _ in range(rows[1])]
         for i, row in enumerate(block):
             step = self.update(row)
             probs[i] = step.changepoint_probability
@@ -267,6 +361,9 @@ class Bocpd:
                 found[s].append(int(step.changepoint_index[s]))
         return BocpdTrace(probs, maps, tuple(tuple(cps) for cps in found))
 
+    def _state_arrays(self) -> tuple[str, ...]:
+        return _STATE_ARRAYS + (_MIXTURE_ARRAYS if self.config.shift_share else ())
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able state (arrays as base64 little-endian bytes, so -inf and bits survive)."""
         return {
@@ -274,7 +371,7 @@ class Bocpd:
             "config": asdict(self.config),
             "priors": [asdict(p) for p in self.priors],
             "t": self.t,
-            "arrays": {name: _encode(getattr(self, name)) for name in _STATE_ARRAYS},
+            "arrays": {name: _encode(getattr(self, name)) for name in self._state_arrays()},
             "detector": {name: _encode(getattr(self, name)) for name in _DETECTOR_ARRAYS},
         }
 
@@ -288,7 +385,7 @@ class Bocpd:
         model.t = int(data["t"])
         for group in ("arrays", "detector"):
             for name, blob in data[group].items():
-                if name not in _STATE_ARRAYS + _DETECTOR_ARRAYS:
+                if name not in model._state_arrays() + _DETECTOR_ARRAYS:
                     raise ValueError(f"unknown state array {name!r}")
                 array = _decode(blob)
                 if array.shape != getattr(model, name).shape:

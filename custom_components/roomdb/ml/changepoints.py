@@ -1,16 +1,43 @@
-"""Routine-change tracking: BOCPD over nightly feature averages, resumable (pure; executor).
+"""Routine changes: one pooled BOCPD over each day's profile, resumable (pure; executor).
 
-Each complete night becomes one observation per stream (`room:feature` slot averages, see
-`nightly_series`). Until `PRIOR_NIGHTS` nights exist nothing runs; then the priors come from those
-first nights and every night so far is fed once. After that only nights later than the last one
-fed are added, so a restart resumes from the stored state without replaying history. A night is
-complete once its slot has ended before the newest computed window. If the set of streams changes
-(a room appeared or went away) the tracker starts over from the stored features.
+Observation: every local day from 04:00 to 04:00, named after the night its evening begins,
+becomes one vector: per three-hour bin the home-wide share of windows with activity and of time
+with a light on, a media player on, someone away and a phone charging, plus the bedtime and wake
+time of the night that ended that morning (hours after that night's noon; the label where there
+is one, else the sleep model's episode). Only observed windows count; a bin with less than half its
+windows observed, or a sleep time not known yet, is missing that day (it adds no evidence). A
+day is complete once it has ended and `COVERAGE` of its windows exist, so a DST day is judged by
+its own length. A day that ends or begins with someone away for most of the night (presence says
+so) is left out: a night away is a trip, not a sign of a new routine at home.
 
-The state (JSON) holds the stream names, the nights fed, each stream's reported changepoints (as
-night dates) and `Bocpd.to_dict()`. `changepoint_probability` is the maximum over streams of
-P(run < 5 nights); `run_length` is the shortest MAP run length, i.e. nights since the most recent
-change any stream shows.
+Each day is compared with the current routine: the `REFERENCE_DAYS` days before it (since the
+latest change), its own weekday's median (every Saturday may look like a Monday spent at home)
+and the routine's robust spread. The detector sees the clipped standardised differences.
+
+Detector: BOCPD with one run-length posterior for the whole vector (pooled) and sparse shifts:
+in every run each dimension is either as the routine says (a fixed standard Student-t) or moved
+(a mean learned within the run). Pooling adds every dimension's evidence into one posterior, one
+test per day, instead of comparing dozens of per-stream posteriors afterwards (which raises an
+alarm whenever any stream has an odd night).
+
+- `changepoint_probability`: the posterior probability that the current run began one to
+  `RECENT_DAYS` days before the newest day (the newest day alone is left out: one odd day looks
+  like a new routine until the next day shows whether it lasted);
+- an alarm is raised when the odds of such a recent run against an older one (`recent_odds`)
+  reach the routine's threshold: the odds the routine's own days reach at a share of
+  `false_alarms_per_year / 365` of days (see `_learned_model`), at least `alarm_odds(...)` (with
+  hazard H the odds are about H times the sum of the recent Bayes factors, whose expectation
+  without a change is `RECENT_DAYS`, so by Markov's inequality a false alarm on a given day has
+  a chance of at most `false_alarms_per_year / 365` under the model) and at most 1 / H. The cap
+  is empirical: the shuffled replay of a routine's days overstates how odd they look in a row
+  (thresholds of 1e5 to 1e20), which delayed alarms by days on the harness's homes;
+  `bench/bench_sleep.py` measures the false alarms it costs;
+- an alarm names the night the new routine began (the most probable start among the recent
+  days); the detector then learns the new routine for `REFERENCE_DAYS` days and starts over;
+- `run_length`: the most probable number of days the current routine has lasted.
+
+State (JSON): the dimension names, the recent days' vectors, the alarms and `Bocpd.to_dict()`;
+only days later than the last one fed are added, so a restart resumes without replaying history.
 """
 
 from __future__ import annotations
@@ -19,20 +46,284 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 import json
+import math
 from typing import Any, Final
+import warnings
 
 import numpy as np
+import numpy.typing as npt
 
-from .bocpd import Bocpd, BocpdConfig, FloatArray, IntArray, priors_from_history
-from .features import TzLike, feature_rows_from_long, nightly_series, resolve_tz
+from .bocpd import Bocpd, BocpdConfig, FloatArray, NormalGammaPrior
+from .episodes import Episode
+from .features import HOME_ROOM_ID, FeatureRow, TzLike, feature_rows_from_long, resolve_tz
+from .pairing import UNOBSERVED_SHARE
 from .store import FeatureRecord
 
 MODEL_KEY: Final = "nightly"
-STATE_VERSION: Final = 1
-PRIOR_NIGHTS: Final = 7
-PRIOR_MIN_STD: Final = 0.05
-SLOT_START_HOUR: Final = 20
-SLOT_END_HOUR: Final = 4
+STATE_VERSION: Final = 2
+REFERENCE_DAYS: Final = 14
+"""Days of a routine the detector learns before it watches it (and compares each day with)."""
+HISTORY_DAYS: Final = 28
+MIN_SPREAD: Final = 0.1
+"""Smallest spread of a share (in a routine that never varies, a tenth is still noise)."""
+TIMING_MIN_SPREAD: Final = 0.25
+"""Smallest spread of a sleep time, in hours."""
+TIMING_DIMENSIONS: Final = ("bedtime", "wake")
+CLIP: Final = 3.0
+"""No single dimension counts for more than this many spreads on a day."""
+NULL_DOF_ALPHA: Final = 2.5
+"""Half the degrees of freedom of the "as the routine says" Student-t (five: heavy tails)."""
+CALIBRATION_DAYS: Final = 3000
+SHIFT_SHARE: Final = 0.1
+MOVED_KAPPA: Final = 0.1
+MOVED_ALPHA: Final = 1e6
+DAY_START_HOUR: Final = 4
+BIN_HOURS: Final = 3
+COVERAGE: Final = 0.9
+BIN_COVERAGE: Final = 0.5
+RECENT_DAYS: Final = 3
+TOP_SIGNALS: Final = 3
+SIGNALS: Final[dict[str, str]] = {
+    "activity": "activity_events",
+    "light": "light_on_fraction",
+    "media": "media_active_fraction",
+    "away": "away_fraction",
+    "charging": "charging_fraction",
+}
+DEFAULT_FALSE_ALARMS_PER_YEAR: Final = 2.0
+NIGHT_HOURS: Final = (frozenset({4, 5, 6}), frozenset({22, 23, 0, 1, 2, 3}))
+"""The early morning (end of the night before) and the night (22:00 to 04:00) of a day."""
+AWAY_NIGHT: Final = 0.5
+
+
+def dimension_names() -> tuple[str, ...]:
+    """One dimension per signal and three-hour bin (e.g. `light 22-01`), then the sleep times."""
+    names: list[str] = []
+    for signal in SIGNALS:
+        for b in range(24 // BIN_HOURS):
+            first = (DAY_START_HOUR + b * BIN_HOURS) % 24
+            names.append(f"{signal} {first:02d}-{(first + BIN_HOURS) % 24:02d}")
+    return (*names, *TIMING_DIMENSIONS)
+
+
+def alarm_odds(hazard: float, false_alarms_per_year: float) -> float:
+    """Posterior odds of a recent change at which an alarm is raised (module docstring)."""
+    return hazard * 365.0 * RECENT_DAYS / false_alarms_per_year
+
+
+def recent_odds(model: Bocpd) -> float:
+    """Odds of a run that began one to `RECENT_DAYS` days before the newest day, against older.
+
+    Runs younger than that (a change at the newest day, or right after it) are in neither side:
+    their mass is about the hazard whatever the days say, so with them in the denominator the
+    odds could never exceed about 1 / hazard and a threshold calibrated near it is met by luck.
+    """
+    posterior = np.exp(model.log_r[0])
+    older = float(posterior[RECENT_DAYS + 2 :].sum())
+    return float(posterior[2 : RECENT_DAYS + 2].sum()) / max(older, 1e-300)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyProfiles:
+    """One vector per complete day (NaN: not observed enough, or not known yet)."""
+
+    days: tuple[date, ...]
+    values: FloatArray  # shape (len(days), len(dimension_names()))
+
+
+def day_end(day: date, tz: TzLike) -> float:
+    """UTC epoch at which a day ends (04:00 local the next morning)."""
+    zone = resolve_tz(tz)
+    return datetime.combine(day + timedelta(days=1), time(DAY_START_HOUR), zone).timestamp()
+
+
+def _hours_after_noon(night: date, ts: float, tz: TzLike) -> float:
+    """Wall-clock hours from the night's noon to `ts` (a DST night keeps its clock times)."""
+    local = datetime.fromtimestamp(ts, resolve_tz(tz)).replace(tzinfo=None)
+    return (local - datetime.combine(night, time(12))).total_seconds() / 3600.0
+
+
+def _sleep_times(day: date, episodes: dict[date, Episode], tz: TzLike) -> list[float]:
+    """Bedtime and wake time of the night that ended in the day's morning, in hours after noon.
+
+    That night, not the one the day's evening begins: when the day is judged (04:00 the next
+    morning) its own night has not ended, and a resumed detector must see what an
+    uninterrupted one saw.
+    """
+    night = day - timedelta(days=1)
+    last_night = episodes.get(night)
+    if last_night is None or last_night.wake is None or last_night.wake >= day_end(day, tz):
+        return [math.nan, math.nan]
+    return [
+        _hours_after_noon(night, last_night.bedtime, tz),
+        _hours_after_noon(night, last_night.wake, tz),
+    ]
+
+
+def daily_profiles(
+    rows: Sequence[FeatureRow], tz: TzLike, until: float, episodes: Sequence[Episode] = ()
+) -> DailyProfiles:
+    """The vector of every complete day in `rows` that ended by `until` (home rows are used)."""
+    zone = resolve_tz(tz)
+    n_bins = 24 // BIN_HOURS
+    signals = list(SIGNALS.values())
+    sums: dict[date, npt.NDArray[np.float64]] = {}
+    observed: dict[date, npt.NDArray[np.float64]] = {}
+    windows: dict[date, npt.NDArray[np.float64]] = {}
+    away_at_night: dict[date, list[list[float]]] = {}
+    width = 0.0
+    for row in rows:
+        if row.room_id != HOME_ROOM_ID:
+            continue
+        width = row.window_end - row.window_start
+        local = datetime.fromtimestamp(row.window_start, zone)
+        day = (local - timedelta(hours=DAY_START_HOUR)).date()
+        b = ((local.hour - DAY_START_HOUR) % 24) // BIN_HOURS
+        if day not in sums:
+            sums[day] = np.zeros((len(signals), n_bins))
+            observed[day] = np.zeros(n_bins)
+            windows[day] = np.zeros(n_bins)
+            away_at_night[day] = [[] for _ in NIGHT_HOURS]
+        windows[day][b] += 1
+        values = row.as_dict()
+        if values["unavailable_fraction"] > UNOBSERVED_SHARE:
+            continue
+        observed[day][b] += 1
+        for part, hours in enumerate(NIGHT_HOURS):
+            if local.hour in hours:
+                away_at_night[day][part].append(values["away_fraction"])
+        for i, name in enumerate(signals):
+            value = values[name]
+            sums[day][i, b] += float(value > 0) if name == "activity_events" else value
+    by_night = {episode.night_date: episode for episode in episodes}
+    kept: list[date] = []
+    vectors: list[FloatArray] = []
+    for day in sorted(sums):
+        end = day_end(day, zone)
+        if end > until or width == 0:
+            continue
+        length = end - datetime.combine(day, time(DAY_START_HOUR), zone).timestamp()
+        if windows[day].sum() < COVERAGE * length / width:
+            continue
+        if any(away and sum(away) / len(away) >= AWAY_NIGHT for away in away_at_night[day]):
+            continue
+        seen = observed[day]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = sums[day] / seen
+        means[:, seen < BIN_COVERAGE * length / width / n_bins] = np.nan
+        kept.append(day)
+        vectors.append(np.concatenate([means.reshape(-1), _sleep_times(day, by_night, zone)]))
+    matrix = np.array(vectors, dtype=np.float64).reshape(len(kept), len(dimension_names()))
+    return DailyProfiles(tuple(kept), matrix)
+
+
+def standardise(
+    vector: FloatArray, weekday: int, history: Sequence[tuple[date, FloatArray]]
+) -> FloatArray:
+    """The day's clipped differences from the routine in `history`, in robust spreads.
+
+    The reference is the median of the history's days of the same weekday (of all its days when
+    fewer than two share the weekday); the spread is the scaled median absolute difference of the
+    history's own days from their references, floored at `MIN_SPREAD` (`TIMING_MIN_SPREAD` for
+    the sleep times).
+    """
+    days = np.array([d.weekday() for d, _ in history])
+    values = np.array([v for _, v in history])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN on purpose
+        overall = np.nanmedian(values, axis=0)
+
+        def reference(day: int) -> FloatArray:
+            same = values[days == day]
+            out: FloatArray = np.nanmedian(same, axis=0) if len(same) >= 2 else overall
+            return out
+
+        residuals = np.array([v - reference(int(d)) for d, v in zip(days, values, strict=True)])
+        spread = 1.4826 * np.nanmedian(np.abs(residuals), axis=0)
+        expected = reference(weekday)
+    floor = np.array(
+        [TIMING_MIN_SPREAD if n in TIMING_DIMENSIONS else MIN_SPREAD for n in dimension_names()]
+    )
+    spread = np.maximum(np.nan_to_num(spread), floor)
+    out: FloatArray = np.clip((vector - expected) / spread, -CLIP, CLIP)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """A routine change found: the night it began, when it was found, and what moved most."""
+
+    night: date
+    found: date
+    probability: float
+    signals: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able (the `new_changepoints` entries of `roomdb_ml_result`)."""
+        return {
+            "stream": "routine",
+            "night": self.night.isoformat(),
+            "found": self.found.isoformat(),
+            "probability": round(self.probability, 4),
+            "signals": list(self.signals),
+        }
+
+
+class OutdatedStateError(ValueError):
+    """A state an earlier version of the detector stored (it starts over)."""
+
+
+def new_model(config: BocpdConfig) -> Bocpd:
+    """A detector over the standardised dimensions, with a single run at its prior."""
+    names = dimension_names()
+    # "As the routine says": mean 0 and spread 1 known (the standardisation), heavy tails.
+    routine = NormalGammaPrior(mu0=0.0, kappa0=1e6, alpha0=NULL_DOF_ALPHA, beta0=NULL_DOF_ALPHA)
+    pooled = replace(
+        config,
+        pooled=True,
+        shift_share=SHIFT_SHARE,
+        moved_kappa=MOVED_KAPPA,
+        moved_alpha=MOVED_ALPHA,
+    )
+    return Bocpd(len(names), pooled, routine)
+
+
+def _learned_model(
+    routine: Sequence[tuple[date, FloatArray]], config: BocpdConfig, false_alarms_per_year: float
+) -> tuple[Bocpd, float]:
+    """A detector that has seen the routine's own days, and the alarm odds calibrated on them.
+
+    The routine's days, each standardised against the others, are fed silently (a detector fed
+    nothing would believe a routine began the day it starts). Then `CALIBRATION_DAYS` days, drawn
+    from them in shuffled rounds of every day once, are run through a copy: the odds that a day
+    of the routine itself reaches set the threshold, at `false_alarms_per_year / 365` of those
+    days (never below the model-based `alarm_odds`). Real homes are less regular than any model
+    of them; their own days show by how much.
+    """
+    model = new_model(config)
+    scores = []
+    for i, (day, vector) in enumerate(routine):
+        others = [*routine[:i], *routine[i + 1 :]]
+        scores.append(standardise(vector, day.weekday(), others))
+        model.update(scores[-1])
+    rng = np.random.default_rng(routine[0][0].toordinal())
+    replay = Bocpd.from_dict(model.to_dict())
+    odds = []
+    order: list[int] = []
+    while len(order) < CALIBRATION_DAYS:
+        # Shuffled rounds of every day once: a day drawn twice in a row would look like a
+        # lasting change, which the routine's own days never are.
+        block = rng.permutation(len(scores)).tolist()
+        if order and block[0] == order[-1]:
+            block.reverse()
+        order += block
+    for pick in order[:CALIBRATION_DAYS]:
+        replay.update(scores[pick])
+        odds.append(recent_odds(replay))
+    share = min(1.0, false_alarms_per_year / 365.0)
+    calibrated = float(np.quantile(odds, 1.0 - share))
+    floor = alarm_odds(config.hazard, false_alarms_per_year)
+    return model, min(max(calibrated, floor), max(floor, 1.0 / config.hazard))
 
 
 @dataclass(slots=True)
@@ -40,35 +331,41 @@ class TrackerState:
     """Everything needed to continue after a restart."""
 
     names: tuple[str, ...]
-    nights: list[date]
-    model: Bocpd
-    changepoints: dict[str, list[str]] = field(default_factory=dict)
+    routine_start: date  # the first day seen, or the night the latest change began
+    history: list[tuple[date, FloatArray]]  # the routine's recent days, raw
+    model: Bocpd | None  # None while the detector learns a routine
+    days: list[date] = field(default_factory=list)  # days the current model was fed
+    threshold: float = math.inf  # posterior odds of a recent change that raise an alarm
+    alarms: list[Alarm] = field(default_factory=list)
+    signals: tuple[tuple[str, float], ...] = ()  # the newest day's most moved dimensions
 
     @property
-    def last_night(self) -> date:
-        """The newest night fed."""
-        return self.nights[-1]
-
-    def stream_probabilities(self) -> FloatArray:
-        """P(run < short_run) per stream, from the run-length posterior."""
-        short = self.model.config.short_run
-        out: FloatArray = np.exp(self.model.log_r[:, :short]).sum(axis=1)
-        return out
-
-    def stream_run_lengths(self) -> IntArray:
-        """MAP run length per stream."""
-        out: IntArray = np.argmax(self.model.log_r, axis=1).astype(np.int64)
-        return out
+    def last_day(self) -> date:
+        """The newest day seen."""
+        return self.history[-1][0]
 
     @property
     def changepoint_probability(self) -> float:
-        """Highest changepoint probability over the streams."""
-        return float(self.stream_probabilities().max())
+        """P(the current routine began one to `RECENT_DAYS` days before the newest day)."""
+        if self.model is None:
+            return 0.0
+        posterior = np.exp(self.model.log_r[0])
+        return float(posterior[2 : RECENT_DAYS + 2].sum())
 
     @property
     def run_length(self) -> int:
-        """Nights since the most recent change in any stream (MAP)."""
-        return int(self.stream_run_lengths().min())
+        """Most probable number of days the current routine has lasted."""
+        if self.model is None or not self.days:
+            return (self.last_day - self.routine_start).days + 1
+        run = int(np.argmax(self.model.log_r[0]))
+        if 0 < run <= len(self.days):
+            return (self.last_day - self.days[-run]).days + 1
+        return (self.last_day - self.routine_start).days + 1
+
+    @property
+    def changed(self) -> date | None:
+        """The night the latest routine change began, if one was found."""
+        return self.alarms[-1].night if self.alarms else None
 
     def to_json(self) -> str:
         """Serialise (arrays as base64, see `Bocpd.to_dict`)."""
@@ -76,9 +373,16 @@ class TrackerState:
             {
                 "version": STATE_VERSION,
                 "names": list(self.names),
-                "nights": [night.isoformat() for night in self.nights],
-                "changepoints": self.changepoints,
-                "model": self.model.to_dict(),
+                "routine_start": self.routine_start.isoformat(),
+                "history": [
+                    [day.isoformat(), [None if math.isnan(v) else v for v in vector.tolist()]]
+                    for day, vector in self.history
+                ],
+                "model": self.model.to_dict() if self.model is not None else None,
+                "days": [day.isoformat() for day in self.days],
+                "threshold": self.threshold if math.isfinite(self.threshold) else None,
+                "alarms": [alarm.as_dict() for alarm in self.alarms],
+                "signals": [list(item) for item in self.signals],
             }
         )
 
@@ -86,107 +390,148 @@ class TrackerState:
     def from_json(cls, text: str) -> TrackerState:
         """Inverse of `to_json`; raises ValueError (or KeyError/TypeError) on a bad state."""
         data: dict[str, Any] = json.loads(text)
-        if data.get("version") != STATE_VERSION:
-            raise ValueError(f"unsupported tracker state version {data.get('version')!r}")
-        model = Bocpd.from_dict(data["model"])
+        version = data.get("version")
+        if isinstance(version, int) and version < STATE_VERSION:
+            raise OutdatedStateError(f"tracker state version {version}")
+        if version != STATE_VERSION:
+            raise ValueError(f"unsupported tracker state version {version!r}")
         names = tuple(str(name) for name in data["names"])
-        nights = [date.fromisoformat(str(night)) for night in data["nights"]]
-        if len(names) != model.n_streams or not nights:
+        model = Bocpd.from_dict(data["model"]) if data["model"] is not None else None
+        history = [
+            (date.fromisoformat(str(day)), np.array(vector, dtype=np.float64))
+            for day, vector in data["history"]
+        ]
+        if (
+            not history
+            or any(vector.shape != (len(names),) for _, vector in history)
+            or (model is not None and (model.n_streams != len(names) or not model.config.pooled))
+        ):
             raise ValueError("tracker state does not match its model")
-        changepoints = {str(k): [str(v) for v in vs] for k, vs in data["changepoints"].items()}
-        return cls(names, nights, model, changepoints)
+        alarms = [
+            Alarm(
+                night=date.fromisoformat(str(a["night"])),
+                found=date.fromisoformat(str(a["found"])),
+                probability=float(a["probability"]),
+                signals=tuple(str(s) for s in a["signals"]),
+            )
+            for a in data["alarms"]
+        ]
+        return cls(
+            names=names,
+            routine_start=date.fromisoformat(str(data["routine_start"])),
+            history=history,
+            model=model,
+            days=[date.fromisoformat(str(day)) for day in data["days"]],
+            threshold=float(data["threshold"]) if data["threshold"] is not None else math.inf,
+            alarms=alarms,
+            signals=tuple((str(name), float(score)) for name, score in data["signals"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class TrackerUpdate:
     """Outcome of one `advance`: the new state (None when not ready) and what happened."""
 
-    status: str  # "ok", "skipped", "not_ready" or "streams_changed"
+    status: str  # "ok", "skipped", "not_ready" or "restart"
     detail: str
     state: TrackerState | None
     steps: int = 0
-    new_changepoints: tuple[tuple[str, date], ...] = ()
-
-
-def night_complete_at(night: date, tz: TzLike) -> float:
-    """UTC epoch at which night `night`'s slot ends (local `SLOT_END_HOUR` the next day)."""
-    local = datetime.combine(night + timedelta(days=1), time(SLOT_END_HOUR), resolve_tz(tz))
-    return local.timestamp()
+    new_changepoints: tuple[Alarm, ...] = ()
 
 
 def resume_from(state: TrackerState, tz: TzLike) -> float:
-    """UTC epoch of the first window the next night can use (noon after the last night fed)."""
-    noon = datetime.combine(state.last_night + timedelta(days=1), time(12), resolve_tz(tz))
-    return noon.timestamp()
+    """UTC epoch of the first window of the day after the last one seen."""
+    return day_end(state.last_day, tz)
 
 
-def _complete_series(
-    records: Sequence[FeatureRecord], tz: TzLike, until: float
-) -> tuple[tuple[str, ...], list[date], np.ndarray]:
-    series = nightly_series(
-        feature_rows_from_long(records),
-        tz,
-        slot_start_hour=SLOT_START_HOUR,
-        slot_end_hour=SLOT_END_HOUR,
-    )
-    keep = [
-        i for i, night in enumerate(series.night_dates) if night_complete_at(night, tz) <= until
-    ]
-    return series.names, [series.night_dates[i] for i in keep], series.values[keep]
+def _signals(names: Sequence[str], scores: FloatArray) -> tuple[tuple[str, float], ...]:
+    """The dimensions that moved most, in spreads."""
+    clean = np.nan_to_num(scores)
+    order = np.argsort(-np.abs(clean), kind="stable")[:TOP_SIGNALS]
+    return tuple((names[i], float(clean[i])) for i in order if clean[i] != 0)
 
 
 def _feed(
-    state: TrackerState, nights: list[date], values: np.ndarray
-) -> tuple[tuple[str, date], ...]:
-    found: list[tuple[str, date]] = []
-    for night, row in zip(nights, values, strict=True):
-        step = state.model.update(row)
-        state.nights.append(night)
-        for s in np.flatnonzero(step.changepoint):
-            start = state.nights[int(step.changepoint_index[s])]
-            name = state.names[s]
-            state.changepoints.setdefault(name, []).append(start.isoformat())
-            found.append((name, start))
+    state: TrackerState,
+    days: Sequence[date],
+    values: FloatArray,
+    config: BocpdConfig,
+    false_alarms_per_year: float,
+) -> tuple[Alarm, ...]:
+    found: list[Alarm] = []
+    for day, vector in zip(days, values, strict=True):
+        routine = [(d, v) for d, v in state.history if d >= state.routine_start][-HISTORY_DAYS:]
+        state.history = [*state.history[-HISTORY_DAYS:], (day, vector)]
+        if len(routine) < REFERENCE_DAYS:
+            continue  # still learning the routine
+        if state.model is None:
+            state.model, state.threshold = _learned_model(routine, config, false_alarms_per_year)
+            state.days = []
+        scores = standardise(vector, day.weekday(), routine)
+        state.model.update(scores)
+        state.days.append(day)
+        state.signals = _signals(state.names, scores)
+        probability = state.changepoint_probability
+        if recent_odds(state.model) < state.threshold:
+            continue
+        # The new routine began with the most probable recent run, the newest day included.
+        run = int(np.argmax(state.model.log_r[0, 1 : RECENT_DAYS + 2])) + 1
+        alarm = Alarm(
+            state.days[-min(run, len(state.days))],
+            day,
+            probability,
+            tuple(name for name, _ in state.signals),
+        )
+        state.alarms.append(alarm)
+        state.routine_start = alarm.night
+        state.model = None  # learn the new routine before watching it
+        found.append(alarm)
     return tuple(found)
 
 
 def start_tracker(
-    records: Sequence[FeatureRecord], tz: TzLike, until: float, config: BocpdConfig
+    records: Sequence[FeatureRecord],
+    episodes: Sequence[Episode],
+    tz: TzLike,
+    until: float,
+    config: BocpdConfig,
+    *,
+    false_alarms_per_year: float = DEFAULT_FALSE_ALARMS_PER_YEAR,
 ) -> TrackerUpdate:
-    """Build the tracker from every stored night (priors from the first `PRIOR_NIGHTS`)."""
-    names, nights, values = _complete_series(records, tz, until)
-    if len(nights) < PRIOR_NIGHTS or not names:
+    """Build the tracker from every stored day."""
+    profiles = daily_profiles(feature_rows_from_long(records), tz, until, episodes)
+    if len(profiles.days) <= REFERENCE_DAYS:
         return TrackerUpdate(
             "not_ready",
-            f"{len(nights)} complete nights, the prior needs {PRIOR_NIGHTS}",
+            f"{len(profiles.days)} complete days, the detector learns {REFERENCE_DAYS} first",
             None,
         )
-    priors = priors_from_history(values[:PRIOR_NIGHTS], min_std=PRIOR_MIN_STD)
-    # The first observation needs a night to date it: `nights` grows as the model is fed.
-    state = TrackerState(names, [], Bocpd(len(names), config, priors))
-    found = _feed(state, nights, values)
-    return TrackerUpdate("ok", f"started with {len(nights)} nights", state, len(nights), found)
+    state = TrackerState(dimension_names(), profiles.days[0], [], None)
+    found = _feed(state, profiles.days, profiles.values, config, false_alarms_per_year)
+    return TrackerUpdate(
+        "ok", f"started with {len(profiles.days)} days", state, len(profiles.days), found
+    )
 
 
 def advance(
     state: TrackerState,
     records: Sequence[FeatureRecord],
+    episodes: Sequence[Episode],
+    *,
     tz: TzLike,
     until: float,
     config: BocpdConfig,
+    false_alarms_per_year: float = DEFAULT_FALSE_ALARMS_PER_YEAR,
 ) -> TrackerUpdate:
-    """Feed the complete nights after the last one fed (`records` start at `resume_from`).
-
-    Returns status "streams_changed" (and no state) when the streams differ from the stored
-    ones; the caller then starts over with `start_tracker` on every stored window.
-    """
-    if state.model.config.hazard != config.hazard:
+    """Feed the complete days after the last one seen (`records` start at `resume_from`)."""
+    if state.model is not None and state.model.config.hazard != config.hazard:
         state.model.config = replace(state.model.config, hazard=config.hazard)
-    names, nights, values = _complete_series(records, tz, until)
-    fresh = [i for i, night in enumerate(nights) if night > state.last_night]
+    profiles = daily_profiles(feature_rows_from_long(records), tz, until, episodes)
+    fresh = [i for i, day in enumerate(profiles.days) if day > state.last_day]
     if not fresh:
-        return TrackerUpdate("skipped", "no new complete night", state)
-    if names != state.names:
-        return TrackerUpdate("streams_changed", f"{len(names)} streams now", None)
-    found = _feed(state, [nights[i] for i in fresh], values[fresh])
-    return TrackerUpdate("ok", f"{len(fresh)} new nights", state, len(fresh), found)
+        return TrackerUpdate("skipped", "no new complete day", state)
+    if state.names != dimension_names():
+        return TrackerUpdate("restart", "the profile's dimensions changed", None)
+    days = [profiles.days[i] for i in fresh]
+    found = _feed(state, days, profiles.values[fresh], config, false_alarms_per_year)
+    return TrackerUpdate("ok", f"{len(fresh)} new days", state, len(fresh), found)

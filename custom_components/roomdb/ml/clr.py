@@ -5,15 +5,17 @@ RoomDB needs and the tests hold it against scikit-learn:
 
 - `Scaler`: `StandardScaler` (population std; constant features get scale 1).
 - `fit_logistic`: the minimiser of `LogisticRegression(C=C)` with the default l2 penalty and
-  `fit_intercept=True`: C * sum(log-loss) + ||w||^2 / 2, intercept not penalised. Solved by Newton's
-  method with a backtracking (Armijo) line search; the problem is small (tens of features), so the
-  exact Hessian is cheap and converges in a handful of steps.
+  `fit_intercept=True`: C * sum(weight * log-loss) + ||w||^2 / 2, intercept not penalised (the
+  weights are scikit-learn's `sample_weight`). Solved by Newton's method with a backtracking
+  (Armijo) line search; the problem is small (tens of features), so the exact Hessian is cheap
+  and converges in a handful of steps.
 - `fit_platt`: scikit-learn's `_sigmoid_calibration`: Platt scaling with Platt's smoothed targets,
-  p = 1 / (1 + exp(a * f + b)), solved exactly by Newton.
+  p = 1 / (1 + exp(a * f + b)), solved exactly by Newton, rows weighted like the classifier's.
 - `fit_calibrated_logistic`: `CalibratedClassifierCV(Pipeline(scaler, lr), method="sigmoid",
-  ensemble=False, cv=folds)`: the calibrator is fitted on out-of-fold decision values and the
-  classifier is then refitted on all rows. `ensemble=False` keeps a single coefficient vector, so
-  inference stays one dot product; `ensemble=True` would average one model per fold.
+  ensemble=False, cv=folds)` fitted with `sample_weight`: the calibrator is fitted on out-of-fold
+  decision values and the classifier is then refitted on all rows. `ensemble=False` keeps a
+  single coefficient vector, so inference stays one dot product; `ensemble=True` would average
+  one model per fold.
 - `fit_naive_bayes`: `BernoulliNB(alpha=1)` on binarised features, the model HA's `bayesian`
   sensor is (each observation either true or false, with P(obs | asleep) and P(obs | awake)).
 """
@@ -29,13 +31,15 @@ import numpy as np
 import numpy.typing as npt
 
 from . import metrics
-from .pairing import Fold, PairedDataset, blocked_group_folds, last_nights_split
+from .pairing import Fold, PairedDataset, interleaved_group_folds, last_nights_split
 
 ARTIFACT_VERSION: Final = 1
 
 type FloatArray = npt.NDArray[np.float64]
 
 _EPS: Final = float(np.finfo(np.float64).eps)
+_PRECISION_FLOOR: Final = 1e3 * _EPS
+"""A Newton decrement below this share of the objective is beyond what rounding lets it show."""
 
 
 def _expit(z: FloatArray) -> FloatArray:
@@ -91,27 +95,37 @@ class LogisticFit:
 
 
 def fit_logistic(
-    x: FloatArray, y: npt.ArrayLike, c: float = 1.0, *, tol: float = 1e-10, max_iter: int = 100
+    x: FloatArray,
+    y: npt.ArrayLike,
+    c: float = 1.0,
+    *,
+    sample_weight: npt.ArrayLike | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 100,
 ) -> LogisticFit:
-    """Minimise C * sum(logloss) + ||w||^2 / 2 over (w, b) by damped Newton steps.
+    """Minimise C * sum(weight * logloss) + ||w||^2 / 2 over (w, b) by damped Newton steps.
 
     Stops when the largest gradient entry of the per-row objective (the sum divided by C n) is
-    below `tol`, or when the line search cannot decrease the objective any more (the optimum to
-    machine precision). The intercept starts at the log-odds of the base rate.
+    below `tol`, or at the optimum to machine precision: when the Newton step promises less
+    than rounding can show in the objective (weighted rows put the gradient's rounding floor
+    above a small `tol`), or the line search cannot decrease it any more. The intercept starts
+    at the log-odds of the (weighted) base rate.
     """
     if c <= 0:
         raise ValueError("C must be positive")
     target = np.asarray(y, dtype=np.float64)
     n, d = int(x.shape[0]), int(x.shape[1])
+    weight = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     # Work with objective / (C n) so that the tolerance does not depend on n or C.
     reg = 1.0 / (c * n)
-    rate = float(np.clip(target.mean(), 1e-6, 1.0 - 1e-6)) if n else 0.5
+    mean = float(weight @ target / weight.sum()) if n else 0.5
+    rate = float(np.clip(mean, 1e-6, 1.0 - 1e-6))
     coef = np.zeros(d)
     intercept = float(np.log(rate / (1.0 - rate)))
     z = np.full(n, intercept)
 
     def objective(z_: FloatArray, coef_: FloatArray) -> float:
-        data = float(_softplus(z_).sum() - float(target @ z_)) / n
+        data = float(weight @ _softplus(z_) - float((weight * target) @ z_)) / n
         return data + 0.5 * reg * float(coef_ @ coef_)
 
     value = objective(z, coef)
@@ -122,13 +136,13 @@ def fit_logistic(
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported
         p = _expit(z)
-        residual = p - target
+        residual = weight * (p - target)
         grad[:d] = x.T @ residual / n + reg * coef
         grad[d] = residual.sum() / n
         if np.max(np.abs(grad)) <= tol:
             converged = True
             break
-        weights = p * (1.0 - p) / n
+        weights = weight * p * (1.0 - p) / n
         np.multiply(x, np.sqrt(weights)[:, None], out=root)
         hessian[:d, :d] = root.T @ root
         hessian[:d, :d][np.diag_indices(d)] += reg
@@ -139,6 +153,9 @@ def fit_logistic(
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(hessian, grad, rcond=None)[0]
         slope = float(grad @ step)
+        if slope <= _PRECISION_FLOOR * abs(value):
+            converged = True
+            break
         z_step = x @ step[:d] + step[d]
         t = 1.0
         while t > 1e-12:
@@ -159,29 +176,35 @@ def fit_logistic(
 
 
 def fit_platt(
-    scores: npt.ArrayLike, y: npt.ArrayLike, *, max_iter: int = 100
+    scores: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    sample_weight: npt.ArrayLike | None = None,
+    max_iter: int = 100,
 ) -> tuple[float, float]:
     """Fit (a, b) of p = 1 / (1 + exp(a f + b)) with Platt's smoothed targets (as scikit-learn)."""
     f = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(y)
+    weight = np.ones(f.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     positive = labels > 0
-    prior1 = float(positive.sum())
-    prior0 = float(f.size - prior1)
+    # Platt's prior counts, weighted as scikit-learn weighs them.
+    prior1 = float(weight[positive].sum())
+    prior0 = float(weight[~positive].sum())
     target = np.where(positive, (prior1 + 1.0) / (prior1 + 2.0), 1.0 / (prior0 + 2.0))
     design = np.column_stack([-f, -np.ones_like(f)])  # raw logit r = -(a f + b) = design @ ab
 
     def objective(r: FloatArray) -> float:
-        return float(_softplus(r).sum() - target @ r)
+        return float(weight @ _softplus(r) - (weight * target) @ r)
 
     ab = np.array([0.0, np.log((prior0 + 1.0) / (prior1 + 1.0))])
     r = design @ ab
     value = objective(r)
     for _ in range(max_iter):
         p = _expit(r)
-        grad = design.T @ (p - target)
+        grad = design.T @ (weight * (p - target))
         if np.max(np.abs(grad)) <= 1e-12 * max(1.0, f.size):
             break
-        hessian = design.T @ (design * (p * (1.0 - p))[:, None])
+        hessian = design.T @ (design * (weight * p * (1.0 - p))[:, None])
         try:
             step = np.linalg.solve(hessian, grad)
         except np.linalg.LinAlgError:
@@ -227,19 +250,26 @@ class CalibratedLogistic:
 
 
 def _fit_scaled(
-    x: FloatArray, y: npt.NDArray[Any], c: float, tol: float
+    x: FloatArray, y: npt.NDArray[Any], c: float, tol: float, weight: FloatArray
 ) -> tuple[Scaler, LogisticFit]:
     scaler = Scaler.fit(x)
-    return scaler, fit_logistic(scaler.transform(x), y, c, tol=tol)
+    return scaler, fit_logistic(scaler.transform(x), y, c, sample_weight=weight, tol=tol)
 
 
 def out_of_fold_decision(
-    x: FloatArray, y: npt.NDArray[Any], folds: Sequence[Fold], c: float, *, tol: float = 1e-10
+    x: FloatArray,
+    y: npt.NDArray[Any],
+    folds: Sequence[Fold],
+    c: float,
+    *,
+    sample_weight: FloatArray | None = None,
+    tol: float = 1e-10,
 ) -> FloatArray:
     """Decision values for every row from a model (scaler + LR) fitted without the row's fold."""
+    weight = np.ones(x.shape[0]) if sample_weight is None else sample_weight
     scores = np.full(x.shape[0], np.nan)
     for train, test in folds:
-        scaler, fit = _fit_scaled(x[train], y[train], c, tol)
+        scaler, fit = _fit_scaled(x[train], y[train], c, tol, weight[train])
         scores[test] = scaler.transform(x[test]) @ fit.coef + fit.intercept
     if np.isnan(scores).any():
         raise ValueError("folds must cover every row")
@@ -247,12 +277,24 @@ def out_of_fold_decision(
 
 
 def fit_calibrated_logistic(
-    x: FloatArray, y: npt.ArrayLike, folds: Sequence[Fold], c: float = 1.0, *, tol: float = 1e-10
+    x: FloatArray,
+    y: npt.ArrayLike,
+    folds: Sequence[Fold],
+    c: float = 1.0,
+    *,
+    sample_weight: npt.ArrayLike | None = None,
+    tol: float = 1e-10,
 ) -> CalibratedLogistic:
     """Platt calibrator on out-of-fold scores, classifier refitted on all rows (ensemble=False)."""
     labels = np.asarray(y)
-    a, b = fit_platt(out_of_fold_decision(x, labels, folds, c, tol=tol), labels)
-    scaler, fit = _fit_scaled(x, labels, c, tol)
+    weight = (
+        np.ones(x.shape[0])
+        if sample_weight is None
+        else np.asarray(sample_weight, dtype=np.float64)
+    )
+    scores = out_of_fold_decision(x, labels, folds, c, sample_weight=weight, tol=tol)
+    a, b = fit_platt(scores, labels, sample_weight=weight)
+    scaler, fit = _fit_scaled(x, labels, c, tol, weight)
     return CalibratedLogistic(scaler=scaler, fit=fit, calibration_a=a, calibration_b=b)
 
 
@@ -437,16 +479,18 @@ def check_training_gates(dataset: PairedDataset, config: ClrConfig) -> NotReady 
     for rows in (train, np.arange(dataset.n_rows)):
         groups = dataset.groups[rows]
         n_folds = min(config.calibration_folds, np.unique(groups).size)
-        for fold_train, _ in blocked_group_folds(groups, n_folds):
+        for fold_train, _ in interleaved_group_folds(groups, n_folds):
             if not _has_both_classes(dataset.y[rows][fold_train]):
                 return NotReady("single_class_split", "a calibration fold holds only one class")
     return None
 
 
-def _fit_on(dataset: PairedDataset, config: ClrConfig) -> CalibratedLogistic:
+def _fit_on(dataset: PairedDataset, config: ClrConfig, weight: FloatArray) -> CalibratedLogistic:
     n_folds = min(config.calibration_folds, dataset.n_nights)
-    folds = blocked_group_folds(dataset.groups, n_folds)
-    return fit_calibrated_logistic(dataset.x, dataset.y, folds, config.c, tol=config.tol)
+    folds = interleaved_group_folds(dataset.groups, n_folds)
+    return fit_calibrated_logistic(
+        dataset.x, dataset.y, folds, config.c, sample_weight=weight, tol=config.tol
+    )
 
 
 def evaluate(y: npt.ArrayLike, prob: npt.ArrayLike, prefix: str = "") -> dict[str, float]:
@@ -459,19 +503,27 @@ def evaluate(y: npt.ArrayLike, prob: npt.ArrayLike, prefix: str = "") -> dict[st
     }
 
 
-def train_clr(dataset: PairedDataset, config: ClrConfig | None = None) -> ClrArtifact | NotReady:
+def train_clr(
+    dataset: PairedDataset,
+    config: ClrConfig | None = None,
+    night_weights: Sequence[float] | None = None,
+) -> ClrArtifact | NotReady:
     """Train the CLR if the gates allow; metrics come from the last nights held out.
 
-    The held-out metrics (CLR and the naive-Bayes baseline on the same windows) come from models
-    fitted on the earlier nights only; the returned artifact is then refitted on every night.
+    `night_weights` (one per night of the dataset) weight every row of a night in the fits. The
+    held-out metrics (CLR and the naive-Bayes baseline on the same windows, unweighted) come
+    from models fitted on the earlier nights only; the returned artifact is then refitted on
+    every night.
     """
     config = config or ClrConfig()
     blocked = check_training_gates(dataset, config)
     if blocked is not None:
         return blocked
+    per_night = np.ones(dataset.n_nights) if night_weights is None else np.asarray(night_weights)
+    weight: FloatArray = per_night[dataset.groups].astype(np.float64)
     train, validation = last_nights_split(dataset.groups, config.validation_nights)
     train_set = dataset.subset(train)
-    held_out = _fit_on(train_set, config)
+    held_out = _fit_on(train_set, config, weight[train])
     y_val = dataset.y[validation]
     x_val = dataset.x[validation]
     baseline = fit_naive_bayes(train_set.x, train_set.y)
@@ -482,7 +534,7 @@ def train_clr(dataset: PairedDataset, config: ClrConfig | None = None) -> ClrArt
         "n_validation_rows": float(validation.size),
         "n_validation_nights": float(config.validation_nights),
     }
-    model = _fit_on(dataset, config)
+    model = _fit_on(dataset, config, weight)
     return ClrArtifact(
         feature_names=dataset.feature_names,
         feature_set_version=dataset.feature_set_version,

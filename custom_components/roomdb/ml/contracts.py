@@ -17,16 +17,26 @@ from ..db.schema import CONTRACT_VERSION, META_CONTRACT_VERSION
 
 type Columns = tuple[tuple[str, str], ...]
 
+_TRAINING_DATASET: Final[Columns] = (
+    ("room_id", "TEXT"),
+    ("window_start", "REAL"),
+    ("window_end", "REAL"),
+    ("feature_name", "TEXT"),
+    ("value", "REAL"),
+    ("feature_set_version", "INTEGER"),
+    ("night_date", "TEXT"),
+    ("asleep", ""),
+)
+
 ML_CONTRACT_VIEWS: Final[Mapping[str, Columns]] = {
-    "vw_clr_training_dataset": (
-        ("room_id", "TEXT"),
-        ("window_start", "REAL"),
-        ("window_end", "REAL"),
-        ("feature_name", "TEXT"),
-        ("value", "REAL"),
-        ("feature_set_version", "INTEGER"),
+    # The whole-day view (contract 2) keeps the 12-hour view's columns; only its rows differ.
+    "vw_clr_training_dataset": _TRAINING_DATASET,
+    "vw_clr_training_dataset_v2": _TRAINING_DATASET,
+    "vw_sleep_episodes": (
         ("night_date", "TEXT"),
-        ("asleep", ""),
+        ("bedtime_utc", "REAL"),
+        ("wake_utc", "REAL"),
+        ("updated_at", "TEXT"),
     ),
     "vw_clr_latest_model_artifact": (
         ("artifact_id", "INTEGER"),

@@ -1,22 +1,48 @@
 """Entities of the ML data layer, declared as data (the platforms concatenate them).
 
 Each reads the `ml` part of the coordinator snapshot; a value no model has produced yet is None,
-which Home Assistant shows as "unknown".
+which Home Assistant shows as "unknown". Bedtime and wake time come as last night's (read off
+the sleep probability) and tonight's expected, each with the night it belongs to.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Final
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import PERCENTAGE, EntityCategory
 
+from ..coordinator import RoomDbSnapshot
 from ..descriptions import RoomDbBinarySensorEntityDescription, RoomDbSensorEntityDescription
-from .status import READINESS_STATES
+from .status import READINESS_STATES, MlStatus
 
 
 def _percent(value: float | None) -> float | None:
     return None if value is None else round(value * 100.0, 2)
+
+
+def _sleep_time(
+    key: str,
+    value: Callable[[MlStatus], datetime | None],
+    night: Callable[[MlStatus], str | None],
+) -> RoomDbSensorEntityDescription:
+    """A timestamp sensor of bedtime or wake time, with the night it belongs to."""
+
+    def value_fn(snapshot: RoomDbSnapshot) -> datetime | None:
+        return value(snapshot.ml)
+
+    def attributes_fn(snapshot: RoomDbSnapshot) -> dict[str, str | None]:
+        return {"night": night(snapshot.ml)}
+
+    return RoomDbSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=value_fn,
+        attributes_fn=attributes_fn,
+    )
 
 
 ML_SENSORS: Final[tuple[RoomDbSensorEntityDescription, ...]] = (
@@ -34,8 +60,14 @@ ML_SENSORS: Final[tuple[RoomDbSensorEntityDescription, ...]] = (
                 else None
             ),
             "model_run_id": snapshot.ml.model_run_id,
+            "observed": snapshot.ml.inference_observed,
+            "away": snapshot.ml.inference_away,
         },
     ),
+    _sleep_time("last_bedtime", lambda ml: ml.last_bedtime, lambda ml: ml.last_bedtime_night),
+    _sleep_time("last_wake_time", lambda ml: ml.last_wake, lambda ml: ml.last_wake_night),
+    _sleep_time("expected_bedtime", lambda ml: ml.expected_bedtime, lambda ml: ml.expected_night),
+    _sleep_time("expected_wake_time", lambda ml: ml.expected_wake, lambda ml: ml.expected_night),
     RoomDbSensorEntityDescription(
         key="changepoint_probability",
         translation_key="changepoint_probability",
@@ -79,6 +111,7 @@ ML_BINARY_SENSORS: Final[tuple[RoomDbBinarySensorEntityDescription, ...]] = (
         attributes_fn=lambda snapshot: {
             "sleep_probability": _percent(snapshot.ml.sleep_probability),
             "threshold": _percent(snapshot.ml.asleep_threshold),
+            "observed": snapshot.ml.inference_observed,
         },
     ),
 )

@@ -2,17 +2,36 @@
 
 Windows are `[start, start + window_seconds)` with `start` a multiple of `window_seconds` since the
 epoch, so every caller cuts the same windows. A feature row depends only on the events passed in
-(deduplicated and sorted first), never on arrival order or the clock, so recomputing a window gives
-identical rows. Change any definition here and bump `FEATURE_SET_VERSION`.
+(deduplicated and sorted first) and the recording gaps, never on arrival order or the clock, so
+recomputing a window gives identical rows. Change any definition here and bump
+`FEATURE_SET_VERSION`.
 
-Feature definitions (per room, and home-wide under `HOME_ROOM_ID` over all events):
+Entities fall into kinds: motion (binary_sensor motion/occupancy/presence), door
+(door/opening/garage_door), charging (battery_charging), appliance (switches, input_booleans and
+binary sensors of any other device class), light, media (media players) and presence (`person`,
+`device_tracker`). Feature definitions (per room, and home-wide under `HOME_ROOM_ID` over all
+events):
 
-- `motion_count`: motion/occupancy binary_sensors turning "on" (from any state but "on").
+- `motion_count`: motion sensors turning "on" (from any state but "on").
 - `light_on_fraction`: share of the window during which at least one light was "on".
 - `media_active_fraction`: same for media players in "playing" or "on".
-- `door_events`: door/opening/garage_door binary_sensor changes between "on" and "off" (an unknown
-  old state counts; a change from or to "unavailable"/"unknown" does not).
+- `door_events`: door changes between "on" and "off" (an unknown old state counts; a change from
+  or to "unavailable"/"unknown" does not).
+- `appliance_on_fraction`: share of the window during which at least one appliance was "on".
+- `charging_fraction`: the charging sensors' mean share of the window "on" (two phones, one
+  charging all window: 0.5).
+- `activity_events`: things people do: a motion sensor going from "off" to "on", a door, light,
+  appliance or charger switched, a media player started or stopped, someone arriving or leaving.
+  A change from or to "unavailable"/"unknown", or from no state, is not activity.
+- `quiet_seconds`: seconds from the last activity event in the window to its end (the window's
+  length when there was none), so callers can follow the time since the last activity exactly.
+- `away_fraction`: share of the window during which at least one presence entity was away
+  (anything but "home"; "unknown"/"unavailable" is not away).
+- `unavailable_fraction`: share of the window in which RoomDB did not observe the place: a binary
+  sensor of it "unavailable"/"unknown", or RoomDB not recording (a gap passed in).
 - `tod_sin`, `tod_cos`: the local clock time at window start on the unit circle (period 24 h).
+- `night_weekday`: the weekday (0 = Monday) of the night the window belongs to (local noon to
+  noon): Friday night runs into Saturday morning, so weekly routines line up with it.
 
 Fractions use the state carried into the window: the last event before the window, or else the
 `old_state` of the first event in it; with neither the entity counts as off.
@@ -23,15 +42,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 import math
 from typing import Final
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import numpy.typing as npt
-
-FEATURE_SET_VERSION: Final = 1
+FEATURE_SET_VERSION: Final = 2
 HOME_ROOM_ID: Final = "__home__"
 DEFAULT_WINDOW_SECONDS: Final = 900
 
@@ -40,17 +56,29 @@ ACTIVITY_FEATURES: Final[tuple[str, ...]] = (
     "light_on_fraction",
     "media_active_fraction",
     "door_events",
+    "appliance_on_fraction",
+    "charging_fraction",
+    "activity_events",
+    "quiet_seconds",
+    "away_fraction",
+    "unavailable_fraction",
 )
-TIME_FEATURES: Final[tuple[str, ...]] = ("tod_sin", "tod_cos")
+TIME_FEATURES: Final[tuple[str, ...]] = ("tod_sin", "tod_cos", "night_weekday")
 FEATURE_NAMES: Final[tuple[str, ...]] = ACTIVITY_FEATURES + TIME_FEATURES
 
-MOTION_DEVICE_CLASSES: Final = frozenset({"motion", "occupancy"})
+MOTION_DEVICE_CLASSES: Final = frozenset({"motion", "occupancy", "presence"})
 DOOR_DEVICE_CLASSES: Final = frozenset({"door", "opening", "garage_door"})
+CHARGING_DEVICE_CLASSES: Final = frozenset({"battery_charging"})
+APPLIANCE_DOMAINS: Final = frozenset({"switch", "input_boolean"})
+PRESENCE_DOMAINS: Final = frozenset({"person", "device_tracker"})
 MEDIA_ACTIVE_STATES: Final = frozenset({"playing", "on"})
+UNOBSERVED_STATES: Final = frozenset({"unavailable", "unknown"})
 _BINARY_STATES: Final = frozenset({"on", "off"})
+_FRACTION_KINDS: Final = ("light", "media", "appliance", "away")
 _DAY_SECONDS: Final = 86400.0
 
 type TzLike = str | tzinfo | timedelta
+type Span = tuple[float, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,26 +136,42 @@ def time_of_day_encoding(ts: float, tz: TzLike) -> tuple[float, float]:
 
 
 def _kind(event: RawEvent) -> str | None:
-    if event.domain == "binary_sensor":
+    """The kind of entity an event comes from (None: not a signal the features use)."""
+    domain = event.domain
+    if domain == "binary_sensor":
         if event.device_class in MOTION_DEVICE_CLASSES:
             return "motion"
         if event.device_class in DOOR_DEVICE_CLASSES:
             return "door"
-        return None
-    if event.domain == "light":
+        if event.device_class in CHARGING_DEVICE_CLASSES:
+            return "charging"
+        return "appliance"
+    if domain == "light":
         return "light"
-    if event.domain == "media_player":
+    if domain == "media_player":
         return "media"
+    if domain in APPLIANCE_DOMAINS:
+        return "appliance"
+    if domain in PRESENCE_DOMAINS:
+        return "presence"
     return None
 
 
 def _is_active(kind: str, state: str | None) -> bool:
-    if kind == "light":
-        return state == "on"
-    return state in MEDIA_ACTIVE_STATES
+    """Whether an entity of this kind counts as on (for presence: away) in this state."""
+    if kind == "media":
+        return state in MEDIA_ACTIVE_STATES
+    if kind == "presence":
+        return state is not None and state != "home" and state not in UNOBSERVED_STATES
+    return state == "on"
+
+
+def _observed(state: str | None) -> bool:
+    return state is not None and state not in UNOBSERVED_STATES
 
 
 def _counts_as_event(kind: str, event: RawEvent) -> bool:
+    """The motion and door counts (kept as they were defined first)."""
     if kind == "motion":
         return event.state == "on" and event.old_state != "on"
     return (
@@ -137,35 +181,54 @@ def _counts_as_event(kind: str, event: RawEvent) -> bool:
     )
 
 
-def _on_intervals(
-    kind: str, events: Sequence[RawEvent], first: float, last: float
-) -> list[tuple[float, float]]:
-    """Intervals within [first, last) during which one entity was active."""
+def _is_activity(kind: str, event: RawEvent) -> bool:
+    """Whether an event is something a person did (see `activity_events`)."""
+    if not (_observed(event.state) and _observed(event.old_state)):
+        return False
+    if kind == "motion":
+        return event.state == "on" and event.old_state != "on"
+    return _is_active(kind, event.state) != _is_active(kind, event.old_state)
+
+
+def _carried(events: Sequence[RawEvent], first: float) -> str | None:
+    """The state an entity is in at `first`."""
     before = [e for e in events if e.ts < first]
-    inside = [e for e in events if first <= e.ts < last]
     if before:
-        carried: str | None = before[-1].state
-    elif inside:
-        carried = inside[0].old_state
-    else:
-        carried = None
-    active = _is_active(kind, carried)
+        return before[-1].state
+    inside = [e for e in events if e.ts >= first]
+    return inside[0].old_state if inside else None
+
+
+def _state_intervals(
+    events: Sequence[RawEvent], first: float, last: float, wanted: frozenset[str] | None, kind: str
+) -> list[Span]:
+    """Intervals within [first, last) in which the entity's state passes the test.
+
+    `wanted` None tests `_is_active(kind, state)`; otherwise the state must be in `wanted`.
+    """
+
+    def passes(state: str | None) -> bool:
+        return _is_active(kind, state) if wanted is None else state in wanted
+
+    current = passes(_carried(events, first))
     since = first
-    intervals: list[tuple[float, float]] = []
-    for event in inside:
-        now_active = _is_active(kind, event.state)
-        if active and not now_active:
+    intervals: list[Span] = []
+    for event in events:
+        if not first <= event.ts < last:
+            continue
+        now = passes(event.state)
+        if current and not now:
             intervals.append((since, event.ts))
-        elif now_active and not active:
+        elif now and not current:
             since = event.ts
-        active = now_active
-    if active:
+        current = now
+    if current:
         intervals.append((since, last))
     return intervals
 
 
 def _union_per_window(
-    intervals: list[tuple[float, float]], first: float, window_seconds: int, n_windows: int
+    intervals: Iterable[Span], first: float, window_seconds: int, n_windows: int
 ) -> list[float]:
     """Covered seconds per window of the union of `intervals`."""
     covered = [0.0] * n_windows
@@ -178,15 +241,38 @@ def _union_per_window(
         else:
             merged.append([start, end])
     for start, end in merged:
-        k = int((start - first) // window_seconds)
+        k = max(0, int((start - first) // window_seconds))
         while k < n_windows:
             window_start = first + k * window_seconds
             if window_start >= end:
                 break
             overlap = min(end, window_start + window_seconds) - max(start, window_start)
-            covered[k] += overlap
+            covered[k] += max(0.0, overlap)
             k += 1
     return covered
+
+
+@dataclass(slots=True)
+class _Target:
+    """What one room (or the home) accumulates while the events are read."""
+
+    motion: list[float]
+    door: list[float]
+    activity: list[float]
+    last_activity: list[float]
+    spans: dict[str, list[Span]]
+    charging: list[list[float]]
+
+    @classmethod
+    def empty(cls, n_windows: int) -> _Target:
+        return cls(
+            motion=[0.0] * n_windows,
+            door=[0.0] * n_windows,
+            activity=[0.0] * n_windows,
+            last_activity=[-math.inf] * n_windows,
+            spans=defaultdict(list),
+            charging=[],
+        )
 
 
 def compute_features(
@@ -197,14 +283,16 @@ def compute_features(
     tz: TzLike = "UTC",
     window_seconds: int = DEFAULT_WINDOW_SECONDS,
     rooms: Iterable[str] | None = None,
+    gaps: Iterable[Span] = (),
 ) -> list[FeatureRow]:
     """Compute the complete windows between `start` and `end` for each room and the home.
 
     The first window is the aligned window containing `start`; only windows ending at or before
     `end` are returned, so a window still in progress is never written. Pass events from before
-    the first window (at least the last one per light/media entity) so that states carry in.
-    `rooms` fixes the room set (rooms without events get zero rows); by default it is every
-    room seen in the events. Rows are ordered by window, then room id.
+    the first window (at least the last one per entity) so that states carry in. `rooms` fixes
+    the room set (rooms without events get zero rows); by default it is every room seen in the
+    events. `gaps` are spans in which RoomDB was not recording. Rows are ordered by window, then
+    room id.
     """
     if window_seconds <= 0:
         raise ValueError("window_seconds must be positive")
@@ -220,66 +308,136 @@ def compute_features(
     if n_windows == 0:
         return []
     last = first + n_windows * window_seconds
-    targets = [HOME_ROOM_ID, *room_ids]
-    known_rooms = set(room_ids)
+    targets = {room: _Target.empty(n_windows) for room in (HOME_ROOM_ID, *room_ids)}
 
-    counts = {
-        (target, kind): [0.0] * n_windows for target in targets for kind in ("motion", "door")
-    }
     by_entity: dict[str, list[RawEvent]] = defaultdict(list)
     for event in unique:
-        kind = _kind(event)
-        if kind is None:
-            continue
-        if kind in ("light", "media"):
+        if _kind(event) is not None:
             by_entity[event.entity_id].append(event)
-        elif first <= event.ts < last and _counts_as_event(kind, event):
-            k = int((event.ts - first) // window_seconds)
-            counts[HOME_ROOM_ID, kind][k] += 1.0
-            if event.room_id in known_rooms:
-                counts[event.room_id, kind][k] += 1.0
-
-    intervals: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for entity_events in by_entity.values():
         # The room and kind of an entity are taken from its latest event.
         latest = entity_events[-1]
         kind = _kind(latest)
         assert kind is not None
-        spans = _on_intervals(kind, entity_events, first, last)
-        intervals[HOME_ROOM_ID, kind].extend(spans)
-        if latest.room_id in known_rooms:
-            intervals[latest.room_id, kind].extend(spans)
+        places = [targets[HOME_ROOM_ID]]
+        if latest.room_id in targets and latest.room_id != HOME_ROOM_ID:
+            places.append(targets[latest.room_id])
+        _read_entity(
+            kind,
+            entity_events,
+            places,
+            first=first,
+            last=last,
+            window_seconds=window_seconds,
+            n_windows=n_windows,
+        )
 
-    fractions = {
-        (target, kind): [
-            c / window_seconds
-            for c in _union_per_window(intervals[target, kind], first, window_seconds, n_windows)
-        ]
-        for target in targets
-        for kind in ("light", "media")
-    }
-
+    unobserved_gaps = [(max(a, first), min(b, last)) for a, b in gaps if b > first and a < last]
     resolved = resolve_tz(tz)
+    columns = {
+        room: _columns(target, unobserved_gaps, first, window_seconds, n_windows)
+        for room, target in targets.items()
+    }
     rows: list[FeatureRow] = []
     for k in range(n_windows):
         window_start = first + k * window_seconds
-        tod = time_of_day_encoding(window_start, resolved)
+        tod = (
+            *time_of_day_encoding(window_start, resolved),
+            float(night_of(window_start, resolved).weekday()),
+        )
         rows.extend(
             FeatureRow(
-                room_id=target,
+                room_id=room,
                 window_start=window_start,
                 window_end=window_start + window_seconds,
-                values=(
-                    counts[target, "motion"][k],
-                    fractions[target, "light"][k],
-                    fractions[target, "media"][k],
-                    counts[target, "door"][k],
-                    *tod,
-                ),
+                values=(*(column[k] for column in columns[room]), *tod),
             )
-            for target in targets
+            for room in targets
         )
     return rows
+
+
+def _read_entity(
+    kind: str,
+    events: Sequence[RawEvent],
+    places: Sequence[_Target],
+    *,
+    first: float,
+    last: float,
+    window_seconds: int,
+    n_windows: int,
+) -> None:
+    """Add one entity's events to the targets it counts for (the home, and its room)."""
+    if kind in ("light", "media", "appliance"):
+        spans = _state_intervals(events, first, last, None, kind)
+        for place in places:
+            place.spans[kind].extend(spans)
+    elif kind == "presence":
+        spans = _state_intervals(events, first, last, None, kind)
+        for place in places:
+            place.spans["away"].extend(spans)
+    if kind == "charging":
+        share = [
+            c / window_seconds
+            for c in _union_per_window(
+                _state_intervals(events, first, last, None, kind), first, window_seconds, n_windows
+            )
+        ]
+        for place in places:
+            place.charging.append(share)
+    if events[-1].domain == "binary_sensor":
+        down = _state_intervals(events, first, last, UNOBSERVED_STATES, kind)
+        for place in places:
+            place.spans["unobserved"].extend(down)
+    for event in events:
+        if not first <= event.ts < last:
+            continue
+        k = int((event.ts - first) // window_seconds)
+        counted = kind in ("motion", "door") and _counts_as_event(kind, event)
+        activity = _is_activity(kind, event)
+        for place in places:
+            if counted:
+                (place.motion if kind == "motion" else place.door)[k] += 1.0
+            if activity:
+                place.activity[k] += 1.0
+                place.last_activity[k] = max(place.last_activity[k], event.ts)
+
+
+def _columns(
+    target: _Target, gaps: Sequence[Span], first: float, window_seconds: int, n_windows: int
+) -> tuple[list[float], ...]:
+    """The target's feature values per window, in `ACTIVITY_FEATURES` order."""
+
+    def share(spans: Iterable[Span]) -> list[float]:
+        return [
+            c / window_seconds for c in _union_per_window(spans, first, window_seconds, n_windows)
+        ]
+
+    fractions = {kind: share(target.spans[kind]) for kind in _FRACTION_KINDS}
+    charging = (
+        [sum(values) / len(target.charging) for values in zip(*target.charging, strict=True)]
+        if target.charging
+        else [0.0] * n_windows
+    )
+    quiet = [
+        first + (k + 1) * window_seconds - target.last_activity[k]
+        if target.activity[k] > 0
+        else float(window_seconds)
+        for k in range(n_windows)
+    ]
+    unavailable = share([*target.spans["unobserved"], *gaps])
+    return (
+        target.motion,
+        fractions["light"],
+        fractions["media"],
+        target.door,
+        fractions["appliance"],
+        charging,
+        target.activity,
+        quiet,
+        fractions["away"],
+        unavailable,
+    )
 
 
 def feature_rows_from_long(
@@ -310,87 +468,3 @@ def feature_rows_from_long(
 def night_of(ts: float, tz: TzLike) -> date:
     """Return the local night an instant belongs to: night D runs from noon D to noon D+1."""
     return (datetime.fromtimestamp(ts, tz=resolve_tz(tz)) - timedelta(hours=12)).date()
-
-
-@dataclass(frozen=True, slots=True)
-class NightlySeries:
-    """One value per complete night and stream (`room_id:feature`), for BOCPD."""
-
-    night_dates: tuple[date, ...]
-    names: tuple[str, ...]
-    values: npt.NDArray[np.float64]  # shape (len(night_dates), len(names))
-
-
-def _slot_seconds(night: date, tz: tzinfo, start_hour: int, slot_hours: int) -> float:
-    """Return the real length of a night's slot: local wall-clock hours, measured in UTC."""
-    start_day = night if start_hour >= 12 else night + timedelta(days=1)
-    start = datetime.combine(start_day, time(start_hour), tzinfo=tz)
-    end = (start.replace(tzinfo=None) + timedelta(hours=slot_hours)).replace(tzinfo=tz)
-    return end.timestamp() - start.timestamp()
-
-
-def nightly_series(
-    rows: Iterable[FeatureRow],
-    tz: TzLike,
-    *,
-    slot_start_hour: int = 20,
-    slot_end_hour: int = 4,
-    features: Sequence[str] = ACTIVITY_FEATURES,
-    rooms: Sequence[str] | None = None,
-    min_coverage: float = 0.9,
-) -> NightlySeries:
-    """Average each room's features over a local evening/night slot, one value per night.
-
-    Raw 15-minute windows follow the daily rhythm, which a piecewise-constant change model would
-    flag every evening; slot averages per night are stationary while a routine holds and shift
-    when it changes (e.g. a later bedtime raises late-evening light and media use). The slot is
-    `[slot_start_hour, slot_end_hour)` local time and may wrap past midnight. A night is kept only
-    when every stream has at least `min_coverage` of the slot's windows (so the night still in
-    progress is left out); the expected count comes from that night's real length, so a DST
-    night with an hour less or more is judged against its own slot.
-    """
-    resolved = resolve_tz(tz)
-    wraps = slot_end_hour <= slot_start_hour
-    slot_hours = (slot_end_hour - slot_start_hour) % 24 or 24
-    indices = [FEATURE_NAMES.index(f) for f in features]
-    sums: dict[tuple[date, str], list[float]] = {}
-    counts: dict[tuple[date, str], int] = defaultdict(int)
-    window_seconds = 0.0
-    for row in rows:
-        if rooms is not None and row.room_id not in rooms:
-            continue
-        local = datetime.fromtimestamp(row.window_start, tz=resolved)
-        hour = local.hour + local.minute / 60.0
-        in_slot = (
-            (hour >= slot_start_hour or hour < slot_end_hour)
-            if wraps
-            else slot_start_hour <= hour < slot_end_hour
-        )
-        if not in_slot:
-            continue
-        window_seconds = row.window_end - row.window_start
-        key = ((local - timedelta(hours=12)).date(), row.room_id)
-        acc = sums.setdefault(key, [0.0] * len(indices))
-        for j, i in enumerate(indices):
-            acc[j] += row.values[i]
-        counts[key] += 1
-    room_ids = sorted(rooms if rooms is not None else {room for _, room in sums})
-    names = tuple(f"{room}:{feature}" for room in room_ids for feature in features)
-    if not sums:
-        return NightlySeries((), names, np.zeros((0, len(names))))
-    nights = sorted({night for night, _ in sums})
-    kept: list[date] = []
-    values: list[list[float]] = []
-    for night in nights:
-        expected = _slot_seconds(night, resolved, slot_start_hour, slot_hours) / window_seconds
-        if all(counts.get((night, room), 0) >= min_coverage * expected for room in room_ids):
-            kept.append(night)
-            values.append(
-                [
-                    sums[night, room][j] / counts[night, room]
-                    for room in room_ids
-                    for j in range(len(indices))
-                ]
-            )
-    array = np.array(values, dtype=np.float64).reshape(len(kept), len(names))
-    return NightlySeries(tuple(kept), names, array)

@@ -5,9 +5,10 @@ HA, so it is a dict lookup of a cached per-entity decision (computed once per en
 options, the entity's device class and its area); the cache is dropped when the entity or device
 registry or the area mapping changes. Attribute-only updates (same state) are not recorded.
 
-Rows are `INSERT OR IGNORE` with a dedupe key (sha1 of entity id, UTC epoch time and state), so a
-replayed event never adds a second row. The room is the mapping room whose `area_id` is the
-entity's area (its own, else its device's), else the area id itself.
+RoomDB's own entities are never recorded. Rows are `INSERT OR IGNORE` with a dedupe key (sha1 of
+entity id, UTC epoch time and state), so a replayed event never adds a second row. The room is the
+mapping room whose `area_id` is the entity's area (its own, else its device's), else the area id
+itself.
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ from homeassistant.core import (
 )
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
+from ..const import DOMAIN
 from ..db.database import Database
 from ..log import get_logger
 from ..rooms.mapping import AreaMapping, MappingDiff
 from ..rooms.mapping_manager import MappingManager
-from .features import RawEvent
-from .options import DOMAIN_KINDS, KIND_DEVICE_CLASSES, MlSettings
+from .features import PRESENCE_DOMAINS, RawEvent
+from .options import KIND_DEVICE_CLASSES, KIND_DOMAINS, OTHER_BINARY_KIND, MlSettings
 
 _LOGGER = get_logger(__name__)
 
@@ -103,12 +105,11 @@ class TrackingRules:
     def kind_matches(self, domain: str, device_class: str | None) -> bool:
         """Whether an entity of this domain and device class is of a tracked kind."""
         if domain == "binary_sensor":
-            return any(
-                device_class in KIND_DEVICE_CLASSES[kind]
-                for kind in self.kinds
-                if kind in KIND_DEVICE_CLASSES
-            )
-        return domain in DOMAIN_KINDS and domain in self.kinds
+            for kind, classes in KIND_DEVICE_CLASSES.items():
+                if device_class in classes:
+                    return kind in self.kinds
+            return OTHER_BINARY_KIND in self.kinds
+        return any(domain in KIND_DOMAINS[kind] for kind in self.kinds if kind in KIND_DOMAINS)
 
     def tracks(
         self, entity_id: str, domain: str, device_class: str | None, area_id: str | None
@@ -118,7 +119,7 @@ class TrackingRules:
             return False
         if entity_id in self.include:
             return True
-        if self.areas and area_id not in self.areas:
+        if self.areas and area_id not in self.areas and domain not in PRESENCE_DOMAINS:
             return False
         return self.kind_matches(domain, device_class)
 
@@ -208,8 +209,7 @@ class Ingestor:
     def _async_forget(self, _event: Event[Any]) -> None:
         self._decisions.clear()
 
-    def _area_of(self, entity_id: str) -> str | None:
-        entry = er.async_get(self.hass).async_get(entity_id)
+    def _area_of(self, entry: er.RegistryEntry | None) -> str | None:
         if entry is None:
             return None
         if entry.area_id is not None:
@@ -220,10 +220,14 @@ class Ingestor:
         return device.area_id if device is not None else None
 
     def _decide(self, entity_id: str, state: State) -> _Decision:
+        entry = er.async_get(self.hass).async_get(entity_id)
+        if entry is not None and entry.platform == DOMAIN:
+            # RoomDB's own entities (Asleep …) would otherwise feed the model its own output.
+            return _UNTRACKED
         domain = state.domain
         device_class = state.attributes.get("device_class")
         device_class = device_class if isinstance(device_class, str) else None
-        area_id = self._area_of(entity_id)
+        area_id = self._area_of(entry)
         if not self.rules.tracks(entity_id, domain, device_class, area_id):
             return _UNTRACKED
         room_id = self._area_rooms.get(area_id, area_id) if area_id is not None else None

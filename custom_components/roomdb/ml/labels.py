@@ -10,7 +10,11 @@ Helper states come as "YYYY-MM-DD HH:MM:SS" (date and time) or "HH:MM:SS" (time 
 - end time-only: the first such clock time after the start (crosses midnight when needed);
 - start time-only with a dated end: the last such clock time before the end;
 - both time-only: `reference_date` is the night date; a start before noon is read as after
-  midnight (D+1), a start from noon on as the evening of D.
+  midnight (D+1), a start from noon on as the evening of D. Two equal clock times (the helpers'
+  state before anyone set them is 00:00 and 00:00) are not a 24-hour night but no label;
+- `label_for_edit`: time-only helpers carry no date, so an edit names its night by when it was
+  made: the latest night that had ended by then (a correction the next evening reaches the
+  night it corrects).
 
 A local time that does not exist (skipped by a DST jump) is rejected; an ambiguous one (repeated
 hour) takes its first occurrence.
@@ -36,6 +40,7 @@ REASON_NONEXISTENT_TIME: Final = "nonexistent_local_time"
 REASON_END_NOT_AFTER_START: Final = "end_not_after_start"
 REASON_TOO_SHORT: Final = "too_short"
 REASON_TOO_LONG: Final = "too_long"
+REASON_NIGHT_NOT_OVER: Final = "night_not_over"
 
 DEFAULT_MIN_DURATION: Final = timedelta(hours=1)
 DEFAULT_MAX_DURATION: Final = timedelta(hours=16)
@@ -157,6 +162,8 @@ def normalise_sleep_label(
         end = end_value
         if end.tzinfo is not None:
             end = end.astimezone(zone).replace(tzinfo=None)
+    elif end_value == start.time():
+        return LabelRejection(REASON_END_NOT_AFTER_START, f"end {end_value} equals the start")
     else:
         end = datetime.combine(start.date(), end_value)
         if end <= start:
@@ -178,6 +185,32 @@ def normalise_sleep_label(
         return LabelRejection(REASON_TOO_LONG, f"night of {duration / 3600:.2f} h is too long")
     night_date = (start - timedelta(hours=12)).date()
     return SleepLabel(night_date=night_date, tz=tz, start_utc=start_utc, end_utc=end_utc)
+
+
+def label_for_edit(
+    sleep_start: str | None, sleep_end: str | None, tz: str, edited_at: float
+) -> SleepLabel | LabelRejection:
+    """The label an edit of time-only helpers makes: the latest night over by `edited_at`.
+
+    Helpers with a date are read as `normalise_sleep_label` reads them.
+    """
+    try:
+        zone = ZoneInfo(tz)
+    except ZoneInfoNotFoundError, ValueError:
+        return LabelRejection(REASON_UNKNOWN_TIMEZONE, f"unknown time zone {tz!r}")
+    evening = (datetime.fromtimestamp(edited_at, zone) - timedelta(hours=12)).date()
+    found: SleepLabel | None = None
+    for night in (evening, evening - timedelta(days=1)):
+        result = normalise_sleep_label(sleep_start, sleep_end, tz, reference_date=night)
+        if not isinstance(result, SleepLabel):
+            return result
+        if result.end_utc <= edited_at:
+            return result
+        found = result
+    assert found is not None
+    return LabelRejection(
+        REASON_NIGHT_NOT_OVER, f"the night of {found.night_date} had not ended at the edit"
+    )
 
 
 def merge_label(labels: Iterable[SleepLabel], label: SleepLabel) -> list[SleepLabel]:

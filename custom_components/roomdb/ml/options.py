@@ -1,10 +1,11 @@
 """The ML data layer's options: keys, defaults, the settings the runtime reads and the form.
 
 Tracked "kinds" are what a user thinks in (motion, doors, lights …): the binary-sensor kinds
-map to device classes, the others are entity domains. An entity is recorded when its kind is
-tracked and its area (its own, else its device's) is one of the tracked areas (none chosen =
-every area), or when it is listed under "include"; "exclude" always wins. The two sleep helpers
-are always recorded.
+map to device classes ("binary_sensor" is every other binary sensor: plugs, power, running …),
+the others are entity domains. An entity is recorded when its kind is tracked and its area (its
+own, else its device's) is one of the tracked areas (none chosen = every area; people and
+device trackers belong to the household, not to an area), or when it is listed under "include";
+"exclude" always wins. The two sleep helpers are always recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from typing import Any, Final
 from homeassistant.helpers import selector
 import probatio as vol
 
-from .features import DOOR_DEVICE_CLASSES
+from .features import (
+    APPLIANCE_DOMAINS,
+    CHARGING_DEVICE_CLASSES,
+    DOOR_DEVICE_CLASSES,
+    PRESENCE_DOMAINS,
+)
 
 CONF_ML_AREAS: Final = "ml_areas"
 CONF_ML_KINDS: Final = "ml_domains"
@@ -30,16 +36,29 @@ CONF_BOCPD_EXPECTED_NIGHTS: Final = "bocpd_expected_nights"
 CONF_RAW_RETENTION_DAYS: Final = "raw_retention_days"
 CONF_FEATURE_RETENTION_DAYS: Final = "feature_retention_days"
 CONF_ASLEEP_THRESHOLD: Final = "asleep_threshold"
+CONF_CHANGEPOINT_FALSE_ALARMS: Final = "changepoint_false_alarms_per_year"
 
 KIND_DEVICE_CLASSES: Final[Mapping[str, frozenset[str]]] = {
     "motion": frozenset({"motion"}),
     "occupancy": frozenset({"occupancy", "presence"}),
     "door": DOOR_DEVICE_CLASSES,
+    "charging": CHARGING_DEVICE_CLASSES,
 }
 """Kinds that are binary sensors of these device classes."""
-DOMAIN_KINDS: Final = ("light", "media_player", "switch", "person")
+OTHER_BINARY_KIND: Final = "binary_sensor"
+"""Binary sensors of any other device class (or none)."""
+KIND_DOMAINS: Final[Mapping[str, frozenset[str]]] = {
+    "light": frozenset({"light"}),
+    "media_player": frozenset({"media_player"}),
+    "switch": APPLIANCE_DOMAINS,
+    "person": PRESENCE_DOMAINS,
+}
 """Kinds that are whole entity domains."""
-ALL_KINDS: Final = (*KIND_DEVICE_CLASSES, *DOMAIN_KINDS)
+ALL_KINDS: Final = (*KIND_DEVICE_CLASSES, OTHER_BINARY_KIND, *KIND_DOMAINS)
+EARLIER_KINDS: Final = frozenset(
+    {"motion", "occupancy", "door", "light", "media_player", "switch", "person"}
+)
+"""Every kind an earlier release offered: a saved choice of all of them means every kind."""
 
 DEFAULT_SLEEP_START_ENTITY: Final = "input_datetime.sleep_start"
 DEFAULT_SLEEP_END_ENTITY: Final = "input_datetime.sleep_end"
@@ -51,6 +70,7 @@ DEFAULT_BOCPD_EXPECTED_NIGHTS: Final = 250
 DEFAULT_RAW_RETENTION_DAYS: Final = 30
 DEFAULT_FEATURE_RETENTION_DAYS: Final = 180
 DEFAULT_ASLEEP_THRESHOLD: Final = 0.5
+DEFAULT_CHANGEPOINT_FALSE_ALARMS: Final = 2.0
 
 
 def _int(value: Any, default: int, low: int, high: int) -> int:
@@ -93,6 +113,7 @@ class MlSettings:
     raw_retention_days: int = DEFAULT_RAW_RETENTION_DAYS
     feature_retention_days: int = DEFAULT_FEATURE_RETENTION_DAYS
     asleep_threshold: float = DEFAULT_ASLEEP_THRESHOLD
+    changepoint_false_alarms: float = DEFAULT_CHANGEPOINT_FALSE_ALARMS
 
     @property
     def sleep_helpers(self) -> frozenset[str]:
@@ -103,6 +124,8 @@ class MlSettings:
     def from_options(cls, options: Mapping[str, Any]) -> MlSettings:
         """Read the entry options; missing or out-of-range values fall back or are clamped."""
         kinds = _strings(options.get(CONF_ML_KINDS, ALL_KINDS)) & frozenset(ALL_KINDS)
+        if kinds >= EARLIER_KINDS:
+            kinds = frozenset(ALL_KINDS)
         return cls(
             areas=_strings(options.get(CONF_ML_AREAS)),
             kinds=kinds,
@@ -125,6 +148,12 @@ class MlSettings:
             ),
             asleep_threshold=_float(
                 options.get(CONF_ASLEEP_THRESHOLD), DEFAULT_ASLEEP_THRESHOLD, 0.05, 0.95
+            ),
+            changepoint_false_alarms=_float(
+                options.get(CONF_CHANGEPOINT_FALSE_ALARMS),
+                DEFAULT_CHANGEPOINT_FALSE_ALARMS,
+                0.1,
+                52.0,
             ),
         )
 
@@ -169,6 +198,9 @@ def ml_schema(options: Mapping[str, Any]) -> vol.Schema:
             vol.Required(
                 CONF_BOCPD_EXPECTED_NIGHTS, default=current.bocpd_expected_nights
             ): _number(10, 10_000, 1),
+            vol.Required(
+                CONF_CHANGEPOINT_FALSE_ALARMS, default=current.changepoint_false_alarms
+            ): _number(0.1, 52, 0.1),
             vol.Required(CONF_RAW_RETENTION_DAYS, default=current.raw_retention_days): _number(
                 2, 3650, 1, "d"
             ),
@@ -194,8 +226,9 @@ def ml_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
     ):
         if key in stored:
             stored[key] = int(stored[key])
-    if CONF_ASLEEP_THRESHOLD in stored:
-        stored[CONF_ASLEEP_THRESHOLD] = float(stored[CONF_ASLEEP_THRESHOLD])
+    for key in (CONF_ASLEEP_THRESHOLD, CONF_CHANGEPOINT_FALSE_ALARMS):
+        if key in stored:
+            stored[key] = float(stored[key])
     for key in (CONF_ML_AREAS, CONF_ML_INCLUDE, CONF_ML_EXCLUDE):
         if key in stored:
             stored[key] = sorted(_strings(stored[key]))

@@ -1,15 +1,24 @@
-"""Pair feature windows with sleep labels without leaking the future, and split by night.
+"""The design matrix, labelled windows (the whole day) and night-keeping splits.
 
-Rules (the same as the `vw_clr_training_dataset` view):
+Design: time of day (two harmonics) and the night's weekday (with its own time-of-day curve, for
+weekly routines), then per room (and the home) the window's activity, the time since the room's
+last activity, its activity over the last hour and four hours, its light over the last hour and
+whether a light was on in it after an hour without movement, then whether someone was away and
+each room's share of the last two hours' activity. Every value comes from the window and the
+windows before it, never after, so a window's row is known when it closes.
 
-- a window pairs with a label only if `window_end <= label.end_utc` and
-  `window_start >= label.end_utc - context_seconds` (default 12 h); a window after a night's end
-  never sees that night's label;
-- `y = 1` when the window lies wholly inside `[start_utc, end_utc)`, else 0 (the straddling
-  window at bedtime counts as awake);
-- a night's span is also clipped at the previous night's end, so no window pairs twice;
+Labelled windows (the rule `vw_clr_training_dataset_v2` gives too):
+
+- a labelled night is known from its start: asleep to its end, then awake up to the next night's
+  start when that night (the next date) is labelled too, else up to local noon after the night
+  (a night's sleep is its only one, so the morning after it is awake);
+- a window is labelled when it lies wholly inside such a stretch; `y = 1` when at least half of
+  it was asleep; stretches never overlap, so no window pairs twice;
 - labels that share a night date or overlap in time are refused (`LabelConflictError`);
-  `screen_labels` drops them ahead of time with reasons to log.
+  `screen_labels` drops them ahead of time with reasons to log;
+- windows RoomDB did not observe (a sensor unavailable in the window or the hour before it, not
+  recording, or less than four hours of windows before it) and windows in which someone was away
+  for most of the time (handled as awake by rule, see `build_design`) are left out.
 
 Nights are groups: every split keeps a night's windows together and is time-ordered.
 """
@@ -18,27 +27,56 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Final
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
 from .features import (
-    ACTIVITY_FEATURES,
     FEATURE_NAMES,
     FEATURE_SET_VERSION,
     HOME_ROOM_ID,
-    TIME_FEATURES,
     FeatureRow,
 )
 from .labels import SleepLabel
 
-DEFAULT_CONTEXT_SECONDS: Final = 43200.0
+TIME_COLUMNS: Final = (
+    "tod_sin",
+    "tod_cos",
+    "tod_sin2",
+    "tod_cos2",
+    *(f"night_{day}{part}" for day in range(7) for part in ("", "_sin", "_cos")),
+)
+ROOM_COLUMNS: Final = (
+    "motion",
+    "light",
+    "media",
+    "door",
+    "appliance",
+    "charging",
+    "quiet",
+    "active_1h",
+    "active_4h",
+    "light_1h",
+    "light_idle",
+)
+AWAY_COLUMN: Final = f"{HOME_ROOM_ID}.away"
+SHARE_COLUMN: Final = "share_2h"
+QUIET_CAP_SECONDS: Final = 12 * 3600.0
+CONTEXT_WINDOWS: Final = 16
+"""The longest look-back of a design value (four hours of 15-minute windows)."""
+UNOBSERVED_LOOKBACK: Final = 4
+UNOBSERVED_SHARE: Final = 0.1
+AWAY_SHARE: Final = 0.5
 
 type IntArray = npt.NDArray[np.int64]
 type FloatArray = npt.NDArray[np.float64]
+type BoolArray = npt.NDArray[np.bool_]
 type Fold = tuple[IntArray, IntArray]
+
+_INDEX: Final = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,44 +124,139 @@ def screen_labels(labels: Iterable[SleepLabel]) -> tuple[list[SleepLabel], list[
 
 
 def design_columns(rooms: Sequence[str] = (HOME_ROOM_ID,)) -> tuple[str, ...]:
-    """Column names of the design matrix: time of day once, then each room's activity features."""
-    return TIME_FEATURES + tuple(f"{room}.{name}" for room in rooms for name in ACTIVITY_FEATURES)
+    """Column names of the design matrix for these rooms (the home first)."""
+    columns = list(TIME_COLUMNS)
+    for room in rooms:
+        columns += [f"{room}.{name}" for name in ROOM_COLUMNS]
+    columns.append(AWAY_COLUMN)
+    columns += [f"{room}.{SHARE_COLUMN}" for room in rooms if room != HOME_ROOM_ID]
+    return tuple(columns)
+
+
+def rooms_of_columns(columns: Sequence[str]) -> tuple[str, ...] | None:
+    """The rooms a column list was built for, or None if it is not RoomDB's design."""
+    rooms: list[str] = []
+    for name in columns[len(TIME_COLUMNS) :]:
+        room = name.rsplit(".", 1)[0]
+        if name.endswith(f".{ROOM_COLUMNS[0]}"):
+            rooms.append(room)
+    if not rooms or design_columns(rooms) != tuple(columns):
+        return None
+    return tuple(rooms)
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    """Design rows of the windows that have a row for every room, in time order."""
+
+    feature_names: tuple[str, ...]
+    window_start: FloatArray
+    window_end: FloatArray
+    x: FloatArray
+    observed: BoolArray  # the window and the hour before it observed, four hours of context
+    away: BoolArray  # someone away for most of the window
+
+    @property
+    def n_rows(self) -> int:
+        """Number of windows."""
+        return int(self.window_start.shape[0])
+
+
+def _rolling_sum(values: FloatArray, width: int) -> FloatArray:
+    total = np.cumsum(np.concatenate(([0.0], values)))
+    out: FloatArray = total[1:] - total[np.maximum(0, np.arange(1, values.size + 1) - width)]
+    return out
+
+
+def _since_activity(activity: FloatArray, quiet: FloatArray, width: float) -> FloatArray:
+    """Seconds from the last activity to each window's end, capped at `QUIET_CAP_SECONDS`."""
+    index = np.arange(activity.size)
+    last = np.maximum.accumulate(np.where(activity > 0, index, -1))
+    since = np.where(last >= 0, (index - last) * width + quiet[np.maximum(last, 0)], np.inf)
+    out: FloatArray = np.minimum(since, QUIET_CAP_SECONDS)
+    return out
 
 
 def build_design(
     rows: Iterable[FeatureRow],
     rooms: Sequence[str] = (HOME_ROOM_ID,),
     feature_set_version: int = FEATURE_SET_VERSION,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Return (window_start, window_end, x) for windows that have a row for every room in `rooms`.
+) -> Design:
+    """Design rows for the windows that have a row for every room in `rooms`.
 
-    Use the same call for training and for inference on the latest window so the columns agree.
+    Pass the four hours before the first window you need as well: look-back values of a window
+    without them are incomplete and the window counts as unobserved. Use the same call for
+    training and for inference so the columns agree.
     """
-    time_idx = [FEATURE_NAMES.index(n) for n in TIME_FEATURES]
-    act_idx = [FEATURE_NAMES.index(n) for n in ACTIVITY_FEATURES]
-    wanted = set(rooms)
-    by_window: dict[tuple[float, float], dict[str, FeatureRow]] = {}
-    for row in rows:
-        if row.room_id in wanted and row.feature_set_version == feature_set_version:
-            by_window.setdefault((row.window_start, row.window_end), {})[row.room_id] = row
-    starts: list[float] = []
-    ends: list[float] = []
-    matrix: list[list[float]] = []
-    for (window_start, window_end), per_room in sorted(by_window.items()):
-        if len(per_room) != len(wanted):
-            continue
-        first = per_room[rooms[0]]
-        vector = [first.values[i] for i in time_idx]
-        for room in rooms:
-            vector.extend(per_room[room].values[i] for i in act_idx)
-        starts.append(window_start)
-        ends.append(window_end)
-        matrix.append(vector)
-    width = len(design_columns(rooms))
-    return (
-        np.asarray(starts, dtype=np.float64),
-        np.asarray(ends, dtype=np.float64),
-        np.asarray(matrix, dtype=np.float64).reshape(len(matrix), width),
+    wanted = {room: i for i, room in enumerate(rooms)}
+    kept = [
+        row
+        for row in rows
+        if row.room_id in wanted and row.feature_set_version == feature_set_version
+    ]
+    names = design_columns(rooms)
+    if not kept:
+        empty = np.zeros(0)
+        return Design(names, empty, empty, np.zeros((0, len(names))), empty > 0, empty > 0)
+    width = kept[0].window_end - kept[0].window_start
+    first = min(row.window_start for row in kept)
+    n = round((max(row.window_start for row in kept) - first) / width) + 1
+    grid = np.full((len(rooms), n, len(FEATURE_NAMES)), np.nan)
+    for row in kept:
+        grid[wanted[row.room_id], round((row.window_start - first) / width)] = row.values
+    present = ~np.isnan(grid[:, :, 0]).any(axis=0)
+    # Missing values become 0; an infinite (corrupt) value stays so the fit refuses it.
+    values = np.where(np.isnan(grid), 0.0, grid)
+    home = values[wanted[HOME_ROOM_ID]] if HOME_ROOM_ID in wanted else values[0]
+
+    def feature(room: int, name: str) -> FloatArray:
+        column: FloatArray = values[room, :, _INDEX[name]]
+        return column
+
+    sin, cos = home[:, _INDEX["tod_sin"]], home[:, _INDEX["tod_cos"]]
+    columns: list[FloatArray] = [sin, cos, 2 * sin * cos, cos * cos - sin * sin]
+    weekday = home[:, _INDEX["night_weekday"]]
+    for day in range(7):
+        night = (weekday == day).astype(np.float64)
+        columns += [night, night * sin, night * cos]
+    activity = {room: feature(i, "activity_events") for room, i in wanted.items()}
+    for room, i in wanted.items():
+        light = feature(i, "light_on_fraction")
+        since = _since_activity(activity[room], feature(i, "quiet_seconds"), width)
+        columns += [
+            np.log1p(feature(i, "motion_count")),
+            light,
+            feature(i, "media_active_fraction"),
+            np.log1p(feature(i, "door_events")),
+            feature(i, "appliance_on_fraction"),
+            feature(i, "charging_fraction"),
+            np.log1p(since / 60.0) / np.log1p(QUIET_CAP_SECONDS / 60.0),
+            np.log1p(_rolling_sum(activity[room], 4)),
+            np.log1p(_rolling_sum(activity[room], CONTEXT_WINDOWS)),
+            _rolling_sum(light, 4) / 4.0,
+            # A light on in a room nobody has moved in for an hour was left on.
+            light * np.minimum(since / 3600.0, 1.0),
+        ]
+    columns.append(home[:, _INDEX["away_fraction"]])
+    home_recent = np.maximum(_rolling_sum(home[:, _INDEX["activity_events"]], 8), 1.0)
+    columns += [
+        _rolling_sum(activity[room], 8) / home_recent for room in rooms if room != HOME_ROOM_ID
+    ]
+
+    unseen = np.where(present, values[:, :, _INDEX["unavailable_fraction"]].max(axis=0), 1.0)
+    bad = (unseen > UNOBSERVED_SHARE).astype(np.float64)
+    observed = (_rolling_sum(bad, UNOBSERVED_LOOKBACK + 1) == 0) & (
+        _rolling_sum(present.astype(np.float64), CONTEXT_WINDOWS + 1) == CONTEXT_WINDOWS + 1
+    )
+    starts = first + np.arange(n) * width
+    x = np.column_stack(columns)
+    return Design(
+        feature_names=names,
+        window_start=starts[present],
+        window_end=starts[present] + width,
+        x=x[present],
+        observed=observed[present],
+        away=home[present, _INDEX["away_fraction"]] >= AWAY_SHARE,
     )
 
 
@@ -165,42 +298,56 @@ class PairedDataset:
         )
 
 
+def known_until(label: SleepLabel, following: SleepLabel | None) -> float:
+    """Where the stretch a label makes known ends (see the module docstring)."""
+    if following is not None and following.night_date == label.night_date + timedelta(days=1):
+        return following.start_utc
+    noon = datetime.combine(label.night_date + timedelta(days=1), time(12), ZoneInfo(label.tz))
+    return max(label.end_utc, noon.timestamp())
+
+
 def pair_windows(
     rows: Iterable[FeatureRow],
     labels: Iterable[SleepLabel],
     *,
     rooms: Sequence[str] = (HOME_ROOM_ID,),
-    context_seconds: float = DEFAULT_CONTEXT_SECONDS,
     feature_set_version: int = FEATURE_SET_VERSION,
 ) -> PairedDataset:
-    """Pair windows with labels under the module's no-leakage rules."""
+    """Pair windows with labels under the module's rules."""
     label_list = list(labels)
     conflicts = find_label_conflicts(label_list)
     if conflicts:
         raise LabelConflictError(conflicts)
     label_list.sort(key=lambda lab: lab.start_utc)
-    starts, ends, x = build_design(rows, rooms, feature_set_version)
+    design = build_design(rows, rooms, feature_set_version)
+    starts, ends = design.window_start, design.window_end
+    usable = design.observed & ~design.away
     picked: list[IntArray] = []
     ys: list[IntArray] = []
     groups: list[IntArray] = []
     nights: list[date] = []
-    previous_end = -np.inf
-    for label in label_list:
-        lower = max(label.end_utc - context_seconds, previous_end)
-        previous_end = label.end_utc
-        index = np.flatnonzero((starts >= lower) & (ends <= label.end_utc)).astype(np.int64)
+    for k, label in enumerate(label_list):
+        following = label_list[k + 1] if k + 1 < len(label_list) else None
+        until = known_until(label, following)
+        if following is not None:
+            until = min(until, following.start_utc)
+        index = np.flatnonzero(usable & (starts >= label.start_utc) & (ends <= until))
         if index.size == 0:
             continue
-        inside = (starts[index] >= label.start_utc) & (ends[index] <= label.end_utc)
-        picked.append(index)
-        ys.append(inside.astype(np.int64))
+        slept = np.clip(
+            np.minimum(ends[index], label.end_utc) - np.maximum(starts[index], label.start_utc),
+            0.0,
+            None,
+        )
+        picked.append(index.astype(np.int64))
+        ys.append((slept >= (ends[index] - starts[index]) / 2).astype(np.int64))
         groups.append(np.full(index.size, len(nights), dtype=np.int64))
         nights.append(label.night_date)
     index = np.concatenate(picked) if picked else np.zeros(0, dtype=np.int64)
     return PairedDataset(
-        feature_names=design_columns(rooms),
+        feature_names=design.feature_names,
         feature_set_version=feature_set_version,
-        x=x[index],
+        x=design.x[index],
         y=np.concatenate(ys) if ys else np.zeros(0, dtype=np.int64),
         groups=np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64),
         window_start=starts[index],
@@ -220,18 +367,21 @@ def last_nights_split(groups: IntArray, n_validation: int) -> Fold:
     return _rows_of(groups, nights[:-n_validation]), _rows_of(groups, nights[-n_validation:])
 
 
-def blocked_group_folds(groups: IntArray, n_folds: int) -> list[Fold]:
-    """K folds of consecutive nights; every row is tested exactly once (for out-of-fold scores).
+def interleaved_group_folds(groups: IntArray, n_folds: int) -> list[Fold]:
+    """K folds of whole nights, every K-th night in each; every row is tested exactly once.
 
-    Folds are contiguous in time, so a fold's test nights are never interleaved with its
-    training nights; earlier folds do train on later nights, which out-of-fold calibration needs
-    (each row must get a score from a model that did not see its night).
+    For out-of-fold calibration scores: each row gets a score from a model that did not see its
+    night. Interleaving keeps every fold's training nights spread over the whole span, so after
+    a routine change the new nights' scores come from models that saw other new nights (with
+    consecutive blocks, the last block's model would know only the old routine and the
+    calibration would learn the old routine's mistakes).
     """
     nights = np.unique(groups)
     if not 2 <= n_folds <= nights.size:
         raise ValueError(f"need 2..{nights.size} folds, got {n_folds}")
     folds: list[Fold] = []
-    for block in np.array_split(nights, n_folds):
+    for k in range(n_folds):
+        block = nights[k::n_folds]
         test = _rows_of(groups, block)
         train = np.flatnonzero(~np.isin(groups, block)).astype(np.int64)
         folds.append((train, test))

@@ -1,10 +1,12 @@
-"""The ML pipeline: ingest flush → features → labels → CLR train → BOCPD → inference → retention.
+"""The ML pipeline: ingest flush → features → labels → BOCPD → CLR train → inference → retention.
 
 Runs are serialised by a lock. Each stage reports `{status: ok|skipped|not_ready|error, detail, …}`;
 a failing stage is logged, marks the layer degraded until it next succeeds, and does not stop the
-stages after it. Heavy work (feature windows, fitting, BOCPD) runs in the executor; inference is a
-dot product in the event loop. After inference and after a BOCPD update the `roomdb_ml_result`
-event is fired, and `on_status` hands the new `MlStatus` to the entities.
+stages after it. The routine-change detector runs before training, so a change it finds weights
+that very night's retraining towards the new routine. Heavy work (feature windows, fitting,
+BOCPD, the design matrix of the last day and a half) runs in the executor. After inference and
+after a BOCPD update the `roomdb_ml_result` event is fired, and `on_status` hands the new
+`MlStatus` to the entities.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 import hashlib
 import json
@@ -20,7 +22,6 @@ from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
-import numpy as np
 
 from ..db.database import Database
 from ..db.schema import META_FEATURE_SET_VERSION
@@ -30,6 +31,7 @@ from . import store
 from .bocpd import BocpdConfig
 from .changepoints import (
     MODEL_KEY,
+    OutdatedStateError,
     TrackerState,
     TrackerUpdate,
     advance,
@@ -37,6 +39,7 @@ from .changepoints import (
     start_tracker,
 )
 from .clr import ClrArtifact, ClrConfig, NotReady
+from .episodes import HISTORY_NIGHTS, Episode, expected_times, find_episodes
 from .features import (
     DEFAULT_WINDOW_SECONDS,
     FEATURE_SET_VERSION,
@@ -44,9 +47,11 @@ from .features import (
     RawEvent,
     align_window,
     compute_features,
+    night_of,
 )
 from .label_source import LabelReading, LabelSource
 from .options import MlSettings
+from .pairing import CONTEXT_WINDOWS, QUIET_CAP_SECONDS
 from .retention import async_trim
 from .status import READINESS_ERROR, READINESS_TRAINED, TIMESTAMP_KEYS, MlStatus
 from .training import Inference, clr_config, infer_latest, train_from_records
@@ -56,16 +61,27 @@ _LOGGER = get_logger(__name__)
 EVENT_ML_RESULT: Final = "roomdb_ml_result"
 """Fired after inference (`kind: sleep`) and after a BOCPD update (`kind: changepoint`)."""
 
-STAGES: Final = ("ingest", "features", "labels", "train", "bocpd", "inference", "retention")
+STAGES: Final = ("ingest", "features", "labels", "bocpd", "train", "inference", "retention")
 REFRESH_STAGES: Final = ("ingest", "features", "labels", "inference")
 """The light refresh every 15 minutes: new windows and a new P(asleep), no training."""
 
 DAY_SECONDS: Final = 86400.0
 STALE_AFTER: Final = 3600.0
 """Inference on a window that ended longer ago than this is not reported as current."""
-TOP_STREAMS: Final = 5
 RECENT_CHANGEPOINTS: Final = 10
 META_TRAIN_INPUTS: Final = "clr_train_inputs"
+META_ALIVE: Final = "ml_alive_at"
+"""The last moment RoomDB knew it was recording (stamped at every run and at stop)."""
+META_ROUTINE_CHANGED: Final = "routine_change_night"
+"""The first night of the latest routine change the detector found (recency weighting)."""
+LOOK_BACK: Final = QUIET_CAP_SECONDS + CONTEXT_WINDOWS * DEFAULT_WINDOW_SECONDS
+"""History a design row needs: the time since the last activity (capped) and the look-backs."""
+EPISODE_SPAN: Final = 36 * 3600.0
+"""Windows inference scores for the sleep episodes: last night in full, whenever it began."""
+TRAINING_NIGHTS: Final = 120
+"""Labelled nights training uses at most (older ones weigh little after the recency weights)."""
+TRACKER_RUN_LENGTHS: Final = 120
+"""Days the detector tells apart; a routine older than that is simply "120 or more"."""
 
 type StageResult = dict[str, Any]
 
@@ -77,14 +93,17 @@ def ordered_stages(stages: Iterable[str]) -> tuple[str, ...]:
 
 
 def _carry(events: Iterable[RawEvent]) -> list[RawEvent]:
-    """The last event of every light and media player (their state carries into later windows)."""
+    """The last event of every entity (its state carries into later windows)."""
     last: dict[str, RawEvent] = {}
     for event in events:
-        if event.domain in store.CARRY_DOMAINS:
-            current = last.get(event.entity_id)
-            if current is None or event.ts >= current.ts:
-                last[event.entity_id] = event
+        current = last.get(event.entity_id)
+        if current is None or event.ts >= current.ts:
+            last[event.entity_id] = event
     return list(last.values())
+
+
+def _moment(ts: float | None) -> datetime | None:
+    return datetime.fromtimestamp(ts, UTC) if ts is not None else None
 
 
 class MlPipeline:
@@ -138,6 +157,7 @@ class MlPipeline:
         # A consumer reading the contract on day one finds the feature set it will get.
         if await self.database.get_metadata(META_FEATURE_SET_VERSION) is None:
             await self.database.set_metadata({META_FEATURE_SET_VERSION: str(FEATURE_SET_VERSION)})
+        await store.async_fill_label_noons(self.database)
         timestamps = {key: await self.database.get_metadata(key) for key in TIMESTAMP_KEYS}
         labeled = await store.async_label_count(self.database)
         self._update(timestamps=timestamps, labeled_nights=labeled)
@@ -164,9 +184,9 @@ class MlPipeline:
                 paired_rows=last_run.n_rows,
                 paired_nights=last_run.n_nights,
             )
-        summary = await store.async_bocpd_summary(self.database, MODEL_KEY)
-        if summary is not None:
-            self._update(changepoint_probability=summary[0], run_length=summary[1])
+        tracker = await self._async_load_tracker()
+        if tracker is not None:
+            self._show_tracker(tracker)
 
     @staticmethod
     def _readiness_of(status: str, reason: str | None) -> str:
@@ -220,6 +240,7 @@ class MlPipeline:
 
     async def _async_ingest(self) -> StageResult:
         flushed = await self.database.flush()
+        await self.database.set_metadata({META_ALIVE: utc_now_iso()})
         _, last = await store.async_event_span(self.database)
         if last is None:
             return {"status": "skipped", "detail": "no raw events yet", "rows": flushed}
@@ -248,6 +269,7 @@ class MlPipeline:
             return {"status": "skipped", "detail": "no complete new window", "rows": 0}
         tz = self.hass.config.time_zone
         carry = await store.async_carry_in(self.database, start)
+        gaps = await store.async_gaps(self.database, start, end)
         windows = values = 0
         chunk_start = start
         while chunk_start < end:
@@ -263,6 +285,7 @@ class MlPipeline:
                     tz=tz,
                     window_seconds=width,
                     rooms=sorted(rooms),
+                    gaps=gaps,
                 )
             )
             values += await store.async_write_features(self.database, rows)
@@ -294,7 +317,11 @@ class MlPipeline:
         if changed or reading.changed:
             self._publish()
 
-    def _train_inputs(self, labels: Sequence[Any], config: ClrConfig) -> str:
+    async def _routine_changed(self) -> date | None:
+        text = await self.database.get_metadata(META_ROUTINE_CHANGED)
+        return date.fromisoformat(text) if text else None
+
+    def _train_inputs(self, labels: Sequence[Any], config: ClrConfig, changed: date | None) -> str:
         payload = json.dumps(
             {
                 "labels": [label.to_dict() for label in labels],
@@ -302,6 +329,7 @@ class MlPipeline:
                 "min_nights": config.min_nights,
                 "min_rows": config.min_rows,
                 "validation_nights": config.validation_nights,
+                "routine_changed": changed.isoformat() if changed is not None else None,
             },
             sort_keys=True,
         )
@@ -312,8 +340,10 @@ class MlPipeline:
         if watermark is None:
             return {"status": "skipped", "detail": "no features yet"}
         labels = await store.async_labels(self.database, until=watermark + DEFAULT_WINDOW_SECONDS)
+        labels = labels[-TRAINING_NIGHTS:]
         config = clr_config(self.settings.min_nights, self.settings.min_rows, len(labels))
-        inputs = self._train_inputs(labels, config)
+        changed = await self._routine_changed()
+        inputs = self._train_inputs(labels, config, changed)
         lost_model = self._artifact is None and self.status.readiness == READINESS_TRAINED
         if inputs == await self.database.get_metadata(META_TRAIN_INPUTS) and not lost_model:
             return {
@@ -321,11 +351,13 @@ class MlPipeline:
                 "detail": "no label or setting changed since the last training",
                 "readiness": self.status.readiness,
             }
-        records = await store.async_training_records(self.database, FEATURE_SET_VERSION, labels)
+        records = await store.async_training_records(
+            self.database, FEATURE_SET_VERSION, labels, LOOK_BACK
+        )
         started_at = utc_now_iso()
         try:
             outcome = await self.hass.async_add_executor_job(
-                train_from_records, records, labels, config
+                train_from_records, records, labels, config, changed
             )
         except (ValueError, ArithmeticError) as err:
             # Recorded so the failure is visible in the runs table; the stage reports the error.
@@ -405,9 +437,11 @@ class MlPipeline:
             return None
         try:
             return await self.hass.async_add_executor_job(TrackerState.from_json, text)
+        except OutdatedStateError:
+            _LOGGER.info("The routine-change detector starts over with its new model")
         except (ValueError, KeyError, TypeError) as err:
             _LOGGER.warning("Stored BOCPD state is unusable (%s); starting over", err)
-            return None
+        return None
 
     async def _async_bocpd(self) -> StageResult:
         watermark = await store.async_feature_watermark(self.database, FEATURE_SET_VERSION)
@@ -415,20 +449,47 @@ class MlPipeline:
             return {"status": "skipped", "detail": "no features yet"}
         until = watermark + DEFAULT_WINDOW_SECONDS
         tz = self.hass.config.time_zone
-        config = BocpdConfig(hazard=1.0 / self.settings.bocpd_expected_nights)
+        config = BocpdConfig(
+            hazard=1.0 / self.settings.bocpd_expected_nights,
+            max_run_length=TRACKER_RUN_LENGTHS,
+        )
+        false_alarms = self.settings.changepoint_false_alarms
         started_at = utc_now_iso()
         state = await self._async_load_tracker()
         update: TrackerUpdate | None = None
         if state is not None:
-            since = resume_from(state, tz)
-            records = await store.async_feature_records(self.database, FEATURE_SET_VERSION, since)
-            update = await self.hass.async_add_executor_job(
-                advance, state, records, tz, until, config
+            since = resume_from(state, tz) - DAY_SECONDS
+            records = await store.async_feature_records(
+                self.database, FEATURE_SET_VERSION, since, room=HOME_ROOM_ID
             )
-        if update is None or update.status == "streams_changed":
-            records = await store.async_feature_records(self.database, FEATURE_SET_VERSION)
+            episodes = await self._async_episode_history(night_of(since, tz) - timedelta(days=1))
             update = await self.hass.async_add_executor_job(
-                start_tracker, records, tz, until, config
+                partial(
+                    advance,
+                    state,
+                    records,
+                    episodes,
+                    tz=tz,
+                    until=until,
+                    config=config,
+                    false_alarms_per_year=false_alarms,
+                )
+            )
+        if update is None or update.status == "restart":
+            records = await store.async_feature_records(
+                self.database, FEATURE_SET_VERSION, room=HOME_ROOM_ID
+            )
+            episodes = await self._async_episode_history(None)
+            update = await self.hass.async_add_executor_job(
+                partial(
+                    start_tracker,
+                    records,
+                    episodes,
+                    tz,
+                    until,
+                    config,
+                    false_alarms_per_year=false_alarms,
+                )
             )
         if update.status == "not_ready":
             await store.async_record_bocpd_run(
@@ -443,23 +504,20 @@ class MlPipeline:
         assert update.state is not None
         return await self._async_save_tracker(update, update.state, until, started_at)
 
+    def _show_tracker(self, state: TrackerState) -> None:
+        recent = [("routine", alarm.night.isoformat()) for alarm in state.alarms]
+        self._update(
+            changepoint_probability=state.changepoint_probability,
+            run_length=state.run_length,
+            bocpd_nights=len(state.days),
+            top_streams=state.signals,
+            recent_changepoints=tuple(recent[-RECENT_CHANGEPOINTS:]),
+        )
+
     async def _async_save_tracker(
         self, update: TrackerUpdate, state: TrackerState, until: float, started_at: str
     ) -> StageResult:
-        probabilities = state.stream_probabilities()
-        run_lengths = state.stream_run_lengths()
-        streams = [
-            store.StreamState(
-                name=name,
-                changepoint_probability=float(probabilities[i]),
-                run_length=int(run_lengths[i]),
-                changepoints=tuple(state.changepoints.get(name, ())),
-            )
-            for i, name in enumerate(state.names)
-        ]
-        new_changepoints = [
-            {"stream": name, "night": night.isoformat()} for name, night in update.new_changepoints
-        ]
+        new_changepoints = [alarm.as_dict() for alarm in update.new_changepoints]
         text = await self.hass.async_add_executor_job(state.to_json)
         run_id = await store.async_save_bocpd(
             self.database,
@@ -469,31 +527,21 @@ class MlPipeline:
             changepoint_probability=state.changepoint_probability,
             run_length=state.run_length,
             state=text,
-            streams=streams,
             started_at=started_at,
             steps=update.steps,
             new_changepoints=new_changepoints,
         )
+        if state.changed is not None:
+            await self.database.set_metadata({META_ROUTINE_CHANGED: state.changed.isoformat()})
         await self._stamp("last_bocpd_at")
-        order = np.argsort(-probabilities, kind="stable")[:TOP_STREAMS]
-        recent = sorted(
-            ((name, night) for name, nights in state.changepoints.items() for night in nights),
-            key=lambda item: (item[1], item[0]),
-        )[-RECENT_CHANGEPOINTS:]
-        self._update(
-            changepoint_probability=state.changepoint_probability,
-            run_length=state.run_length,
-            bocpd_nights=len(state.nights),
-            top_streams=tuple((state.names[i], float(probabilities[i])) for i in order),
-            recent_changepoints=tuple(recent),
-        )
+        self._show_tracker(state)
         self.hass.bus.async_fire(
             EVENT_ML_RESULT,
             {
                 "kind": "changepoint",
                 "changepoint_probability": state.changepoint_probability,
                 "run_length": state.run_length,
-                "night": state.last_night.isoformat(),
+                "night": state.last_day.isoformat(),
                 "new_changepoints": new_changepoints,
                 "run_id": run_id,
             },
@@ -503,7 +551,7 @@ class MlPipeline:
             "detail": update.detail,
             "run_id": run_id,
             "steps": update.steps,
-            "nights": len(state.nights),
+            "nights": len(state.days),
             "changepoint_probability": state.changepoint_probability,
             "run_length": state.run_length,
             "new_changepoints": new_changepoints,
@@ -513,9 +561,16 @@ class MlPipeline:
         if self._artifact is None:
             self._update(sleep_probability=None, asleep=None)
             return {"status": "not_ready", "detail": "no trained model yet"}
-        records = await store.async_latest_window_records(self.database, FEATURE_SET_VERSION)
+        watermark = await store.async_feature_watermark(self.database, FEATURE_SET_VERSION)
+        records = (
+            await store.async_feature_records(
+                self.database, FEATURE_SET_VERSION, watermark - EPISODE_SPAN - LOOK_BACK
+            )
+            if watermark is not None
+            else []
+        )
         result: Inference | NotReady = (
-            infer_latest(self._artifact, records)
+            await self.hass.async_add_executor_job(infer_latest, self._artifact, records)
             if records
             else NotReady("no_window", "no feature window yet")
         )
@@ -526,13 +581,24 @@ class MlPipeline:
                 "stale", f"the newest window ended at {iso_from_timestamp(result.window_end)}"
             )
         if isinstance(result, NotReady):
-            self._update(sleep_probability=None, asleep=None, inference_window_end=None)
+            self._update(
+                sleep_probability=None,
+                asleep=None,
+                inference_window_end=None,
+                inference_observed=None,
+                inference_away=None,
+            )
             return {"status": "not_ready", "detail": result.reason, "code": result.code}
         asleep = result.probability >= self.settings.asleep_threshold
         window_end = datetime.fromtimestamp(result.window_end, UTC)
         self._update(
-            sleep_probability=result.probability, asleep=asleep, inference_window_end=window_end
+            sleep_probability=result.probability,
+            asleep=asleep,
+            inference_window_end=window_end,
+            inference_observed=result.observed,
+            inference_away=result.away,
         )
+        await self._async_sleep_times(result)
         self.hass.bus.async_fire(
             EVENT_ML_RESULT,
             {
@@ -543,6 +609,8 @@ class MlPipeline:
                 "window_start": iso_from_timestamp(result.window_start),
                 "window_end": window_end.isoformat(),
                 "model_run_id": self.status.model_run_id,
+                "observed": result.observed,
+                "away": result.away,
             },
         )
         return {
@@ -550,7 +618,62 @@ class MlPipeline:
             "detail": f"window ending {window_end.isoformat()}",
             "probability": result.probability,
             "asleep": asleep,
+            "observed": result.observed,
         }
+
+    async def _async_sleep_times(self, result: Inference) -> None:
+        """Last night's bedtime and wake time from the scored windows, and tonight's expected."""
+        tz = self.hass.config.time_zone
+        episodes = find_episodes(
+            result.starts,
+            result.probabilities,
+            self.settings.asleep_threshold,
+            DEFAULT_WINDOW_SECONDS,
+            tz,
+        )
+        for episode in episodes:
+            if episode.wake is not None:
+                await store.async_upsert_episode(self.database, episode)
+        newest = episodes[-1] if episodes else None
+        finished = [e for e in episodes if e.wake is not None]
+        if newest is not None:
+            self._update(
+                last_bedtime=_moment(newest.bedtime),
+                last_bedtime_night=newest.night_date.isoformat(),
+            )
+        if finished:
+            self._update(
+                last_wake=_moment(finished[-1].wake),
+                last_wake_night=finished[-1].night_date.isoformat(),
+            )
+        now = dt_util.utcnow().timestamp()
+        tonight = night_of(now, tz)
+        if finished and finished[-1].night_date >= tonight:
+            tonight = finished[-1].night_date + timedelta(days=1)
+        changed = await self._routine_changed()
+        history = await self._async_episode_history(tonight - timedelta(days=HISTORY_NIGHTS))
+        expected = expected_times(history, tonight, tz, changed)
+        self._update(
+            expected_bedtime=_moment(expected[0]) if expected else None,
+            expected_wake=_moment(expected[1]) if expected else None,
+            expected_night=tonight.isoformat() if expected else None,
+        )
+
+    async def _async_episode_history(self, since: date | None) -> list[Episode]:
+        """Each night's sleep from night `since` on, oldest first.
+
+        A labelled night is the label (the user knows better), any other the episode the model
+        found.
+        """
+        first = since if since is not None else date.min
+        history = {e.night_date: e for e in await store.async_episodes(self.database, first)}
+        now = dt_util.utcnow().timestamp()
+        for label in await store.async_labels(self.database, until=now):
+            if label.night_date >= first:
+                history[label.night_date] = Episode(
+                    label.night_date, label.start_utc, label.end_utc
+                )
+        return [history[night] for night in sorted(history)]
 
     async def _async_retention(self) -> StageResult:
         result = await async_trim(

@@ -1,7 +1,8 @@
 """Retention: raw events and feature windows older than the configured days are deleted.
 
-Labels, training runs, model artifacts and BOCPD state are kept: they are small and are what the
-models and other integrations build on. The contract views are plain views over the tables, so they
+Recording gaps go with the feature windows they mark. Labels, sleep episodes, training runs,
+model artifacts and BOCPD state are kept: they are small and are what the models and other
+integrations build on. The contract views are plain views over the tables, so they
 stay valid (and simply see fewer rows) after a trim.
 """
 
@@ -49,4 +50,5 @@ async def async_trim(
             "DELETE FROM features WHERE window_start < ?", (feature_cutoff,)
         ) as cursor:
             features = cursor.rowcount
+        await conn.execute("DELETE FROM ml_recording_gaps WHERE end_ts < ?", (feature_cutoff,))
     return RetentionResult(raw, features, raw_cutoff, feature_cutoff)

@@ -1,9 +1,13 @@
 """Wires the ML data layer together for one config entry: ingest, labels, pipeline, schedule.
 
-The full pipeline runs nightly at 04:30 local time (after the evening/night slot BOCPD averages has
-ended); every 15 minutes a light refresh computes the new windows and P(asleep). Both, and the
-first refresh after setup, run as tasks this runtime owns and cancels on unload, before the
-database closes.
+The full pipeline runs nightly at 04:30 local time (after the day the routine-change detector
+reads has ended at 04:00); every 15 minutes a light refresh computes the new windows and
+P(asleep). Both, and the first refresh after setup, run as tasks this runtime owns and cancels on
+unload, before the database closes.
+
+Time RoomDB was not recording (Home Assistant stopped, RoomDB unloaded or crashed) is stored as a
+recording gap at start-up: from the last moment RoomDB knew it was running (stamped at every run
+and at stop) to now. The windows in it are unobserved, not quiet.
 """
 
 from __future__ import annotations
@@ -17,21 +21,25 @@ from typing import Any, Final
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_change
+from homeassistant.util import dt as dt_util
 
 from ..coordinator import RoomDbCoordinator
 from ..db.database import Database
 from ..log import get_logger
 from ..rooms.mapping_manager import MappingManager
+from . import store
 from .contracts import async_check_contracts
 from .ingest import Ingestor, RawEventWriter
 from .label_source import LabelReading, LabelSource
 from .options import MlSettings
-from .pipeline import REFRESH_STAGES, STAGES, MlPipeline, StageResult
+from .pipeline import META_ALIVE, REFRESH_STAGES, STAGES, MlPipeline, StageResult
 from .status import MlStatus
 
 _LOGGER = get_logger(__name__)
 
 NIGHTLY_TIME: Final = {"hour": 4, "minute": 30, "second": 0}
+SHORTEST_GAP: Final = 60.0
+"""A restart shorter than this loses no window worth marking."""
 REFRESH_TIME: Final = {"minute": "/15", "second": 20}
 """20 s after each window closes, so the writer has flushed the window's last events."""
 
@@ -73,6 +81,7 @@ class MlRuntime:
         for problem in report.problems:
             _LOGGER.error("ML contract view check failed: %s", problem)
         await self.pipeline.async_load()
+        await self._async_record_gap()
         self.ingestor.async_start()
         self.labels.async_start()
         self._unsubscribers = [
@@ -84,8 +93,19 @@ class MlRuntime:
         )
         self._spawn(self.pipeline.async_run_if_idle(REFRESH_STAGES), "first refresh")
 
+    async def _async_record_gap(self) -> None:
+        """Store the time since RoomDB last knew it was recording as a gap, then stamp now."""
+        alive = await self.database.get_metadata(META_ALIVE)
+        now = dt_util.utcnow()
+        last = dt_util.parse_datetime(alive) if alive else None
+        if last is not None and (now - last).total_seconds() > SHORTEST_GAP:
+            await store.async_add_gap(self.database, last.timestamp(), now.timestamp())
+        await self.database.set_metadata({META_ALIVE: now.isoformat()})
+
     async def async_stop(self) -> None:
         """Stop listening and scheduling; cancel a run in progress."""
+        if self._unsubscribers and self.database.is_open:
+            await self.database.set_metadata({META_ALIVE: dt_util.utcnow().isoformat()})
         while self._unsubscribers:
             self._unsubscribers.pop()()
         if self._unsub_stop is not None:

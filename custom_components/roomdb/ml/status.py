@@ -42,6 +42,15 @@ class MlStatus:
     asleep: bool | None = None
     asleep_threshold: float = 0.5
     inference_window_end: datetime | None = None
+    inference_observed: bool | None = None
+    inference_away: bool | None = None
+    last_bedtime: datetime | None = None
+    last_bedtime_night: str | None = None
+    last_wake: datetime | None = None
+    last_wake_night: str | None = None
+    expected_bedtime: datetime | None = None
+    expected_wake: datetime | None = None
+    expected_night: str | None = None
     model_run_id: int | None = None
     changepoint_probability: float | None = None
     run_length: int | None = None
@@ -86,10 +95,14 @@ class MlStatus:
         }
 
     def changepoint_attributes(self) -> dict[str, Any]:
-        """Attributes of the changepoint sensor: the most changed streams and recent changes."""
+        """Attributes of the changepoint sensor: days seen, signals, recent changes.
+
+        The signals are those that moved most on the newest day, in standard deviations from
+        their weekday's reference.
+        """
         return {
             "nights": self.bocpd_nights,
-            "top_streams": {name: round(p, 4) for name, p in self.top_streams},
+            "top_streams": {name: round(score, 2) for name, score in self.top_streams},
             "recent_changepoints": [
                 {"stream": name, "night": night} for name, night in self.recent_changepoints
             ],

@@ -6,34 +6,33 @@ per chunk with `executemany`). Times are UTC epoch seconds, `*_at` stamps ISO 86
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 import json
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from ..db.database import Database
 from ..timestamps import utc_now_iso
 from .clr import ClrArtifact
-from .features import FEATURE_NAMES, FeatureRow, RawEvent
+from .episodes import Episode
+from .features import FEATURE_NAMES, FeatureRow, RawEvent, Span
 from .labels import SleepLabel
-from .pairing import DEFAULT_CONTEXT_SECONDS
 
 type FeatureRecord = tuple[str, float, float, str, float, int]
 """One `features` row as `feature_rows_from_long` takes it."""
-
-CARRY_DOMAINS: Final = ("light", "media_player")
-"""Entities whose state carries into a window (fractions of time on/playing)."""
 
 INSERT_FEATURE: Final = (
     "INSERT OR REPLACE INTO features (room_id, window_start, window_end, feature_name, value, "
     "feature_set_version, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 UPSERT_LABEL: Final = (
-    "INSERT INTO labels (night_date, tz, start_utc, end_utc, source, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (night_date) DO UPDATE SET "
+    "INSERT INTO labels (night_date, tz, start_utc, end_utc, source, updated_at, noon_after_utc) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (night_date) DO UPDATE SET "
     "tz = excluded.tz, start_utc = excluded.start_utc, end_utc = excluded.end_utc, "
-    "source = excluded.source, updated_at = excluded.updated_at "
+    "source = excluded.source, updated_at = excluded.updated_at, "
+    "noon_after_utc = excluded.noon_after_utc "
     "WHERE labels.tz IS NOT excluded.tz OR labels.start_utc IS NOT excluded.start_utc "
     "OR labels.end_utc IS NOT excluded.end_utc"
 )
@@ -77,14 +76,33 @@ async def async_events_between(database: Database, start: float, end: float) -> 
 
 
 async def async_carry_in(database: Database, before: float) -> list[RawEvent]:
-    """The last event before `before` of every light and media player (their carried state)."""
-    # SQLite fills the bare columns from the row holding MAX(ts).
+    """The last event before `before` of every entity (the state it carries into a window)."""
+    # One index lookup per entity (ix_raw_events_entity_ts) instead of a scan of the history.
     rows = await database.fetchall(
-        "SELECT entity_id, domain, device_class, room_id, state, old_state, MAX(ts) "
-        "FROM raw_events WHERE ts < ? AND domain IN (?, ?) GROUP BY entity_id",
-        (before, *CARRY_DOMAINS),
+        "SELECT r.entity_id, r.domain, r.device_class, r.room_id, r.state, r.old_state, r.ts "
+        "FROM (SELECT DISTINCT entity_id FROM raw_events) AS e "
+        "JOIN raw_events AS r ON r.id = ("
+        "SELECT id FROM raw_events WHERE entity_id = e.entity_id AND ts < ? "
+        "ORDER BY ts DESC LIMIT 1)",
+        (before,),
     )
     return [_event(row) for row in rows]
+
+
+async def async_add_gap(database: Database, start: float, end: float) -> None:
+    """Record that RoomDB was not recording from `start` to `end`."""
+    await database.execute_write(
+        "INSERT OR REPLACE INTO ml_recording_gaps (start_ts, end_ts) VALUES (?, ?)", (start, end)
+    )
+
+
+async def async_gaps(database: Database, start: float, end: float) -> list[Span]:
+    """Recording gaps that overlap [start, end)."""
+    rows = await database.fetchall(
+        "SELECT start_ts, end_ts FROM ml_recording_gaps WHERE end_ts > ? AND start_ts < ?",
+        (start, end),
+    )
+    return [(float(row[0]), float(row[1])) for row in rows]
 
 
 # --- features ------------------------------------------------------------------------------------
@@ -132,14 +150,14 @@ async def async_write_features(database: Database, rows: Sequence[FeatureRow]) -
 
 
 async def async_feature_records(
-    database: Database, version: int, since: float | None = None
+    database: Database, version: int, since: float | None = None, room: str | None = None
 ) -> list[FeatureRecord]:
-    """All feature values of a version (from `since` on), for nightly series."""
+    """All feature values of a version (from `since` on; of one room when given)."""
     rows = await database.fetchall(
         "SELECT room_id, window_start, window_end, feature_name, value, feature_set_version "
         "FROM features "
-        "WHERE feature_set_version = ? AND window_start >= ?",
-        (version, since if since is not None else float("-inf")),
+        "WHERE feature_set_version = ? AND window_start >= ? AND (? IS NULL OR room_id = ?)",
+        (version, since if since is not None else float("-inf"), room, room),
     )
     return [_record(row) for row in rows]
 
@@ -159,25 +177,24 @@ async def async_latest_window_records(database: Database, version: int) -> list[
 
 
 async def async_training_records(
-    database: Database, version: int, labels: Iterable[SleepLabel]
+    database: Database, version: int, labels: Sequence[SleepLabel], context_seconds: float
 ) -> list[FeatureRecord]:
-    """Feature values inside the 12 h before each label's end (what pairing can use)."""
-    records: dict[tuple[str, float, str], FeatureRecord] = {}
-    for label in labels:
-        rows = await database.fetchall(
-            "SELECT room_id, window_start, window_end, feature_name, value, feature_set_version "
-            "FROM features "
-            "WHERE feature_set_version = ? AND window_start >= ? AND window_start < ? "
-            "AND window_end <= ?",
-            (version, label.end_utc - DEFAULT_CONTEXT_SECONDS, label.end_utc, label.end_utc),
-        )
-        for row in rows:
-            record = _record(row)
-            records[record[0], record[1], record[3]] = record
-    return list(records.values())
+    """Feature values from `context_seconds` before the first label's start on.
+
+    That is what training pairs, with the look-back its first windows need.
+    """
+    if not labels:
+        return []
+    since = min(label.start_utc for label in labels) - context_seconds
+    return await async_feature_records(database, version, since)
 
 
 # --- labels --------------------------------------------------------------------------------------
+
+
+def noon_after(night: date, tz: str) -> float:
+    """UTC epoch of local noon after a night (where its morning ends)."""
+    return datetime.combine(night + timedelta(days=1), time(12), ZoneInfo(tz)).timestamp()
 
 
 async def async_upsert_label(database: Database, label: SleepLabel, source: str) -> bool:
@@ -191,9 +208,24 @@ async def async_upsert_label(database: Database, label: SleepLabel, source: str)
             label.end_utc,
             source,
             utc_now_iso(),
+            noon_after(label.night_date, label.tz),
         ),
     )
     return changed > 0
+
+
+async def async_fill_label_noons(database: Database) -> int:
+    """Give labels stored before the whole-day view their local noon (the view needs it)."""
+    rows = await database.fetchall("SELECT night_date, tz FROM labels WHERE noon_after_utc IS NULL")
+    filled = [
+        (noon_after(date.fromisoformat(str(row[0])), str(row[1])), str(row[0])) for row in rows
+    ]
+    if filled:
+        async with database.transaction() as conn:
+            await conn.executemany(
+                "UPDATE labels SET noon_after_utc = ? WHERE night_date = ?", filled
+            )
+    return len(filled)
 
 
 async def async_labels(database: Database, until: float | None = None) -> list[SleepLabel]:
@@ -218,6 +250,35 @@ async def async_label_count(database: Database) -> int:
     """Number of labelled nights."""
     row = await database.fetchone("SELECT COUNT(*) FROM labels")
     return int(row[0]) if row is not None else 0
+
+
+# --- sleep episodes ------------------------------------------------------------------------------
+
+
+async def async_upsert_episode(database: Database, episode: Episode) -> bool:
+    """Store a finished night's bedtime and wake time; return whether anything changed."""
+    if episode.wake is None:
+        raise ValueError("only a finished episode is stored")
+    changed = await database.execute_write(
+        "INSERT INTO sleep_episodes (night_date, bedtime_utc, wake_utc, updated_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (night_date) DO UPDATE SET "
+        "bedtime_utc = excluded.bedtime_utc, wake_utc = excluded.wake_utc, "
+        "updated_at = excluded.updated_at "
+        "WHERE sleep_episodes.bedtime_utc IS NOT excluded.bedtime_utc "
+        "OR sleep_episodes.wake_utc IS NOT excluded.wake_utc",
+        (episode.night_date.isoformat(), episode.bedtime, episode.wake, utc_now_iso()),
+    )
+    return changed > 0
+
+
+async def async_episodes(database: Database, since: date) -> list[Episode]:
+    """Stored episodes from night `since` on, oldest first."""
+    rows = await database.fetchall(
+        "SELECT night_date, bedtime_utc, wake_utc FROM sleep_episodes WHERE night_date >= ? "
+        "ORDER BY night_date",
+        (since.isoformat(),),
+    )
+    return [Episode(date.fromisoformat(str(r[0])), float(r[1]), float(r[2])) for r in rows]
 
 
 # --- CLR runs and artifacts ----------------------------------------------------------------------
@@ -318,33 +379,12 @@ async def async_latest_artifact(database: Database) -> tuple[ClrRun, ClrArtifact
 # --- BOCPD state and runs ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class StreamState:
-    """One stream's current outputs, stored as its own `bocpd_model_state` row."""
-
-    name: str
-    changepoint_probability: float
-    run_length: int
-    changepoints: tuple[str, ...]
-
-
 async def async_load_bocpd_state(database: Database, model_key: str) -> str | None:
     """The stored state JSON of a model, if any."""
     row = await database.fetchone(
         "SELECT state FROM bocpd_model_state WHERE model_key = ?", (model_key,)
     )
     return str(row[0]) if row is not None else None
-
-
-async def async_bocpd_summary(database: Database, model_key: str) -> tuple[float, int] | None:
-    """(changepoint probability, run length) of a model's row, without loading its state."""
-    row = await database.fetchone(
-        "SELECT changepoint_probability, run_length FROM bocpd_model_state WHERE model_key = ?",
-        (model_key,),
-    )
-    if row is None or row[0] is None or row[1] is None:
-        return None
-    return float(row[0]), int(row[1])
 
 
 async def async_save_bocpd(
@@ -356,12 +396,11 @@ async def async_save_bocpd(
     changepoint_probability: float,
     run_length: int,
     state: str,
-    streams: Sequence[StreamState],
     started_at: str,
     steps: int,
     new_changepoints: Sequence[dict[str, str]],
 ) -> int:
-    """Replace the model's rows (the model and one per stream) and record the run, atomically."""
+    """Replace the model's row (and per-stream rows of earlier releases) and record the run."""
     now = utc_now_iso()
     upsert = (
         "INSERT OR REPLACE INTO bocpd_model_state (model_key, feature_set_version, "
@@ -384,21 +423,6 @@ async def async_save_bocpd(
                 state,
                 now,
             ),
-        )
-        await conn.executemany(
-            upsert,
-            [
-                (
-                    f"{model_key}/{stream.name}",
-                    feature_set_version,
-                    last_window_end,
-                    stream.changepoint_probability,
-                    stream.run_length,
-                    json.dumps({"parent": model_key, "changepoints": list(stream.changepoints)}),
-                    now,
-                )
-                for stream in streams
-            ],
         )
         async with conn.execute(
             "INSERT INTO bocpd_training_runs (started_at, finished_at, status, steps, "

@@ -3,7 +3,12 @@
 The design matrix uses the home-wide features plus every room that has rows in nearly all of the
 training windows (`ROOM_COVERAGE`): a room that appeared recently would otherwise remove every
 older window from training. The artifact's feature names record the rooms, so inference builds the
-same columns for the newest window.
+same columns for the newest windows.
+
+Recency: every labelled night is weighted by its age, halving every `HALF_LIFE_NIGHTS` nights, and
+nights before the latest routine change the detector found count `OLD_ROUTINE_WEIGHT` as much, so
+a few nights of a new routine outweigh weeks of the old one while the old nights still help
+where the two agree.
 """
 
 from __future__ import annotations
@@ -11,17 +16,27 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Final
 
 import numpy as np
 
 from .clr import ClrArtifact, ClrConfig, NotReady, predict_proba, train_clr
-from .features import FEATURE_SET_VERSION, HOME_ROOM_ID, TIME_FEATURES, feature_rows_from_long
+from .features import FEATURE_SET_VERSION, HOME_ROOM_ID, feature_rows_from_long
 from .labels import SleepLabel
-from .pairing import LabelConflict, build_design, design_columns, pair_windows, screen_labels
+from .pairing import (
+    FloatArray,
+    LabelConflict,
+    build_design,
+    pair_windows,
+    rooms_of_columns,
+    screen_labels,
+)
 from .store import FeatureRecord
 
 ROOM_COVERAGE: Final = 0.9
+HALF_LIFE_NIGHTS: Final = 60.0
+OLD_ROUTINE_WEIGHT: Final = 0.1
 VALIDATION_SHARE: Final = 0.2
 MIN_VALIDATION_NIGHTS: Final = 2
 MAX_VALIDATION_NIGHTS: Final = 14
@@ -66,10 +81,28 @@ def select_rooms(room_windows: Iterable[tuple[str, float]]) -> tuple[str, ...]:
     return (HOME_ROOM_ID, *rooms)
 
 
+def night_weights(nights: Sequence[date], changed: date | None) -> list[float]:
+    """Recency weight of each night (see the module docstring)."""
+    if not nights:
+        return []
+    newest = max(nights)
+    return [
+        0.5 ** ((newest - night).days / HALF_LIFE_NIGHTS)
+        * (OLD_ROUTINE_WEIGHT if changed is not None and night < changed else 1.0)
+        for night in nights
+    ]
+
+
 def train_from_records(
-    records: Sequence[FeatureRecord], labels: Sequence[SleepLabel], config: ClrConfig
+    records: Sequence[FeatureRecord],
+    labels: Sequence[SleepLabel],
+    config: ClrConfig,
+    changed: date | None = None,
 ) -> TrainingOutcome:
-    """Screen the labels, pair without leakage and train under the gates."""
+    """Screen the labels, pair the whole day and train under the gates, recency-weighted.
+
+    `changed` is the first night of the latest routine change the detector found (if any).
+    """
     rows = [
         r for r in feature_rows_from_long(records) if r.feature_set_version == FEATURE_SET_VERSION
     ]
@@ -79,7 +112,7 @@ def train_from_records(
     # A non-finite value (a corrupt row) fails the fit with a clear FloatingPointError instead
     # of spreading NaN through the model.
     with np.errstate(invalid="raise"):
-        result = train_clr(dataset, config)
+        result = train_clr(dataset, config, night_weights(dataset.night_dates, changed))
     return TrainingOutcome(
         result=result,
         rooms=rooms,
@@ -91,27 +124,27 @@ def train_from_records(
 
 def rooms_of(artifact: ClrArtifact) -> tuple[str, ...] | None:
     """The rooms an artifact was trained on, or None if its columns are not RoomDB's design."""
-    rooms: list[str] = []
-    for name in artifact.feature_names[len(TIME_FEATURES) :]:
-        room = name.rsplit(".", 1)[0]
-        if room not in rooms:
-            rooms.append(room)
-    if not rooms or design_columns(rooms) != artifact.feature_names:
-        return None
-    return tuple(rooms)
+    return rooms_of_columns(artifact.feature_names)
 
 
 @dataclass(frozen=True, slots=True)
 class Inference:
-    """P(asleep) for one window."""
+    """P(asleep) for the newest window, and for the windows before it (same model)."""
 
     probability: float
     window_start: float
     window_end: float
+    observed: bool  # False: a sensor was unavailable or RoomDB was not recording
+    away: bool  # someone away for most of the window: awake by rule
+    starts: FloatArray  # every window with a design row, oldest first
+    probabilities: FloatArray
 
 
 def infer_latest(artifact: ClrArtifact, records: Sequence[FeatureRecord]) -> Inference | NotReady:
-    """Calibrated P(asleep) for the newest window in `records` (a dot product and a sigmoid)."""
+    """Calibrated P(asleep) for the windows in `records`, the newest one reported.
+
+    A window in which someone was away (presence) for most of the time is awake: P = 0.
+    """
     if artifact.feature_set_version != FEATURE_SET_VERSION:
         return NotReady(
             "feature_set_changed",
@@ -121,8 +154,16 @@ def infer_latest(artifact: ClrArtifact, records: Sequence[FeatureRecord]) -> Inf
     rooms = rooms_of(artifact)
     if rooms is None:
         return NotReady("unknown_design", "the model's columns are not RoomDB's design")
-    starts, ends, x = build_design(feature_rows_from_long(records), rooms)
-    if starts.size == 0:
+    design = build_design(feature_rows_from_long(records), rooms)
+    if design.n_rows == 0:
         return NotReady("no_window", "no feature window has every room the model uses")
-    probability = float(predict_proba(artifact, x[-1])[0])
-    return Inference(probability, float(starts[-1]), float(ends[-1]))
+    probabilities = np.where(design.away, 0.0, predict_proba(artifact, design.x))
+    return Inference(
+        probability=float(probabilities[-1]),
+        window_start=float(design.window_start[-1]),
+        window_end=float(design.window_end[-1]),
+        observed=bool(design.observed[-1]),
+        away=bool(design.away[-1]),
+        starts=design.window_start,
+        probabilities=probabilities,
+    )

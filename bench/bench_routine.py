@@ -1,0 +1,184 @@
+"""Routine-change detection on many simulated homes, without Home Assistant (fast, held-out seeds).
+
+The sleep harness (`bench_sleep.py`) replays one seed per home through a real HA in about an hour;
+this benchmark runs only the detector, on the same six kinds of home for seeds RoomDB's detector
+was not tuned on, so its false alarms and delays are measured on many homes. Each home's state
+changes become raw events and home-wide feature windows (`compute_features`, with the home's
+restarts as recording gaps); each night's sleep is its final label where one was entered. Both
+detectors see the same standardised daily profiles (`changepoints.daily_profiles`,
+`standardise`) and relearn the routine for two weeks after each alarm:
+
+- RoomDB: one pooled detector over the whole vector (`changepoints.start_tracker`);
+- baseline: one BOCPD per dimension and an alarm when any of them reaches P(recent run) >= 0.5,
+  the "maximum over streams" RoomDB used before (the multiple-testing alarm).
+
+Delay: hours from the first morning of the new routine to the nightly run (04:30) that raised the
+alarm; a false alarm is one before the change or more than a week after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+import math
+from typing import Final
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from bench.households import ARCHETYPES, Household, household
+from custom_components.roomdb.ml.bocpd import Bocpd, BocpdConfig, FloatArray, NormalGammaPrior
+from custom_components.roomdb.ml.changepoints import (
+    HISTORY_DAYS,
+    RECENT_DAYS,
+    REFERENCE_DAYS,
+    daily_profiles,
+    day_end,
+    standardise,
+    start_tracker,
+)
+from custom_components.roomdb.ml.episodes import Episode
+from custom_components.roomdb.ml.features import (
+    HOME_ROOM_ID,
+    RawEvent,
+    compute_features,
+    feature_rows_from_long,
+)
+from custom_components.roomdb.ml.store import FeatureRecord
+
+SEEDS: Final = (101, 102, 103, 104)
+QUICK_SEEDS: Final = (101,)
+CONFIG: Final = BocpdConfig(hazard=1 / 250, max_run_length=120)
+RUN_AT: Final = 1800.0  # the nightly run at 04:30 judges the day that ended at 04:00
+WEEK: Final = 7 * 86400.0
+SIX_WEEKS: Final = 42.0
+
+
+def records_of(home: Household) -> list[FeatureRecord]:
+    """Home-wide feature values as RoomDB would have stored them."""
+    devices = {d.entity_id: d for d in home.devices}
+    last: dict[str, str] = {}
+    events = []
+    for change in home.changes:
+        device = devices[change.entity_id]
+        events.append(
+            RawEvent(
+                change.entity_id,
+                change.entity_id.split(".", 1)[0],
+                device.device_class,
+                device.area,
+                change.state,
+                last.get(change.entity_id),
+                change.ts,
+            )
+        )
+        last[change.entity_id] = change.state
+    rooms = sorted({d.area for d in home.devices if d.area is not None})
+    rows = compute_features(
+        events, home.start_ts, home.end_ts, tz=home.tz, rooms=rooms, gaps=list(home.restarts)
+    )
+    return [
+        (r.room_id, r.window_start, r.window_end, name, value, r.feature_set_version)
+        for r in rows
+        if r.room_id == HOME_ROOM_ID
+        for name, value in r.as_dict().items()
+    ]
+
+
+def baseline_alarms(days: Sequence[date], values: FloatArray) -> list[tuple[date, date]]:
+    """(first night, day found) of the per-dimension detectors' maximum."""
+    found: list[tuple[date, date]] = []
+    start = days[0]
+    history: list[tuple[date, FloatArray]] = []
+    model: Bocpd | None = None
+    fed: list[date] = []
+    prior = NormalGammaPrior(mu0=0.0, kappa0=1.0, alpha0=2.5, beta0=2.5)
+    for day, vector in zip(days, values, strict=True):
+        routine = [(d, v) for d, v in history if d >= start][-HISTORY_DAYS:]
+        history = [*history[-HISTORY_DAYS:], (day, vector)]
+        if len(routine) < REFERENCE_DAYS:
+            continue
+        if model is None:
+            model, fed = Bocpd(vector.size, CONFIG, prior), []
+        scores = np.nan_to_num(standardise(vector, day.weekday(), routine))
+        model.update(scores)
+        fed.append(day)
+        recent = np.exp(model.log_r[:, 2 : RECENT_DAYS + 2]).sum(axis=1)
+        if float(recent.max()) >= 0.5:
+            stream = int(np.argmax(recent))
+            run = int(np.argmax(model.log_r[stream, 1 : RECENT_DAYS + 2])) + 1
+            first = fed[-min(run, len(fed))]
+            found.append((first, day))
+            start, model = first, None
+    return found
+
+
+def figures(home: Household, alarms: Sequence[tuple[date, date]]) -> dict[str, float | None]:
+    """Delay (h), named-night error (nights) and false alarms per six weeks."""
+    delay = named = None
+    false_alarms = 0
+    for night, found in alarms:
+        at = day_end(found, home.tz) + RUN_AT
+        if home.change_at is not None and home.change_at <= at <= home.change_at + WEEK:
+            if delay is None:
+                delay = (at - home.change_at) / 3600.0
+                named = abs((night - home.change_night).days) if home.change_night else None
+            continue
+        false_alarms += 1
+    watched = (home.end_ts - home.start_ts) / 86400.0 - REFERENCE_DAYS
+    return {
+        "delay_hours": delay,
+        "named_night_error": named,
+        "false_alarms_per_6_weeks": false_alarms / watched * SIX_WEEKS,
+    }
+
+
+def _evaluate(home: Household) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    records = records_of(home)
+    episodes = [Episode(n.night_date, *n.label) for n in home.nights if n.label is not None]
+    update = start_tracker(records, episodes, home.tz, home.end_ts, CONFIG)
+    ours = [(a.night, a.found) for a in update.new_changepoints]
+    profiles = daily_profiles(feature_rows_from_long(records), home.tz, home.end_ts, episodes)
+    return figures(home, ours), figures(home, baseline_alarms(profiles.days, profiles.values))
+
+
+def _summary(values: list[float | None], pick: Callable[[list[float]], float]) -> float | str:
+    found = [v for v in values if v is not None and not math.isnan(v)]
+    return pick(found) if found else "not found"
+
+
+def run(quick: bool) -> list[dict[str, object]]:
+    seeds = QUICK_SEEDS if quick else SEEDS
+    rows: list[dict[str, object]] = []
+    with threadpool_limits(1):
+        for name in ARCHETYPES:
+            ours: list[dict[str, float | None]] = []
+            base: list[dict[str, float | None]] = []
+            for seed in seeds:
+                a, b = _evaluate(household(name, seed))
+                ours.append(a)
+                base.append(b)
+            changed = household(name, seeds[0]).change_at is not None
+            metrics = [("false_alarms_per_6_weeks", "", "<= 1", max)]
+            if changed:
+                metrics.insert(0, ("delay_hours", "h", "<= 48", max))
+            for metric, unit, target, pick in metrics:
+                mine = _summary([o[metric] for o in ours], pick)
+                theirs = _summary([o[metric] for o in base], pick)
+                missed = (
+                    changed and metric == "delay_hours" and any(o[metric] is None for o in ours)
+                )
+                goal = float(target.split()[-1])
+                rows.append(
+                    {
+                        "benchmark": f"routine change, {name} (worst of {len(seeds)} seeds)",
+                        "metric": metric,
+                        "roomdb": mine,
+                        "baseline": theirs,
+                        "unit": unit,
+                        "ratio": "",
+                        "target": target,
+                        "met": isinstance(mine, float) and mine <= goal and not missed,
+                    }
+                )
+    return rows

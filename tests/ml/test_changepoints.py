@@ -1,0 +1,164 @@
+"""The routine-change tracker: one pooled detector over daily profiles, on simulated homes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+import json
+
+import numpy as np
+import pytest
+
+from custom_components.roomdb.ml.bocpd import Bocpd, BocpdConfig
+from custom_components.roomdb.ml.changepoints import (
+    CLIP,
+    OutdatedStateError,
+    TrackerState,
+    advance,
+    day_end,
+    dimension_names,
+    new_model,
+    start_tracker,
+)
+from custom_components.roomdb.ml.episodes import Episode
+from custom_components.roomdb.ml.features import HOME_ROOM_ID, compute_features
+from custom_components.roomdb.ml.store import FeatureRecord
+
+from .household import DAYS, Household, generate_household
+
+CONFIG = BocpdConfig(hazard=1 / 250, max_run_length=120)
+NO_CHANGE = DAYS + 10
+
+
+@cache
+def home_and_records(seed: int, change_day: int) -> tuple[Household, tuple[FeatureRecord, ...]]:
+    """A simulated home and its home-wide feature values (what the tracker reads)."""
+    home = generate_household(seed, change_day=change_day)
+    rows = compute_features(home.events, home.start_utc, home.end_utc, tz=home.tz, rooms=home.rooms)
+    records = tuple(
+        (r.room_id, r.window_start, r.window_end, name, value, r.feature_set_version)
+        for r in rows
+        if r.room_id == HOME_ROOM_ID
+        for name, value in r.as_dict().items()
+    )
+    return home, records
+
+
+def episodes(home: Household) -> list[Episode]:
+    return [Episode(label.night_date, label.start_utc, label.end_utc) for label in home.labels()]
+
+
+@pytest.mark.parametrize("seed", [7, 21])
+def test_the_change_is_found_once_within_two_days_and_names_its_first_night(seed: int) -> None:
+    home, records = home_and_records(seed, 21)
+    update = start_tracker(records, episodes(home), home.tz, home.end_utc, CONFIG)
+    assert update.status == "ok"
+    (alarm,) = update.new_changepoints
+    assert alarm.night == home.change_date
+    # Found on the detector's day that ends at 04:00 two mornings after the first new night.
+    assert day_end(alarm.found, home.tz) - day_end(home.change_date, home.tz) <= 48 * 3600
+    assert update.state is not None
+    assert update.state.changed == home.change_date
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_six_weeks_without_a_change_raise_at_most_one_alarm(seed: int) -> None:
+    home, records = home_and_records(seed, NO_CHANGE)
+    update = start_tracker(records, episodes(home), home.tz, home.end_utc, CONFIG)
+    assert update.status == "ok"
+    assert update.state is not None
+    assert len(update.state.days) >= 25  # the detector watched most of the six weeks
+    assert len(update.new_changepoints) <= 1
+
+
+def test_a_stricter_operating_point_raises_fewer_alarms() -> None:
+    home, records = home_and_records(7, 21)
+    found = [
+        len(
+            start_tracker(
+                records,
+                episodes(home),
+                home.tz,
+                home.end_utc,
+                CONFIG,
+                false_alarms_per_year=rate,
+            ).new_changepoints
+        )
+        for rate in (1e6, 2.0, 1e-12)
+    ]
+    assert found[0] >= found[1] >= found[2]
+    assert found[1] == 1
+
+
+def test_resuming_day_by_day_equals_one_run_and_survives_json() -> None:
+    home, records = home_and_records(7, 21)
+    eps = episodes(home)
+    middle = day_end(home.change_date - timedelta(days=3), home.tz)
+    first = start_tracker(records, eps, home.tz, middle, CONFIG)
+    assert first.state is not None
+    state = TrackerState.from_json(first.state.to_json())
+    found = list(first.new_changepoints)
+    until = middle
+    while until < home.end_utc:
+        until += 86400.0
+        update = advance(state, records, eps, tz=home.tz, until=until, config=CONFIG)
+        assert update.status in {"ok", "skipped"}
+        assert update.state is state
+        found += update.new_changepoints
+        state = TrackerState.from_json(state.to_json())
+    whole = start_tracker(records, eps, home.tz, home.end_utc, CONFIG)
+    assert whole.state is not None
+    assert [a.as_dict() for a in found] == [a.as_dict() for a in whole.new_changepoints]
+    assert state.days == whole.state.days
+    assert state.run_length == whole.state.run_length
+    assert state.model is not None and whole.state.model is not None
+    assert np.array_equal(state.model.log_r, whole.state.model.log_r)
+
+
+def test_stored_states_of_other_versions_or_shapes_are_refused() -> None:
+    home, records = home_and_records(7, 21)
+    state = start_tracker(records, episodes(home), home.tz, home.end_utc, CONFIG).state
+    assert state is not None
+    with pytest.raises(OutdatedStateError):
+        TrackerState.from_json(json.dumps({"version": 1}))
+    with pytest.raises(ValueError, match="unsupported"):
+        TrackerState.from_json(json.dumps({"version": 99}))
+    broken = json.loads(state.to_json())
+    broken["names"] = broken["names"][:3]
+    with pytest.raises(ValueError, match="does not match"):
+        TrackerState.from_json(json.dumps(broken))
+    # A detector over other dimensions (an older profile) starts over rather than mixing them.
+    middle = start_tracker(
+        records, episodes(home), home.tz, day_end(home.change_date, home.tz), CONFIG
+    )
+    assert middle.state is not None
+    middle.state.names = middle.state.names[:-1]
+    more = advance(middle.state, records, [], tz=home.tz, until=home.end_utc, config=CONFIG)
+    assert more.status == "restart"
+    assert more.state is None
+
+
+def test_pooled_detector_adds_the_dimensions_evidence_and_skips_missing_ones() -> None:
+    n = len(dimension_names())
+    rng = np.random.default_rng(3)
+    model = new_model(CONFIG)
+    for _ in range(30):
+        model.update(np.clip(rng.normal(size=n), -CLIP, CLIP))
+    assert model.log_r.shape == (1, CONFIG.max_run_length)
+    before = model.to_dict()
+    # A few dimensions move by three spreads: one odd day is not enough, three days in a row
+    # put the new run's start beyond doubt.
+    recent = []
+    for _ in range(3):
+        day = rng.normal(size=n)
+        day[:4] += 3.0
+        model.update(np.clip(day, -CLIP, CLIP))
+        recent.append(float(np.exp(model.log_r[0, 1 : len(recent) + 2]).sum()))
+    assert recent[0] < 0.05
+    assert recent[2] > 0.9
+    # A dimension not observed (NaN) keeps its statistics and adds no evidence.
+    again = Bocpd.from_dict(before)
+    again.update(np.array([np.nan, *np.zeros(n - 1)]))
+    unchanged = Bocpd.from_dict(before)
+    assert np.array_equal(again.moved_mu[0, 1:], unchanged.moved_mu[0, :-1])
+    assert not np.array_equal(again.moved_mu[1, 1:], unchanged.moved_mu[1, :-1])
