@@ -10,7 +10,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.roomdb.ml.label_source import LABEL_SOURCE
+from custom_components.roomdb.ml.label_source import CHANGE_COOLDOWN, LABEL_SOURCE
 from tests.ml.conftest import db, ml, run_pipeline, store_events, store_labels
 from tests.ml.household import household, utc
 
@@ -162,7 +162,7 @@ async def test_helpers_describing_the_night_follow_the_correction(
         await hass.services.async_call(
             "input_datetime", "set_datetime", {"entity_id": entity_id, "datetime": value}, True
         )
-    frozen.tick(5)
+    frozen.tick(CHANGE_COOLDOWN + 1)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert await _label_rows(ml_entry) == [
@@ -175,7 +175,7 @@ async def test_helpers_describing_the_night_follow_the_correction(
         bedtime="2026-04-11T22:15",
         wake="2026-04-12T06:30",
     )
-    frozen.tick(5)
+    frozen.tick(CHANGE_COOLDOWN + 1)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
 

@@ -180,9 +180,11 @@ async def async_set_label(
     """Store (or correct) one night's label from the panel."""
     tz = str(hass.config.time_zone)
     label = checked_label(night, bedtime, wake, tz, dt_util.utcnow().timestamp())
+    # The helpers first: whatever reads them from now on (a debounced edit, a pipeline run) finds
+    # the panel's label and leaves it, and its source, as the panel stored it.
+    helpers_updated = await _async_follow_helpers(hass, ml, label)
     changed = await store.async_upsert_label(ml.database, label, PANEL_LABEL_SOURCE)
     await ml.pipeline.async_label_read(LabelReading(label, None, changed))
-    helpers_updated = await _async_follow_helpers(hass, ml, label)
     return {
         "night_date": night.isoformat(),
         "start": iso_from_timestamp(label.start_utc),

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
 
+import numpy as np
+
 from ..ml.clr import ClrArtifact, predict_proba
 from ..ml.features import (
     DEFAULT_WINDOW_SECONDS,
@@ -54,13 +56,14 @@ def window_probabilities(
     rooms = rooms_of(artifact)
     if rooms is None:
         return []
-    starts, ends, x = build_design(feature_rows_from_long(records), rooms)
-    if starts.size == 0:
+    design = build_design(feature_rows_from_long(records), rooms)
+    if design.n_rows == 0:
         return []
-    probabilities = predict_proba(artifact, x)
+    # As inference does: a window in which someone was away is awake.
+    probabilities = np.where(design.away, 0.0, predict_proba(artifact, design.x))
     return [
         WindowProbability(float(start), float(end), float(p))
-        for start, end, p in zip(starts, ends, probabilities, strict=True)
+        for start, end, p in zip(design.window_start, design.window_end, probabilities, strict=True)
     ]
 
 
