@@ -1,19 +1,19 @@
 """Push-updated snapshot of RoomDB's health that the entities read.
 
-Nothing is polled: the database reports each commit, and the snapshot is refreshed through the
-coordinator's debouncer, so a burst of writes costs one refresh.
+Nothing is polled: the database reports each commit, and the snapshot is refreshed once a short
+cooldown has passed, so a burst of writes costs one refresh.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.debounce import Debouncer
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import DOMAIN, LOGGER
@@ -54,14 +54,11 @@ class RoomDbCoordinator(DataUpdateCoordinator[RoomDbSnapshot]):
             config_entry=entry,
             name=DOMAIN,
             update_interval=None,
-            request_refresh_debouncer=Debouncer(
-                hass,
-                LOGGER,
-                cooldown=REFRESH_COOLDOWN.total_seconds(),
-                immediate=False,
-            ),
         )
         self.database = database
+        self._timer: CALLBACK_TYPE | None = None
+        self._dirty = False
+        self._refreshing = False
         self._parts = parts
 
     @override
@@ -79,7 +76,37 @@ class RoomDbCoordinator(DataUpdateCoordinator[RoomDbSnapshot]):
 
     @callback
     def async_schedule_refresh(self) -> None:
-        """Ask for a debounced refresh (called after each commit)."""
-        self.hass.async_create_background_task(
-            self.async_request_refresh(), f"{DOMAIN} snapshot refresh", eager_start=True
-        )
+        """Refresh once the cooldown has passed (called after each commit).
+
+        A burst of commits costs one refresh. A commit that lands while a refresh is already
+        reading gets a refresh of its own afterwards: a request must never be absorbed by a
+        refresh that began before it (Home Assistant's debouncer drops a call whose timer ends
+        while another call runs, which left the counts stale until the next write).
+        """
+        self._dirty = True
+        if self._timer is None and not self._refreshing:
+            self._timer = async_call_later(
+                self.hass,
+                REFRESH_COOLDOWN,
+                HassJob(self._async_cooldown_over, cancel_on_shutdown=True),
+            )
+
+    async def _async_cooldown_over(self, _now: datetime) -> None:
+        self._timer = None
+        self._dirty = False
+        self._refreshing = True
+        try:
+            await self.async_refresh()
+        finally:
+            self._refreshing = False
+        if self._dirty:
+            self.async_schedule_refresh()
+
+    @override
+    async def async_shutdown(self) -> None:
+        """Cancel a pending refresh with the coordinator's own shutdown."""
+        if self._timer is not None:
+            self._timer()
+            self._timer = None
+        self._dirty = False
+        await super().async_shutdown()

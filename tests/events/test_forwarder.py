@@ -79,7 +79,8 @@ async def test_tracked_state_changes_are_forwarded_when_enabled(
     hass.states.async_set("light.kitchen", "on")
     hass.states.async_set("light.kitchen", "on", {"brightness": 10})  # attributes only: skipped
     hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
-    hass.states.async_set("binary_sensor.smoke", "on", {"device_class": "smoke"})  # untracked
+    # Any other binary sensor is tracked by default ("other binary sensors"); a plain sensor not.
+    hass.states.async_set("binary_sensor.smoke", "on", {"device_class": "smoke"})
     hass.states.async_set("sensor.temperature", "21.5")  # untracked
     hass.states.async_remove("light.kitchen")
     await hass.async_block_till_done()
@@ -90,10 +91,14 @@ async def test_tracked_state_changes_are_forwarded_when_enabled(
             "state_changed",
             {"entity_id": "binary_sensor.hall_motion", "old_state": None, "new_state": "on"},
         ),
+        (
+            "state_changed",
+            {"entity_id": "binary_sensor.smoke", "old_state": None, "new_state": "on"},
+        ),
         ("state_changed", {"entity_id": "light.kitchen", "old_state": "on", "new_state": None}),
     ]
     key = stream_of(mock_entry).buffer.device_key
-    await wait_until(lambda: peer.sequences(key) == [1, 2, 3])
+    await wait_until(lambda: peer.sequences(key) == [1, 2, 3, 4])
     assert await hass.config_entries.async_unload(mock_entry.entry_id)
 
 
