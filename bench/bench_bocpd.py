@@ -13,8 +13,9 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from custom_components.roomdb.ml.bocpd import Bocpd, BocpdConfig, ReferenceBocpd
-from custom_components.roomdb.ml.metrics import changepoint_covering, changepoint_f1
+from bench.changepoint_metrics import changepoint_covering, changepoint_f1
+from bench.reference_bocpd import ReferenceBocpd
+from custom_components.roomdb.ml.bocpd import Bocpd, BocpdConfig
 from tests.ml.household import piecewise_gaussian
 
 STREAMS = 20

@@ -41,7 +41,7 @@ import yaml
 from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.ml.ingest import INSERT_RAW_EVENT, raw_event_row
 from custom_components.roomdb.ml.label_source import LABEL_SOURCE
-from custom_components.roomdb.ml.store import UPSERT_LABEL
+from custom_components.roomdb.ml.store import UPSERT_LABEL, label_row
 from custom_components.roomdb.timestamps import utc_now_iso
 from scripts.bootstrap_demo import Bootstrap
 from tests.ml.household import Household, generate_household
@@ -205,20 +205,7 @@ async def seed_history(db_path: Path, home: Household) -> tuple[int, int]:
     now = utc_now_iso()
     with closing(sqlite3.connect(db_path)) as conn, conn:
         conn.executemany(INSERT_RAW_EVENT, [raw_event_row(event) for event in home.events])
-        conn.executemany(
-            UPSERT_LABEL,
-            [
-                (
-                    label.night_date.isoformat(),
-                    label.tz,
-                    label.start_utc,
-                    label.end_utc,
-                    LABEL_SOURCE,
-                    now,
-                )
-                for label in labels
-            ],
-        )
+        conn.executemany(UPSERT_LABEL, [label_row(label, LABEL_SOURCE, now) for label in labels])
         events = conn.execute("SELECT COUNT(*) FROM raw_events").fetchone()[0]
     return int(events), len(labels)
 

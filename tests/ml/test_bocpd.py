@@ -8,14 +8,14 @@ import math
 import numpy as np
 import pytest
 
+from bench.changepoint_metrics import changepoint_covering, changepoint_f1
+from bench.reference_bocpd import ReferenceBocpd
 from custom_components.roomdb.ml.bocpd import (
     Bocpd,
     BocpdConfig,
     NormalGammaPrior,
-    ReferenceBocpd,
     priors_from_history,
 )
-from custom_components.roomdb.ml.metrics import changepoint_covering, changepoint_f1
 
 from .household import piecewise_gaussian
 

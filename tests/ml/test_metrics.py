@@ -5,13 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.changepoint_metrics import changepoint_covering, changepoint_f1, covering, f_measure
 from custom_components.roomdb.ml.metrics import (
     brier_score,
-    changepoint_covering,
-    changepoint_f1,
-    covering,
     expected_calibration_error,
-    f_measure,
     log_loss,
     roc_auc,
 )

@@ -19,9 +19,9 @@ Truncation: run lengths are kept up to R - 1 (default R = 500), and the last bin
 routine outlives R and fake a changepoint. The absorbing bin keeps the statistics of whichever of
 its two inflows carries more mass. Everything is in log space and renormalised every step.
 
-`Bocpd` updates S streams at once as (S, R) arrays; `ReferenceBocpd` is the same model written per
-stream in textbook form (growing arrays, counts, `math.lgamma`), used as the test oracle and as
-the per-stream baseline in the benchmark.
+`Bocpd` updates S streams at once as (S, R) arrays; `bench/reference_bocpd.py` is the same model
+written per stream in textbook form (growing arrays, counts, `math.lgamma`), used as the test
+oracle and as the per-stream baseline in the benchmark.
 
 Pooled (`BocpdConfig.pooled`): the S streams are the dimensions of one observation and share one
 run-length posterior (shape (1, R)); a change is a change of the whole vector. The predictive is
@@ -128,7 +128,7 @@ class NormalGammaPrior:
         return cls(mu0=mean, kappa0=kappa0, alpha0=1.0, beta0=spread * spread)
 
 
-def _c(alpha: float) -> float:
+def student_t_constant(alpha: float) -> float:
     """lgamma(alpha + 1/2) - lgamma(alpha): the alpha-dependent Student-t constant."""
     return math.lgamma(alpha + 0.5) - math.lgamma(alpha)
 
@@ -168,13 +168,6 @@ def _decode(blob: dict[str, Any]) -> npt.NDArray[Any]:
     return np.frombuffer(raw, dtype=np.dtype(blob["dtype"])).reshape(blob["shape"]).copy()
 
 
-def _logsumexp(a: FloatArray) -> FloatArray:
-    """Row-wise log(sum(exp(a))) for a 2-D array with a finite entry in each row."""
-    top = a.max(axis=1)
-    out: FloatArray = top + np.log(np.exp(a - top[:, None]).sum(axis=1))
-    return out
-
-
 class Bocpd:
     """BOCPD over S streams with a shared hazard and per-stream priors."""
 
@@ -202,7 +195,7 @@ class Bocpd:
             name: np.array([getattr(p, name) for p in priors], dtype=np.float64)
             for name in _PRIOR_FIELDS
         }
-        self._prior["lgc0"] = np.array([_c(p.alpha0) for p in priors])
+        self._prior["lgc0"] = np.array([student_t_constant(p.alpha0) for p in priors])
         self.log_r = np.full(shared, -np.inf)
         self.log_r[:, 0] = 0.0
         self.mu = np.repeat(self._prior["mu0"][:, None], size[1], axis=1)
@@ -221,7 +214,7 @@ class Bocpd:
                 self._prior["moved_alpha0"] = self._prior["alpha0"]
                 self._prior["moved_beta0"] = self._prior["beta0"]
             self._prior["moved_lgc0"] = np.array(
-                [_c(a) for a in self._prior["moved_alpha0"].tolist()]
+                [student_t_constant(a) for a in self._prior["moved_alpha0"].tolist()]
             )
             self.moved_mu = self.mu.copy()
             self.moved_kappa = np.full(size, self.config.moved_kappa)
@@ -306,7 +299,7 @@ class Bocpd:
         if cfg.pooled:
             log_pred = np.where(missing[:, None], 0.0, log_pred).sum(axis=0, keepdims=True)
         joint = self.log_r + log_pred
-        evidence = _logsumexp(joint)
+        evidence: FloatArray = np.logaddexp.reduce(joint, axis=1)
         growth = joint + math.log1p(-cfg.hazard)
 
         new_log_r = np.empty_like(self.log_r)
@@ -392,97 +385,6 @@ class Bocpd:
                     raise ValueError(f"state array {name!r} has shape {array.shape}")
                 setattr(model, name, array.astype(getattr(model, name).dtype))
         return model
-
-
-class ReferenceBocpd:
-    """One stream, written plainly: growing run-length arrays, run counts, `math.lgamma`.
-
-    Same model, truncation and detector as `Bocpd`; the tests use it as an oracle and the
-    benchmark loops it over streams as the baseline.
-    """
-
-    def __init__(
-        self, config: BocpdConfig | None = None, prior: NormalGammaPrior | None = None
-    ) -> None:
-        """Start with a single run of length 0."""
-        self.config = config or BocpdConfig()
-        self.prior = prior or NormalGammaPrior()
-        p = self.prior
-        limit = self.config.max_run_length + 1
-        self._c_table = np.array([_c(p.alpha0 + n / 2.0) for n in range(limit)])
-        self.log_r = np.array([0.0])
-        self.count = np.array([0], dtype=np.int64)  # observations in each run
-        self.mu = np.array([p.mu0])
-        self.beta = np.array([p.beta0])
-        self.t = 0
-        self.candidate = 0
-        self.streak = 0
-        self.last_changepoint = 0
-
-    def _log_predictive(self, x: float) -> FloatArray:
-        p = self.prior
-        kappa = p.kappa0 + self.count
-        alpha = p.alpha0 + self.count / 2.0
-        c = self._c_table[np.minimum(self.count, self._c_table.size - 1)]
-        if self.count[-1] >= self._c_table.size:
-            c[-1] = _c(alpha[-1])
-        var = self.beta * (kappa + 1.0) / (alpha * kappa)  # Student-t scale^2
-        nu = 2.0 * alpha
-        out: FloatArray = (
-            c
-            - 0.5 * np.log(nu * math.pi * var)
-            - (nu + 1.0) / 2.0 * np.log1p((x - self.mu) ** 2 / (nu * var))
-        )
-        return out
-
-    def update(self, x: float) -> tuple[float, int, int | None]:
-        """Consume one observation; return (P(r < w), MAP run length, emitted changepoint)."""
-        cfg, p = self.config, self.prior
-        size = cfg.max_run_length
-        joint = self.log_r + self._log_predictive(x)
-        top = float(joint.max())
-        evidence = top + math.log(float(np.exp(joint - top).sum()))
-        growth = joint + math.log(1.0 - cfg.hazard)
-
-        kappa = p.kappa0 + self.count
-        mu_new = (kappa * self.mu + x) / (kappa + 1.0)
-        beta_new = self.beta + kappa * (x - self.mu) ** 2 / (2.0 * (kappa + 1.0))
-        count_new = self.count + 1
-        if growth.size == size:  # full: fold the oldest two runs into the absorbing bin
-            keep = -1 if growth[-1] > growth[-2] else -2
-            merged = float(np.logaddexp(growth[-2], growth[-1]))
-            growth = np.append(growth[:-2], merged)
-            mu_new = np.append(mu_new[:-2], mu_new[keep])
-            beta_new = np.append(beta_new[:-2], beta_new[keep])
-            count_new = np.append(count_new[:-2], count_new[keep])
-        self.log_r = np.concatenate([[evidence + math.log(cfg.hazard)], growth]) - evidence
-        self.mu = np.concatenate([[p.mu0], mu_new])
-        self.beta = np.concatenate([[p.beta0], beta_new])
-        self.count = np.concatenate([[0], count_new])
-
-        index = self.t
-        self.t += 1
-        map_run = int(np.argmax(self.log_r))
-        short = float(np.exp(self.log_r[: cfg.short_run]).sum())
-        candidate = self.candidate if map_run >= size - 1 else index - map_run + 1
-        self.streak = self.streak + 1 if candidate == self.candidate else 0
-        self.candidate = candidate
-        if self.streak >= cfg.confirm and candidate > self.last_changepoint:
-            self.last_changepoint = candidate
-            return short, map_run, candidate
-        return short, map_run, None
-
-    def run(self, series: npt.ArrayLike) -> tuple[FloatArray, IntArray, list[int]]:
-        """Consume a 1-D series; return (P(r < w), MAP run lengths, changepoints)."""
-        values = np.asarray(series, dtype=np.float64).ravel()
-        probs = np.empty(values.size)
-        maps = np.empty(values.size, dtype=np.int64)
-        found: list[int] = []
-        for i, value in enumerate(values.tolist()):
-            probs[i], maps[i], cp = self.update(value)
-            if cp is not None:
-                found.append(cp)
-        return probs, maps, found
 
 
 def priors_from_history(

@@ -199,19 +199,21 @@ def noon_after(night: date, tz: str) -> float:
 
 async def async_upsert_label(database: Database, label: SleepLabel, source: str) -> bool:
     """Store the night's label (replacing that night's); return whether anything changed."""
-    changed = await database.execute_write(
-        UPSERT_LABEL,
-        (
-            label.night_date.isoformat(),
-            label.tz,
-            label.start_utc,
-            label.end_utc,
-            source,
-            utc_now_iso(),
-            noon_after(label.night_date, label.tz),
-        ),
-    )
+    changed = await database.execute_write(UPSERT_LABEL, label_row(label, source, utc_now_iso()))
     return changed > 0
+
+
+def label_row(label: SleepLabel, source: str, updated_at: str) -> tuple[Any, ...]:
+    """The parameters of `UPSERT_LABEL` for one label."""
+    return (
+        label.night_date.isoformat(),
+        label.tz,
+        label.start_utc,
+        label.end_utc,
+        source,
+        updated_at,
+        noon_after(label.night_date, label.tz),
+    )
 
 
 async def async_fill_label_noons(database: Database) -> int:
