@@ -83,7 +83,9 @@ class AlarmStore(Store[dict[str, Any]]):
     ) -> dict[str, Any]:
         if old_major_version == 1:
             return {"machine": old_data}
-        raise NotImplementedError  # a newer RoomDB's file: Store refuses to load it
+        # Same major version, another minor: the layout is compatible. A newer major version
+        # never gets here: Store refuses it (UnsupportedStorageVersionError) before migrating.
+        return old_data
 
 
 class AlarmController:
