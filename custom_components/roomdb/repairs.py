@@ -5,13 +5,38 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN, ISSUE_DATABASE_CORRUPT, LOGGER
 from .db.database import DatabaseCorruptError
 
 SIDECAR_SUFFIXES = ("-wal", "-shm")
+
+
+@callback
+def async_raise_issue(
+    hass: HomeAssistant,
+    issue_id: str,
+    placeholders: dict[str, str],
+    *,
+    severity: ir.IssueSeverity = ir.IssueSeverity.WARNING,
+    persistent: bool = False,
+) -> None:
+    """Raise (or update) one of RoomDB's repair issues; its translation key is its id.
+
+    None is fixable from the repairs dialog: each clears itself once its cause is gone.
+    """
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        is_persistent=persistent,
+        severity=severity,
+        translation_key=issue_id,
+        translation_placeholders=placeholders,
+    )
 
 
 def quarantine_database_file(path: Path, stamp: str) -> Path | None:
@@ -37,14 +62,11 @@ async def async_report_corrupt_database(hass: HomeAssistant, err: DatabaseCorrup
         kept = None
     kept_as = str(kept) if kept is not None else str(err.path)
     LOGGER.error("RoomDB database %s is unreadable (%s); kept as %s", err.path, err.reason, kept_as)
-    ir.async_create_issue(
+    async_raise_issue(
         hass,
-        DOMAIN,
         ISSUE_DATABASE_CORRUPT,
-        is_fixable=False,
-        is_persistent=True,
+        {"path": str(err.path), "kept_as": kept_as, "reason": err.reason},
         severity=ir.IssueSeverity.ERROR,
-        translation_key=ISSUE_DATABASE_CORRUPT,
-        translation_placeholders={"path": str(err.path), "kept_as": kept_as, "reason": err.reason},
+        persistent=True,
     )
     return kept_as

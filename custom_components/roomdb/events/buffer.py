@@ -23,13 +23,12 @@ from typing import Any, Final
 from uuid import uuid4
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.json import json_bytes
 from homeassistant.helpers.storage import Store
 from homeassistant.util.json import json_loads_object
 
-from ..const import DOMAIN
 from ..log import get_logger
+from ..repairs import async_raise_issue
 from .document import RestoredStream, dump_stream, emit_event, load_stream
 from .event import MAX_SEQUENCE, Event, is_int
 from .ledger import LedgerEntry, SequenceLedger, valid_device_key
@@ -215,14 +214,10 @@ class EventBuffer:
             self.device_key,
             kept_as,
         )
-        ir.async_create_issue(
+        async_raise_issue(
             self._hass,
-            DOMAIN,
             ISSUE_EVENT_BUFFER_RESET,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_EVENT_BUFFER_RESET,
-            translation_placeholders={
+            {
                 "reason": problem,
                 "next": str(self.allocator.peek()),
                 "kept_as": kept_as,

@@ -40,6 +40,7 @@ from yarl import URL
 from ..backoff import Backoff
 from ..const import DOMAIN
 from ..log import get_logger
+from ..repairs import async_raise_issue
 from .buffer import EventBuffer
 from .event import HEARTBEAT_EVENT, Event
 from .ring import EventRing, GapResolution
@@ -312,13 +313,10 @@ class EventSink:
                 self._endpoint,
                 result.error,
             )
-            ir.async_create_issue(
+            async_raise_issue(
                 self._hass,
-                DOMAIN,
                 ISSUE_EVENT_STREAM_ERROR,
-                is_fixable=False,
+                {"url": self._endpoint, "error": result.error or ""},
                 severity=ir.IssueSeverity.ERROR,
-                translation_key=ISSUE_EVENT_STREAM_ERROR,
-                translation_placeholders={"url": self._endpoint, "error": result.error or ""},
             )
         self._state = EndpointState.ERROR

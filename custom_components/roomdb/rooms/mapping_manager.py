@@ -31,6 +31,7 @@ from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, ISSUE_MAPPING_INVALID
 from ..log import get_logger
+from ..repairs import async_raise_issue
 from .mapping import (
     AreaMapping,
     ErrorCode,
@@ -312,14 +313,10 @@ class MappingManager:
     @callback
     def _raise_issue(self) -> None:
         shown = "; ".join(str(error) for error in self.errors[:ISSUE_MAX_ERRORS])
-        ir.async_create_issue(
+        async_raise_issue(
             self.hass,
-            DOMAIN,
             ISSUE_MAPPING_INVALID,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_MAPPING_INVALID,
-            translation_placeholders={
+            {
                 "path": str(self.path),
                 "count": str(len(self.errors)),
                 "errors": shown,

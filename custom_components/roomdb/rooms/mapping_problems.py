@@ -20,6 +20,7 @@ from homeassistant.helpers import area_registry as ar, issue_registry as ir
 
 from ..const import DOMAIN, ISSUE_MAPPING_ROOMS
 from ..log import get_logger
+from ..repairs import async_raise_issue
 from .mapping import AreaMapping, MappingWarning, area_warnings
 
 _LOGGER = get_logger(__name__)
@@ -92,14 +93,10 @@ class RoomProblems:
             shown,
             problems,
         )
-        ir.async_create_issue(
+        async_raise_issue(
             self.hass,
-            DOMAIN,
             ISSUE_MAPPING_ROOMS,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_MAPPING_ROOMS,
-            translation_placeholders={
+            {
                 "path": str(self.path),
                 "count": str(len(rooms)),
                 "rooms": shown,
