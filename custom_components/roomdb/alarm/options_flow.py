@@ -63,18 +63,9 @@ from .const import (
 from .machine import ARMED_STATES, AlarmState, CodeHash, User
 from .notify import NOTIFY_DOMAIN, SERVICE_SEND_MESSAGE
 from .security import EventKind
-from .sensors import SensorConfig, default_sensor
+from .sensors import SENSOR_FLAGS, SensorConfig, default_sensor
 from .settings import main_user, mode_times, named_users
 
-SENSOR_FLAGS: Final = (
-    "entry_delay",
-    "exit_delay",
-    "always_on",
-    "arm_on_close",
-    "allow_open",
-    "trigger_unavailable",
-)
-"""The per-sensor switches of the "alarm_sensor" form, in the order shown."""
 MODE_OPTIONS: Final = [
     str(mode)
     for mode in (

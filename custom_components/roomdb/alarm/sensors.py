@@ -76,6 +76,17 @@ class Reaction(StrEnum):
     RESUME_EXIT_DELAY = "resume_exit_delay"
 
 
+SENSOR_FLAGS: Final = (
+    "entry_delay",
+    "exit_delay",
+    "always_on",
+    "arm_on_close",
+    "allow_open",
+    "trigger_unavailable",
+)
+"""A sensor's on/off settings, in the order the options form shows them."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SensorConfig:
     """How one binary sensor guards the panel; see the module docstring."""
@@ -127,18 +138,10 @@ class SensorConfig:
             parsed = frozenset(AlarmState(mode) for mode in modes)
         except ValueError as err:
             raise InvalidSnapshotError(f"{entity_id}: {err}") from None
-        flags = (
-            "entry_delay",
-            "exit_delay",
-            "always_on",
-            "arm_on_close",
-            "allow_open",
-            "trigger_unavailable",
-        )
         return cls(
             entity_id=entity_id,
             modes=parsed,
-            **{flag: bool(data[flag]) for flag in flags if flag in data},
+            **{flag: bool(data[flag]) for flag in SENSOR_FLAGS if flag in data},
         )
 
 
