@@ -6,16 +6,13 @@ from collections.abc import Mapping
 from typing import Any, override
 
 from homeassistant.components.alarm_control_panel import AlarmControlPanelEntity
-from homeassistant.components.alarm_control_panel.const import (
-    AlarmControlPanelEntityFeature,
-    AlarmControlPanelState,
-    CodeFormat,
-)
+from homeassistant.components.alarm_control_panel.const import AlarmControlPanelState, CodeFormat
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .alarm.controller import AlarmController
+from .alarm.features import PANEL_FEATURES
 from .alarm.machine import AlarmState
 from .const import DOMAIN
 from .data import RoomDbConfigEntry
@@ -39,13 +36,7 @@ class RoomDbAlarmPanel(AlarmControlPanelEntity):
     _attr_has_entity_name = True
     _attr_translation_key = "alarm"
     _attr_should_poll = False
-    _attr_supported_features = (
-        AlarmControlPanelEntityFeature.ARM_HOME
-        | AlarmControlPanelEntityFeature.ARM_AWAY
-        | AlarmControlPanelEntityFeature.ARM_NIGHT
-        | AlarmControlPanelEntityFeature.ARM_VACATION
-        | AlarmControlPanelEntityFeature.TRIGGER
-    )
+    _attr_supported_features = PANEL_FEATURES
 
     def __init__(self, entry_id: str, controller: AlarmController) -> None:
         """Bind the panel to the controller and RoomDB's service device."""
@@ -81,7 +72,10 @@ class RoomDbAlarmPanel(AlarmControlPanelEntity):
     @property
     @override
     def code_arm_required(self) -> bool:
-        """Return whether arming needs the code (never without a code)."""
+        """Return whether arming any mode needs a code (never without a code).
+
+        Off while some mode may be armed without one; the controller refuses the others.
+        """
         return self._controller.machine.code_arm_required
 
     @property
@@ -121,6 +115,11 @@ class RoomDbAlarmPanel(AlarmControlPanelEntity):
     async def async_alarm_arm_vacation(self, code: str | None = None) -> None:
         """Arm vacation."""
         await self._arm(AlarmState.ARMED_VACATION, code)
+
+    @override
+    async def async_alarm_arm_custom_bypass(self, code: str | None = None) -> None:
+        """Arm custom bypass: only the sensors chosen for it guard."""
+        await self._arm(AlarmState.ARMED_CUSTOM_BYPASS, code)
 
     @override
     async def async_alarm_trigger(self, code: str | None = None) -> None:

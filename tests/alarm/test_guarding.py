@@ -561,7 +561,7 @@ async def test_exit_delay_end_with_the_door_open_fails_arming(
     [
         {},
         {"mode": "disarmed", "code": "1111"},
-        {"mode": "armed_custom_bypass", "code": "1111"},
+        {"mode": "armed_sideways", "code": "1111"},
         {"mode": "armed_home", "code": "1111", "force": "maybe"},
         {"mode": "armed_home", "code": "1111", "user": "Ann"},
     ],

@@ -655,7 +655,7 @@ def test_snapshot_round_trip(alarm: AlarmMachine) -> None:
     "change",
     [
         {"version": 99},
-        {"state": "armed_custom_bypass"},
+        {"state": "disarming"},
         {"state": None},
         {"state": "disarmed", "target": "armed_away"},
         {"state": "armed_home", "deadline": T0},
@@ -751,7 +751,7 @@ def test_peer_states_accept_plain_strings() -> None:
     alarm.apply_external("armed_night", T0)  # type: ignore[arg-type]
     assert state_of(alarm) is S.ARMED_NIGHT
     with pytest.raises(ValueError):
-        alarm.apply_external("armed_custom_bypass", T0)  # type: ignore[arg-type]
+        alarm.apply_external("disarming", T0)  # type: ignore[arg-type]
 
 
 # -- config -----------------------------------------------------------------------------------

@@ -61,9 +61,8 @@ def test_alarm_state_values_equal_home_assistant() -> None:
     for state in AlarmState:
         assert state.value in ha_values
         assert AlarmControlPanelState(state.value).value == state.value
-    # HA's extra states: armed_custom_bypass (RoomDB folds it into armed_vacation) and
-    # disarming, which a panel only passes through: recorded, never applied.
-    assert ha_values - {s.value for s in AlarmState} == {"armed_custom_bypass", "disarming"}
+    # HA's extra state: disarming, which a panel only passes through: recorded, never applied.
+    assert ha_values - {s.value for s in AlarmState} == {"disarming"}
 
 
 @pytest.mark.parametrize(
@@ -76,7 +75,7 @@ def test_alarm_state_values_equal_home_assistant() -> None:
         ("armed_home", AlarmState.ARMED_HOME),
         ("armed_away", AlarmState.ARMED_AWAY),
         ("armed_night", AlarmState.ARMED_NIGHT),
-        ("armed_custom_bypass", AlarmState.ARMED_VACATION),
+        ("armed_custom_bypass", AlarmState.ARMED_CUSTOM_BYPASS),
         ("armed_vacation", AlarmState.ARMED_VACATION),
         ("disarming", None),
         ("unknown", None),
@@ -120,7 +119,9 @@ def test_unusable_states_are_not_passing(unusable: str | None) -> None:
         (AlarmState.ARMED_HOME, True, "alarm_arm_home"),
         (AlarmState.ARMED_AWAY, True, "alarm_arm_away"),
         (AlarmState.ARMED_NIGHT, True, "alarm_arm_night"),
-        (AlarmState.ARMED_VACATION, True, "alarm_arm_custom_bypass"),
+        (AlarmState.ARMED_VACATION, True, "alarm_arm_vacation"),
+        (AlarmState.ARMED_CUSTOM_BYPASS, True, "alarm_arm_custom_bypass"),
+        (AlarmState.ARMED_CUSTOM_BYPASS, False, "alarm_arm_custom_bypass"),
         (AlarmState.TRIGGERED, True, "alarm_trigger"),
         (AlarmState.TRIGGERED, False, None),
         (AlarmState.ARMING, True, None),
@@ -142,6 +143,7 @@ def test_outbound_services_are_home_assistant_services() -> None:
         ha_const.SERVICE_ALARM_ARM_HOME,
         ha_const.SERVICE_ALARM_ARM_AWAY,
         ha_const.SERVICE_ALARM_ARM_NIGHT,
+        ha_const.SERVICE_ALARM_ARM_VACATION,
         ha_const.SERVICE_ALARM_ARM_CUSTOM_BYPASS,
         ha_const.SERVICE_ALARM_TRIGGER,
     }
@@ -155,6 +157,7 @@ def test_round_trip_of_pushable_states() -> None:
         "alarm_arm_home": "armed_home",
         "alarm_arm_away": "armed_away",
         "alarm_arm_night": "armed_night",
+        "alarm_arm_vacation": "armed_vacation",
         "alarm_arm_custom_bypass": "armed_custom_bypass",
         "alarm_trigger": "triggered",
     }

@@ -76,6 +76,7 @@ async def test_panel_starts_disarmed_without_code(
         | AlarmControlPanelEntityFeature.ARM_AWAY
         | AlarmControlPanelEntityFeature.ARM_NIGHT
         | AlarmControlPanelEntityFeature.ARM_VACATION
+        | AlarmControlPanelEntityFeature.ARM_CUSTOM_BYPASS
         | AlarmControlPanelEntityFeature.TRIGGER
     )
     registry_entry = entity_registry.async_get(PANEL)

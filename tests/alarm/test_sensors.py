@@ -135,10 +135,13 @@ def react(
 
 @pytest.mark.parametrize("armed", sorted(ARMED_STATES))
 def test_opening_while_armed_trips_with_or_without_entry_delay(armed: AlarmState) -> None:
-    assert react(door(), R.CLOSED, R.OPEN, armed) is Reaction.TRIGGER
-    assert react(door(entry_delay=False), R.CLOSED, R.OPEN, armed) is Reaction.TRIGGER_NOW
-    assert react(door(), R.OPEN, R.CLOSED, armed) is Reaction.NONE
-    assert react(door(), R.OPEN, R.OPEN, armed) is Reaction.NONE
+    every_mode = door(modes=ARMED_STATES)
+    assert react(every_mode, R.CLOSED, R.OPEN, armed) is Reaction.TRIGGER
+    assert react(door(modes=ARMED_STATES, entry_delay=False), R.CLOSED, R.OPEN, armed) is (
+        Reaction.TRIGGER_NOW
+    )
+    assert react(every_mode, R.OPEN, R.CLOSED, armed) is Reaction.NONE
+    assert react(every_mode, R.OPEN, R.OPEN, armed) is Reaction.NONE
 
 
 def test_sensors_of_other_modes_and_disarmed_panels_do_nothing() -> None:

@@ -8,8 +8,8 @@ the target's own changes), the others through `resolve()`, outages queue only th
 change, failed pushes retry with backoff, and a reconnect runs the rules once.
 
 The target reports `last_updated` as the time its state last really changed (an outage of the link
-does not touch it) and shows armed_vacation as armed_custom_bypass, as a panel armed through
-`alarm_arm_custom_bypass` would. Like a Home Assistant entity, it stamps its states with the context
+does not touch it) and shows each mode as itself (every mode, custom bypass included, is sent as
+the same mode). Like a Home Assistant entity, it stamps its states with the context
 of the last call made to it for `CONTEXT_WINDOW` seconds: its timers and its keypad then report with
 RoomDB's context too, while a use through Home Assistant brings its own context.
 """
@@ -60,7 +60,8 @@ SERVICE_MODE = {
     "alarm_arm_home": S.ARMED_HOME,
     "alarm_arm_away": S.ARMED_AWAY,
     "alarm_arm_night": S.ARMED_NIGHT,
-    "alarm_arm_custom_bypass": S.ARMED_VACATION,
+    "alarm_arm_vacation": S.ARMED_VACATION,
+    "alarm_arm_custom_bypass": S.ARMED_CUSTOM_BYPASS,
 }
 
 
@@ -102,7 +103,7 @@ class Target:
     def _emit(self, transitions: list[Transition]) -> None:
         for transition in transitions:
             new = transition.new
-            self.shown = "armed_custom_bypass" if new is S.ARMED_VACATION else str(new)
+            self.shown = str(new)
             self.last_updated = transition.at
             context = self.context_at(transition.at)
             if self.link_up and self.link is not None:

@@ -107,7 +107,8 @@ async def test_local_changes_mirror_once(
         ("alarm_arm_away", "armed_away", "alarm_arm_away"),
         ("alarm_arm_home", "armed_home", "alarm_arm_home"),
         ("alarm_arm_night", "armed_night", "alarm_arm_night"),
-        ("alarm_arm_vacation", "armed_custom_bypass", "alarm_arm_custom_bypass"),
+        ("alarm_arm_vacation", "armed_vacation", "alarm_arm_vacation"),
+        ("alarm_arm_custom_bypass", "armed_custom_bypass", "alarm_arm_custom_bypass"),
         ("alarm_disarm", "disarmed", "alarm_disarm"),
     ):
         before = len(calls.outbound)
@@ -136,7 +137,7 @@ async def test_target_changes_mirror_without_a_call_back(
         ("alarm_arm_home", "armed_home"),
         ("alarm_arm_away", "armed_away"),
         ("alarm_arm_night", "armed_night"),
-        ("alarm_arm_custom_bypass", "armed_vacation"),
+        ("alarm_arm_custom_bypass", "armed_custom_bypass"),
         ("alarm_arm_vacation", "armed_vacation"),
         ("alarm_disarm", "disarmed"),
     ):

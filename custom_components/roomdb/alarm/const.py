@@ -65,6 +65,9 @@ DEFAULT_TIMES: Final[MappingProxyType[AlarmState, MappingProxyType[str, float]]]
         AlarmState.ARMED_VACATION: MappingProxyType(
             {CONF_ARMING_TIME: 60.0, CONF_DELAY_TIME: 30.0, CONF_TRIGGER_TIME: 120.0}
         ),
+        AlarmState.ARMED_CUSTOM_BYPASS: MappingProxyType(
+            {CONF_ARMING_TIME: 60.0, CONF_DELAY_TIME: 30.0, CONF_TRIGGER_TIME: 120.0}
+        ),
         AlarmState.DISARMED: MappingProxyType(
             {CONF_ARMING_TIME: 0.0, CONF_DELAY_TIME: 0.0, CONF_TRIGGER_TIME: 120.0}
         ),
@@ -101,6 +104,8 @@ CONF_USER_NAME: Final = "name"
 CONF_USER_CODE: Final = "code"
 CONF_USER_ARM_MODES: Final = "arm_modes"
 CONF_USER_DISARM_MODES: Final = "disarm_modes"
+CONF_USER_CODE_ARM_REQUIRED: Final = "code_arm_required"
+"""The user's modes are never armed without a code (see `User.code_arm_required`)."""
 CONF_USER_REMOVE: Final = "remove"
 
 # Options of the "alarm_notify" section.

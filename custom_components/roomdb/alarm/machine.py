@@ -9,9 +9,11 @@ Modelled on Home Assistant's `manual` alarm panel:
   `disarm_after_trigger`. A `trigger_time` of zero disables `trigger()` in that state. DISARMED has
   timings too (manual's default lets a disarmed panel be triggered: a panic button); give it a zero
   trigger time to stop that.
-- `disarm()` needs a code whenever users (each with a code) are set; arming needs one only with
-  `code_arm_required`. A user's code only moves the panel to and from the modes the user may arm
-  and disarm.
+- `disarm()` needs a code whenever users (each with a code) are set. Arming a mode needs one when
+  the config's `code_arm_required` is on, or when a user who may arm that mode has their own
+  `code_arm_required` on (their modes are never armed without a code). A code given where none is
+  needed is still checked: it tells who armed. A user's code only moves the panel to and from the
+  modes the user may arm and disarm.
 
 Deliberate differences from `manual`:
 
@@ -71,18 +73,20 @@ class AlarmState(StrEnum):
     ARMED_AWAY = "armed_away"
     ARMED_NIGHT = "armed_night"
     ARMED_VACATION = "armed_vacation"
+    ARMED_CUSTOM_BYPASS = "armed_custom_bypass"
     PENDING = "pending"
     TRIGGERED = "triggered"
 
 
-ARMED_STATES: Final[frozenset[AlarmState]] = frozenset(
-    {
-        AlarmState.ARMED_HOME,
-        AlarmState.ARMED_AWAY,
-        AlarmState.ARMED_NIGHT,
-        AlarmState.ARMED_VACATION,
-    }
+ARM_MODES: Final[tuple[AlarmState, ...]] = (
+    AlarmState.ARMED_AWAY,
+    AlarmState.ARMED_HOME,
+    AlarmState.ARMED_NIGHT,
+    AlarmState.ARMED_VACATION,
+    AlarmState.ARMED_CUSTOM_BYPASS,
 )
+"""The armed states, in the order forms and lists show them: the one table of arm modes."""
+ARMED_STATES: Final[frozenset[AlarmState]] = frozenset(ARM_MODES)
 # States a panel rests in; the others (ARMING, PENDING, TRIGGERED) are timed intermediate states.
 STABLE_STATES: Final[frozenset[AlarmState]] = ARMED_STATES | {AlarmState.DISARMED}
 INTERMEDIATE_STATES: Final[frozenset[AlarmState]] = frozenset(
@@ -214,7 +218,8 @@ class AlarmConfig:
     times: Mapping[AlarmState, ModeTimes] = field(default_factory=dict)
     disarm_after_trigger: bool = False
     code_arm_required: bool = True
-    """Arming needs the code (only when a code is set at all)."""
+    """Arming any mode needs a code (only when a code is set at all); off, only the modes of users
+    who require one (`User.code_arm_required`) do."""
     arming_modes: frozenset[AlarmState] = ARMED_STATES
     """The armed states `arm()` accepts."""
 
@@ -351,6 +356,9 @@ class User:
     """The armed states this user may arm (when arming needs a code)."""
     disarm_modes: frozenset[AlarmState] = ARMED_STATES
     """The armed states this user may disarm, also while arming to, pending or triggered in them."""
+    code_arm_required: bool = False
+    """The modes this user may arm are never armed without a code, even when the config lets the
+    panel arm without one. Off, the config decides."""
 
     @classmethod
     def create(
@@ -361,6 +369,7 @@ class User:
         iterations: int = CODE_HASH_ITERATIONS,
         arm_modes: frozenset[AlarmState] = ARMED_STATES,
         disarm_modes: frozenset[AlarmState] = ARMED_STATES,
+        code_arm_required: bool = False,
     ) -> Self:
         """Hash `code` (slow) for a new user."""
         return cls(
@@ -368,6 +377,7 @@ class User:
             code_hash=CodeHash.create(code, iterations=iterations),
             arm_modes=arm_modes,
             disarm_modes=disarm_modes,
+            code_arm_required=code_arm_required,
         )
 
     def may_arm(self, mode: AlarmState) -> bool:
@@ -391,11 +401,15 @@ class User:
             "code_hash": self.code_hash.to_dict(),
             "arm_modes": sorted(str(mode) for mode in self.arm_modes),
             "disarm_modes": sorted(str(mode) for mode in self.disarm_modes),
+            "code_arm_required": self.code_arm_required,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        """Build from a dict as written by `to_dict`; missing permissions allow every mode."""
+        """Build from a dict as written by `to_dict`; missing permissions allow every mode.
+
+        A user stored before users had `code_arm_required` follows the config, as then.
+        """
         name = data.get("name")
         if not isinstance(name, str) or not name:
             raise InvalidSnapshotError(f"a user needs a name, got {name!r}")
@@ -407,6 +421,7 @@ class User:
             code_hash=CodeHash.from_dict(code_hash),
             arm_modes=_modes(data.get("arm_modes", sorted(ARMED_STATES)), "arm_modes"),
             disarm_modes=_modes(data.get("disarm_modes", sorted(ARMED_STATES)), "disarm_modes"),
+            code_arm_required=bool(data.get("code_arm_required", False)),
         )
 
 
@@ -505,8 +520,12 @@ class AlarmMachine:
 
     @property
     def code_arm_required(self) -> bool:
-        """Whether arming needs a code: only when a code is set and the config asks for it."""
-        return self.has_code and self._config.code_arm_required
+        """Whether arming needs a code whatever the mode (HA's `code_arm_required`).
+
+        Off while some mode may be armed without one; arming a mode that needs one without a code
+        is then refused by `code_check` (`CodeRequiredError`).
+        """
+        return self.has_code and all(self.code_needed(mode) for mode in self._config.arming_modes)
 
     @property
     def code_format(self) -> str | None:
@@ -534,33 +553,39 @@ class AlarmMachine:
         self._users = tuple(users)
 
     def code_needed(self, for_state: AlarmState) -> bool:
-        """Whether moving to `for_state` needs a code: disarming always, arming by the config."""
+        """Whether moving to `for_state` needs a code.
+
+        Disarming always does; arming a mode when the config says so, or when any user who may arm
+        that mode requires a code to arm.
+        """
         if not self._users:
             return False
-        return for_state is AlarmState.DISARMED or self._config.code_arm_required
+        return (
+            for_state is AlarmState.DISARMED
+            or self._config.code_arm_required
+            or any(user.code_arm_required and user.may_arm(for_state) for user in self._users)
+        )
 
     def validate_code(self, code: Code, for_state: AlarmState) -> User | None:
-        """Return the user of `code`, or None when no code is needed.
+        """Return the user of `code`, or None when no code was needed and none given.
 
         Raise `CodeRequiredError`/`InvalidCodeError` unless `code` may move to `for_state`. A code
         given as text is checked here, in the caller's thread.
         """
-        if not self.code_needed(for_state):
-            return None
         if (check := self.code_check(code, for_state)) is not None:
             code = check.run()
-        assert isinstance(code, VerifiedCode)
-        return code.user
+        return code.user if self._users and isinstance(code, VerifiedCode) else None
 
     def code_check(self, code: Code, for_state: AlarmState) -> CodeCheck | None:
         """Return the slow check `code` still needs before it may move to `for_state`, or None.
 
-        None when no code is needed (none set; arming without `code_arm_required`) or `code` was
-        checked against the current users already. Raise `CodeRequiredError` when a code is needed
+        None when no code is needed and none given (or no code is set at all), or when `code` was
+        checked against the current users already. A code given where none is needed is checked
+        all the same: it names who made the change. Raise `CodeRequiredError` when a code is needed
         and missing, `InvalidCodeError` for a code checked against a user the machine no longer
         has (or has with another code or other permissions).
         """
-        if not self.code_needed(for_state):
+        if not self._users or (not code and not self.code_needed(for_state)):
             return None
         if isinstance(code, VerifiedCode):
             if code.user in self._users:

@@ -1,14 +1,15 @@
 """State mapping between RoomDB's alarm and a sync target panel: pure, no Home Assistant import.
 
-Inbound (target state string → `AlarmState`): the seven shared states map 1:1, and both
-`armed_custom_bypass` and `armed_vacation` map to ARMED_VACATION. Anything else maps to None: record
+Inbound (target state string → `AlarmState`): every state RoomDB's machine has maps 1:1 (all of
+Home Assistant's but `disarming`, custom bypass included). Anything else maps to None: record
 it as the last seen target state, never transition on it. Among those, the passing states
 (`disarming`) are states a panel only goes through: the target is there, not offline. The rest
 (`unknown`, `unavailable`, "", None, states these tables do not know) mean the target is unusable.
 
-Outbound (`AlarmState` → `alarm_control_panel` service): stable states map to their arm/disarm
-service, ARMED_VACATION to `alarm_arm_custom_bypass`, TRIGGERED to `alarm_trigger` only when the
-target supports triggering, and ARMING/PENDING to None: intermediate states are never pushed.
+Outbound (`AlarmState` → `alarm_control_panel` service): stable states map to their own arm/disarm
+service (each mode to the same mode: never to a "closest" one, whose echo would come back as another
+state), TRIGGERED to `alarm_trigger` only when the target supports triggering, and ARMING/PENDING to
+None: intermediate states are never pushed.
 """
 
 from __future__ import annotations
@@ -23,21 +24,12 @@ SERVICE_ALARM_DISARM: Final = "alarm_disarm"
 SERVICE_ALARM_ARM_HOME: Final = "alarm_arm_home"
 SERVICE_ALARM_ARM_AWAY: Final = "alarm_arm_away"
 SERVICE_ALARM_ARM_NIGHT: Final = "alarm_arm_night"
+SERVICE_ALARM_ARM_VACATION: Final = "alarm_arm_vacation"
 SERVICE_ALARM_ARM_CUSTOM_BYPASS: Final = "alarm_arm_custom_bypass"
 SERVICE_ALARM_TRIGGER: Final = "alarm_trigger"
 
 INBOUND_STATE_MAP: Final[Mapping[str, AlarmState]] = MappingProxyType(
-    {
-        "disarmed": AlarmState.DISARMED,
-        "arming": AlarmState.ARMING,
-        "pending": AlarmState.PENDING,
-        "triggered": AlarmState.TRIGGERED,
-        "armed_home": AlarmState.ARMED_HOME,
-        "armed_away": AlarmState.ARMED_AWAY,
-        "armed_night": AlarmState.ARMED_NIGHT,
-        "armed_custom_bypass": AlarmState.ARMED_VACATION,
-        "armed_vacation": AlarmState.ARMED_VACATION,
-    }
+    {str(state): state for state in AlarmState}
 )
 
 PASSING_STATES: Final[frozenset[str]] = frozenset({"disarming"})
@@ -51,7 +43,8 @@ OUTBOUND_SERVICE_MAP: Final[Mapping[AlarmState, str | None]] = MappingProxyType(
         AlarmState.ARMED_HOME: SERVICE_ALARM_ARM_HOME,
         AlarmState.ARMED_AWAY: SERVICE_ALARM_ARM_AWAY,
         AlarmState.ARMED_NIGHT: SERVICE_ALARM_ARM_NIGHT,
-        AlarmState.ARMED_VACATION: SERVICE_ALARM_ARM_CUSTOM_BYPASS,
+        AlarmState.ARMED_VACATION: SERVICE_ALARM_ARM_VACATION,
+        AlarmState.ARMED_CUSTOM_BYPASS: SERVICE_ALARM_ARM_CUSTOM_BYPASS,
         AlarmState.TRIGGERED: SERVICE_ALARM_TRIGGER,
         AlarmState.ARMING: None,
         AlarmState.PENDING: None,

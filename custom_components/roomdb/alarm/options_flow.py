@@ -45,6 +45,7 @@ from .const import (
     CONF_SYNC_TARGET,
     CONF_USER_ARM_MODES,
     CONF_USER_CODE,
+    CONF_USER_CODE_ARM_REQUIRED,
     CONF_USER_DISARM_MODES,
     CONF_USER_NAME,
     CONF_USER_REMOVE,
@@ -60,21 +61,13 @@ from .const import (
     MAIN_USER,
     NEW_USER,
 )
-from .machine import ARMED_STATES, AlarmState, CodeHash, User
+from .machine import ARM_MODES, ARMED_STATES, AlarmState, CodeHash, User
 from .notify import NOTIFY_DOMAIN, SERVICE_SEND_MESSAGE
 from .security import EventKind
 from .sensors import SENSOR_FLAGS, SensorConfig, default_sensor
 from .settings import main_user, mode_times, named_users
 
-MODE_OPTIONS: Final = [
-    str(mode)
-    for mode in (
-        AlarmState.ARMED_AWAY,
-        AlarmState.ARMED_HOME,
-        AlarmState.ARMED_NIGHT,
-        AlarmState.ARMED_VACATION,
-    )
-]
+MODE_OPTIONS: Final = [str(mode) for mode in ARM_MODES]
 
 MAX_SECONDS = 3600
 
@@ -130,7 +123,8 @@ def alarm_schema(options: Mapping[str, Any]) -> vol.Schema:
         times = mode_times(options, state)
         if state is AlarmState.DISARMED:
             del times[CONF_ARMING_TIME]  # nothing is armed from here
-        fields[vol.Required(str(state))] = section(
+        # A section left out keeps its timings (a mode added since the caller's form was built).
+        fields[vol.Required(str(state), default=dict)] = section(
             vol.Schema(
                 {vol.Required(key, default=value): _SECONDS for key, value in times.items()}
             ),
@@ -429,6 +423,10 @@ class AlarmOptionsFlow(OptionsFlow):
                 CONF_USER_DISARM_MODES,
                 default=_mode_list(ARMED_STATES if current is None else current.disarm_modes),
             ): _MODES,
+            vol.Required(
+                CONF_USER_CODE_ARM_REQUIRED,
+                default=False if current is None else current.code_arm_required,
+            ): _BOOLEAN,
         }
         if current is not None:
             fields[vol.Required(CONF_USER_REMOVE, default=False)] = _BOOLEAN
@@ -471,6 +469,7 @@ class AlarmOptionsFlow(OptionsFlow):
             code_hash=code_hash,
             arm_modes=frozenset(AlarmState(mode) for mode in user_input[CONF_USER_ARM_MODES]),
             disarm_modes=frozenset(AlarmState(mode) for mode in user_input[CONF_USER_DISARM_MODES]),
+            code_arm_required=bool(user_input[CONF_USER_CODE_ARM_REQUIRED]),
         )
         return user, {}
 

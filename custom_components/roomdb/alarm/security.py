@@ -14,7 +14,7 @@ it guard a home:
 - States from the sync target (`apply_external`) are taken as the machine takes them, never
   refused: an armed state arriving while sensors are open bypasses them, as a forced arming would.
 - Lockout: `code_failed` counts wrong codes; `LockoutPolicy.attempts` of them in a row refuse every
-  command that needs a code for `LockoutPolicy.seconds` (`LockedOutError`).
+  command that needs or gives a code for `LockoutPolicy.seconds` (`LockedOutError`).
 - Events (`AlarmEvent`): armed, disarmed, triggered (with the sensors that tripped), arm failure
   (with the open sensors), sensor unavailable and lockout; each command returns them with its
   transitions in an `Outcome`.
@@ -210,7 +210,7 @@ class SecurityPanel:
 
     def code_check(self, code: Code, for_state: AlarmState, now: float) -> CodeCheck | None:
         """The machine's `code_check`, refused first while codes are locked out."""
-        self._check_lockout(for_state, now)
+        self._check_lockout(for_state, now, code)
         return self.machine.code_check(code, for_state)
 
     def code_failed(self, now: float) -> Outcome:
@@ -241,7 +241,7 @@ class SecurityPanel:
         Refused commands change nothing (the caller reports the refusal's event itself).
         """
         outcome = self.advance(now)
-        self._check_lockout(mode, now)
+        self._check_lockout(mode, now, code)
         user = self.machine.check_arm(mode, now, code)
         machine = self.machine
         if machine.state is mode or (machine.state is AlarmState.ARMING and machine.target is mode):
@@ -274,7 +274,7 @@ class SecurityPanel:
     def disarm(self, now: float, code: Code = None) -> Outcome:
         """Disarm; the bypass ends with it."""
         outcome = self.advance(now)
-        self._check_lockout(AlarmState.DISARMED, now)
+        self._check_lockout(AlarmState.DISARMED, now, code)
         user = self.machine.validate_code(code, AlarmState.DISARMED)
         transitions = self.machine.disarm(now, _verified(user))
         self._used_code(user)
@@ -460,8 +460,10 @@ class SecurityPanel:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _check_lockout(self, for_state: AlarmState, now: float) -> None:
-        if self.machine.code_needed(for_state) and (until := self.locked_until(now)) is not None:
+    def _check_lockout(self, for_state: AlarmState, now: float, code: Code) -> None:
+        """Refuse a command that needs a code, or gives one, while codes are locked out."""
+        needs_code = self.machine.code_needed(for_state) or bool(code)
+        if needs_code and (until := self.locked_until(now)) is not None:
             raise LockedOutError(until, now)
 
     def _used_code(self, user: User | None) -> None:

@@ -2,8 +2,9 @@
 
 A sensor is a binary sensor (door, window, motion, smoke, tamper…) with settings as in Alarmo:
 
-- `modes`: the armed states in which it guards; `always_on` (24-hour sensors: smoke, tamper) guards
-  in every state, disarmed included, and trips the alarm at once.
+- `modes`: the armed states in which it guards (custom bypass only when picked for it);
+  `always_on` (24-hour sensors: smoke, tamper) guards in every state, disarmed included, and trips
+  the alarm at once.
 - `entry_delay`: opening it while armed starts the entry delay (PENDING); off, it trips the alarm
   at once, also cutting a running entry delay short.
 - `exit_delay`: it may be open while the exit delay runs (the door one leaves by); off, it must be
@@ -42,6 +43,9 @@ ALWAYS_ON_CLASSES: Final = frozenset(
 PASSAGE_CLASSES: Final = frozenset({"door", "garage_door", "opening", "lock"})
 MOTION_CLASSES: Final = frozenset({"motion", "occupancy", "presence", "moving"})
 AWAY_MODES: Final = frozenset({AlarmState.ARMED_AWAY, AlarmState.ARMED_VACATION})
+PRESET_MODES: Final = ARMED_STATES - {AlarmState.ARMED_CUSTOM_BYPASS}
+"""The modes a sensor guards unless told otherwise. Custom bypass guards only the sensors picked for
+it (and the always-on ones): that choice is what the mode is for."""
 
 
 class Reading(StrEnum):
@@ -92,7 +96,7 @@ class SensorConfig:
     """How one binary sensor guards the panel; see the module docstring."""
 
     entity_id: str
-    modes: frozenset[AlarmState] = ARMED_STATES
+    modes: frozenset[AlarmState] = PRESET_MODES
     entry_delay: bool = True
     exit_delay: bool = True
     always_on: bool = False
@@ -131,7 +135,7 @@ class SensorConfig:
     @classmethod
     def from_dict(cls, entity_id: str, data: Mapping[str, Any]) -> Self:
         """Build from a dict as written by `to_dict`; missing keys take the defaults."""
-        modes = data.get("modes", sorted(ARMED_STATES))
+        modes = data.get("modes", sorted(PRESET_MODES))
         if isinstance(modes, str) or not isinstance(modes, list | tuple | set | frozenset):
             raise InvalidSnapshotError(f"{entity_id}: modes must be a list")
         try:
@@ -149,8 +153,9 @@ def default_sensor(entity_id: str, device_class: str | None) -> SensorConfig:
     """Settings for a newly chosen sensor, by its device class.
 
     Smoke, gas, water, tamper and the like guard always and at once; doors (the ways in and out)
-    guard every mode with both delays; motion guards only while nobody is home; windows and
-    anything else guard every mode at once (nobody leaves through a window).
+    guard every preset mode with both delays; motion guards only while nobody is home; windows and
+    anything else guard every preset mode at once (nobody leaves through a window). No preset
+    includes custom bypass.
     """
     if device_class in ALWAYS_ON_CLASSES:
         return SensorConfig(

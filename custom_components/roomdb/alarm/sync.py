@@ -68,6 +68,7 @@ from ..timestamps import iso_from_timestamp
 from .conflict import Decision, PendingChange, Push, TargetView, observe, resolve
 from .const import STORE_VERSION, SYNC_STORE_KEY
 from .controller import AlarmController, PeerSource
+from .features import MODE_FEATURES
 from .machine import AlarmState, Transition
 from .mapping import is_passing, map_inbound, map_outbound, outbound_transition
 from .push_error import CALL_TIMEOUT, async_describe, async_sentence
@@ -80,13 +81,11 @@ PUSHES_KEPT: Final = 32
 """How many of RoomDB's own calls are remembered (by context) to recognise their echoes."""
 
 REQUIRED_FEATURE: Final[Mapping[AlarmState, AlarmControlPanelEntityFeature]] = {
-    AlarmState.ARMED_HOME: AlarmControlPanelEntityFeature.ARM_HOME,
-    AlarmState.ARMED_AWAY: AlarmControlPanelEntityFeature.ARM_AWAY,
-    AlarmState.ARMED_NIGHT: AlarmControlPanelEntityFeature.ARM_NIGHT,
-    # RoomDB's vacation is mirrored as the target's custom bypass (`alarm_arm_custom_bypass`).
-    AlarmState.ARMED_VACATION: AlarmControlPanelEntityFeature.ARM_CUSTOM_BYPASS,
+    **MODE_FEATURES,
     AlarmState.TRIGGERED: AlarmControlPanelEntityFeature.TRIGGER,
 }
+"""A state is sent only to a target with its feature: a mode the target lacks is reported, never
+replaced by another mode (the target would show that one, and RoomDB would take it)."""
 
 
 class SyncStatus(StrEnum):
