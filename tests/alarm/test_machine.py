@@ -12,6 +12,7 @@ import pytest
 from custom_components.roomdb.alarm.machine import (
     ARMED_STATES,
     CODE_HASH_ITERATIONS,
+    DEFAULT_ARMING_TIME,
     AlarmConfig,
     AlarmError,
     AlarmMachine,
@@ -827,3 +828,78 @@ def test_changes_never_go_back_in_time_across_a_long_random_run() -> None:
             assert alarm.target is None
         if deadline is not None:
             assert deadline > now
+
+
+# -- custom bypass and per-user codes to arm ----------------------------------------------------
+
+
+def test_custom_bypass_is_a_mode_like_the_others() -> None:
+    alarm = AlarmMachine(config(), now=T0)
+    alarm.arm(S.ARMED_CUSTOM_BYPASS, T0)  # no timings given: the default exit delay
+    assert state_of(alarm) is S.ARMING
+    assert alarm.target is S.ARMED_CUSTOM_BYPASS
+    alarm.advance(T0 + DEFAULT_ARMING_TIME)
+    assert state_of(alarm) is S.ARMED_CUSTOM_BYPASS
+    alarm.trigger(T0 + 100)
+    assert state_of(alarm) is S.PENDING
+    assert alarm.target is S.ARMED_CUSTOM_BYPASS
+    restored = AlarmMachine.restore(alarm.snapshot(), config())
+    assert (restored.state, restored.target) == (S.PENDING, S.ARMED_CUSTOM_BYPASS)
+    peer = AlarmMachine(config(), now=T0)
+    peer.apply_external(S.ARMED_CUSTOM_BYPASS, T0)
+    assert state_of(peer) is S.ARMED_CUSTOM_BYPASS
+
+
+def test_a_user_who_requires_a_code_guards_their_modes() -> None:
+    """The config lets the panel arm without a code, but not a mode of a user who requires one."""
+    ann = user("Ann", "1111")
+    bo = user(
+        "Bo",
+        "2222",
+        arm_modes=frozenset({S.ARMED_HOME, S.ARMED_CUSTOM_BYPASS}),
+        disarm_modes=frozenset({S.ARMED_HOME}),
+    )
+    bo = User.from_dict({**bo.to_dict(), "code_arm_required": True})
+    alarm = AlarmMachine(config(code_arm_required=False), users=[ann, bo], now=T0)
+    assert alarm.code_needed(S.ARMED_HOME)
+    assert alarm.code_needed(S.ARMED_CUSTOM_BYPASS)
+    assert not alarm.code_needed(S.ARMED_AWAY)
+    assert alarm.code_needed(S.DISARMED)
+    assert alarm.code_arm_required is False  # not every mode needs one
+    with pytest.raises(CodeRequiredError) as required:
+        alarm.arm(S.ARMED_HOME, T0)
+    assert required.value.translation_placeholders == {"state": "armed_home"}
+    assert state_of(alarm) is S.DISARMED
+    alarm.arm(S.ARMED_NIGHT, T0)  # nobody requires a code for night
+    assert alarm.advance(T0 + 1000)
+    assert state_of(alarm) is S.ARMED_NIGHT
+    # Everyone who may arm everything requiring a code: every arming needs one.
+    strict = AlarmMachine(
+        config(code_arm_required=False),
+        users=[User.from_dict({**ann.to_dict(), "code_arm_required": True})],
+        now=T0,
+    )
+    assert strict.code_arm_required is True
+
+
+def test_a_code_given_where_none_is_needed_is_still_checked() -> None:
+    ann = user("Ann", "1111", arm_modes=frozenset({S.ARMED_HOME}))
+    alarm = AlarmMachine(config(code_arm_required=False), users=[ann], now=T0)
+    assert alarm.check_arm(S.ARMED_AWAY, T0) is None  # nobody's code
+    assert alarm.check_arm(S.ARMED_HOME, T0, "1111") == ann
+    with pytest.raises(InvalidCodeError):
+        alarm.check_arm(S.ARMED_HOME, T0, "9999")
+    with pytest.raises(NotPermittedError):
+        alarm.check_arm(S.ARMED_AWAY, T0, "1111")
+    # Without users, a code has nothing to be checked against: ignored, as before.
+    open_panel = AlarmMachine(config(), now=T0)
+    assert open_panel.code_check("1111", S.ARMED_HOME) is None
+    assert open_panel.validate_code("1111", S.ARMED_HOME) is None
+    assert open_panel.validate_code(VerifiedCode(ann), S.DISARMED) is None
+
+
+def test_users_round_trip_their_code_to_arm_and_old_users_follow_the_config() -> None:
+    bo = User.create("Bo", "2222", iterations=FAST, code_arm_required=True)
+    assert User.from_dict(bo.to_dict()) == bo
+    before = {key: value for key, value in bo.to_dict().items() if key != "code_arm_required"}
+    assert User.from_dict(before).code_arm_required is False

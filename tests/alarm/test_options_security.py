@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb.alarm.const import (
     CONF_ALARM_CODE,
+    CONF_ALARM_CODE_ARM_REQUIRED,
     CONF_ALARM_CODE_HASH,
     CONF_ALARM_LOCKOUT_ATTEMPTS,
     CONF_ALARM_LOCKOUT_TIME,
@@ -23,16 +24,18 @@ from custom_components.roomdb.alarm.const import (
     CONF_ALARM_NOTIFY_TARGETS,
     CONF_ALARM_SENSOR_EDIT,
     CONF_ALARM_SENSORS,
+    CONF_ALARM_TIMES,
     CONF_ALARM_USER_EDIT,
     CONF_ALARM_USERS,
     CONF_USER_ARM_MODES,
     CONF_USER_CODE,
+    CONF_USER_CODE_ARM_REQUIRED,
     CONF_USER_DISARM_MODES,
     CONF_USER_NAME,
     CONF_USER_REMOVE,
     NEW_USER,
 )
-from custom_components.roomdb.alarm.machine import AlarmState, CodeHash, User
+from custom_components.roomdb.alarm.machine import ARMED_STATES, AlarmState, CodeHash, User
 from custom_components.roomdb.alarm.security import EventKind
 from custom_components.roomdb.alarm.sensors import SensorConfig
 
@@ -397,3 +400,83 @@ def test_every_security_form_field_is_translated() -> None:
     assert set(STRINGS["selector"]["alarm_events"]["options"]) == {str(kind) for kind in EventKind}
     for kind in EventKind:
         assert STRINGS["exceptions"][f"alarm_event_{kind}"]["message"]
+
+
+async def test_custom_bypass_and_code_to_arm_in_the_forms(
+    hass: HomeAssistant, binary_sensors: dict[str, str], loaded_entry: MockConfigEntry
+) -> None:
+    # The alarm form: custom bypass has its own timings; a form without its section keeps them.
+    custom = {"arming_time": 0, "delay_time": 5, "trigger_time": 60}
+    await submit(
+        hass,
+        loaded_entry,
+        "alarm",
+        alarm_input(
+            **{CONF_ALARM_CODE: "1111", CONF_ALARM_CODE_ARM_REQUIRED: False},
+            armed_custom_bypass=custom,
+        ),
+    )
+    assert loaded_entry.options[CONF_ALARM_TIMES]["armed_custom_bypass"] == custom
+    await submit(hass, loaded_entry, "alarm", alarm_input(**{CONF_ALARM_CODE_ARM_REQUIRED: False}))
+    assert loaded_entry.options[CONF_ALARM_TIMES]["armed_custom_bypass"] == custom
+
+    # The sensor form: the door is picked for custom bypass only.
+    result = await submit(
+        hass,
+        loaded_entry,
+        "alarm_sensors",
+        {CONF_ALARM_SENSORS: [DOOR], CONF_ALARM_SENSOR_EDIT: DOOR},
+    )
+    tuned = {
+        "modes": ["armed_custom_bypass"],
+        "entry_delay": True,
+        "exit_delay": True,
+        "always_on": False,
+        "arm_on_close": False,
+        "allow_open": False,
+        "trigger_unavailable": False,
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], tuned)
+    await hass.async_block_till_done()
+    assert stored_sensor(loaded_entry, DOOR).modes == {S.ARMED_CUSTOM_BYPASS}
+
+    # The user form: Cy may arm custom bypass, never without a code.
+    await submit_user(
+        hass,
+        loaded_entry,
+        None,
+        user_input(
+            **{CONF_USER_ARM_MODES: ["armed_custom_bypass"], CONF_USER_CODE_ARM_REQUIRED: True}
+        ),
+    )
+    (cy,) = (User.from_dict(user) for user in loaded_entry.options[CONF_ALARM_USERS])
+    assert (cy.arm_modes, cy.code_arm_required) == (frozenset({S.ARMED_CUSTOM_BYPASS}), True)
+    edit = user_input(**{CONF_USER_NAME: "Cyril", CONF_USER_ARM_MODES: ["armed_custom_bypass"]})
+    del edit[CONF_USER_CODE]
+    await submit_user(hass, loaded_entry, "0", edit | {CONF_USER_REMOVE: False})
+    (cyril,) = (User.from_dict(user) for user in loaded_entry.options[CONF_ALARM_USERS])
+    assert cyril.code_arm_required is True  # left out of the form: kept
+
+    # The reloaded panel follows all three.
+    with pytest.raises(ServiceValidationError) as refused:
+        await call_panel(hass, "alarm_arm_custom_bypass")
+    assert refused.value.translation_key == "code_required"
+    await call_panel(hass, "alarm_arm_away")  # nobody requires a code for away
+    await call_panel(hass, "alarm_disarm", code="1111")
+    await set_sensor(hass, "front_door", "on")
+    with pytest.raises(ServiceValidationError) as refused:
+        await call_panel(hass, "alarm_arm_custom_bypass", code="3333")
+    assert refused.value.translation_key == "open_sensors"
+    await set_sensor(hass, "front_door", "off")
+    await call_panel(hass, "alarm_arm_custom_bypass", code="3333")
+    assert state(hass, PANEL) == "armed_custom_bypass"
+    assert changed_by(hass) == "Cyril"
+
+
+def test_every_arm_mode_is_named_in_the_forms() -> None:
+    modes = STRINGS["selector"]["alarm_modes"]["options"]
+    sections = STRINGS["options"]["step"]["alarm"]["sections"]
+    for mode in ARMED_STATES:
+        assert modes[str(mode)]
+        assert sections[str(mode)]["name"]
+    assert STRINGS["options"]["step"]["alarm_user"]["data"][CONF_USER_CODE_ARM_REQUIRED]

@@ -488,3 +488,18 @@ def test_restore_refuses_bad_data(change: dict[str, Any]) -> None:
     data = panel().snapshot() | change
     with pytest.raises((InvalidSnapshotError, ValueError)):
         SecurityPanel.restore(data, config=config(), sensors=SENSORS)
+
+
+def test_a_lockout_refuses_codes_given_where_none_is_needed() -> None:
+    """Arming without a code still works during a lockout; a code given is refused."""
+    machine = AlarmMachine(config(code_arm_required=False), users=(ANN,), now=T0)
+    alarm = SecurityPanel(machine, lockout=LockoutPolicy(attempts=1, seconds=300))
+    alarm.code_failed(T0)
+    with pytest.raises(LockedOutError):
+        alarm.code_check("1111", S.ARMED_HOME, T0 + 1)
+    with pytest.raises(LockedOutError):
+        alarm.arm(S.ARMED_HOME, T0 + 1, "1111")
+    assert alarm.code_check(None, S.ARMED_HOME, T0 + 1) is None
+    alarm.arm(S.ARMED_HOME, T0 + 1)
+    assert state_of(alarm) is S.ARMED_HOME
+    assert alarm.changed_by is None

@@ -186,3 +186,14 @@ def test_unavailable_trips_only_sensors_that_trigger_unavailable() -> None:
 def test_a_bypassed_sensor_only_lifts_its_bypass_when_it_closes() -> None:
     assert react(door(), R.CLOSED, R.OPEN, S.ARMED_AWAY, bypassed=True) is Reaction.NONE
     assert react(door(), R.OPEN, R.CLOSED, S.ARMED_AWAY, bypassed=True) is Reaction.LIFT_BYPASS
+
+
+def test_custom_bypass_is_guarded_only_by_the_sensors_picked_for_it() -> None:
+    assert S.ARMED_CUSTOM_BYPASS not in door().modes  # no preset or default includes it
+    assert react(door(), R.CLOSED, R.OPEN, S.ARMED_CUSTOM_BYPASS) is Reaction.NONE
+    picked = door(modes=frozenset({S.ARMED_CUSTOM_BYPASS}))
+    assert react(picked, R.CLOSED, R.OPEN, S.ARMED_CUSTOM_BYPASS) is Reaction.TRIGGER
+    assert react(picked, R.CLOSED, R.OPEN, S.ARMED_AWAY) is Reaction.NONE
+    always = door(modes=frozenset(), always_on=True)
+    assert react(always, R.CLOSED, R.OPEN, S.ARMED_CUSTOM_BYPASS) is Reaction.TRIGGER_NOW
+    assert SensorConfig.from_dict(DOOR, picked.to_dict()) == picked
