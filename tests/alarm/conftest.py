@@ -1,8 +1,8 @@
 """Fixtures for the alarm glue tests: HA's own `manual` panel as the sync target, in the same hass,
 and real binary sensors (template binary sensors over `input_boolean` helpers) to guard it.
 
-Only the HA-level tests (test_panel, test_sync, test_sync_soak, test_options, test_guarding) use
-these; the pure tests of the core ignore them.
+Only the HA-level tests (test_panel, test_sync, test_sync_soak, test_options, test_guarding,
+test_custom_bypass) use these; the pure tests of the core ignore them.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import Context, Event, HomeAssistant, State, callback
 from homeassistant.helpers.entity import Entity
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -30,8 +31,10 @@ from custom_components.roomdb.alarm.const import (
     CONF_SYNC_ENABLED,
     CONF_SYNC_HA_AUTHORITATIVE,
     CONF_SYNC_TARGET,
+    EVENT_ALARM_EVENT,
 )
 from custom_components.roomdb.alarm.machine import STABLE_STATES
+from custom_components.roomdb.alarm.sensors import default_sensor
 from custom_components.roomdb.alarm.sync import AlarmSync
 from custom_components.roomdb.const import DOMAIN
 
@@ -130,6 +133,17 @@ async def binary_sensors(hass: HomeAssistant) -> dict[str, str]:
     await hass.async_block_till_done()
     assert state(hass, "binary_sensor.front_door") == "off"
     return {name: f"binary_sensor.{name}" for name in SENSOR_HELPERS}
+
+
+def sensor_options(**changes: dict[str, Any]) -> dict[str, Any]:
+    """Every test sensor with the settings its device class gives, then `changes` per entity."""
+    sensors = {
+        f"binary_sensor.{name}": default_sensor(f"binary_sensor.{name}", device_class).to_dict()
+        for name, device_class in SENSOR_HELPERS.items()
+    }
+    for entity_id, change in changes.items():
+        sensors[f"binary_sensor.{entity_id}"] |= change
+    return sensors
 
 
 async def set_sensor(hass: HomeAssistant, name: str, reading: str) -> None:
@@ -262,3 +276,63 @@ def record_key_derivations(monkeypatch: pytest.MonkeyPatch, hass: HomeAssistant)
 
     monkeypatch.setattr(hashlib, "pbkdf2_hmac", recording)  # the machine looks it up per call
     return on_loop
+
+
+LONG_ALARM_TARGET: dict[str, Any] = {
+    "platform": "manual",
+    "name": "House",
+    "arming_time": 0,
+    "delay_time": 0,
+    "trigger_time": 600,
+    "code_arm_required": False,
+}
+"""The manual panel: no delays, a long alarm (so RoomDB's trigger shows), no code."""
+
+
+@pytest.fixture
+async def guarded(
+    hass: HomeAssistant,
+    binary_sensors: dict[str, str],
+    target: str,
+    mock_entry: MockConfigEntry,
+) -> AsyncIterator[MockConfigEntry]:
+    """RoomDB set up after the sensors and the target; unloaded afterwards."""
+    mock_entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    yield mock_entry
+    if mock_entry.state.recoverable:
+        await hass.config_entries.async_unload(mock_entry.entry_id)
+        await hass.async_block_till_done()
+    # The manual panel never cancels its timers: let them run out.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=1), fire_all=True)
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+def events(hass: HomeAssistant) -> list[dict[str, Any]]:
+    """The `roomdb_alarm_event`s fired, without their time."""
+    seen: list[dict[str, Any]] = []
+
+    @callback
+    def _record(event: Event) -> None:
+        seen.append({key: value for key, value in event.data.items() if key != "at"})
+
+    hass.bus.async_listen(EVENT_ALARM_EVENT, _record)
+    return seen
+
+
+def attributes(hass: HomeAssistant, entity_id: str = PANEL) -> dict[str, Any]:
+    current = hass.states.get(entity_id)
+    assert current is not None
+    return dict(current.attributes)
+
+
+async def arm_service(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    """Call `roomdb.alarm_arm` and return its response."""
+    response = await hass.services.async_call(
+        DOMAIN, "alarm_arm", data, blocking=True, return_response=True
+    )
+    await hass.async_block_till_done()
+    assert response is not None
+    return dict(response)

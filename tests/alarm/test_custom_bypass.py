@@ -6,13 +6,12 @@ sync target is HA's `manual` panel.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.alarm_control_panel.const import AlarmControlPanelEntityFeature
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -27,7 +26,6 @@ from custom_components.roomdb.alarm.const import (
     CONF_ALARM_TIMES,
     CONF_ALARM_USERS,
     CONF_SYNC_ENABLED,
-    EVENT_ALARM_EVENT,
 )
 from custom_components.roomdb.alarm.machine import ARMED_STATES, AlarmState, CodeHash, User
 from custom_components.roomdb.alarm.sensors import PRESET_MODES, default_sensor
@@ -35,13 +33,16 @@ from custom_components.roomdb.alarm.sync import SyncStatus
 from custom_components.roomdb.const import DOMAIN
 
 from .conftest import (
+    LONG_ALARM_TARGET,
     PANEL,
-    SENSOR_HELPERS,
     SYNC_SENSOR,
     TARGET,
     ServiceCalls,
+    arm_service,
+    attributes,
     call_panel,
     call_target,
+    sensor_options,
     set_sensor,
     state,
     sync_options,
@@ -73,14 +74,9 @@ CY_BEFORE = {
 
 def guarded_options(*, code_arm_required: bool = False, **extra: Any) -> dict[str, Any]:
     """Sync to the manual panel; no delays; the door also guards custom bypass, the window not."""
-    sensors = {
-        f"binary_sensor.{name}": default_sensor(f"binary_sensor.{name}", device_class).to_dict()
-        for name, device_class in SENSOR_HELPERS.items()
-    }
-    sensors[DOOR]["modes"] = sorted(ARMED_STATES)
     return {
         **sync_options(trigger=300),
-        CONF_ALARM_SENSORS: sensors,
+        CONF_ALARM_SENSORS: sensor_options(front_door={"modes": sorted(ARMED_STATES)}),
         CONF_ALARM_USERS: [ANN.to_dict(), BO.to_dict()],
         CONF_ALARM_CODE_ARM_REQUIRED: code_arm_required,
         **extra,
@@ -94,62 +90,7 @@ def entry_options() -> dict[str, Any]:
 
 @pytest.fixture
 def target_config() -> dict[str, Any]:
-    """The manual panel: every mode, no delays, a long alarm, no code."""
-    return {
-        "platform": "manual",
-        "name": "House",
-        "arming_time": 0,
-        "delay_time": 0,
-        "trigger_time": 600,
-        "code_arm_required": False,
-    }
-
-
-@pytest.fixture
-async def guarded(
-    hass: HomeAssistant,
-    binary_sensors: dict[str, str],
-    target: str,
-    mock_entry: MockConfigEntry,
-) -> AsyncIterator[MockConfigEntry]:
-    """RoomDB set up after the sensors and the target; unloaded afterwards."""
-    mock_entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    yield mock_entry
-    if mock_entry.state.recoverable:
-        await hass.config_entries.async_unload(mock_entry.entry_id)
-        await hass.async_block_till_done()
-    # The manual panel never cancels its timers: let them run out.
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=1), fire_all=True)
-    await hass.async_block_till_done()
-
-
-@pytest.fixture
-def events(hass: HomeAssistant) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    @callback
-    def _record(event: Event) -> None:
-        seen.append({key: value for key, value in event.data.items() if key != "at"})
-
-    hass.bus.async_listen(EVENT_ALARM_EVENT, _record)
-    return seen
-
-
-def attributes(hass: HomeAssistant, entity_id: str = PANEL) -> dict[str, Any]:
-    current = hass.states.get(entity_id)
-    assert current is not None
-    return dict(current.attributes)
-
-
-async def arm_service(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
-    response = await hass.services.async_call(
-        DOMAIN, "alarm_arm", data, blocking=True, return_response=True
-    )
-    await hass.async_block_till_done()
-    assert response is not None
-    return dict(response)
+    return dict(LONG_ALARM_TARGET)
 
 
 # -- custom bypass ---------------------------------------------------------------------------------

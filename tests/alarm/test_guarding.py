@@ -7,8 +7,7 @@ target is HA's `manual` panel with no delays and a long alarm, so every state Ro
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from collections.abc import Callable
 import hashlib
 import logging
 import time
@@ -16,13 +15,12 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.models import User as AuthUser
-from homeassistant.core import Context, Event, HomeAssistant, ServiceCall, callback
+from homeassistant.core import Context, Event, HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 import probatio as vol
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb import logbook
 from custom_components.roomdb.alarm.const import (
@@ -38,16 +36,19 @@ from custom_components.roomdb.alarm.const import (
     EVENT_ALARM_EVENT,
 )
 from custom_components.roomdb.alarm.machine import AlarmState, CodeHash, User
-from custom_components.roomdb.alarm.sensors import SensorConfig, default_sensor
+from custom_components.roomdb.alarm.sensors import SensorConfig
 from custom_components.roomdb.const import DOMAIN
 
 from .conftest import (
+    LONG_ALARM_TARGET,
     PANEL,
-    SENSOR_HELPERS,
     TARGET,
     ServiceCalls,
+    arm_service,
+    attributes,
     call_panel,
     call_target,
+    sensor_options,
     set_sensor,
     state,
     sync_options,
@@ -83,17 +84,6 @@ def times() -> dict[str, dict[str, float]]:
     }
 
 
-def sensor_options(**changes: dict[str, Any]) -> dict[str, Any]:
-    """Every test sensor with the settings its device class gives, then `changes` per entity."""
-    sensors = {
-        f"binary_sensor.{name}": default_sensor(f"binary_sensor.{name}", device_class).to_dict()
-        for name, device_class in SENSOR_HELPERS.items()
-    }
-    for entity_id, change in changes.items():
-        sensors[f"binary_sensor.{entity_id}"] |= change
-    return sensors
-
-
 def guarded_options(**extra: Any) -> dict[str, Any]:
     return {
         **sync_options(),
@@ -111,62 +101,7 @@ def entry_options() -> dict[str, Any]:
 
 @pytest.fixture
 def target_config() -> dict[str, Any]:
-    """The manual panel: no delays, a long alarm (so RoomDB's trigger shows), no code."""
-    return {
-        "platform": "manual",
-        "name": "House",
-        "arming_time": 0,
-        "delay_time": 0,
-        "trigger_time": 600,
-        "code_arm_required": False,
-    }
-
-
-@pytest.fixture
-async def guarded(
-    hass: HomeAssistant,
-    binary_sensors: dict[str, str],
-    target: str,
-    mock_entry: MockConfigEntry,
-) -> AsyncIterator[MockConfigEntry]:
-    """RoomDB set up after the sensors and the target; unloaded afterwards."""
-    mock_entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    yield mock_entry
-    if mock_entry.state.recoverable:
-        await hass.config_entries.async_unload(mock_entry.entry_id)
-        await hass.async_block_till_done()
-    # The manual panel never cancels its timers: let them run out.
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=1), fire_all=True)
-    await hass.async_block_till_done()
-
-
-@pytest.fixture
-def events(hass: HomeAssistant) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    @callback
-    def _record(event: Event) -> None:
-        seen.append({key: value for key, value in event.data.items() if key != "at"})
-
-    hass.bus.async_listen(EVENT_ALARM_EVENT, _record)
-    return seen
-
-
-def attributes(hass: HomeAssistant) -> dict[str, Any]:
-    current = hass.states.get(PANEL)
-    assert current is not None
-    return dict(current.attributes)
-
-
-async def arm_service(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
-    response = await hass.services.async_call(
-        DOMAIN, "alarm_arm", data, blocking=True, return_response=True
-    )
-    await hass.async_block_till_done()
-    assert response is not None
-    return dict(response)
+    return dict(LONG_ALARM_TARGET)
 
 
 async def test_arming_with_the_door_open_is_refused_and_not_sent_on(
