@@ -26,10 +26,11 @@ from custom_components.roomdb.alarm.const import (
     CONF_ALARM_TIMES,
     CONF_ALARM_USERS,
     CONF_SYNC_ENABLED,
+    SYNC_STORE_KEY,
 )
 from custom_components.roomdb.alarm.machine import ARMED_STATES, AlarmState, CodeHash, User
 from custom_components.roomdb.alarm.sensors import PRESET_MODES, default_sensor
-from custom_components.roomdb.alarm.sync import SyncStatus
+from custom_components.roomdb.alarm.sync import SyncStatus, migrate_sync_v1
 from custom_components.roomdb.const import DOMAIN
 
 from .conftest import (
@@ -410,3 +411,98 @@ def test_presets_leave_custom_bypass_to_the_user() -> None:
         assert S.ARMED_CUSTOM_BYPASS not in default_sensor(DOOR, device_class).modes
     assert S.ARMED_CUSTOM_BYPASS not in PRESET_MODES
     assert PRESET_MODES < ARMED_STATES
+
+
+@pytest.mark.parametrize(
+    ("roomdb_sent_it", "panel_after", "sent"),
+    [
+        # RoomDB's vacation, shown by the target as custom bypass: vacation is sent again.
+        (True, "armed_vacation", ["alarm_arm_vacation"]),
+        # The target's own custom bypass, taken as vacation before: now taken as it is.
+        (False, "armed_custom_bypass", []),
+    ],
+)
+async def test_a_sync_state_from_before_no_longer_reads_custom_bypass_as_vacation(
+    hass: HomeAssistant,
+    target: str,
+    calls: ServiceCalls,
+    mock_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    roomdb_sent_it: bool,
+    panel_after: str,
+    sent: list[str],
+) -> None:
+    await call_target(hass, calls, "alarm_arm_custom_bypass")
+    shown = hass.states.get(TARGET)
+    assert shown is not None
+    at = shown.last_updated_timestamp
+    local_change = at - 1 if roomdb_sent_it else at - 100
+    hass_storage[ALARM_STORE_KEY] = {
+        "version": 2,
+        "minor_version": 1,
+        "key": ALARM_STORE_KEY,
+        "data": {
+            "machine": {
+                "version": 2,
+                "state": "armed_vacation",
+                "target": None,
+                "deadline": None,
+                "changed_at": at,
+                "last_local_change_at": local_change,
+            },
+            "changed_by": None if roomdb_sent_it else TARGET,
+        },
+    }
+    hass_storage[SYNC_STORE_KEY] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": SYNC_STORE_KEY,
+        "data": {
+            "target": TARGET,
+            "pending": None,
+            "last_seen": {"state": "armed_custom_bypass", "last_updated": at},
+            "last_good": {
+                "state": "armed_vacation",
+                "at": at,
+                "answers": {"state": "armed_vacation", "at": at - 1, "sent_at": at - 0.5}
+                if roomdb_sent_it
+                else None,
+            },
+            "features": int(attributes(hass, TARGET)["supported_features"]),
+            "last_push_attempt": at - 0.5 if roomdb_sent_it else None,
+            "last_push_success": at if roomdb_sent_it else None,
+            "last_push_error": None,
+            "failing": False,
+        },
+    }
+    mock_entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert state(hass, PANEL) == panel_after
+    assert calls.services() == sent
+    assert state(hass, TARGET) == panel_after
+    assert state(hass, SYNC_SENSOR) == SyncStatus.IN_SYNC
+    await hass.config_entries.async_unload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass_storage[SYNC_STORE_KEY]["version"] == 2
+    assert hass_storage[SYNC_STORE_KEY]["data"]["last_good"]["state"] == panel_after
+
+
+def test_the_sync_migration_keeps_a_queued_change_and_other_shapes() -> None:
+    seen = {"state": "armed_custom_bypass", "last_updated": 10.0}
+    answers = {"state": "armed_vacation", "at": 9.0, "sent_at": 9.5}
+    queued = {"state": "disarmed", "at": 11.0}
+    data = {
+        "pending": queued,
+        "last_seen": seen,
+        "last_good": {"state": "armed_vacation", "at": 10.0, "answers": answers},
+    }
+    migrated = migrate_sync_v1(data)
+    assert migrated["pending"] == queued  # a newer change waiting stays the one to send
+    assert migrated["last_good"] == {"state": "armed_custom_bypass", "at": 10.0, "answers": answers}
+    for other in (
+        {"pending": None, "last_seen": None, "last_good": None},
+        {"last_seen": {"state": "armed_vacation"}, "last_good": {"state": "armed_vacation"}},
+        {"last_seen": seen, "last_good": "armed_vacation"},
+    ):
+        assert migrate_sync_v1(other) == other

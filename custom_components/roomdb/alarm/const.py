@@ -9,7 +9,11 @@ from ..const import DOMAIN
 from .machine import AlarmState
 
 STORE_VERSION: Final = 1
-"""Version of the `roomdb.alarm_sync` Store (and of the `roomdb.alarm` Store before sensors)."""
+"""Version 1 of RoomDB's alarm Stores (`roomdb.alarm` before sensors, `roomdb.alarm_sync` before
+custom bypass)."""
+SYNC_STORE_VERSION: Final = 2
+"""Version 2 of `roomdb.alarm_sync` records the target's `armed_custom_bypass` as custom bypass;
+version 1 recorded it as vacation."""
 ALARM_STORE_VERSION: Final = 2
 """Version 2 keeps the machine's snapshot under "machine", beside the sensors' and lockout's
 state; version 1 was the machine's snapshot alone."""

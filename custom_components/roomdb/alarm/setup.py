@@ -52,4 +52,5 @@ async def async_start_alarm(entry: RoomDbConfigEntry) -> None:
 async def async_remove_alarm_stores(hass: HomeAssistant) -> None:
     """Delete the alarm's Store files (the config entry was removed)."""
     for key in (ALARM_STORE_KEY, SYNC_STORE_KEY):
+        # Removing ignores the version: the oldest one serves for both files.
         await Store[dict[str, object]](hass, STORE_VERSION, key).async_remove()

@@ -39,7 +39,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, override
 
 from homeassistant.components.alarm_control_panel.const import (
     DATA_COMPONENT,
@@ -66,7 +66,7 @@ from ..backoff import Backoff
 from ..log import get_logger
 from ..timestamps import iso_from_timestamp
 from .conflict import Decision, PendingChange, Push, TargetView, observe, resolve
-from .const import STORE_VERSION, SYNC_STORE_KEY
+from .const import SYNC_STORE_KEY, SYNC_STORE_VERSION
 from .controller import AlarmController, PeerSource
 from .features import MODE_FEATURES
 from .machine import AlarmState, Transition
@@ -86,6 +86,50 @@ REQUIRED_FEATURE: Final[Mapping[AlarmState, AlarmControlPanelEntityFeature]] = {
 }
 """A state is sent only to a target with its feature: a mode the target lacks is reported, never
 replaced by another mode (the target would show that one, and RoomDB would take it)."""
+
+
+class SyncStore(Store[dict[str, Any]]):
+    """The `roomdb.alarm_sync` Store; see `migrate_sync_v1` for version 1."""
+
+    @override
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
+    ) -> dict[str, Any]:
+        if old_major_version == 1:
+            return migrate_sync_v1(old_data)
+        # Same major version, another minor: the layout is compatible. A newer major version
+        # never gets here: Store refuses it (UnsupportedStorageVersionError) before migrating.
+        return old_data
+
+
+def migrate_sync_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Record a target showing `armed_custom_bypass` as custom bypass, no longer as vacation.
+
+    Version 1 sent RoomDB's vacation as the target's custom bypass and took the target's custom
+    bypass as vacation. When the target shows RoomDB's own vacation that way, a change to send
+    vacation again is queued: RoomDB keeps the mode its sensors guard, and the target is asked for
+    its vacation (or the sync reports that it has none). A custom bypass the target chose itself
+    then counts as the target's newer state, as any other of its changes. Data of another shape is
+    left to `_restore` to judge.
+    """
+    last_seen = data.get("last_seen")
+    last_good = data.get("last_good")
+    if not (
+        isinstance(last_seen, dict)
+        and isinstance(last_good, dict)
+        and last_seen.get("state") == AlarmState.ARMED_CUSTOM_BYPASS
+        and last_good.get("state") == AlarmState.ARMED_VACATION
+    ):
+        return data
+    answers = last_good.get("answers")
+    pending = data.get("pending")
+    if isinstance(answers, dict) and pending is None:
+        pending = {"state": answers.get("state"), "at": answers.get("at")}
+    return {
+        **data,
+        "pending": pending,
+        "last_good": {**last_good, "state": str(AlarmState.ARMED_CUSTOM_BYPASS)},
+    }
 
 
 class SyncStatus(StrEnum):
@@ -113,7 +157,7 @@ class AlarmSync:
         self._entry = entry
         self._controller = controller
         self.settings = settings
-        self._store: Store[dict[str, Any]] = Store(hass, STORE_VERSION, SYNC_STORE_KEY)
+        self._store = SyncStore(hass, SYNC_STORE_VERSION, SYNC_STORE_KEY)
         self._backoff = Backoff()
         self.pending: PendingChange | None = None
         self.last_seen_state: str | None = None
