@@ -506,3 +506,27 @@ def test_the_sync_migration_keeps_a_queued_change_and_other_shapes() -> None:
         {"last_seen": seen, "last_good": "armed_vacation"},
     ):
         assert migrate_sync_v1(other) == other
+
+
+async def test_a_sync_state_of_another_minor_version_loads_as_it_is(
+    hass: HomeAssistant, target: str, mock_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """A same-major, newer-minor file (a later release's additions) keeps its layout."""
+    hass_storage[SYNC_STORE_KEY] = {
+        "version": 2,
+        "minor_version": 2,
+        "key": SYNC_STORE_KEY,
+        "data": {
+            "target": TARGET,
+            "pending": {"state": "armed_custom_bypass", "at": 1.0},
+            "last_push_error": "from a later release",
+        },
+    }
+    mock_entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    # The queued change is taken (and, being older than the target's state, dropped for it).
+    assert attributes(hass, SYNC_SENSOR)["last_push_error"] == "from a later release"
+    assert state(hass, PANEL) == "disarmed"
+    await hass.config_entries.async_unload(mock_entry.entry_id)
+    await hass.async_block_till_done()

@@ -75,14 +75,25 @@ class PeerSource:
 
 
 class AlarmStore(Store[dict[str, Any]]):
-    """The `roomdb.alarm` Store; version 1 held the machine's snapshot alone."""
+    """A Store of the alarm's runtime state whose version 1 layout `upgrade_v1` migrates."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        version: int,
+        key: str,
+        upgrade_v1: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> None:
+        """Bind the Store to its file and to how a version 1 file is read."""
+        super().__init__(hass, version, key)
+        self._upgrade_v1 = upgrade_v1
 
     @override
     async def _async_migrate_func(
         self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
     ) -> dict[str, Any]:
         if old_major_version == 1:
-            return {"machine": old_data}
+            return self._upgrade_v1(old_data)
         # Same major version, another minor: the layout is compatible. A newer major version
         # never gets here: Store refuses it (UnsupportedStorageVersionError) before migrating.
         return old_data
@@ -108,7 +119,10 @@ class AlarmController:
         self._sensors = tuple(sensors)
         self._lockout = lockout
         self.notifier = notifier
-        self._store = AlarmStore(hass, ALARM_STORE_VERSION, ALARM_STORE_KEY)
+        # Version 1 held the machine's snapshot alone.
+        self._store = AlarmStore(
+            hass, ALARM_STORE_VERSION, ALARM_STORE_KEY, lambda data: {"machine": data}
+        )
         self.panel = SecurityPanel(
             AlarmMachine(config, users=users, now=self._now()), sensors=sensors, lockout=lockout
         )

@@ -39,7 +39,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final, override
+from typing import Any, Final
 
 from homeassistant.components.alarm_control_panel.const import (
     DATA_COMPONENT,
@@ -59,7 +59,6 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.helpers.event import async_call_later, async_track_state_change_event
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..backoff import Backoff
@@ -67,7 +66,7 @@ from ..log import get_logger
 from ..timestamps import iso_from_timestamp
 from .conflict import Decision, PendingChange, Push, TargetView, observe, resolve
 from .const import SYNC_STORE_KEY, SYNC_STORE_VERSION
-from .controller import AlarmController, PeerSource
+from .controller import AlarmController, AlarmStore, PeerSource
 from .features import MODE_FEATURES
 from .machine import AlarmState, Transition
 from .mapping import is_passing, map_inbound, map_outbound, outbound_transition
@@ -86,20 +85,6 @@ REQUIRED_FEATURE: Final[Mapping[AlarmState, AlarmControlPanelEntityFeature]] = {
 }
 """A state is sent only to a target with its feature: a mode the target lacks is reported, never
 replaced by another mode (the target would show that one, and RoomDB would take it)."""
-
-
-class SyncStore(Store[dict[str, Any]]):
-    """The `roomdb.alarm_sync` Store; see `migrate_sync_v1` for version 1."""
-
-    @override
-    async def _async_migrate_func(
-        self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
-    ) -> dict[str, Any]:
-        if old_major_version == 1:
-            return migrate_sync_v1(old_data)
-        # Same major version, another minor: the layout is compatible. A newer major version
-        # never gets here: Store refuses it (UnsupportedStorageVersionError) before migrating.
-        return old_data
 
 
 def migrate_sync_v1(data: dict[str, Any]) -> dict[str, Any]:
@@ -157,7 +142,7 @@ class AlarmSync:
         self._entry = entry
         self._controller = controller
         self.settings = settings
-        self._store = SyncStore(hass, SYNC_STORE_VERSION, SYNC_STORE_KEY)
+        self._store = AlarmStore(hass, SYNC_STORE_VERSION, SYNC_STORE_KEY, migrate_sync_v1)
         self._backoff = Backoff()
         self.pending: PendingChange | None = None
         self.last_seen_state: str | None = None
