@@ -353,6 +353,26 @@ async def test_settings_from_before_keep_arming_as_they_did(
     assert guarded.options[CONF_ALARM_USERS] == [CY_BEFORE]  # nothing was rewritten
 
 
+def armed_vacation_stored(
+    changed_at: float, local_change_at: float, **panel: Any
+) -> dict[str, Any]:
+    """A `roomdb.alarm` Store file (version 2) as the last release wrote it: armed vacation."""
+    machine = {
+        "version": 2,
+        "state": "armed_vacation",
+        "target": None,
+        "deadline": None,
+        "changed_at": changed_at,
+        "last_local_change_at": local_change_at,
+    }
+    return {
+        "version": 2,
+        "minor_version": 1,
+        "key": ALARM_STORE_KEY,
+        "data": {"machine": machine, **panel},
+    }
+
+
 @pytest.mark.parametrize(
     "entry_options",
     [{**options_from_before(code_arm_required=True), CONF_SYNC_ENABLED: False}],
@@ -366,29 +386,18 @@ async def test_a_stored_state_from_before_loads_as_it_was(
 ) -> None:
     """The `roomdb.alarm` Store keeps its format: version 2, armed vacation with a bypass."""
     changed_at = dt_util.utcnow().timestamp() - 60
-    hass_storage[ALARM_STORE_KEY] = {
-        "version": 2,
-        "minor_version": 1,
-        "key": ALARM_STORE_KEY,
-        "data": {
-            "machine": {
-                "version": 2,
-                "state": "armed_vacation",
-                "target": None,
-                "deadline": None,
-                "changed_at": changed_at,
-                "last_local_change_at": changed_at,
-            },
-            "readings": {DOOR: "open"},
-            "bypassed": [DOOR],
-            "triggered_by": [],
-            "force": False,
-            "revert": "disarmed",
-            "exit_deadline": None,
-            "changed_by": "Cy",
-            "lockout": {"failures": 0, "until": None},
-        },
-    }
+    hass_storage[ALARM_STORE_KEY] = armed_vacation_stored(
+        changed_at,
+        changed_at,
+        readings={DOOR: "open"},
+        bypassed=[DOOR],
+        triggered_by=[],
+        force=False,
+        revert="disarmed",
+        exit_deadline=None,
+        changed_by="Cy",
+        lockout={"failures": 0, "until": None},
+    )
     await set_sensor(hass, "front_door", "on")
     mock_entry.add_to_hass(hass)
     assert await async_setup_component(hass, DOMAIN, {})
@@ -437,22 +446,9 @@ async def test_a_sync_state_from_before_no_longer_reads_custom_bypass_as_vacatio
     assert shown is not None
     at = shown.last_updated_timestamp
     local_change = at - 1 if roomdb_sent_it else at - 100
-    hass_storage[ALARM_STORE_KEY] = {
-        "version": 2,
-        "minor_version": 1,
-        "key": ALARM_STORE_KEY,
-        "data": {
-            "machine": {
-                "version": 2,
-                "state": "armed_vacation",
-                "target": None,
-                "deadline": None,
-                "changed_at": at,
-                "last_local_change_at": local_change,
-            },
-            "changed_by": None if roomdb_sent_it else TARGET,
-        },
-    }
+    hass_storage[ALARM_STORE_KEY] = armed_vacation_stored(
+        at, local_change, changed_by=None if roomdb_sent_it else TARGET
+    )
     hass_storage[SYNC_STORE_KEY] = {
         "version": 1,
         "minor_version": 1,
