@@ -42,8 +42,9 @@ from ..const import DOMAIN
 from ..log import get_logger
 from ..repairs import async_raise_issue
 from .buffer import EventBuffer
+from .delivery import GapResolution
 from .event import HEARTBEAT_EVENT, Event
-from .ring import EventRing, GapResolution
+from .ring import EventRing
 from .runs import format_runs
 from .stats import EndpointState
 from .transport import async_post_events

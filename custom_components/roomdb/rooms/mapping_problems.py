@@ -21,7 +21,9 @@ from homeassistant.helpers import area_registry as ar, issue_registry as ir
 from ..const import DOMAIN, ISSUE_MAPPING_ROOMS
 from ..log import get_logger
 from ..repairs import async_raise_issue
-from .mapping import AreaMapping, MappingWarning, area_warnings
+from .mapping import AreaMapping
+from .mapping_errors import MappingWarning
+from .mapping_parse import area_warnings
 
 _LOGGER = get_logger(__name__)
 

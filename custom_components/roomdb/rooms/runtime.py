@@ -47,7 +47,8 @@ from .admission import plan_seed
 from .configs import ConfigChange, RoomConfigStore, WriteMode, WriteRequest, WriteResult
 from .export import Exporter
 from .limiter import WriteLimiter
-from .mapping import VACUUM_DOMAIN, AreaMapping, MappingDiff
+from .mapping import VACUUM_DOMAIN, AreaMapping
+from .mapping_diff import MappingDiff
 from .mapping_manager import MappingManager
 from .pipeline_writer import PipelineWriter
 from .vacuum import VacuumPipeline
