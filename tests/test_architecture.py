@@ -276,22 +276,22 @@ def test_layering_check_refuses_forbidden_edges() -> None:
     """The checker itself, on a made-up graph: every kind of forbidden edge is reported."""
     graph = {
         "events.sink": {"events.ring", "db.database", "log", "services"},
-        "registry.mirror": {"config_flow", "rooms.mapping"},
-        "ml.ingest": {"rooms.mapping", "rooms.configs"},
+        "registry.runtime": {"config_flow", "rooms.mapping"},
+        "ml.ingest": {"rooms.mapping", "rooms.store"},
         "panel.sleep": {"ml.store", "alarm.machine", "sensor"},
-        "rooms": {"rooms.mapping", "events.stream"},
+        "rooms": {"rooms.mapping", "events.runtime"},
         "db.database": {"db.schema", "ml.store"},
         "services": {"events.services", "rooms.services"},
     }
     assert layering_violations(graph) == [
         "db.database -> ml.store",
         "events.sink -> services",
-        "ml.ingest -> rooms.configs",
+        "ml.ingest -> rooms.store",
         "panel.sleep -> alarm.machine",
         "panel.sleep -> sensor",
-        "registry.mirror -> config_flow",
-        "registry.mirror -> rooms.mapping",
-        "rooms -> events.stream",
+        "registry.runtime -> config_flow",
+        "registry.runtime -> rooms.mapping",
+        "rooms -> events.runtime",
     ]
 
 
@@ -304,6 +304,28 @@ def test_data_names_the_parts_only_for_type_checking() -> None:
         for target in [_absolute(f"{PACKAGE}.data", node)]
     }
     assert {_relative(t).split(".")[0] for t in runtime_imports if t.startswith(PACKAGE)} == set()
+
+
+# -- one layout per part ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_part_init_is_a_table_of_contents(part: str) -> None:
+    """A part's ``__init__`` docstring names every module of the part, so a reader starts there."""
+    docstring = ast.get_docstring(_tree(f"{PACKAGE}.{part}")) or ""
+    modules = {
+        name.rsplit(".", 1)[1]
+        for name in _modules()
+        if name.startswith(f"{PACKAGE}.{part}.") and name.count(".") == PACKAGE.count(".") + 2
+    }
+    assert sorted(m for m in modules if f"``{m}``" not in docstring) == []
+
+
+@pytest.mark.parametrize("part", ["events", "registry", "rooms"])
+def test_parts_with_entities_share_one_layout(part: str) -> None:
+    """Where a part has them, the roles live under the same names: a reader can guess the file."""
+    for role in ("runtime", "sensors", "services"):
+        assert f"{PACKAGE}.{part}.{role}" in _modules(), role
 
 
 # -- pure modules -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from ..const import DOMAIN
 
 # A module import, not a name import: `services.py` imports this module while it is initialising.
 from ..service_support import async_get_loaded_entry
-from .mirror import MirrorWriteError
+from .runtime import MirrorWriteError
 
 SERVICE_RESYNC_REGISTRY: Final = "resync_registry"
 

@@ -1,6 +1,6 @@
 """Rooms the mapping in force cannot fully describe: their warnings and the repair issue.
 
-A room with such a problem is kept and loses only that part (see ``mapping.py``). Two kinds of
+A room with such a problem is kept and loses only that part (see ``mapping_errors``). Two kinds of
 warning meet here: those found when the file was parsed, which change only with the file, and
 unknown areas, which change with HA's area registry while the file stays the same. The second
 kind is re-checked on every area registry change, so deleting an area in HA's UI shows up at
