@@ -12,7 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .data import RoomDbConfigEntry
 from .descriptions import RoomDbBinarySensorEntityDescription
 from .entity import RoomDbEntity
-from .ml.entities import ML_BINARY_SENSORS
+from .ml.entities import ML_BINARY_SENSORS, ML_BINARY_UNRECORDED_ATTRIBUTES
 
 # Read-only entities backed by the coordinator: no parallel update limit needed.
 PARALLEL_UPDATES = 0
@@ -36,6 +36,8 @@ class RoomDbBinarySensor(RoomDbEntity, BinarySensorEntity):
     """A binary sensor whose state and attributes come from the coordinator snapshot."""
 
     entity_description: RoomDbBinarySensorEntityDescription
+    # Attributes that move with every inference; the state itself is still recorded.
+    _unrecorded_attributes = ML_BINARY_UNRECORDED_ATTRIBUTES
 
     @property
     @override

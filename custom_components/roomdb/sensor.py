@@ -20,7 +20,7 @@ from .data import RoomDbConfigEntry
 from .descriptions import RoomDbSensorEntityDescription
 from .entity import RoomDbEntity
 from .events.sensors import EVENT_SENSORS, EVENT_UNRECORDED_ATTRIBUTES
-from .ml.entities import ML_SENSORS
+from .ml.entities import ML_SENSORS, ML_UNRECORDED_ATTRIBUTES
 from .registry.sensors import REGISTRY_SENSORS
 from .rooms.sensors import ROOMS_SENSORS, RoomsSensor
 
@@ -75,6 +75,7 @@ class RoomDbSensor(RoomDbEntity, SensorEntity):
     _unrecorded_attributes = (
         frozenset({"last_write", "queued_rows", "dropped_rows", "row_counts"})
         | EVENT_UNRECORDED_ATTRIBUTES
+        | ML_UNRECORDED_ATTRIBUTES
     )
 
     @property
