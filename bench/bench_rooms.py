@@ -27,11 +27,11 @@ import aiosqlite
 
 from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.db.schema import SCHEMA_VERSION
-from custom_components.roomdb.rooms.configs import RoomConfigStore, WriteRequest
 from custom_components.roomdb.rooms.export import write_document
 from custom_components.roomdb.rooms.export_doc import build_export, write_atomic
 from custom_components.roomdb.rooms.limiter import WriteLimiter
 from custom_components.roomdb.rooms.mapping import AreaMapping, Room
+from custom_components.roomdb.rooms.store import RoomConfigStore, WriteRequest
 
 DOMAINS = ("motion_lighting", "activity", "ml", "climate_schedule")
 

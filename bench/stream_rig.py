@@ -12,8 +12,8 @@ import aiohttp
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import async_test_home_assistant
 
-from custom_components.roomdb.events.buffer import EventBuffer
 from custom_components.roomdb.events.sink import EventSink, SinkTuning
+from custom_components.roomdb.events.store import EventBuffer
 from tests.peers.ingest_server import IngestServer
 
 

@@ -1,10 +1,16 @@
 """The package's shape, read from its source: no import cycles, and pure modules that stay pure.
 
-Both checks find the modules themselves, so a new module is covered the day it is added:
+Every check finds the modules itself, so a new module is covered the day it is added:
 
 * every import between RoomDB's modules (at module level, inside functions and under
   ``TYPE_CHECKING`` alike: a deferred import still ties two modules together) forms a graph
   without cycles;
+* every module imports on its own, in an interpreter where no other RoomDB module was imported
+  before it (a cycle that only bites in one import order shows here);
+* the parts (``alarm/``, ``db/``, ``events/``, ``ml/``, ``panel/``, ``registry/``, ``rooms/``)
+  import from the top level only the shared helpers, never the integration's shell
+  (``services.py``, the platforms, the config flow, …), and from another part only what that part
+  offers (the edges declared in ``PART_API``);
 * every module whose docstring's first line says it is pure imports nothing from
   ``homeassistant``, and neither does any RoomDB module it needs, directly or through others.
 """
@@ -12,13 +18,17 @@ Both checks find the modules themselves, so a new module is covered the day it i
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
+import json
 from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 
-PACKAGE_DIR = Path(__file__).parents[1] / "custom_components" / "roomdb"
+REPO_DIR = Path(__file__).parents[1]
+PACKAGE_DIR = REPO_DIR / "custom_components" / "roomdb"
 PACKAGE = "custom_components.roomdb"
 
 
@@ -126,6 +136,199 @@ def test_no_import_cycles() -> None:
         )
     ]
     assert cycles == [], "\n".join(" <-> ".join(component) for component in cycles)
+
+
+# -- every module imports on its own ------------------------------------------------------------
+
+_IMPORT_EACH_ALONE = """
+import importlib, importlib.util, json, sys, traceback, types
+
+names, root = json.loads(sys.argv[1]), sys.argv[2]
+root_path = importlib.util.find_spec(root).submodule_search_locations
+failures = {}
+for name in names:
+    for loaded in [m for m in sys.modules if m == root or m.startswith(root + ".")]:
+        del sys.modules[loaded]
+    if name != root:
+        shell = types.ModuleType(root)
+        shell.__path__ = list(root_path)
+        sys.modules[root] = shell
+    try:
+        importlib.import_module(name)
+    except Exception:
+        failures[name] = traceback.format_exc(limit=-3)
+print(json.dumps(failures))
+"""
+
+
+def import_each_alone(names: Sequence[str], root: str, path: Path) -> dict[str, str]:
+    """Import each module in one fresh interpreter, forgetting ``root``'s modules in between.
+
+    The root package's ``__init__`` (the integration's setup, which imports nearly every module)
+    runs only when the root itself is the module under test: otherwise it would have imported the
+    module, in its own order, before the module's turn. Third-party modules stay loaded (they
+    cannot depend on RoomDB), so one interpreter serves all. Returns the failures by module.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_EACH_ALONE, json.dumps(list(names)), root],
+        cwd=path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    failures: dict[str, str] = json.loads(done.stdout.splitlines()[-1])
+    return failures
+
+
+def test_every_module_imports_alone() -> None:
+    assert import_each_alone(sorted(_modules()), PACKAGE, REPO_DIR) == {}
+
+
+def test_import_alone_finds_a_cycle_that_only_one_order_survives(tmp_path: Path) -> None:
+    """``b`` first imports fine (``a`` finds ``b`` half-built but present); ``a`` first fails.
+
+    The package's ``__init__`` imports ``b`` first, so importing the package hides the cycle; only
+    ``a`` on its own shows it.
+    """
+    package = tmp_path / "cyclic"
+    package.mkdir()
+    (package / "__init__.py").write_text("from . import b\n")
+    (package / "a.py").write_text("from . import b\nA = 1\n")
+    (package / "b.py").write_text("from .a import A\n")
+    failures = import_each_alone(["cyclic", "cyclic.b", "cyclic.a"], "cyclic", tmp_path)
+    assert list(failures) == ["cyclic.a"]
+    assert "partially initialized module 'cyclic.a'" in failures["cyclic.a"]
+
+
+# -- layering -----------------------------------------------------------------------------------
+
+PARTS = ("alarm", "db", "events", "ml", "panel", "registry", "rooms")
+SHARED = (
+    "backoff",
+    "const",
+    "coordinator",
+    "data",
+    "descriptions",
+    "entity",
+    "log",
+    "paths",
+    "repairs",
+    "service_support",
+    "timestamps",
+)
+"""Top-level modules every part may import: plumbing, not features. The rest of the top level
+(``services``, the platforms, the config flow, ``http``, ``diagnostics``, …) is the shell that wires
+the parts together; a part importing it would make the shell a dependency of what it wires."""
+PART_API: Mapping[str, Mapping[str, frozenset[str]]] = {
+    "*": {"db": frozenset({"database", "schema"})},
+    "ml": {"rooms": frozenset({"mapping", "mapping_diff", "mapping_manager"})},
+    "panel": {
+        "ml": frozenset(
+            {"", "clr", "features", "label_source", "labels", "pairing", "runtime", "store"}
+            | {"training"}
+        ),
+        "rooms": frozenset({"admission", "generate", "mapping", "services"}),
+    },
+}
+"""Which modules of another part a part may import (``"*"``: every part; ``""``: the package).
+
+The room database is the model the ML layer and the panel read rooms from; the panel shows the
+ML layer's data. Anything else is another part's internals: share it through one of these, or
+move it to a shared helper."""
+
+
+def layering_violations(graph: Mapping[str, set[str]]) -> list[str]:
+    """``importer -> imported`` for each edge the rules above forbid (names relative to root)."""
+    found = []
+    for importer, targets in sorted(graph.items()):
+        part = importer.split(".")[0]
+        if part not in PARTS:
+            continue
+        for target in sorted(targets):
+            head, _, rest = target.partition(".")
+            if head == part:
+                continue
+            if head not in PARTS:
+                allowed = head in SHARED
+            else:
+                allowed = any(
+                    rest in PART_API.get(who, {}).get(head, frozenset()) for who in ("*", part)
+                )
+            if not allowed:
+                found.append(f"{importer} -> {target}")
+    return found
+
+
+def _relative(name: str) -> str:
+    return name.removeprefix(PACKAGE).removeprefix(".")
+
+
+def test_parts_import_only_shared_helpers_and_declared_part_apis() -> None:
+    graph = {
+        _relative(name): {_relative(target) for target in _internal_imports(name)}
+        for name in _modules()
+    }
+    assert layering_violations(graph) == []
+
+
+def test_layering_check_refuses_forbidden_edges() -> None:
+    """The checker itself, on a made-up graph: every kind of forbidden edge is reported."""
+    graph = {
+        "events.sink": {"events.ring", "db.database", "log", "services"},
+        "registry.runtime": {"config_flow", "rooms.mapping"},
+        "ml.ingest": {"rooms.mapping", "rooms.store"},
+        "panel.sleep": {"ml.store", "alarm.machine", "sensor"},
+        "rooms": {"rooms.mapping", "events.runtime"},
+        "db.database": {"db.schema", "ml.store"},
+        "services": {"events.services", "rooms.services"},
+    }
+    assert layering_violations(graph) == [
+        "db.database -> ml.store",
+        "events.sink -> services",
+        "ml.ingest -> rooms.store",
+        "panel.sleep -> alarm.machine",
+        "panel.sleep -> sensor",
+        "registry.runtime -> config_flow",
+        "registry.runtime -> rooms.mapping",
+        "rooms -> events.runtime",
+    ]
+
+
+def test_data_names_the_parts_only_for_type_checking() -> None:
+    """``data`` is shared because it only names the parts' runtimes for the type checker."""
+    runtime_imports = {
+        target
+        for node in _tree(f"{PACKAGE}.data").body
+        if isinstance(node, ast.ImportFrom)
+        for target in [_absolute(f"{PACKAGE}.data", node)]
+    }
+    assert {_relative(t).split(".")[0] for t in runtime_imports if t.startswith(PACKAGE)} == set()
+
+
+# -- one layout per part ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_part_init_is_a_table_of_contents(part: str) -> None:
+    """A part's ``__init__`` docstring names every module of the part, so a reader starts there."""
+    docstring = ast.get_docstring(_tree(f"{PACKAGE}.{part}")) or ""
+    modules = {
+        name.rsplit(".", 1)[1]
+        for name in _modules()
+        if name.startswith(f"{PACKAGE}.{part}.") and name.count(".") == PACKAGE.count(".") + 2
+    }
+    assert sorted(m for m in modules if f"``{m}``" not in docstring) == []
+
+
+@pytest.mark.parametrize("part", ["events", "registry", "rooms"])
+def test_parts_with_entities_share_one_layout(part: str) -> None:
+    """Where a part has them, the roles live under the same names: a reader can guess the file."""
+    for role in ("runtime", "sensors", "services"):
+        assert f"{PACKAGE}.{part}.{role}" in _modules(), role
+
+
+# -- pure modules -------------------------------------------------------------------------------
 
 
 def _claims_pure(name: str) -> bool:

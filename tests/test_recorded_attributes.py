@@ -1,8 +1,8 @@
-"""Attributes that change with every write or event stay out of Home Assistant's recorder.
+"""Attributes that change with every write, event or inference stay out of HA's recorder.
 
-Run against HA's real recorder: after writes that move the database sensor's and the event
-stream's attributes, the recorder's stored states of those sensors carry none of the moving
-attributes, while the state itself and the stable attributes are still recorded.
+Run against HA's real recorder: the recorder's stored states of the database sensor and of the ML
+layer's sleep entities carry none of the moving attributes, while the state itself and the
+stable attributes are still recorded.
 """
 
 from __future__ import annotations
@@ -27,6 +27,12 @@ from custom_components.roomdb.const import DOMAIN
 DATABASE_SENSOR = "sensor.roomdb_database"
 MOVING = {"last_write", "queued_rows", "dropped_rows", "row_counts"}
 """The database sensor's attributes that change with every write."""
+RECORDED_AND_MOVING = {
+    DATABASE_SENSOR: ({"schema_version"}, MOVING),
+    "sensor.roomdb_sleep_probability": ({"model_run_id"}, {"window_end", "observed", "away"}),
+    "binary_sensor.roomdb_asleep": ({"threshold"}, {"sleep_probability", "observed"}),
+}
+"""Per entity: attributes that stay recorded, and those that move with every update."""
 
 
 @pytest.fixture(autouse=True)
@@ -49,16 +55,18 @@ async def test_moving_attributes_are_not_recorded(
     coordinator = mock_entry.runtime_data.coordinator
     await coordinator.async_refresh()
     await hass.async_block_till_done()
-    live = hass.states.get(DATABASE_SENSOR)
-    assert live is not None
-    assert {"last_write", "row_counts", "schema_version"} <= set(live.attributes)
+    for entity_id, (kept, moving) in RECORDED_AND_MOVING.items():
+        live = hass.states.get(entity_id)
+        assert live is not None, entity_id
+        assert kept | moving <= set(live.attributes), entity_id
 
     await async_wait_recording_done(hass)
-    recorded = await recorder_mock.async_add_executor_job(_recorded, hass, DATABASE_SENSOR)
-    assert recorded, "the database sensor was not recorded at all"
-    for attributes in recorded:
-        assert "schema_version" in attributes
-        assert not set(attributes) & MOVING, attributes
+    for entity_id, (kept, moving) in RECORDED_AND_MOVING.items():
+        recorded = await recorder_mock.async_add_executor_job(_recorded, hass, entity_id)
+        assert recorded, f"{entity_id} was not recorded at all"
+        for attributes in recorded:
+            assert kept <= set(attributes), (entity_id, attributes)
+            assert not set(attributes) & moving, (entity_id, attributes)
 
     await hass.config_entries.async_unload(mock_entry.entry_id)
     await hass.async_block_till_done()

@@ -26,15 +26,16 @@ from .const import (
 from .coordinator import RoomDbCoordinator
 from .data import RoomDbConfigEntry, RoomDbData
 from .db.database import Database, DatabaseCorruptError, DatabaseError
-from .events.stream import EventStream
+from .events.runtime import EventStream
 from .http import async_register_views
 from .ml.options import MlSettings
 from .ml.runtime import MlRuntime
 from .panel import async_register_panel, async_remove_panel, async_setup_panel_support
-from .registry.mirror import RegistryMirror
+from .registry.runtime import RegistryMirror
 from .repairs import async_report_corrupt_database
 from .room_select import async_offer_mapped_rooms
-from .rooms.runtime import RoomsRuntime, async_settings
+from .rooms.options import async_settings
+from .rooms.runtime import RoomsRuntime
 from .rooms.services import async_setup_room_services
 from .services import async_setup_services
 

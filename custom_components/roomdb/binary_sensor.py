@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, override
+from typing import override
 
 from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.core import HomeAssistant
@@ -11,8 +10,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import RoomDbConfigEntry
 from .descriptions import RoomDbBinarySensorEntityDescription
-from .entity import RoomDbEntity
-from .ml.entities import ML_BINARY_SENSORS
+from .entity import RoomDbSnapshotEntity
+from .ml.entities import ML_BINARY_SENSORS, ML_BINARY_UNRECORDED_ATTRIBUTES
 
 # Read-only entities backed by the coordinator: no parallel update limit needed.
 PARALLEL_UPDATES = 0
@@ -32,21 +31,15 @@ async def async_setup_entry(
     )
 
 
-class RoomDbBinarySensor(RoomDbEntity, BinarySensorEntity):
+class RoomDbBinarySensor(RoomDbSnapshotEntity, BinarySensorEntity):
     """A binary sensor whose state and attributes come from the coordinator snapshot."""
 
     entity_description: RoomDbBinarySensorEntityDescription
+    # Attributes that move with every inference; the state itself is still recorded.
+    _unrecorded_attributes = ML_BINARY_UNRECORDED_ATTRIBUTES
 
     @property
     @override
     def is_on(self) -> bool | None:
         """Return the state for the current snapshot (None: unknown)."""
         return self.entity_description.is_on_fn(self.coordinator.data)
-
-    @property
-    @override
-    def extra_state_attributes(self) -> Mapping[str, Any] | None:
-        """Return the attributes for the current snapshot."""
-        if self.entity_description.attributes_fn is None:
-            return None
-        return self.entity_description.attributes_fn(self.coordinator.data)

@@ -13,9 +13,9 @@ if TYPE_CHECKING:
     from .alarm.sync import AlarmSync
     from .coordinator import RoomDbCoordinator
     from .db.database import Database
-    from .events.stream import EventStream
+    from .events.runtime import EventStream
     from .ml.runtime import MlRuntime
-    from .registry.mirror import RegistryMirror
+    from .registry.runtime import RegistryMirror
     from .rooms.runtime import RoomsRuntime
 
 

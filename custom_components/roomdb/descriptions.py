@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorEntityDescription
-from homeassistant.components.sensor import SensorEntityDescription
+from homeassistant.components.sensor import SensorEntityDescription, SensorStateClass
+from homeassistant.const import EntityCategory
 
 from .coordinator import RoomDbSnapshot
 
@@ -32,3 +33,23 @@ class RoomDbBinarySensorEntityDescription(BinarySensorEntityDescription):
 
     is_on_fn: Callable[[RoomDbSnapshot], bool | None]
     attributes_fn: Callable[[RoomDbSnapshot], Mapping[str, Any]] | None = None
+
+
+def diagnostic_sensor(
+    key: str,
+    value_fn: Callable[[RoomDbSnapshot], float | int | str | datetime | None],
+    *,
+    state_class: SensorStateClass | None = None,
+    enabled: bool = True,
+    attributes_fn: Callable[[RoomDbSnapshot], Mapping[str, Any]] | None = None,
+) -> RoomDbSensorEntityDescription:
+    """A diagnostic sensor named by its translation key, which is its key."""
+    return RoomDbSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        state_class=state_class,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=enabled,
+        value_fn=value_fn,
+        attributes_fn=attributes_fn,
+    )

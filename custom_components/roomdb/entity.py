@@ -1,6 +1,9 @@
-"""Base class for RoomDB entities: one service device per entry, translated names."""
+"""Base classes for RoomDB entities: one service device per entry, translated names."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, override
 
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
@@ -8,6 +11,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import RoomDbCoordinator
+from .descriptions import RoomDbBinarySensorEntityDescription, RoomDbSensorEntityDescription
 
 
 class RoomDbEntity(CoordinatorEntity[RoomDbCoordinator]):
@@ -28,3 +32,17 @@ class RoomDbEntity(CoordinatorEntity[RoomDbCoordinator]):
             model="Room database",
             name="RoomDB",
         )
+
+
+class RoomDbSnapshotEntity(RoomDbEntity):
+    """An entity declared as data: its description reads the attributes from the snapshot."""
+
+    entity_description: RoomDbSensorEntityDescription | RoomDbBinarySensorEntityDescription
+
+    @property
+    @override
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """Return the attributes for the current snapshot."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.coordinator.data)

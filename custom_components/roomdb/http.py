@@ -9,6 +9,7 @@ with Home Assistant's serializer in the executor, so a large table does not stal
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from http import HTTPStatus
 from typing import Final
 
@@ -40,18 +41,31 @@ def _unavailable(view: HomeAssistantView, message: str) -> web.Response:
     return view.json({"status": "unavailable", "message": message}, HTTPStatus.SERVICE_UNAVAILABLE)
 
 
-class RoomDbExportView(HomeAssistantView):
+class _RoomsView(HomeAssistantView, ABC):
+    """An authenticated view over the loaded entry's room database; ``503`` while not loaded."""
+
+    requires_auth = True
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Answer from the loaded room database."""
+        rooms = _loaded_rooms(request.app[KEY_HASS])
+        if rooms is None:
+            return _unavailable(self, "RoomDB is not loaded")
+        return await self.answer(rooms)
+
+    @abstractmethod
+    async def answer(self, rooms: RoomsRuntime) -> web.Response:
+        """The view's response, given the loaded room database."""
+
+
+class RoomDbExportView(_RoomsView):
     """``GET /api/roomdb/export``: the export document, built from SQLite on each request."""
 
     url = EXPORT_URL
     name = "api:roomdb:export"
-    requires_auth = True
 
-    async def get(self, request: web.Request) -> web.Response:
+    async def answer(self, rooms: RoomsRuntime) -> web.Response:
         """Return the export document."""
-        rooms = _loaded_rooms(request.app[KEY_HASS])
-        if rooms is None:
-            return _unavailable(self, "RoomDB is not loaded")
         try:
             body = await rooms.exporter.async_build_body()
         except ExportError as err:
@@ -63,18 +77,14 @@ class RoomDbExportView(HomeAssistantView):
         return response
 
 
-class RoomDbHealthView(HomeAssistantView):
+class RoomDbHealthView(_RoomsView):
     """``GET /api/roomdb/health``: counters, limiter state, mapping, export and pipelines."""
 
     url = HEALTH_URL
     name = "api:roomdb:health"
-    requires_auth = True
 
-    async def get(self, request: web.Request) -> web.Response:
+    async def answer(self, rooms: RoomsRuntime) -> web.Response:
         """Return the health summary."""
-        rooms = _loaded_rooms(request.app[KEY_HASS])
-        if rooms is None:
-            return _unavailable(self, "RoomDB is not loaded")
         return self.json(rooms.health())
 
 

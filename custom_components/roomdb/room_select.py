@@ -17,7 +17,8 @@ from homeassistant.helpers.service import async_set_service_schema
 from homeassistant.util.yaml import load_yaml_dict
 
 from .const import DOMAIN
-from .rooms.mapping import AreaMapping, MappingDiff, empty_mapping
+from .rooms.mapping import AreaMapping, empty_mapping
+from .rooms.mapping_diff import MappingDiff
 from .rooms.mapping_manager import MappingManager
 
 ROOM_FIELDS: Final = {

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, override
+from typing import override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -18,9 +17,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .alarm.sync_sensor import AlarmSyncSensor
 from .data import RoomDbConfigEntry
 from .descriptions import RoomDbSensorEntityDescription
-from .entity import RoomDbEntity
+from .entity import RoomDbSnapshotEntity
 from .events.sensors import EVENT_SENSORS, EVENT_UNRECORDED_ATTRIBUTES
-from .ml.entities import ML_SENSORS
+from .ml.entities import ML_SENSORS, ML_UNRECORDED_ATTRIBUTES
 from .registry.sensors import REGISTRY_SENSORS
 from .rooms.sensors import ROOMS_SENSORS, RoomsSensor
 
@@ -67,7 +66,7 @@ async def async_setup_entry(
     )
 
 
-class RoomDbSensor(RoomDbEntity, SensorEntity):
+class RoomDbSensor(RoomDbSnapshotEntity, SensorEntity):
     """A sensor whose value and attributes come from the coordinator snapshot."""
 
     entity_description: RoomDbSensorEntityDescription
@@ -75,6 +74,7 @@ class RoomDbSensor(RoomDbEntity, SensorEntity):
     _unrecorded_attributes = (
         frozenset({"last_write", "queued_rows", "dropped_rows", "row_counts"})
         | EVENT_UNRECORDED_ATTRIBUTES
+        | ML_UNRECORDED_ATTRIBUTES
     )
 
     @property
@@ -82,11 +82,3 @@ class RoomDbSensor(RoomDbEntity, SensorEntity):
     def native_value(self) -> float | int | str | datetime | None:
         """Return the value for the current snapshot."""
         return self.entity_description.value_fn(self.coordinator.data)
-
-    @property
-    @override
-    def extra_state_attributes(self) -> Mapping[str, Any] | None:
-        """Return the attributes for the current snapshot."""
-        if self.entity_description.attributes_fn is None:
-            return None
-        return self.entity_description.attributes_fn(self.coordinator.data)

@@ -1,4 +1,4 @@
-"""What every part's services share: the loaded entry and the path policy, with translated errors.
+"""What every part's services share: registration, the loaded entry and the path policy.
 
 The parts' service modules (and the panel's WebSocket commands) import this; it imports none of
 them, so service registration (``services``) can import the parts without a cycle.
@@ -6,14 +6,41 @@ them, so service registration (``services``) can import the parts without a cycl
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.service import async_register_admin_service
+import probatio as vol
 
 from .const import DOMAIN
 from .data import RoomDbConfigEntry
 from .paths import PathPurpose, UnsafePathError, resolve_config_path, resolve_target
+
+
+@callback
+def async_register_report_service(
+    hass: HomeAssistant,
+    name: str,
+    handler: Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]],
+) -> None:
+    """Register an admin service without fields that does its job and reports what it did."""
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        name,
+        handler,
+        schema=vol.Schema({}),
+        supports_response=SupportsResponse.OPTIONAL,
+    )
 
 
 def async_get_loaded_entry(hass: HomeAssistant) -> RoomDbConfigEntry:

@@ -18,8 +18,8 @@ from custom_components.roomdb.events.options import (
     CONF_INGEST_TOKEN,
     CONF_INGEST_URL,
 )
+from custom_components.roomdb.events.runtime import EventStream
 from custom_components.roomdb.events.sink import SinkTuning
-from custom_components.roomdb.events.stream import EventStream
 from tests.peers.ingest_server import IngestServer
 
 TOKEN = "peer-token"

@@ -18,8 +18,8 @@ from custom_components.roomdb.const import (
     EVENT_CONFIG_CHANGED,
     EVENT_ML_RESULT,
 )
-from custom_components.roomdb.events.buffer import json_safe
 from custom_components.roomdb.events.options import CONF_EVENT_INCLUDE_STATE_CHANGES
+from custom_components.roomdb.events.store import json_safe
 from custom_components.roomdb.ml.options import CONF_ML_EXCLUDE, CONF_ML_INCLUDE
 from tests.peers.ingest_server import IngestServer
 

@@ -17,8 +17,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb.const import DOMAIN
-from custom_components.roomdb.events.buffer import ISSUE_EVENT_BUFFER_RESET, STORAGE_KEY
-from custom_components.roomdb.events.stream import EventStream
+from custom_components.roomdb.events.runtime import EventStream
+from custom_components.roomdb.events.store import ISSUE_EVENT_BUFFER_RESET, STORAGE_KEY
 from tests.peers.ingest_server import IngestServer
 
 from .conftest import stream_of, wait_until

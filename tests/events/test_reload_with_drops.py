@@ -45,16 +45,16 @@ from custom_components.roomdb.const import (
     DOMAIN,
 )
 from custom_components.roomdb.events import sink as sink_module
-from custom_components.roomdb.events.buffer import STORAGE_KEY
+from custom_components.roomdb.events.delivery import GapResolution
 from custom_components.roomdb.events.options import (
     CONF_EVENT_BUFFER_SIZE,
     CONF_EVENT_STREAM_ENABLED,
     CONF_INGEST_TOKEN,
     CONF_INGEST_URL,
 )
-from custom_components.roomdb.events.ring import GapResolution
+from custom_components.roomdb.events.runtime import EventStream
 from custom_components.roomdb.events.sink import EventSink, SinkTuning
-from custom_components.roomdb.events.stream import EventStream
+from custom_components.roomdb.events.store import STORAGE_KEY
 from tests.peers.strict_ingest_peer import PostRecord, StrictIngestPeer
 
 from .conftest import FAST, wait_until

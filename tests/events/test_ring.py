@@ -8,8 +8,9 @@ from hypothesis import given, settings, strategies as st
 import orjson
 import pytest
 
+from custom_components.roomdb.events.delivery import MAX_RESEND_ATTEMPTS
 from custom_components.roomdb.events.event import Event
-from custom_components.roomdb.events.ring import MAX_RESEND_ATTEMPTS, EventRing
+from custom_components.roomdb.events.ring import EventRing
 
 TS = "2026-01-02T03:04:05Z"
 

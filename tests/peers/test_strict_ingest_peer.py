@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from custom_components.roomdb.events.ring import Event
+from custom_components.roomdb.events.event import Event
 from custom_components.roomdb.events.transport import async_post_events
 from tests.peers.strict_ingest_peer import PostRecord, StrictIngestPeer
 

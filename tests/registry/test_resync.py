@@ -11,7 +11,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb.const import DOMAIN
-from custom_components.roomdb.registry.mirror import MirrorWriteError
+from custom_components.roomdb.registry.runtime import MirrorWriteError
 
 from .conftest import Home, Rows
 

@@ -20,8 +20,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.roomdb.rooms import pipeline_writer as writer_module
 from custom_components.roomdb.rooms.activity import RoomActivity
-from custom_components.roomdb.rooms.configs import WriteResult, WriteStatus
 from custom_components.roomdb.rooms.pipeline_writer import PipelineWriter
+from custom_components.roomdb.rooms.store import WriteResult, WriteStatus
 
 from .conftest import MAPPING, db_rows, rooms_of
 

@@ -7,18 +7,14 @@ import pytest
 from custom_components.roomdb.rooms.admission import (
     ADMISSION_DENIED,
     AdmissionDeniedError,
+    Denial,
+    DenialReason,
     admit,
     plan_seed,
     require_admission,
 )
-from custom_components.roomdb.rooms.mapping import (
-    AreaMapping,
-    Denial,
-    DenialReason,
-    Room,
-    empty_mapping,
-    parse_mapping,
-)
+from custom_components.roomdb.rooms.mapping import AreaMapping, Room, empty_mapping
+from custom_components.roomdb.rooms.mapping_parse import parse_mapping
 
 TEXT = """\
 version: "3.1"

@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.roomdb.const import DOMAIN
 from custom_components.roomdb.http import EXPORT_URL
-from custom_components.roomdb.rooms.configs import WriteMode
+from custom_components.roomdb.rooms.store import WriteMode
 
 from .conftest import db_rows, export_path, rooms_of
 

@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.roomdb.const import DOMAIN
 from custom_components.roomdb.db.schema import SCHEMA_VERSION
 from custom_components.roomdb.rooms import export as export_module
-from custom_components.roomdb.rooms.configs import WriteRequest
+from custom_components.roomdb.rooms.store import WriteRequest
 
 from .conftest import export_path, rooms_of
 

@@ -7,24 +7,17 @@ import textwrap
 
 import pytest
 
-from custom_components.roomdb.rooms.mapping import (
-    KNOWN_DOMAINS,
-    AreaMapping,
+from custom_components.roomdb.rooms.admission import (
     Denial,
     DenialReason,
-    ErrorCode,
-    MappingError,
-    MappingWarning,
-    Room,
     allowed_matrix,
-    diff,
-    empty_mapping,
-    generate_from_areas,
     is_allowed,
-    parse_mapping,
-    read_mapping_file,
-    render_mapping,
 )
+from custom_components.roomdb.rooms.mapping import KNOWN_DOMAINS, AreaMapping, Room, empty_mapping
+from custom_components.roomdb.rooms.mapping_diff import diff
+from custom_components.roomdb.rooms.mapping_errors import ErrorCode, MappingError, MappingWarning
+from custom_components.roomdb.rooms.mapping_parse import parse_mapping, read_mapping_file
+from custom_components.roomdb.rooms.mapping_render import generate_from_areas, render_mapping
 
 VALID = """\
 version: "3.1"

@@ -7,13 +7,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings, strategies as st
 import yaml  # type: ignore[import-untyped]
 
-from custom_components.roomdb.rooms.mapping import (
-    KNOWN_DOMAINS,
-    MappingError,
-    MappingResult,
-    parse_mapping,
-    render_mapping,
-)
+from custom_components.roomdb.rooms.mapping import KNOWN_DOMAINS
+from custom_components.roomdb.rooms.mapping_errors import MappingError, MappingResult
+from custom_components.roomdb.rooms.mapping_parse import parse_mapping
+from custom_components.roomdb.rooms.mapping_render import render_mapping
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -12,7 +12,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb.const import CONF_MAPPING_PATH
-from custom_components.roomdb.rooms.mapping import parse_mapping
+from custom_components.roomdb.rooms.mapping_parse import parse_mapping
 
 from .conftest import MAPPING, mapping_path, rooms_of
 

@@ -194,7 +194,7 @@ async def test_vacuum_pipeline_can_be_disabled(hass: HomeAssistant, entry: MockC
 
 
 def test_request_matching_helpers() -> None:
-    from custom_components.roomdb.rooms.mapping import parse_mapping
+    from custom_components.roomdb.rooms.mapping_parse import parse_mapping
 
     mapping = parse_mapping(MAPPING).mapping
     assert mapping is not None

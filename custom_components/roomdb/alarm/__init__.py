@@ -1,1 +1,16 @@
-"""RoomDB's alarm: a pure state machine, conflict rules and state mapping, plus the HA sync glue."""
+"""RoomDB's alarm: a pure state machine, conflict rules and state mapping, plus the HA sync glue.
+
+Table of contents (the layout every part follows):
+
+runtime       ``setup``: build, start and stop the controller and its sync; ``controller``: the
+              panel inside HA (clock, timer, sensors, persistence, events); ``sync``: two-way
+              sync with a target ``alarm_control_panel``
+store / db    kept in HA's Store by ``controller`` and ``sync`` (keys in ``const``)
+sensors       ``sync_sensor``: the alarm sync diagnostic sensor
+services      ``services``: ``alarm_arm``
+options       ``options_flow`` (the forms), ``settings`` (reading them), ``const`` (keys, defaults)
+pure core     ``machine`` (the state machine), ``security`` (machine plus sensors, bypass,
+              lockout), ``sensors`` (sensor rules), ``conflict`` (sync conflict rules), ``mapping``
+              (state mapping to and from the target)
+HA glue       ``notify`` (bus events, log, notifications), ``push_error`` (why a target call failed)
+"""

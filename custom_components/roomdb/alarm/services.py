@@ -24,8 +24,6 @@ from homeassistant.util.json import JsonValueType
 import probatio as vol
 
 from ..const import DOMAIN
-
-# A module import, not a name import: `services.py` imports this module while it is initialising.
 from ..service_support import async_get_loaded_entry
 from .machine import ARMED_STATES, AlarmState
 

@@ -13,8 +13,9 @@ from typing import Any, Final
 
 from ..timestamps import wire_timestamp
 from .event import MAX_SEQUENCE, Event, check_counter, is_int
-from .ring import DEFAULT_CAPACITY, EventRing
+from .ring import EventRing
 from .sequence import SequenceAllocator
+from .window import DEFAULT_CAPACITY
 
 STREAM_FORMAT_VERSION: Final = 1
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Final
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import EntityCategory
 
-from ..descriptions import RoomDbSensorEntityDescription
+from ..descriptions import RoomDbSensorEntityDescription, diagnostic_sensor
 from .stats import EndpointState
 
 EVENT_UNRECORDED_ATTRIBUTES: Final = frozenset(
@@ -25,64 +26,42 @@ EVENT_SENSORS: Final[tuple[RoomDbSensorEntityDescription, ...]] = (
         value_fn=lambda snapshot: snapshot.events.state.value,
         attributes_fn=lambda snapshot: {"last_error": snapshot.events.last_error},
     ),
-    RoomDbSensorEntityDescription(
-        key="event_buffered",
-        translation_key="event_buffered",
+    diagnostic_sensor(
+        "event_buffered",
+        attrgetter("events.buffered"),
         state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda snapshot: snapshot.events.buffered,
         attributes_fn=lambda snapshot: {
             "capacity": snapshot.events.capacity,
             "overflowed": snapshot.events.overflowed,
         },
     ),
-    RoomDbSensorEntityDescription(
-        key="event_pending",
-        translation_key="event_pending",
+    diagnostic_sensor(
+        "event_pending",
+        attrgetter("events.pending"),
         state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda snapshot: snapshot.events.pending,
         attributes_fn=lambda snapshot: {
             "awaiting_resend": snapshot.events.awaiting_resend,
             "peer_missing": [list(run) for run in snapshot.events.peer_missing],
             "disagreement": [list(run) for run in snapshot.events.disagreement],
         },
     ),
-    RoomDbSensorEntityDescription(
-        key="event_resent",
-        translation_key="event_resent",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda snapshot: snapshot.events.resent,
-    ),
-    RoomDbSensorEntityDescription(
-        key="event_unrecoverable",
-        translation_key="event_unrecoverable",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda snapshot: snapshot.events.unrecoverable,
+    *(
+        diagnostic_sensor(
+            f"event_{kind}",
+            attrgetter(f"events.{kind}"),
+            state_class=SensorStateClass.TOTAL_INCREASING,
+        )
+        for kind in ("resent", "unrecoverable")
     ),
     # Sequence numbers move with every event: useful when debugging, noisy otherwise.
-    RoomDbSensorEntityDescription(
-        key="event_oldest_sequence",
-        translation_key="event_oldest_sequence",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        value_fn=lambda snapshot: snapshot.events.oldest,
+    *(
+        diagnostic_sensor(f"event_{kind}_sequence", attrgetter(f"events.{kind}"), enabled=False)
+        for kind in ("oldest", "newest")
     ),
-    RoomDbSensorEntityDescription(
-        key="event_newest_sequence",
-        translation_key="event_newest_sequence",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        value_fn=lambda snapshot: snapshot.events.newest,
-    ),
-    RoomDbSensorEntityDescription(
-        key="event_last_sent_sequence",
-        translation_key="event_last_sent_sequence",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        value_fn=lambda snapshot: snapshot.events.last_sent,
+    diagnostic_sensor(
+        "event_last_sent_sequence",
+        attrgetter("events.last_sent"),
+        enabled=False,
         attributes_fn=lambda snapshot: {"last_acked": snapshot.events.last_acked},
     ),
 )

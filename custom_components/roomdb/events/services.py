@@ -8,16 +8,10 @@ from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
-    SupportsResponse,
     callback,
 )
-from homeassistant.helpers.service import async_register_admin_service
-import probatio as vol
 
-from ..const import DOMAIN
-
-# A module import, not a name import: `services.py` imports this module while it is initialising.
-from ..service_support import async_get_loaded_entry
+from ..service_support import async_get_loaded_entry, async_register_report_service
 
 SERVICE_FLUSH_EVENTS: Final = "flush_events"
 
@@ -25,14 +19,7 @@ SERVICE_FLUSH_EVENTS: Final = "flush_events"
 @callback
 def async_setup_event_services(hass: HomeAssistant) -> None:
     """Register the event stream's services."""
-    async_register_admin_service(
-        hass,
-        DOMAIN,
-        SERVICE_FLUSH_EVENTS,
-        _async_flush_events,
-        schema=vol.Schema({}),
-        supports_response=SupportsResponse.OPTIONAL,
-    )
+    async_register_report_service(hass, SERVICE_FLUSH_EVENTS, _async_flush_events)
 
 
 async def _async_flush_events(call: ServiceCall) -> ServiceResponse:

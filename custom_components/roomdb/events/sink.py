@@ -41,11 +41,12 @@ from ..backoff import Backoff
 from ..const import DOMAIN
 from ..log import get_logger
 from ..repairs import async_raise_issue
-from .buffer import EventBuffer
+from .delivery import GapResolution
 from .event import HEARTBEAT_EVENT, Event
-from .ring import EventRing, GapResolution
+from .ring import EventRing
 from .runs import format_runs
 from .stats import EndpointState
+from .store import EventBuffer
 from .transport import async_post_events
 from .wire import IngestResult, transport_failure
 

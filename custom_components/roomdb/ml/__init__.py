@@ -1,5 +1,18 @@
-"""RoomDB's ML core: features, sleep labels, pairing, CLR, BOCPD and metrics.
+"""RoomDB's ML data layer: raw events → features → sleep labels → CLR and BOCPD → views, entities.
 
-Plain Python and numpy only (no Home Assistant imports), so every module can be tested directly and
-run in an executor. Time axes are UTC epoch seconds throughout.
+Time axes are UTC epoch seconds throughout. Table of contents (the layout every part follows):
+
+runtime       ``runtime``: ``MlRuntime``, one entry's ingest, labels, pipeline and schedule;
+              ``pipeline``: the stages in order, run in the executor
+store / db    ``store``: every read and write of the ML tables; ``ingest``: state changes into
+              ``raw_events`` through the batching writer; ``label_source``: labels from the
+              ``input_datetime`` helpers into ``labels``; ``retention``: old rows deleted;
+              ``contracts``: the contract views, pinned column by column
+sensors       ``entities``: the ML entities, declared as data; ``status``: what they show
+services      ``services``: ``run_pipeline``
+options       ``options``: keys, defaults, the settings the runtime reads and the form
+pure core     ``features`` (window features), ``labels`` (label normalisation), ``pairing``
+              (design matrix, splits), ``clr`` (calibrated logistic regression), ``bocpd``
+              (changepoint detection), ``changepoints`` (routine changes), ``episodes`` (bedtime
+              and wake time), ``training`` (fit and inference), ``metrics`` (held-out scores)
 """

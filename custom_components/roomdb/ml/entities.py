@@ -18,6 +18,14 @@ from ..coordinator import RoomDbSnapshot
 from ..descriptions import RoomDbBinarySensorEntityDescription, RoomDbSensorEntityDescription
 from .status import READINESS_STATES, MlStatus
 
+ML_UNRECORDED_ATTRIBUTES: Final = frozenset({"window_end", "observed", "away"})
+"""Sensor attributes that move with every inference (each refresh, one window at a time): the
+recorder would store a row per window. The model run, the nights and the scores of a training
+change once a day and stay recorded."""
+ML_BINARY_UNRECORDED_ATTRIBUTES: Final = frozenset({"sleep_probability", "observed"})
+"""The same for ``asleep``: its probability and coverage move with every window, its threshold
+only with a training."""
+
 
 def _percent(value: float | None) -> float | None:
     return None if value is None else round(value * 100.0, 2)

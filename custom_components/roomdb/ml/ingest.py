@@ -31,7 +31,8 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from ..const import DOMAIN
 from ..db.database import Database
 from ..log import get_logger
-from ..rooms.mapping import AreaMapping, MappingDiff
+from ..rooms.mapping import AreaMapping
+from ..rooms.mapping_diff import MappingDiff
 from ..rooms.mapping_manager import MappingManager
 from .features import PRESENCE_DOMAINS, RawEvent
 from .options import KIND_DEVICE_CLASSES, KIND_DOMAINS, OTHER_BINARY_KIND, MlSettings

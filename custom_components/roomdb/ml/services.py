@@ -16,8 +16,6 @@ from homeassistant.helpers.service import async_register_admin_service
 import probatio as vol
 
 from ..const import DOMAIN
-
-# A module import, not a name import: `services.py` imports this module while it is initialising.
 from ..service_support import async_get_loaded_entry
 from .pipeline import STAGES
 

@@ -4,6 +4,13 @@ The panel's JavaScript is built from `frontend/` in the repository (Lit, bundled
 committed here as one module, so nothing is fetched at run time. `async_setup` serves the module
 and registers the commands once; each loaded entry adds the admin-only panel at `/roomdb` and
 removes it when it unloads, so the sidebar shows it only while RoomDB can answer.
+
+Table of contents (the layout every part follows):
+
+runtime       this ``__init__``: serves the module, adds and removes the panel
+services      ``websocket``: the ``roomdb/<noun>/<verb>`` commands
+pure core     ``timeline``: per-window probabilities and a bedtime/wake estimate
+HA glue       ``sleep``: the adapter to the ML data layer (timeline, labels entered in the panel)
 """
 
 from __future__ import annotations

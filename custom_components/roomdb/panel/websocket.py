@@ -35,8 +35,9 @@ from ..const import CONF_MAPPING_PATH, DEFAULT_MAPPING_PATH, DOMAIN
 from ..data import RoomDbData
 from ..log import get_logger
 from ..paths import PathPurpose
+from ..rooms.admission import is_allowed
 from ..rooms.generate import MappingExistsError, async_generate_mapping
-from ..rooms.mapping import KNOWN_DOMAINS, is_allowed
+from ..rooms.mapping import KNOWN_DOMAINS
 from ..rooms.services import (
     DELETE_CONFIG_SCHEMA,
     UPDATE_CONFIG_SCHEMA,

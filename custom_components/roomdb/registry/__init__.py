@@ -1,5 +1,11 @@
-"""Registry mirror: HA's areas, floors, devices, entities and config entries kept in SQLite.
+"""RoomDB's registry mirror: HA's areas, floors, devices, entities and config entries in SQLite.
 
-`mirror.py` follows the registries in real time, `rows.py` maps entries to rows, `counts.py` feeds
-the coordinator, `sensors.py` and `services.py` are the user-facing glue.
+Table of contents (the layout every part follows):
+
+runtime       ``runtime``: ``RegistryMirror``, a full sync at start, then every registry change
+store / db    ``rows``: the mirror tables, their statements and entries as rows (no I/O);
+              ``counts``: the counts the coordinator snapshot carries, read from those tables
+sensors       ``sensors``: devices, entities and integrations
+services      ``services``: ``resync_registry``
+options       none: the mirror has no settings
 """

@@ -1,15 +1,18 @@
 """Registry entries as rows of the mirror tables: columns, statements and the mapping (no I/O).
 
-Each table's first column is its key. Sets (aliases, labels) become sorted JSON lists so a row does
-not change when HA reorders a set; times are ISO 8601 UTC text like every other `*_at` column.
+Each table names its columns once, with how each is read from a registry entry; its first column
+is its key. Sets (aliases, labels) become sorted JSON lists so a row does not change when HA
+reorders a set; times are ISO 8601 UTC text like every other `*_at` column.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 import json
-from typing import TYPE_CHECKING, Final
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.helpers.device_registry import ChildDeviceEntry
 
@@ -22,27 +25,38 @@ if TYPE_CHECKING:
     from homeassistant.helpers.entity_registry import RegistryEntry
     from homeassistant.helpers.floor_registry import FloorEntry
 
-type Row = tuple[str | int | None, ...]
+type Value = str | int | None
+type Row = tuple[Value, ...]
+type Column = str | tuple[str, Callable[[Any], Value]]
+"""A column read from the entry's attribute of the same name, or a name and how to read it."""
 
 
 @dataclass(frozen=True, slots=True)
-class MirrorTable:
-    """One mirror table and the three statements the mirror runs against it."""
+class MirrorTable[T]:
+    """One mirror table, how its rows are read from entries ``T``, and the mirror's statements."""
 
     name: str
     columns: tuple[str, ...]
+    readers: tuple[Callable[[T], Value], ...]
     upsert_sql: str
     delete_sql: str
     prune_sql: str
     """Delete every row whose key is not in a JSON array of keys (the rest of a full sync)."""
 
+    def row(self, entry: T) -> Row:
+        """Return the table's row of ``entry``."""
+        return tuple(read(entry) for read in self.readers)
 
-def _table(name: str, *columns: str) -> MirrorTable:
+
+def _table[T](name: str, *spec: Column) -> MirrorTable[T]:
+    pairs = [(column, attrgetter(column)) if isinstance(column, str) else column for column in spec]
+    columns = tuple(column for column, _read in pairs)
     key = columns[0]
     updates = ", ".join(f"{column} = excluded.{column}" for column in columns[1:])
     return MirrorTable(
         name=name,
         columns=columns,
+        readers=tuple(read for _column, read in pairs),
         upsert_sql=(
             f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "  # noqa: S608
             f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
@@ -52,37 +66,65 @@ def _table(name: str, *columns: str) -> MirrorTable:
     )
 
 
-FLOORS: Final = _table(
-    "floors", "floor_id", "name", "level", "icon", "aliases", "created_at", "modified_at"
+def _listed(name: str) -> Column:
+    return name, lambda entry: json.dumps(sorted(getattr(entry, name)))
+
+
+def _text(name: str) -> Column:
+    def read(entry: Any) -> str | None:
+        value: StrEnum | None = getattr(entry, name)
+        return None if value is None else str(value)
+
+    return name, read
+
+
+def _stamp(name: str) -> Column:
+    return name, lambda entry: utc_iso(getattr(entry, name))
+
+
+def _unless_child(name: str) -> Column:
+    """A child device has no maker, model or via device of its own."""
+
+    def read(device: Any) -> Value:
+        return None if isinstance(device, ChildDeviceEntry) else getattr(device, name)
+
+    return name, read
+
+
+_STAMPS: Final = (_stamp("created_at"), _stamp("modified_at"))
+
+FLOORS: Final[MirrorTable[FloorEntry]] = _table(
+    "floors", "floor_id", "name", "level", "icon", _listed("aliases"), *_STAMPS
 )
-AREAS: Final = _table(
+AREAS: Final[MirrorTable[AreaEntry]] = _table(
     "areas",
-    "area_id",
+    ("area_id", attrgetter("id")),
     "name",
     "floor_id",
     "icon",
-    "aliases",
-    "labels",
-    "created_at",
-    "modified_at",
+    _listed("aliases"),
+    _listed("labels"),
+    *_STAMPS,
 )
-DEVICES: Final = _table(
+DEVICES: Final[MirrorTable[AnyDeviceEntry]] = _table(
     "devices",
     "id",
     "name",
     "name_by_user",
-    "manufacturer",
-    "model",
+    _unless_child("manufacturer"),
+    _unless_child("model"),
     "area_id",
-    "via_device_id",
-    "disabled_by",
-    "config_entries",
-    "created_at",
-    "modified_at",
+    _unless_child("via_device_id"),
+    _text("disabled_by"),
+    ("config_entries", lambda device: json.dumps([device.config_entry_id])),
+    *_STAMPS,
     "config_entry_id",
-    "parent_device_id",
+    (
+        "parent_device_id",
+        lambda device: device.parent_device_id if isinstance(device, ChildDeviceEntry) else None,
+    ),
 )
-ENTITIES: Final = _table(
+ENTITIES: Final[MirrorTable[RegistryEntry]] = _table(
     "entities",
     "id",
     "entity_id",
@@ -95,109 +137,21 @@ ENTITIES: Final = _table(
     "original_name",
     "device_class",
     "original_device_class",
-    "disabled_by",
-    "hidden_by",
-    "created_at",
-    "modified_at",
+    _text("disabled_by"),
+    _text("hidden_by"),
+    *_STAMPS,
 )
-CONFIG_ENTRIES: Final = _table(
-    "config_entries", "entry_id", "domain", "title", "source", "state", "disabled_by"
+CONFIG_ENTRIES: Final[MirrorTable[ConfigEntry]] = _table(
+    "config_entries",
+    "entry_id",
+    "domain",
+    "title",
+    "source",
+    ("state", lambda entry: entry.state.value),
+    _text("disabled_by"),
 )
 
-TABLES: Final = (FLOORS, AREAS, DEVICES, ENTITIES, CONFIG_ENTRIES)
+TABLES: Final[tuple[MirrorTable[Any], ...]] = (FLOORS, AREAS, DEVICES, ENTITIES, CONFIG_ENTRIES)
 
 ENTITY_STALE_SQL: Final = "DELETE FROM entities WHERE entity_id IN (?, ?) AND id IS NOT ?"
 """Drop rows holding an entity_id (or a rename's old one) under another registry id, or any id."""
-
-
-def _json_list(values: set[str]) -> str:
-    return json.dumps(sorted(values))
-
-
-def _text(value: StrEnum | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def floor_row(floor: FloorEntry) -> Row:
-    """Return the `floors` row of a floor."""
-    return (
-        floor.floor_id,
-        floor.name,
-        floor.level,
-        floor.icon,
-        _json_list(floor.aliases),
-        utc_iso(floor.created_at),
-        utc_iso(floor.modified_at),
-    )
-
-
-def area_row(area: AreaEntry) -> Row:
-    """Return the `areas` row of an area."""
-    return (
-        area.id,
-        area.name,
-        area.floor_id,
-        area.icon,
-        _json_list(area.aliases),
-        _json_list(area.labels),
-        utc_iso(area.created_at),
-        utc_iso(area.modified_at),
-    )
-
-
-def device_row(device: AnyDeviceEntry) -> Row:
-    """Return the `devices` row of a device; a child device has no maker, model or via device."""
-    if isinstance(device, ChildDeviceEntry):
-        manufacturer = model = via_device_id = None
-        parent_device_id: str | None = device.parent_device_id
-    else:
-        manufacturer, model = device.manufacturer, device.model
-        via_device_id, parent_device_id = device.via_device_id, None
-    return (
-        device.id,
-        device.name,
-        device.name_by_user,
-        manufacturer,
-        model,
-        device.area_id,
-        via_device_id,
-        _text(device.disabled_by),
-        json.dumps([device.config_entry_id]),
-        utc_iso(device.created_at),
-        utc_iso(device.modified_at),
-        device.config_entry_id,
-        parent_device_id,
-    )
-
-
-def entity_row(entity: RegistryEntry) -> Row:
-    """Return the `entities` row of an entity registry entry (keyed on its registry id)."""
-    return (
-        entity.id,
-        entity.entity_id,
-        entity.unique_id,
-        entity.platform,
-        entity.device_id,
-        entity.area_id,
-        entity.config_entry_id,
-        entity.name,
-        entity.original_name,
-        entity.device_class,
-        entity.original_device_class,
-        _text(entity.disabled_by),
-        _text(entity.hidden_by),
-        utc_iso(entity.created_at),
-        utc_iso(entity.modified_at),
-    )
-
-
-def config_entry_row(entry: ConfigEntry) -> Row:
-    """Return the `config_entries` row of a config entry."""
-    return (
-        entry.entry_id,
-        entry.domain,
-        entry.title,
-        entry.source,
-        entry.state.value,
-        _text(entry.disabled_by),
-    )

@@ -8,18 +8,13 @@ from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
-    SupportsResponse,
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.service import async_register_admin_service
-import probatio as vol
 
 from ..const import DOMAIN
-
-# A module import, not a name import: `services.py` imports this module while it is initialising.
-from ..service_support import async_get_loaded_entry
-from .mirror import MirrorWriteError
+from ..service_support import async_get_loaded_entry, async_register_report_service
+from .runtime import MirrorWriteError
 
 SERVICE_RESYNC_REGISTRY: Final = "resync_registry"
 
@@ -27,14 +22,7 @@ SERVICE_RESYNC_REGISTRY: Final = "resync_registry"
 @callback
 def async_setup_registry_services(hass: HomeAssistant) -> None:
     """Register the registry mirror's services."""
-    async_register_admin_service(
-        hass,
-        DOMAIN,
-        SERVICE_RESYNC_REGISTRY,
-        _async_resync_registry,
-        schema=vol.Schema({}),
-        supports_response=SupportsResponse.OPTIONAL,
-    )
+    async_register_report_service(hass, SERVICE_RESYNC_REGISTRY, _async_resync_registry)
 
 
 async def _async_resync_registry(call: ServiceCall) -> ServiceResponse:

@@ -31,7 +31,8 @@ from homeassistant.util import dt as dt_util
 from ..log import get_logger
 from ..timestamps import iso
 from .admission import admit
-from .mapping import AreaMapping, MappingDiff
+from .mapping import AreaMapping
+from .mapping_diff import MappingDiff
 from .mapping_manager import MappingManager
 from .pipeline_writer import PipelineWriter
 

@@ -1,4 +1,4 @@
-"""Admission control: the one check every room-config write path makes before touching the DB.
+"""Admission control: may room R hold domain D, the one check every write path makes (pure Python).
 
 Services, ``bulk_update``, the activity and vacuum pipelines and seeding all call :func:`admit`
 (or :func:`require_admission`); a refusal carries the ``admission_denied`` translation key and the
@@ -9,24 +9,71 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final
 
-from .mapping import KNOWN_DOMAINS, AreaMapping, Denial, DenialReason, is_allowed
-
-__all__ = [
-    "ADMISSION_DENIED",
-    "Admission",
-    "AdmissionDeniedError",
-    "Denial",
-    "DenialReason",
-    "SeedPlan",
-    "admit",
-    "plan_seed",
-    "require_admission",
-]
+from .mapping import KNOWN_DOMAINS, VACUUM_DOMAIN, AreaMapping
 
 ADMISSION_DENIED: Final = "admission_denied"
 """Translation key (exceptions section) for a refused write."""
+
+
+class DenialReason(StrEnum):
+    """Why a (domain, room) pair is not allowed."""
+
+    UNKNOWN_DOMAIN = "unknown_domain"
+    UNKNOWN_ROOM = "unknown_room"
+    CAPABILITY_MISSING = "capability_missing"
+    SEGMENT_MISSING = "segment_missing"
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """A refused (domain, room) pair with the placeholders for the ``admission_denied`` message."""
+
+    domain: str
+    room_id: str
+    reason: DenialReason
+
+    @property
+    def placeholders(self) -> dict[str, str]:
+        """Translation placeholders ``{room_id, domain, reason}``."""
+        return {"room_id": self.room_id, "domain": self.domain, "reason": self.reason.value}
+
+    @property
+    def message(self) -> str:
+        """An English explanation for logs."""
+        match self.reason:
+            case DenialReason.UNKNOWN_DOMAIN:
+                return f"'{self.domain}' is not a known config domain"
+            case DenialReason.UNKNOWN_ROOM:
+                return f"room '{self.room_id}' is not in the area mapping"
+            case DenialReason.CAPABILITY_MISSING:
+                return f"room '{self.room_id}' does not have the '{self.domain}' capability"
+            case DenialReason.SEGMENT_MISSING:
+                return f"room '{self.room_id}' has no segment_id, which '{self.domain}' needs"
+
+
+def is_allowed(mapping: AreaMapping, domain: str, room_id: str) -> Denial | None:
+    """``None`` when ``room_id`` may hold ``domain``, else the reason it may not."""
+    if domain not in KNOWN_DOMAINS:
+        return Denial(domain, room_id, DenialReason.UNKNOWN_DOMAIN)
+    room = mapping.rooms.get(room_id)
+    if room is None:
+        return Denial(domain, room_id, DenialReason.UNKNOWN_ROOM)
+    if domain not in room.capabilities:
+        return Denial(domain, room_id, DenialReason.CAPABILITY_MISSING)
+    if domain == VACUUM_DOMAIN and not room.segment_id:
+        return Denial(domain, room_id, DenialReason.SEGMENT_MISSING)
+    return None
+
+
+def allowed_matrix(mapping: AreaMapping) -> dict[str, dict[str, bool]]:
+    """``{domain: {room_id: allowed}}`` for every known domain and every room."""
+    return {
+        domain: {room_id: is_allowed(mapping, domain, room_id) is None for room_id in mapping.rooms}
+        for domain in KNOWN_DOMAINS
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,8 +32,8 @@ from ..paths import (
     WrittenFile,
     ensure_replaceable,
 )
-from .configs import RoomConfigStore
 from .export_doc import ExportRow, build_export, exportable_config, write_bytes_atomic
+from .store import RoomConfigStore
 
 _LOGGER = get_logger(__name__)
 

@@ -17,7 +17,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar, entity_registry as er
 
 from .export_doc import write_bytes_atomic
-from .mapping import AreaMapping, generate_from_areas, render_mapping
+from .mapping import AreaMapping
+from .mapping_render import generate_from_areas, render_mapping
 
 VACUUM = "vacuum"
 

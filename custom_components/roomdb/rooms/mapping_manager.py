@@ -32,20 +32,12 @@ from homeassistant.util import dt as dt_util
 from ..const import DOMAIN, ISSUE_MAPPING_INVALID
 from ..log import get_logger
 from ..repairs import async_raise_issue
-from .mapping import (
-    AreaMapping,
-    ErrorCode,
-    MappingDiff,
-    MappingError,
-    MappingResult,
-    MappingWarning,
-    diff,
-    empty_mapping,
-    parse_mapping,
-    read_mapping_file,
-    render_mapping,
-)
+from .mapping import AreaMapping, empty_mapping
+from .mapping_diff import MappingDiff, diff
+from .mapping_errors import ErrorCode, MappingError, MappingResult, MappingWarning
+from .mapping_parse import parse_mapping, read_mapping_file
 from .mapping_problems import RoomProblems
+from .mapping_render import render_mapping
 
 _LOGGER = get_logger(__name__)
 

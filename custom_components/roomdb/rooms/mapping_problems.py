@@ -1,6 +1,6 @@
 """Rooms the mapping in force cannot fully describe: their warnings and the repair issue.
 
-A room with such a problem is kept and loses only that part (see ``mapping.py``). Two kinds of
+A room with such a problem is kept and loses only that part (see ``mapping_errors``). Two kinds of
 warning meet here: those found when the file was parsed, which change only with the file, and
 unknown areas, which change with HA's area registry while the file stays the same. The second
 kind is re-checked on every area registry change, so deleting an area in HA's UI shows up at
@@ -21,7 +21,9 @@ from homeassistant.helpers import area_registry as ar, issue_registry as ir
 from ..const import DOMAIN, ISSUE_MAPPING_ROOMS
 from ..log import get_logger
 from ..repairs import async_raise_issue
-from .mapping import AreaMapping, MappingWarning, area_warnings
+from .mapping import AreaMapping
+from .mapping_errors import MappingWarning
+from .mapping_parse import area_warnings
 
 _LOGGER = get_logger(__name__)
 

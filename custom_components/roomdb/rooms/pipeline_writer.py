@@ -24,8 +24,8 @@ from homeassistant.helpers.event import async_call_later
 
 from ..backoff import Backoff
 from ..log import get_logger
-from .configs import RoomConfigStore, WriteMode, WriteResult, WriteStatus
 from .export_doc import canonical_json
+from .store import RoomConfigStore, WriteMode, WriteResult, WriteStatus
 
 _LOGGER = get_logger(__name__)
 

@@ -9,111 +9,31 @@ every write attempt it tells the entities (debounced) that counters moved.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers.debounce import Debouncer
 
-from ..const import (
-    CONF_ACTIVITY_ENABLED,
-    CONF_EXPORT_PATH,
-    CONF_MAPPING_PATH,
-    CONF_VACUUM_DRY_RUN,
-    CONF_VACUUM_ENABLED,
-    CONF_VACUUM_OPTIMISTIC_WRITEBACK,
-    CONF_WRITE_INTERVAL,
-    CONF_WRITE_JITTER,
-    DEFAULT_ACTIVITY_ENABLED,
-    DEFAULT_EXPORT_PATH,
-    DEFAULT_MAPPING_PATH,
-    DEFAULT_VACUUM_DRY_RUN,
-    DEFAULT_VACUUM_ENABLED,
-    DEFAULT_VACUUM_OPTIMISTIC_WRITEBACK,
-    DEFAULT_WRITE_INTERVAL,
-    DEFAULT_WRITE_JITTER,
-    DOMAIN,
-    EVENT_CONFIG_CHANGED,
-    SEED_DEFAULTS,
-)
+from ..const import EVENT_CONFIG_CHANGED, SEED_DEFAULTS
 from ..db.database import Database
 from ..log import get_logger
-from ..paths import PathPurpose, UnsafePathError, resolve_config_path
 from .activity import ActivityPipeline
 from .admission import plan_seed
-from .configs import ConfigChange, RoomConfigStore, WriteMode, WriteRequest, WriteResult
 from .export import Exporter
 from .limiter import WriteLimiter
-from .mapping import VACUUM_DOMAIN, AreaMapping, MappingDiff
+from .mapping import VACUUM_DOMAIN, AreaMapping
+from .mapping_diff import MappingDiff
 from .mapping_manager import MappingManager
+from .options import RoomsSettings
 from .pipeline_writer import PipelineWriter
+from .store import ConfigChange, RoomConfigStore, WriteMode, WriteRequest, WriteResult
 from .vacuum import VacuumPipeline
 
 _LOGGER = get_logger(__name__)
 
 NOTIFY_COOLDOWN: Final = 1.0
 """Entities are told about counter changes at most once per second (first call immediately)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RoomsSettings:
-    """The entry's data and options that concern the room database."""
-
-    mapping_path: Path
-    export_path: Path
-    write_interval: float = DEFAULT_WRITE_INTERVAL
-    write_jitter: float = DEFAULT_WRITE_JITTER
-    activity_enabled: bool = DEFAULT_ACTIVITY_ENABLED
-    vacuum_enabled: bool = DEFAULT_VACUUM_ENABLED
-    vacuum_dry_run: bool = DEFAULT_VACUUM_DRY_RUN
-    vacuum_optimistic_writeback: bool = DEFAULT_VACUUM_OPTIMISTIC_WRITEBACK
-
-
-def _resolve_paths(config_dir: Path, data: dict[str, Any]) -> tuple[Path, Path]:
-    """The entry's file paths under the path policy.
-
-    The export file's content is checked before each write instead (see `write_document`): a
-    file a user puts there later must stop the export, not RoomDB's setup.
-    """
-    return (
-        resolve_config_path(
-            config_dir, data.get(CONF_MAPPING_PATH, DEFAULT_MAPPING_PATH), PathPurpose.MAPPING
-        ),
-        resolve_config_path(
-            config_dir, data.get(CONF_EXPORT_PATH, DEFAULT_EXPORT_PATH), PathPurpose.EXPORT
-        ),
-    )
-
-
-async def async_settings(
-    hass: HomeAssistant, config_dir: Path, data: dict[str, Any], options: dict[str, Any]
-) -> RoomsSettings:
-    """Resolve the entry's file paths (in the executor) and read the options."""
-    try:
-        mapping_path, export_path = await hass.async_add_executor_job(
-            _resolve_paths, config_dir, data
-        )
-    except UnsafePathError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key=err.translation_key,
-            translation_placeholders=err.placeholders,
-        ) from err
-    return RoomsSettings(
-        mapping_path=mapping_path,
-        export_path=export_path,
-        write_interval=float(options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)),
-        write_jitter=float(options.get(CONF_WRITE_JITTER, DEFAULT_WRITE_JITTER)),
-        activity_enabled=bool(options.get(CONF_ACTIVITY_ENABLED, DEFAULT_ACTIVITY_ENABLED)),
-        vacuum_enabled=bool(options.get(CONF_VACUUM_ENABLED, DEFAULT_VACUUM_ENABLED)),
-        vacuum_dry_run=bool(options.get(CONF_VACUUM_DRY_RUN, DEFAULT_VACUUM_DRY_RUN)),
-        vacuum_optimistic_writeback=bool(
-            options.get(CONF_VACUUM_OPTIMISTIC_WRITEBACK, DEFAULT_VACUUM_OPTIMISTIC_WRITEBACK)
-        ),
-    )
 
 
 def seed_requests(

@@ -28,12 +28,12 @@ import probatio as vol
 from ..const import DEFAULT_MAPPING_PATH, DOMAIN
 from ..paths import PathPurpose
 from ..service_support import async_get_loaded_entry, async_resolve_user_path
-from .admission import ADMISSION_DENIED
-from .configs import INVALID_INPUT, WRITE_RATE_LIMIT, WriteRequest, WriteResult, WriteStatus
+from .admission import ADMISSION_DENIED, allowed_matrix
 from .export import ExportError
-from .mapping import allowed_matrix, read_mapping_file
 from .mapping_manager import MappingStatus
+from .mapping_parse import read_mapping_file
 from .runtime import RoomsRuntime
+from .store import INVALID_INPUT, WRITE_RATE_LIMIT, WriteRequest, WriteResult, WriteStatus
 
 SERVICE_UPDATE_CONFIG: Final = "update_config"
 SERVICE_DELETE_CONFIG: Final = "delete_config"

@@ -25,7 +25,10 @@ from custom_components.roomdb.const import (
     DEFAULT_MAPPING_PATH,
     DOMAIN,
 )
-from custom_components.roomdb.events.buffer import (
+from custom_components.roomdb.events.document import dump_stream, emit_event
+from custom_components.roomdb.events.ring import EventRing
+from custom_components.roomdb.events.sequence import SequenceAllocator
+from custom_components.roomdb.events.store import (
     BROKEN_STORAGE_KEY,
     ISSUE_EVENT_BUFFER_RESET,
     STORAGE_KEY,
@@ -33,9 +36,6 @@ from custom_components.roomdb.events.buffer import (
     restore_document,
     salvage_floor,
 )
-from custom_components.roomdb.events.document import dump_stream, emit_event
-from custom_components.roomdb.events.ring import EventRing
-from custom_components.roomdb.events.sequence import SequenceAllocator
 from tests.peers.ingest_server import IngestServer
 
 from .conftest import fire_config_changes, stream_of, wait_until

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from custom_components.roomdb.db.database import Database
-from custom_components.roomdb.rooms.configs import (
+from custom_components.roomdb.rooms.limiter import WriteLimiter
+from custom_components.roomdb.rooms.mapping import AreaMapping, Room
+from custom_components.roomdb.rooms.store import (
     Action,
     ConfigChange,
     RoomConfigStore,
@@ -21,8 +23,6 @@ from custom_components.roomdb.rooms.configs import (
     WriteStatus,
     merge_config,
 )
-from custom_components.roomdb.rooms.limiter import WriteLimiter
-from custom_components.roomdb.rooms.mapping import AreaMapping, Room
 
 MAPPING = AreaMapping(
     rooms={

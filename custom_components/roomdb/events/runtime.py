@@ -18,7 +18,6 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from ..db.database import Database
 from ..log import get_logger
 from ..timestamps import wire_timestamp
-from .buffer import EventBuffer
 from .forwarder import CONFIG_CHANGED_EVENT, EventForwarder, TrackedPredicate
 from .journal import ChangeJournal
 from .ledger import SequenceLedger
@@ -26,6 +25,7 @@ from .options import EventStreamSettings
 from .runs import RunSet
 from .sink import EventSink, endpoint_for_logs
 from .stats import EventStreamStats
+from .store import EventBuffer
 
 _LOGGER = get_logger(__name__)
 

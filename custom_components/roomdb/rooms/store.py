@@ -39,10 +39,10 @@ import orjson
 from ..db.database import Database, DatabaseError
 from ..log import get_logger
 from ..timestamps import utc_now_iso
-from .admission import ADMISSION_DENIED, admit
+from .admission import ADMISSION_DENIED, Denial, admit
 from .export_doc import ORJSON_OPTIONS, ExportRow, canonical_json
 from .limiter import WriteLimiter
-from .mapping import AreaMapping, Denial
+from .mapping import AreaMapping
 
 _LOGGER = get_logger(__name__)
 

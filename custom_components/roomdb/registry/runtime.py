@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 import json
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import (
     SIGNAL_CONFIG_ENTRY_CHANGED,
@@ -49,11 +49,6 @@ from .rows import (
     TABLES,
     MirrorTable,
     Row,
-    area_row,
-    config_entry_row,
-    device_row,
-    entity_row,
-    floor_row,
 )
 
 if TYPE_CHECKING:
@@ -155,20 +150,20 @@ class RegistryMirror:
         return RegistrySnapshot(
             rows={
                 FLOORS.name: [
-                    floor_row(floor) for floor in fr.async_get(self._hass).async_list_floors()
+                    FLOORS.row(floor) for floor in fr.async_get(self._hass).async_list_floors()
                 ],
                 AREAS.name: [
-                    area_row(area) for area in ar.async_get(self._hass).async_list_areas()
+                    AREAS.row(area) for area in ar.async_get(self._hass).async_list_areas()
                 ],
                 DEVICES.name: [
-                    *(device_row(device) for device in devices.devices),
-                    *(device_row(device) for device in devices.child_devices),
+                    *(DEVICES.row(device) for device in devices.devices),
+                    *(DEVICES.row(device) for device in devices.child_devices),
                 ],
                 ENTITIES.name: [
-                    entity_row(entity) for entity in er.async_get(self._hass).entities.values()
+                    ENTITIES.row(entity) for entity in er.async_get(self._hass).entities.values()
                 ],
                 CONFIG_ENTRIES.name: [
-                    config_entry_row(entry) for entry in self._hass.config_entries.async_entries()
+                    CONFIG_ENTRIES.row(entry) for entry in self._hass.config_entries.async_entries()
                 ],
             }
         )
@@ -253,7 +248,7 @@ class RegistryMirror:
         if (area_id := event.data["area_id"]) is None:
             return  # a reorder: the mirror keeps no order
         area = ar.async_get(self._hass).async_get_area(area_id)
-        self._async_upsert_or_delete(AREAS, area_id, None if area is None else area_row(area))
+        self._async_upsert_or_delete(AREAS, area_id, None if area is None else AREAS.row(area))
 
     @callback
     def _async_floor_updated(self, event: Event[fr.EventFloorRegistryUpdatedData]) -> None:
@@ -262,7 +257,7 @@ class RegistryMirror:
             return  # the mirror keeps no order
         floor_id = data["floor_id"]
         floor = fr.async_get(self._hass).async_get_floor(floor_id)
-        self._async_upsert_or_delete(FLOORS, floor_id, None if floor is None else floor_row(floor))
+        self._async_upsert_or_delete(FLOORS, floor_id, None if floor is None else FLOORS.row(floor))
 
     @callback
     def _async_device_updated(self, event: Event[dr.EventDeviceRegistryUpdatedData]) -> None:
@@ -271,7 +266,7 @@ class RegistryMirror:
             device_id, include_composite_devices=False
         )
         self._async_upsert_or_delete(
-            DEVICES, device_id, None if device is None else device_row(device)
+            DEVICES, device_id, None if device is None else DEVICES.row(device)
         )
 
     @callback
@@ -287,17 +282,17 @@ class RegistryMirror:
         registry_id = None if entity is None else entity.id
         self._async_queue(ENTITY_STALE_SQL, (entity_id, old_entity_id, registry_id))
         if entity is not None:
-            self._async_queue(ENTITIES.upsert_sql, entity_row(entity))
+            self._async_queue(ENTITIES.upsert_sql, ENTITIES.row(entity))
 
     @callback
     def _async_config_entry_changed(self, change: ConfigEntryChange, entry: ConfigEntry) -> None:
         if change is ConfigEntryChange.REMOVED:
             self._async_queue(CONFIG_ENTRIES.delete_sql, (entry.entry_id,))
         else:
-            self._async_queue(CONFIG_ENTRIES.upsert_sql, config_entry_row(entry))
+            self._async_queue(CONFIG_ENTRIES.upsert_sql, CONFIG_ENTRIES.row(entry))
 
     @callback
-    def _async_upsert_or_delete(self, table: MirrorTable, key: str, row: Row | None) -> None:
+    def _async_upsert_or_delete(self, table: MirrorTable[Any], key: str, row: Row | None) -> None:
         """Write the entry's row, or delete the key's row when the entry is gone."""
         if row is None:
             self._async_queue(table.delete_sql, (key,))

@@ -33,7 +33,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.roomdb.const import DATABASE_FILENAME, DOMAIN
 from custom_components.roomdb.db.database import Database
-from custom_components.roomdb.registry.mirror import MirrorWriteError, RegistryMirror
+from custom_components.roomdb.registry.runtime import MirrorWriteError, RegistryMirror
 
 from .conftest import Home, Rows
 
@@ -443,7 +443,7 @@ async def test_a_failed_write_is_repaired_by_the_next_change(
         area_registry.async_create("Boom")
         assert await rows("SELECT * FROM areas WHERE area_id = 'boom'") == []
     assert "Registry mirror write failed" in caplog.text
-    assert "custom_components.roomdb.registry.mirror" in {r.name for r in caplog.records}
+    assert "custom_components.roomdb.registry.runtime" in {r.name for r in caplog.records}
 
     await database.execute_write("DROP TRIGGER temp.reject_boom")
     caplog.clear()
@@ -540,7 +540,7 @@ async def test_write_failing_while_stopping_is_dropped_quietly(
         "CREATE TEMP TRIGGER reject_areas BEFORE INSERT ON areas "
         "BEGIN SELECT RAISE(ABORT, 'no areas'); END"
     )
-    with caplog.at_level(logging.DEBUG, logger="custom_components.roomdb.registry.mirror"):
+    with caplog.at_level(logging.DEBUG, logger="custom_components.roomdb.registry.runtime"):
         area_registry.async_create("Shed")
         await mirror.async_stop()
     assert "dropped while stopping" in caplog.text
