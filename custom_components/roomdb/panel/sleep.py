@@ -14,25 +14,20 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 
-from ..const import DOMAIN
 from ..db.database import Database
 from ..ml import store
 from ..ml.features import FEATURE_SET_VERSION, night_of, resolve_tz
 from ..ml.label_source import LabelReading
-from ..ml.labels import LabelRejection, SleepLabel, normalise_sleep_label
+from ..ml.labels import SleepLabel
 from ..ml.runtime import MlRuntime
+from ..ml.suggestions import checked_label
 from ..timestamps import iso_from_timestamp
 from .timeline import WindowProbability, estimate_sleep, group_by_night, window_probabilities
 
 PANEL_LABEL_SOURCE: Final = "panel"
 INPUT_DATETIME: Final = "input_datetime"
-
-LABEL_REJECTED: Final = "label_rejected"
-LABEL_WRONG_NIGHT: Final = "label_wrong_night"
-LABEL_NIGHT_NOT_OVER: Final = "label_night_not_over"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,40 +110,6 @@ async def async_sleep_nights(hass: HomeAssistant, ml: MlRuntime, nights: int) ->
     }
 
 
-def _refusal(key: str, night: date, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={"night_date": night.isoformat(), **placeholders},
-    )
-
-
-def _local_text(moment: datetime, tz: str) -> str:
-    """`moment` as the wall-clock text the label normaliser reads (naive = local time)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(resolve_tz(tz)).replace(tzinfo=None)
-    return moment.isoformat(sep=" ")
-
-
-def checked_label(
-    night: date, bedtime: datetime, wake: datetime, tz: str, now: float
-) -> SleepLabel:
-    """The label the panel asked for, or the translated reason it cannot be stored.
-
-    Naive times are local (Home Assistant's time zone), as the helpers hold them; the same
-    normalisation as the helpers' applies (DST, plausible length), then the label must belong to
-    the night it was entered for and that night must be over.
-    """
-    result = normalise_sleep_label(_local_text(bedtime, tz), _local_text(wake, tz), tz)
-    if isinstance(result, LabelRejection):
-        raise _refusal(LABEL_REJECTED, night, detail=result.detail)
-    if result.night_date != night:
-        raise _refusal(LABEL_WRONG_NIGHT, night, actual=result.night_date.isoformat())
-    if result.end_utc > now:
-        raise _refusal(LABEL_NIGHT_NOT_OVER, night)
-    return result
-
-
 async def _async_follow_helpers(hass: HomeAssistant, ml: MlRuntime, label: SleepLabel) -> bool:
     """Set the helpers to `label` when they currently describe its night; True if they were."""
     _start, _end, current = ml.labels.read()
@@ -184,7 +145,7 @@ async def async_set_label(
     # the panel's label and leaves it, and its source, as the panel stored it.
     helpers_updated = await _async_follow_helpers(hass, ml, label)
     changed = await store.async_upsert_label(ml.database, label, PANEL_LABEL_SOURCE)
-    await ml.pipeline.async_label_read(LabelReading(label, None, changed))
+    await ml.async_label_stored(LabelReading(label, None, changed))
     return {
         "night_date": night.isoformat(),
         "start": iso_from_timestamp(label.start_utc),
