@@ -103,6 +103,12 @@ def recent_home(before: float, days: int = DAYS) -> Home:
     return Home(sim.tz, moved(sim.start_ts), moved(span_end), changes, nights)
 
 
+def simulated_home(days: int = DAYS) -> Home:
+    """`days` days and a morning of the home at its simulated dates."""
+    sim = simulated()
+    return recent_home(sim.start_ts + days * 86400.0 + 12 * 3600.0, days)
+
+
 def set_states(hass: HomeAssistant, changes: tuple[Change, ...]) -> None:
     """Put the changes into Home Assistant's state machine at their own times."""
     for change in changes:

@@ -1,4 +1,4 @@
-"""The panel's adapter to the ML data layer: the sleep timeline and labels entered in the panel.
+"""The panel's adapter to the ML data layer: the sleep timeline, suggested nights and labels.
 
 It only calls the layer's public parts: the stored features and newest model (`ml.store`), label
 normalisation (`ml.labels`), the label writer (`ml.store.async_upsert_label`) and the pipeline's
@@ -15,16 +15,18 @@ from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
+import numpy as np
 
 from ..db.database import Database
 from ..ml import store
-from ..ml.features import FEATURE_SET_VERSION, night_of, resolve_tz
+from ..ml.episodes import find_episodes
+from ..ml.features import DEFAULT_WINDOW_SECONDS, FEATURE_SET_VERSION, night_of, resolve_tz
 from ..ml.label_source import LabelReading
 from ..ml.labels import SleepLabel
 from ..ml.runtime import MlRuntime
 from ..ml.suggestions import checked_label
 from ..timestamps import iso_from_timestamp
-from .timeline import WindowProbability, estimate_sleep, group_by_night, window_probabilities
+from .timeline import WindowProbability, group_by_night, window_probabilities
 
 PANEL_LABEL_SOURCE: Final = "panel"
 INPUT_DATETIME: Final = "input_datetime"
@@ -74,11 +76,27 @@ async def async_sleep_nights(hass: HomeAssistant, ml: MlRuntime, nights: int) ->
         windows = await hass.async_add_executor_job(window_probabilities, newest[1], records)
     by_night = group_by_night(windows, tz)
     threshold = ml.settings.asleep_threshold
+    ordered = sorted(windows, key=lambda window: window.start)
+    estimates = {
+        episode.night_date: episode
+        for episode in find_episodes(
+            np.array([w.start for w in ordered], dtype=float),
+            np.array([w.probability for w in ordered], dtype=float),
+            threshold,
+            DEFAULT_WINDOW_SECONDS,
+            tz,
+        )
+    }
+    suggestions = {
+        item.suggestion.night_date: item
+        for item in await store.async_suggestions(ml.database, first, last)
+    }
     timeline = []
     for offset in range(nights):
         night = first + timedelta(days=offset)
         points = by_night.get(night, [])
-        estimate = estimate_sleep(points, threshold)
+        estimate = estimates.get(night)
+        suggested = suggestions.get(night)
         stored = labels.get(night)
         timeline.append(
             {
@@ -94,6 +112,14 @@ async def async_sleep_nights(hass: HomeAssistant, ml: MlRuntime, nights: int) ->
                 },
                 "bedtime_estimate": iso_from_timestamp(estimate.bedtime if estimate else None),
                 "wake_estimate": iso_from_timestamp(estimate.wake if estimate else None),
+                "suggestion": None
+                if suggested is None
+                else {
+                    "bedtime": iso_from_timestamp(suggested.suggestion.bedtime),
+                    "wake": iso_from_timestamp(suggested.suggestion.wake),
+                    "confidence": suggested.suggestion.confidence,
+                    "confirmed": suggested.label_source is not None,
+                },
                 "max_probability": max((p.probability for p in points), default=None),
                 "windows": [[iso_from_timestamp(p.start), round(p.probability, 4)] for p in points],
             }
