@@ -17,6 +17,7 @@ from typing import Any, Self
 
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -192,3 +193,138 @@ async def test_an_import_cut_short_by_a_restart_resumes(
     assert resumed.end == plan.end
     assert resumed.slices == math.ceil((plan.end - plan.start) / history.SLICE_SECONDS)
     assert resumed.rows_added == len(rows)
+
+
+async def _import(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    response = await hass.services.async_call(
+        DOMAIN, IMPORT, data, blocking=True, return_response=True
+    )
+    assert isinstance(response, dict)
+    return response
+
+
+async def _raw_count(entry: MockConfigEntry) -> int:
+    await entry.runtime_data.database.flush()
+    row = await entry.runtime_data.database.fetchone("SELECT COUNT(*) FROM raw_events")
+    assert row is not None
+    return int(row[0])
+
+
+async def test_without_the_recorder_the_import_says_so(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    await hass.async_block_till_done(wait_background_tasks=True)
+    sensor = hass.states.get("sensor.roomdb_history_import")
+    assert sensor is not None
+    assert sensor.state == "recorder_unavailable"
+    with pytest.raises(ServiceValidationError) as err:
+        await _import(hass)
+    assert err.value.translation_key == "recorder_unavailable"
+    assert await _raw_count(loaded_entry) == 0
+
+
+TRACKED = {
+    "light.bedroom": ("on", {}),
+    "binary_sensor.hall_motion": ("on", {"device_class": "motion"}),
+}
+
+
+@pytest.mark.parametrize(
+    "recorder_config", [{"exclude": {"domains": ["light", "binary_sensor"]}, "auto_purge": False}]
+)
+async def test_a_recorder_excluding_every_tracked_entity_gets_a_clear_answer(
+    recorder_mock: Recorder, hass: HomeAssistant, setup_roomdb: MockConfigEntry
+) -> None:
+    for entity_id, (state, attributes) in TRACKED.items():
+        hass.states.async_set(entity_id, state, attributes)
+    await async_wait_recording_done(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    sensor = hass.states.get("sensor.roomdb_history_import")
+    assert sensor is not None
+    assert sensor.state == "entities_excluded"
+    assert sensor.attributes["excluded_entities"] == sorted(TRACKED)
+    with pytest.raises(ServiceValidationError) as err:
+        await _import(hass)
+    assert err.value.translation_key == "recorder_excludes_entities"
+    assert "light.bedroom" in str(err.value.translation_placeholders)
+    rows = await setup_roomdb.runtime_data.database.fetchall(
+        "SELECT entity_id FROM raw_events WHERE ts < ?", (dt_util.utcnow().timestamp() - 60,)
+    )
+    assert rows == []
+
+
+@pytest.mark.parametrize(
+    "recorder_config", [{"exclude": {"domains": ["light"]}, "auto_purge": False}]
+)
+async def test_entities_the_recorder_excludes_are_listed_the_others_imported(
+    recorder_mock: Recorder, hass: HomeAssistant, setup_roomdb: MockConfigEntry
+) -> None:
+    past = dt_util.utcnow().timestamp() - 3 * 3600.0
+    for entity_id, (state, attributes) in TRACKED.items():
+        hass.states.async_set(entity_id, "off", attributes, timestamp=past)
+        hass.states.async_set(entity_id, state, attributes, timestamp=past + 60.0)
+    await async_wait_recording_done(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await wait_for_import(setup_roomdb)
+    rows = await imported_rows(setup_roomdb)
+    assert sorted(rows) == [
+        ("binary_sensor.hall_motion", round(past, 3), "off"),
+        ("binary_sensor.hall_motion", round(past + 60.0, 3), "on"),
+    ]
+    sensor = hass.states.get("sensor.roomdb_history_import")
+    assert sensor is not None
+    assert sensor.attributes["excluded_entities"] == ["light.bedroom"]
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"start": "last week"}, "invalid_input"),
+        ({"end": 12}, "invalid_input"),
+        ({"start": "2026-01-02 00:00:00", "end": "2026-01-01 00:00:00"}, "invalid_input"),
+        ({"start": "2999-01-01 00:00:00"}, "invalid_input"),
+    ],
+)
+async def test_bad_import_requests_are_refused_and_write_nothing(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    setup_roomdb: MockConfigEntry,
+    data: dict[str, Any],
+    key: str,
+) -> None:
+    assert await async_setup_component(hass, DOMAIN, {})
+    await wait_for_import(setup_roomdb)
+    hass.states.async_set("light.bedroom", "on", timestamp=dt_util.utcnow().timestamp() - 600)
+    await async_wait_recording_done(hass)
+    before = await _raw_count(setup_roomdb)
+    with pytest.raises(ServiceValidationError) as err:
+        await _import(hass, **data)
+    assert err.value.translation_key == key
+    assert await _raw_count(setup_roomdb) == before
+
+
+async def test_one_import_at_a_time(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    setup_roomdb: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert await async_setup_component(hass, DOMAIN, {})
+    await wait_for_import(setup_roomdb)
+    hass.states.async_set("light.bedroom", "on")
+    gate = asyncio.Event()
+    write = HistoryImporter._async_write
+
+    async def held(self: HistoryImporter, rows: list[Any]) -> int:
+        await gate.wait()
+        return await write(self, rows)
+
+    monkeypatch.setattr(HistoryImporter, "_async_write", held)
+    first = hass.async_create_task(_import(hass))
+    await asyncio.sleep(0.1)
+    with pytest.raises(ServiceValidationError) as err:
+        await _import(hass)
+    assert err.value.translation_key == "import_running"
+    gate.set()
+    assert (await first)["status"] == "ok"
