@@ -27,7 +27,7 @@ from custom_components.roomdb.ml.nights import Suggestion
 from custom_components.roomdb.ml.options import CONF_MIN_NIGHTS, CONF_TRAIN_ON_SUGGESTIONS
 from custom_components.roomdb.panel.timeline import window_probabilities
 
-from .conftest import db, ml, run_pipeline, store_events, table_counts
+from .conftest import db, label_rows, ml, run_pipeline, store_events, table_counts
 from .simulated_home import DAYS, Home, simulated_home
 
 SENSOR = "sensor.roomdb_nights_to_confirm"
@@ -70,13 +70,6 @@ async def _confirm(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
     return response
 
 
-async def _labels(entry: MockConfigEntry) -> list[tuple[str, float, float, str]]:
-    rows = await db(entry).fetchall(
-        "SELECT night_date, start_utc, end_utc, source FROM labels ORDER BY night_date"
-    )
-    return [(str(r[0]), float(r[1]), float(r[2]), str(r[3])) for r in rows]
-
-
 async def test_suggestions_are_shown_and_confirmed_or_corrected(
     hass: HomeAssistant, ml_entry: MockConfigEntry
 ) -> None:
@@ -92,7 +85,7 @@ async def test_suggestions_are_shown_and_confirmed_or_corrected(
         _night(i).isoformat() for i in range(3)
     ]
     assert sensor.attributes["nights_needed"] == 5
-    assert await _labels(ml_entry) == []  # a suggestion is no label
+    assert await label_rows(ml_entry) == []  # a suggestion is no label
 
     confirmed = await _confirm(hass, night_date=_night(0).isoformat())
     assert confirmed["source"] == "suggestion"
@@ -103,7 +96,7 @@ async def test_suggestions_are_shown_and_confirmed_or_corrected(
     assert corrected["source"] == "suggestion_corrected"
 
     first, second = _suggestions(2)
-    assert await _labels(ml_entry) == [
+    assert await label_rows(ml_entry) == [
         (_night(0).isoformat(), first.bedtime, first.wake, "suggestion"),
         (_night(1).isoformat(), second.bedtime, HOME.nights[1].wake, "suggestion_corrected"),
     ]
@@ -188,7 +181,7 @@ async def test_the_panel_confirms_through_the_same_path(
         {"type": "roomdb/sleep/suggestion_confirm", "night_date": "not a date"}
     )
     assert not (await client.receive_json())["success"]
-    assert [row[3] for row in await _labels(ml_entry)] == ["suggestion"]
+    assert [row[3] for row in await label_rows(ml_entry)] == ["suggestion"]
 
     await client.send_json_auto_id({"type": "roomdb/sleep/nights", "nights": 40})
     timeline = (await client.receive_json())["result"]
@@ -197,27 +190,19 @@ async def test_the_panel_confirms_through_the_same_path(
     assert by_night[_night(0).isoformat()]["label"]["source"] == "suggestion"
 
 
-@pytest.mark.parametrize("entry_options", [{CONF_TRAIN_ON_SUGGESTIONS: True}])
+@pytest.mark.parametrize(
+    ("entry_options", "nights"), [({CONF_TRAIN_ON_SUGGESTIONS: True}, DAYS), ({}, 0)]
+)
 async def test_training_on_unconfirmed_suggestions_is_an_opt_in(
-    hass: HomeAssistant, ml_entry: MockConfigEntry
+    hass: HomeAssistant, ml_entry: MockConfigEntry, nights: int
 ) -> None:
     database = db(ml_entry)
     await store_events(database, HOME.raw_events())
     await store.async_write_suggestions(database, _suggestions(DAYS))
     result = await run_pipeline(hass, ["features", "train"])
-    assert result["train"]["nights"] == DAYS
-    assert await _labels(ml_entry) == []
-
-
-async def test_without_the_opt_in_suggestions_do_not_train(
-    hass: HomeAssistant, ml_entry: MockConfigEntry
-) -> None:
-    database = db(ml_entry)
-    await store_events(database, HOME.raw_events())
-    await store.async_write_suggestions(database, _suggestions(DAYS))
-    result = await run_pipeline(hass, ["features", "train"])
-    assert result["train"]["status"] == "not_ready"
-    assert result["train"]["nights"] == 0
+    assert result["train"]["nights"] == nights
+    assert result["train"]["status"] == ("ok" if nights else "not_ready")
+    assert await label_rows(ml_entry) == []
 
 
 def _truth_asleep(home: Home, start: float, end: float) -> bool:

@@ -85,14 +85,25 @@ async def async_confirm_night(
     )
     corrected = (label.start_utc, label.end_utc) != (suggestion.bedtime, suggestion.wake)
     source = SOURCE_CORRECTED if corrected else SOURCE_CONFIRMED
+    stored = await async_store_label(ml, label, source)
+    return {
+        **stored,
+        "source": source,
+        "labeled_nights": ml.status.labeled_nights,
+        "nights_needed": ml.status.nights_needed,
+    }
+
+
+async def async_store_label(ml: MlRuntime, label: SleepLabel, source: str) -> dict[str, Any]:
+    """Store a label given by hand and count it (training follows when there are enough).
+
+    Returns the night, the stored times and whether anything changed.
+    """
     changed = await store.async_upsert_label(ml.database, label, source)
     await ml.async_label_stored(LabelReading(label, None, changed))
     return {
-        "night_date": night.isoformat(),
+        "night_date": label.night_date.isoformat(),
         "start": iso_from_timestamp(label.start_utc),
         "end": iso_from_timestamp(label.end_utc),
-        "source": source,
         "changed": changed,
-        "labeled_nights": ml.status.labeled_nights,
-        "nights_needed": ml.status.nights_needed,
     }

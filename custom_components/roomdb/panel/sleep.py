@@ -21,10 +21,9 @@ from ..db.database import Database
 from ..ml import store
 from ..ml.episodes import find_episodes
 from ..ml.features import DEFAULT_WINDOW_SECONDS, FEATURE_SET_VERSION, night_of, resolve_tz
-from ..ml.label_source import LabelReading
 from ..ml.labels import SleepLabel
 from ..ml.runtime import MlRuntime
-from ..ml.suggestions import checked_label
+from ..ml.suggestions import async_store_label, checked_label
 from ..timestamps import iso_from_timestamp
 from .timeline import WindowProbability, group_by_night, window_probabilities
 
@@ -170,12 +169,5 @@ async def async_set_label(
     # The helpers first: whatever reads them from now on (a debounced edit, a pipeline run) finds
     # the panel's label and leaves it, and its source, as the panel stored it.
     helpers_updated = await _async_follow_helpers(hass, ml, label)
-    changed = await store.async_upsert_label(ml.database, label, PANEL_LABEL_SOURCE)
-    await ml.async_label_stored(LabelReading(label, None, changed))
-    return {
-        "night_date": night.isoformat(),
-        "start": iso_from_timestamp(label.start_utc),
-        "end": iso_from_timestamp(label.end_utc),
-        "changed": changed,
-        "helpers_updated": helpers_updated,
-    }
+    stored = await async_store_label(ml, label, PANEL_LABEL_SOURCE)
+    return {**stored, "helpers_updated": helpers_updated}
