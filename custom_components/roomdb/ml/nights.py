@@ -4,7 +4,8 @@ The home is cut into five-minute bins. A bin is *active* when people visibly do 
 a light, a media player or an appliance is on, a door opens or closes, or motion sensors fire in
 a burst (`BURST_MOTIONS` motions within `BURST_SECONDS` — a single motion is someone turning over
 in bed or a pet, not someone up). A bin is *away* when every presence entity is away, or when it
-lies in a quiet stretch that a door opened and closed (someone left, then came back). Every other
+lies in a stretch that a door opened and closed with no light, media player or appliance on in
+between (someone left, then came back; motion in between is a pet). Every other
 bin is at rest. The rest bins are handed to `episodes.find_episodes` (the same detector that
 reads the model's P(asleep)), with awake gaps of up to `GAP_BINS` bins closed (a trip to the
 bathroom does not split a night): each night's suggestion is its longest rest episode, from the
@@ -149,10 +150,11 @@ def rest_bins(events: Sequence[RawEvent], first: float, last: float) -> RestBins
             flags = np.zeros(n, dtype=bool)
             _mark(flags, state_intervals(entity_events, first, last, None, kind), first)
             charging += flags
+    # Motion is left out here: a pet left at home fires bursts while its people are out.
+    _door_bounded(active.copy(), door, away)
     for ts in _bursts(motions):
         _point(active, ts, first)
     _mark(away, _all_away(presence), first)
-    _door_bounded(active, door, away)
     rest = (~active & ~away).astype(float)
     starts = first + BIN_SECONDS * np.arange(n, dtype=float)
     return RestBins(starts, rest, charging / chargers if chargers else None)
@@ -161,7 +163,7 @@ def rest_bins(events: Sequence[RawEvent], first: float, last: float) -> RestBins
 def _door_bounded(
     active: np.ndarray[Any, Any], door: np.ndarray[Any, Any], away: np.ndarray[Any, Any]
 ) -> None:
-    """Mark as away each quiet stretch whose activity on both sides is a door."""
+    """Mark as away each stretch without light, media or appliance that doors open and close."""
     k = 0
     n = active.size
     while k < n:
