@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import math
+import sqlite3
 import statistics
 import time
 from typing import Any, Self
@@ -148,6 +149,14 @@ async def test_setup_imports_the_recorder_history_once(
     assert again["rows_added"] == 0
     assert len(await imported_rows(setup_roomdb)) == len(rows)
 
+    # A restart after a finished import imports nothing again.
+    assert await hass.config_entries.async_reload(setup_roomdb.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    sensor = hass.states.get("sensor.roomdb_history_import")
+    assert sensor is not None
+    assert sensor.state == "done"
+    assert len(await imported_rows(setup_roomdb)) == len(rows)
+
 
 async def test_an_import_cut_short_by_a_restart_resumes(
     hass: HomeAssistant,
@@ -211,8 +220,9 @@ async def _raw_count(entry: MockConfigEntry) -> int:
 
 
 async def test_without_the_recorder_the_import_says_so(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, setup_roomdb: MockConfigEntry, caplog: pytest.LogCaptureFixture
 ) -> None:
+    assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done(wait_background_tasks=True)
     sensor = hass.states.get("sensor.roomdb_history_import")
     assert sensor is not None
@@ -220,7 +230,16 @@ async def test_without_the_recorder_the_import_says_so(
     with pytest.raises(ServiceValidationError) as err:
         await _import(hass)
     assert err.value.translation_key == "recorder_unavailable"
-    assert await _raw_count(loaded_entry) == 0
+    assert await _raw_count(setup_roomdb) == 0
+
+    # A stored import state that cannot be read is dropped, not trusted.
+    await setup_roomdb.runtime_data.database.set_metadata({META_IMPORT: "{not json"})
+    assert await hass.config_entries.async_reload(setup_roomdb.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert "Stored history import state is unusable" in caplog.text
+    sensor = hass.states.get("sensor.roomdb_history_import")
+    assert sensor is not None
+    assert sensor.state == "recorder_unavailable"
 
 
 TRACKED = {
@@ -302,6 +321,33 @@ async def test_bad_import_requests_are_refused_and_write_nothing(
         await _import(hass, **data)
     assert err.value.translation_key == key
     assert await _raw_count(setup_roomdb) == before
+
+
+async def test_a_failing_slice_is_reported_and_the_cursor_kept(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    setup_roomdb: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hass.states.async_set("light.bedroom", "on", timestamp=dt_util.utcnow().timestamp() - 600)
+    await async_wait_recording_done(hass)
+
+    async def broken(self: HistoryImporter, rows: list[Any]) -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(HistoryImporter, "_async_write", broken)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert "History import failed" in caplog.text
+    sensor = hass.states.get("sensor.roomdb_history_import")
+    assert sensor is not None
+    assert sensor.state == "failed"
+    plan = ImportPlan.from_json(
+        str(await setup_roomdb.runtime_data.database.get_metadata(META_IMPORT))
+    )
+    assert plan.slices == 0
+    assert not plan.finished
 
 
 async def test_one_import_at_a_time(

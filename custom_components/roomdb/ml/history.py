@@ -248,6 +248,8 @@ class HistoryImporter:
             await self.async_run(plan)
         except ImportRefusedError as err:
             _LOGGER.warning("History import not possible: %s", err.translation_key)
+        except Exception:  # the cursor is saved: the next start resumes from it
+            _LOGGER.exception("History import failed")
 
     async def async_import(self, start: float, end: float) -> ImportPlan:
         """Import [start, end) now (the `import_history` action)."""
