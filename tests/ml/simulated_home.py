@@ -7,14 +7,15 @@ clock times stay as simulated). `DAYS` days of it are used, from local midnight 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
 from homeassistant.core import HomeAssistant
 
-from bench.households import Household, household
+from bench.bench_nights import raw_events
+from bench.households import Household, Night, StateChange, household
 from custom_components.roomdb.ml.features import RawEvent
 
 ARCHETYPE = "pet_owner"
@@ -24,52 +25,31 @@ SIM_DAYS = 24
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
-    """One state change, moved to recent weeks."""
-
-    ts: float
-    entity_id: str
-    state: str
-    device_class: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class TruthNight:
-    """The simulator's truth for one night, moved."""
-
-    night_date: date
-    bedtime: float
-    wake: float
-
-
-@dataclass(frozen=True, slots=True)
 class Home:
-    """`days` days of the simulated home ending before `before`."""
+    """`DAYS` days (and the morning after) of the simulated home, moved: [start, end)."""
 
-    tz: str
+    household: Household
     start: float
     end: float
-    changes: tuple[Change, ...]
-    nights: tuple[TruthNight, ...]
+
+    @property
+    def tz(self) -> str:
+        """The home's time zone."""
+        return self.household.tz
+
+    @property
+    def changes(self) -> tuple[StateChange, ...]:
+        """Its state changes in [start, end)."""
+        return self.household.changes
+
+    @property
+    def nights(self) -> tuple[Night, ...]:
+        """The simulator's truth of the nights that ended by `end`."""
+        return self.household.nights
 
     def raw_events(self) -> list[RawEvent]:
-        """The changes as RoomDB's raw events (old state from the change before)."""
-        last: dict[str, str] = {}
-        events = []
-        for change in self.changes:
-            events.append(
-                RawEvent(
-                    change.entity_id,
-                    change.entity_id.split(".")[0],
-                    change.device_class,
-                    None,
-                    change.state,
-                    last.get(change.entity_id),
-                    round(change.ts, 6),
-                )
-            )
-            last[change.entity_id] = change.state
-        return events
+        """The changes as RoomDB's raw events (as the suggested-nights bench reads them)."""
+        return raw_events(self.household, self.end)
 
 
 @cache
@@ -89,18 +69,21 @@ def recent_home(before: float, days: int = DAYS) -> Home:
         local = datetime.fromtimestamp(ts, zone).replace(tzinfo=None) + timedelta(weeks=weeks)
         return round(local.replace(tzinfo=zone).timestamp(), 3)
 
-    classes = {d.entity_id: d.device_class for d in sim.devices}
     changes = tuple(
-        Change(moved(c.ts), c.entity_id, c.state, classes.get(c.entity_id))
-        for c in sim.changes
-        if c.ts < span_end
+        StateChange(moved(c.ts), c.entity_id, c.state) for c in sim.changes if c.ts < span_end
     )
     nights = tuple(
-        TruthNight(n.night_date + timedelta(weeks=weeks), moved(n.bedtime), moved(n.wake))
+        replace(
+            n,
+            night_date=n.night_date + timedelta(weeks=weeks),
+            bedtime=moved(n.bedtime),
+            wake=moved(n.wake),
+        )
         for n in sim.nights
         if n.wake <= span_end
     )
-    return Home(sim.tz, moved(sim.start_ts), moved(span_end), changes, nights)
+    home = replace(sim, changes=changes, nights=nights, start_ts=moved(sim.start_ts))
+    return Home(home, moved(sim.start_ts), moved(span_end))
 
 
 def simulated_home(days: int = DAYS) -> Home:
@@ -109,8 +92,10 @@ def simulated_home(days: int = DAYS) -> Home:
     return recent_home(sim.start_ts + days * 86400.0 + 12 * 3600.0, days)
 
 
-def set_states(hass: HomeAssistant, changes: tuple[Change, ...]) -> None:
-    """Put the changes into Home Assistant's state machine at their own times."""
-    for change in changes:
-        attributes = {"device_class": change.device_class} if change.device_class else {}
+def set_states(hass: HomeAssistant, home: Home) -> None:
+    """Put the home's changes into Home Assistant's state machine at their own times."""
+    classes = {d.entity_id: d.device_class for d in home.household.devices}
+    for change in home.changes:
+        device_class = classes.get(change.entity_id)
+        attributes = {"device_class": device_class} if device_class else {}
         hass.states.async_set(change.entity_id, change.state, attributes, timestamp=change.ts)

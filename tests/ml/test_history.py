@@ -54,7 +54,7 @@ async def home(recorder_mock: Recorder, hass: HomeAssistant) -> Home:
     simulated = recent_home(dt_util.utcnow().timestamp() - 3600.0)
     await hass.config.async_set_time_zone(simulated.tz)
     started = time.perf_counter()
-    set_states(hass, simulated.changes)
+    set_states(hass, simulated)
     await async_wait_recording_done(hass)
     print(  # noqa: T201 - the figures are part of what the test shows
         f"recorder filled with {len(simulated.changes)} state changes "
