@@ -283,6 +283,10 @@ async def test_entities_the_recorder_excludes_are_listed_the_others_imported(
     for entity_id, (state, attributes) in TRACKED.items():
         hass.states.async_set(entity_id, "off", attributes, timestamp=past)
         hass.states.async_set(entity_id, state, attributes, timestamp=past + 60.0)
+        # An attribute-only update is recorded by the recorder, but is no state change.
+        hass.states.async_set(
+            entity_id, state, {**attributes, "brightness": 9}, timestamp=past + 120.0
+        )
     await async_wait_recording_done(hass)
     assert await async_setup_component(hass, DOMAIN, {})
     await wait_for_import(setup_roomdb)

@@ -127,10 +127,7 @@ def history_rows(
     """The `raw_events` rows of the changes in one slice (see the module docstring)."""
     rows: list[RawEventRow] = []
     for entity_id, entity_states in states.items():
-        known = decisions.get(entity_id)
-        if known is None:
-            continue
-        domain, decision = known
+        domain, decision = decisions[entity_id]
         previous: str | None = None
         for index, state in enumerate(entity_states):
             ts = state.last_changed_timestamp
@@ -251,15 +248,25 @@ class HistoryImporter:
         except Exception:  # the cursor is saved: the next start resumes from it
             _LOGGER.exception("History import failed")
 
-    async def async_import(self, start: float, end: float) -> ImportPlan:
-        """Import [start, end) now (the `import_history` action)."""
+    async def async_import(self, start: float | None, end: float | None) -> ImportPlan:
+        """Import [start, end) now (the `import_history` action).
+
+        `start` defaults to the oldest history the recorder keeps, `end` to now (a later end is
+        cut to now).
+        """
         if self.running:
             raise _refused("import_running")
+        if not self._recorder_ready():
+            raise _refused(STATE_RECORDER_UNAVAILABLE)
+        now = dt_util.utcnow().timestamp()
+        end = now if end is None else min(end, now)
+        if start is None:
+            start = now - get_instance(self.hass).keep_days * 86400.0
         if not start < end:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="invalid_input",
-                translation_placeholders={"error": "start must be before end"},
+                translation_placeholders={"error": "start must be before end (and before now)"},
             )
         return await self.async_run(ImportPlan(start=start, end=end, cursor=start))
 

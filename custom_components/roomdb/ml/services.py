@@ -21,7 +21,6 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 import probatio as vol
@@ -30,7 +29,6 @@ from ..const import DOMAIN
 
 # A module import, not a name import: `services.py` imports this module while it is initialising.
 from ..service_support import async_get_loaded_entry
-from .history import RECORDER, ImportRefusedError
 from .pipeline import STAGES
 from .suggestions import async_confirm_night
 
@@ -153,22 +151,13 @@ def _local(moment: datetime) -> datetime:
 
 async def _async_import_history(call: ServiceCall) -> ServiceResponse:
     """Import the recorder's history of [start, end) (default: all it keeps, up to now)."""
-    hass = call.hass
     start = parse_moment(ATTR_START, call.data.get(ATTR_START))
     end = parse_moment(ATTR_END, call.data.get(ATTR_END))
-    runtime = async_get_loaded_entry(hass).runtime_data
-    if RECORDER not in hass.config.components:
-        raise ImportRefusedError(translation_domain=DOMAIN, translation_key="recorder_unavailable")
-    now = dt_util.utcnow()
-    end_ts = min(_local(end).timestamp(), now.timestamp()) if end is not None else now.timestamp()
-    start_ts = (
-        _local(start).timestamp()
-        if start is not None
-        else now.timestamp() - get_instance(hass).keep_days * 86400.0
+    runtime = async_get_loaded_entry(call.hass).runtime_data
+    plan = await runtime.ml.importer.async_import(
+        None if start is None else _local(start).timestamp(),
+        None if end is None else _local(end).timestamp(),
     )
-    if start_ts >= end_ts:
-        raise _invalid("start must be before end (and before now)")
-    plan = await runtime.ml.importer.async_import(start_ts, end_ts)
     return {"status": "ok", **plan.attributes()}
 
 
