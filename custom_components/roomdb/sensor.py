@@ -75,6 +75,8 @@ class RoomDbSensor(RoomDbSnapshotEntity, SensorEntity):
         frozenset({"last_write", "queued_rows", "dropped_rows", "row_counts"})
         | EVENT_UNRECORDED_ATTRIBUTES
         | ML_UNRECORDED_ATTRIBUTES
+        # The history import moves these with every slice.
+        | frozenset({"cursor", "progress", "rows_added", "slices"})
     )
 
     @property

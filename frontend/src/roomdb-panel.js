@@ -155,8 +155,8 @@ class RoomDbPanel extends LitElement {
 
   _editLabel(night) {
     const tz = this._sleep.time_zone;
-    const start = night.label?.start ?? night.bedtime_estimate;
-    const end = night.label?.end ?? night.wake_estimate;
+    const start = night.label?.start ?? night.suggestion?.bedtime ?? night.bedtime_estimate;
+    const end = night.label?.end ?? night.suggestion?.wake ?? night.wake_estimate;
     this._labelNight = {
       night_date: night.night_date,
       bedtime: start ? localInput(start, tz) : `${night.night_date}T23:00`,
@@ -175,6 +175,24 @@ class RoomDbPanel extends LitElement {
         text: `Label of ${night_date} stored: ${formatLocal(result.start, tz)} to ${formatLocal(result.end, tz)}.`,
       };
       this._labelNight = undefined;
+      await this._refresh();
+    } catch (err) {
+      this._labelMessage = { error: true, text: errorText(err) };
+    }
+  }
+
+  async _confirmSuggestion(night) {
+    const night_date = night.night_date;
+    try {
+      const result = await this._ws("roomdb/sleep/suggestion_confirm", { night_date });
+      const tz = this._sleep.time_zone;
+      const needed = result.nights_needed
+        ? ` ${result.nights_needed} more nights until the sleep model trains.`
+        : "";
+      this._labelMessage = {
+        error: false,
+        text: `Night of ${night_date} confirmed: ${formatLocal(result.start, tz)} to ${formatLocal(result.end, tz)}.${needed}`,
+      };
       await this._refresh();
     } catch (err) {
       this._labelMessage = { error: true, text: errorText(err) };
@@ -387,6 +405,8 @@ class RoomDbPanel extends LitElement {
           Each bar runs from noon to noon; darker is a higher sleep probability from the model
           ${sleep.model_run_id ? `(training run ${sleep.model_run_id})` : "(not trained yet)"}.
           Labels also come from ${sleep.helpers.sleep_start} and ${sleep.helpers.sleep_end}.
+          "Suggested" is the rest period RoomDB found in the night's activity, lights, phone
+          charging and media, with its confidence: confirm it, or correct it, to make it a label.
         </p>
         ${message
           ? html`<p id="label-message" class=${message.error ? "error" : "ok"}>${message.text}</p>`
@@ -397,6 +417,7 @@ class RoomDbPanel extends LitElement {
               <th>Night</th>
               <th>Probability (noon to noon)</th>
               <th>Label</th>
+              <th>Suggested</th>
               <th>Estimate</th>
               <th></th>
             </tr>
@@ -420,12 +441,23 @@ class RoomDbPanel extends LitElement {
                 <span class="id">${night.label.source}</span>`
             : html`<span class="id">none</span>`}
         </td>
-        <td>
-          ${night.bedtime_estimate
-            ? `${wallClock(night.bedtime_estimate, tz)}–${wallClock(night.wake_estimate, tz)}`
+        <td class="suggestion">
+          ${night.suggestion
+            ? html`${wallClock(night.suggestion.bedtime, tz)}–${wallClock(night.suggestion.wake, tz)}
+                <span class="id">${Math.round(night.suggestion.confidence * 100)} %</span>`
             : "—"}
         </td>
         <td>
+          ${night.bedtime_estimate
+            ? `${wallClock(night.bedtime_estimate, tz)}–${night.wake_estimate ? wallClock(night.wake_estimate, tz) : "…"}`
+            : "—"}
+        </td>
+        <td>
+          ${night.ended && night.suggestion && !night.suggestion.confirmed && !night.label
+            ? html`<button class="confirm-suggestion" @click=${() => this._confirmSuggestion(night)}>
+                Confirm
+              </button>`
+            : nothing}
           ${night.ended
             ? html`<button class="secondary edit-label" @click=${() => this._editLabel(night)}>
                 ${night.label ? "Correct" : "Enter"}
@@ -435,7 +467,7 @@ class RoomDbPanel extends LitElement {
       </tr>
       ${editing
         ? html`<tr class="label-editor">
-            <td colspan="5">
+            <td colspan="6">
               <label
                 >Bedtime
                 <input

@@ -95,6 +95,14 @@ async def store_labels(database: Database, labels: Iterable[SleepLabel]) -> None
         await store.async_upsert_label(database, label, "test")
 
 
+async def label_rows(entry: MockConfigEntry) -> list[tuple[str, float, float, str]]:
+    """The stored labels: night, start, end, source (by night)."""
+    rows = await db(entry).fetchall(
+        "SELECT night_date, start_utc, end_utc, source FROM labels ORDER BY night_date"
+    )
+    return [(str(r[0]), float(r[1]), float(r[2]), str(r[3])) for r in rows]
+
+
 async def run_pipeline(hass: HomeAssistant, stages: list[str] | None = None) -> dict[str, Any]:
     """Call the run_pipeline action and return its response."""
     data = {} if stages is None else {"stages": stages}

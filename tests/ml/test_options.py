@@ -22,6 +22,7 @@ from custom_components.roomdb.ml.options import (
     CONF_RAW_RETENTION_DAYS,
     CONF_SLEEP_END_ENTITY,
     CONF_SLEEP_START_ENTITY,
+    CONF_TRAIN_ON_SUGGESTIONS,
     MlSettings,
 )
 
@@ -41,6 +42,7 @@ FORM = {
     CONF_FEATURE_RETENTION_DAYS: 90.0,
     CONF_ASLEEP_THRESHOLD: 0.7,
     CONF_CHANGEPOINT_FALSE_ALARMS: 0.5,
+    CONF_TRAIN_ON_SUGGESTIONS: True,
 }
 
 
@@ -91,6 +93,7 @@ async def test_ml_section_validates_saves_and_reloads(
         feature_retention_days=90,
         asleep_threshold=0.7,
         changepoint_false_alarms=0.5,
+        train_on_suggestions=True,
     )
     assert runtime.labels.start_entity == "input_datetime.bed"
 

@@ -11,7 +11,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.roomdb.ml.label_source import CHANGE_COOLDOWN, LABEL_SOURCE
-from tests.ml.conftest import db, ml, run_pipeline, store_events, store_labels
+from tests.ml.conftest import db, label_rows, ml, run_pipeline, store_events, store_labels
 from tests.ml.household import household, utc
 
 from .conftest import Ws
@@ -20,13 +20,6 @@ from .conftest import Ws
 pytestmark = pytest.mark.usefixtures("ml_entry")
 
 HOME = household()
-
-
-async def _label_rows(entry: MockConfigEntry) -> list[tuple[str, float, float, str]]:
-    rows = await db(entry).fetchall(
-        "SELECT night_date, start_utc, end_utc, source FROM labels ORDER BY night_date"
-    )
-    return [(str(r[0]), float(r[1]), float(r[2]), str(r[3])) for r in rows]
 
 
 async def test_the_timeline_lists_fourteen_nights_with_labels_before_a_model(
@@ -105,7 +98,7 @@ async def test_a_label_entered_in_the_panel_is_stored_and_counted(
     assert stored["end"] == "2026-04-11T04:45:00+00:00"
     assert stored["changed"] is True
     assert stored["helpers_updated"] is False
-    assert await _label_rows(ml_entry) == [
+    assert await label_rows(ml_entry) == [
         ("2026-04-10", utc("2026-04-10 20:30"), utc("2026-04-11 04:45"), "panel")
     ]
     assert ml(ml_entry).status.labeled_nights == 1
@@ -120,7 +113,7 @@ async def test_a_label_entered_in_the_panel_is_stored_and_counted(
         wake="2026-04-11T07:00:00+02:00",
     )
     assert corrected["start"] == "2026-04-10T21:10:00+00:00"
-    rows = await _label_rows(ml_entry)
+    rows = await label_rows(ml_entry)
     assert [(row[0], row[1]) for row in rows] == [("2026-04-10", utc("2026-04-10 21:10"))]
 
 
@@ -138,14 +131,14 @@ async def test_labels_that_cannot_be_right_are_refused_and_change_nothing(
     ws: Ws, ml_entry: MockConfigEntry, night: str, bedtime: str, wake: str, key: str, words: str
 ) -> None:
     await store_labels(db(ml_entry), HOME.labels()[-3:])
-    before = await _label_rows(ml_entry)
+    before = await label_rows(ml_entry)
 
     answer = await ws.send("roomdb/sleep/label_set", night_date=night, bedtime=bedtime, wake=wake)
 
     assert answer["error"]["code"] == "service_validation_error"
     assert answer["error"]["translation_key"] == key
     assert words in answer["error"]["message"]
-    assert await _label_rows(ml_entry) == before
+    assert await label_rows(ml_entry) == before
 
 
 async def test_helpers_describing_the_night_follow_the_correction(
@@ -165,7 +158,7 @@ async def test_helpers_describing_the_night_follow_the_correction(
     frozen.tick(CHANGE_COOLDOWN + 1)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert await _label_rows(ml_entry) == [
+    assert await label_rows(ml_entry) == [
         ("2026-04-11", utc("2026-04-11 21:00"), utc("2026-04-12 05:00"), LABEL_SOURCE)
     ]
 
@@ -183,6 +176,6 @@ async def test_helpers_describing_the_night_follow_the_correction(
     assert hass.states.get("input_datetime.sleep_start").state == "2026-04-11 22:15:00"
     assert hass.states.get("input_datetime.sleep_end").state == "2026-04-12 06:30:00"
     # The helpers' own reading now agrees with the panel's label instead of undoing it.
-    assert await _label_rows(ml_entry) == [
+    assert await label_rows(ml_entry) == [
         ("2026-04-11", utc("2026-04-11 20:15"), utc("2026-04-12 04:30"), "panel")
     ]

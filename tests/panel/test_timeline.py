@@ -1,16 +1,11 @@
-"""The panel's sleep estimate: the longest run of windows at or above the threshold."""
+"""The panel's timeline: windows grouped by their local night."""
 
 from __future__ import annotations
 
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from custom_components.roomdb.panel.timeline import (
-    SleepEstimate,
-    WindowProbability,
-    estimate_sleep,
-    group_by_night,
-)
+from custom_components.roomdb.panel.timeline import WindowProbability, group_by_night
 
 QUARTER = 900.0
 
@@ -20,23 +15,6 @@ def windows(*probabilities: float, start: float = 0.0) -> list[WindowProbability
         WindowProbability(start + i * QUARTER, start + (i + 1) * QUARTER, p)
         for i, p in enumerate(probabilities)
     ]
-
-
-def test_the_longest_run_wins_and_short_wakes_split_it() -> None:
-    night = windows(0.1, 0.9, 0.8, 0.2, 0.7, 0.9, 0.95, 0.6, 0.1)
-    assert estimate_sleep(night, 0.5) == SleepEstimate(4 * QUARTER, 8 * QUARTER)
-
-
-def test_a_gap_in_the_windows_ends_a_run() -> None:
-    first = windows(0.9, 0.9)
-    after_gap = windows(0.9, 0.9, 0.9, start=10 * QUARTER)
-    assert estimate_sleep([*after_gap, *first], 0.5) == SleepEstimate(10 * QUARTER, 13 * QUARTER)
-
-
-def test_no_window_at_the_threshold_is_no_estimate() -> None:
-    assert estimate_sleep(windows(0.1, 0.49), 0.5) is None
-    assert estimate_sleep([], 0.5) is None
-    assert estimate_sleep(windows(0.5), 0.5) == SleepEstimate(0.0, QUARTER)
 
 
 def test_windows_are_grouped_by_the_local_night_noon_to_noon() -> None:

@@ -269,6 +269,19 @@ _V4_SLEEP: Final[tuple[str, ...]] = (
     SELECT night_date, bedtime_utc, wake_utc, updated_at FROM sleep_episodes""",
 )
 
+# Suggested nights: each night's rest period the detector found in the raw events, kept apart
+# from `labels` so that nothing trains on a suggestion nobody confirmed. A confirmed (or
+# corrected) suggestion is written to `labels` like any other label, with its own source.
+_V5_SUGGESTIONS: Final[tuple[str, ...]] = (
+    """CREATE TABLE sleep_suggestions (
+        night_date TEXT PRIMARY KEY NOT NULL,
+        bedtime_utc REAL NOT NULL,
+        wake_utc REAL NOT NULL CHECK (wake_utc > bedtime_utc),
+        confidence REAL NOT NULL CHECK (confidence BETWEEN 0 AND 1),
+        updated_at TEXT NOT NULL
+    )""",
+)
+
 type Migration = tuple[int, str, tuple[str, ...]]
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
@@ -280,6 +293,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     (2, "registry mirror: device config entry and parent, entity area view", _V2_REGISTRY),
     (3, "event stream: journal of room-config changes awaiting their event", _V3_CHANGE_JOURNAL),
     (4, "sleep learning: whole-day training view, recording gaps, sleep episodes", _V4_SLEEP),
+    (5, "suggested nights awaiting confirmation", _V5_SUGGESTIONS),
 )
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1][0]
@@ -310,4 +324,5 @@ COUNTED_TABLES: Final = (
     "bocpd_training_runs",
     "bocpd_model_state",
     "sleep_episodes",
+    "sleep_suggestions",
 )

@@ -16,7 +16,7 @@ from homeassistant.const import PERCENTAGE, EntityCategory
 
 from ..coordinator import RoomDbSnapshot
 from ..descriptions import RoomDbBinarySensorEntityDescription, RoomDbSensorEntityDescription
-from .status import READINESS_STATES, MlStatus
+from .status import IMPORT_STATES, READINESS_STATES, MlStatus
 
 ML_UNRECORDED_ATTRIBUTES: Final = frozenset({"window_end", "observed", "away"})
 """Sensor attributes that move with every inference (each refresh, one window at a time): the
@@ -91,6 +91,22 @@ ML_SENSORS: Final[tuple[RoomDbSensorEntityDescription, ...]] = (
         native_unit_of_measurement="nights",
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda snapshot: snapshot.ml.run_length,
+    ),
+    RoomDbSensorEntityDescription(
+        key="suggested_nights",
+        translation_key="suggested_nights",
+        native_unit_of_measurement="nights",
+        value_fn=lambda snapshot: len(snapshot.ml.suggestions),
+        attributes_fn=lambda snapshot: snapshot.ml.suggestion_attributes(),
+    ),
+    RoomDbSensorEntityDescription(
+        key="history_import",
+        translation_key="history_import",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(IMPORT_STATES),
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.ml.history_import_state,
+        attributes_fn=lambda snapshot: dict(snapshot.ml.history_import),
     ),
     RoomDbSensorEntityDescription(
         key="ml_readiness",

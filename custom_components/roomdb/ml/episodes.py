@@ -48,22 +48,29 @@ def find_episodes(
     threshold: float,
     window_seconds: float,
     tz: TzLike,
+    *,
+    gap_windows: int = GAP_WINDOWS,
+    min_windows: int = MIN_WINDOWS,
 ) -> list[Episode]:
-    """The longest episode of each night in a time-ordered series of windows."""
+    """The longest episode of each night in a time-ordered series of windows.
+
+    `gap_windows` and `min_windows` replace `GAP_WINDOWS` and `MIN_WINDOWS` for series of
+    other window lengths (the suggested nights read five-minute bins).
+    """
     runs: list[list[float]] = []
     for start, probability in zip(starts.tolist(), probabilities.tolist(), strict=True):
         if probability < threshold:
             continue
-        if runs and start - runs[-1][1] <= GAP_WINDOWS * window_seconds:
+        if runs and start - runs[-1][1] <= gap_windows * window_seconds:
             runs[-1][1] = start + window_seconds
         else:
             runs.append([start, start + window_seconds])
     newest_end = float(starts[-1]) + window_seconds if starts.size else 0.0
     best: dict[date, Episode] = {}
     for start, end in runs:
-        if end - start < MIN_WINDOWS * window_seconds:
+        if end - start < min_windows * window_seconds:
             continue
-        ended = newest_end - end >= GAP_WINDOWS * window_seconds
+        ended = newest_end - end >= gap_windows * window_seconds
         night = night_of(start, tz)
         episode = Episode(night, start, end if ended else None)
         current = best.get(night)

@@ -135,7 +135,7 @@ def time_of_day_encoding(ts: float, tz: TzLike) -> tuple[float, float]:
     return math.sin(angle), math.cos(angle)
 
 
-def _kind(event: RawEvent) -> str | None:
+def event_kind(event: RawEvent) -> str | None:
     """The kind of entity an event comes from (None: not a signal the features use)."""
     domain = event.domain
     if domain == "binary_sensor":
@@ -157,7 +157,7 @@ def _kind(event: RawEvent) -> str | None:
     return None
 
 
-def _is_active(kind: str, state: str | None) -> bool:
+def is_active(kind: str, state: str | None) -> bool:
     """Whether an entity of this kind counts as on (for presence: away) in this state."""
     if kind == "media":
         return state in MEDIA_ACTIVE_STATES
@@ -166,7 +166,8 @@ def _is_active(kind: str, state: str | None) -> bool:
     return state == "on"
 
 
-def _observed(state: str | None) -> bool:
+def observed(state: str | None) -> bool:
+    """Whether a state says something about the place (not unavailable, unknown or missing)."""
     return state is not None and state not in UNOBSERVED_STATES
 
 
@@ -181,13 +182,13 @@ def _counts_as_event(kind: str, event: RawEvent) -> bool:
     )
 
 
-def _is_activity(kind: str, event: RawEvent) -> bool:
+def is_activity(kind: str, event: RawEvent) -> bool:
     """Whether an event is something a person did (see `activity_events`)."""
-    if not (_observed(event.state) and _observed(event.old_state)):
+    if not (observed(event.state) and observed(event.old_state)):
         return False
     if kind == "motion":
         return event.state == "on" and event.old_state != "on"
-    return _is_active(kind, event.state) != _is_active(kind, event.old_state)
+    return is_active(kind, event.state) != is_active(kind, event.old_state)
 
 
 def _carried(events: Sequence[RawEvent], first: float) -> str | None:
@@ -199,16 +200,16 @@ def _carried(events: Sequence[RawEvent], first: float) -> str | None:
     return inside[0].old_state if inside else None
 
 
-def _state_intervals(
+def state_intervals(
     events: Sequence[RawEvent], first: float, last: float, wanted: frozenset[str] | None, kind: str
 ) -> list[Span]:
     """Intervals within [first, last) in which the entity's state passes the test.
 
-    `wanted` None tests `_is_active(kind, state)`; otherwise the state must be in `wanted`.
+    `wanted` None tests `is_active(kind, state)`; otherwise the state must be in `wanted`.
     """
 
     def passes(state: str | None) -> bool:
-        return _is_active(kind, state) if wanted is None else state in wanted
+        return is_active(kind, state) if wanted is None else state in wanted
 
     current = passes(_carried(events, first))
     since = first
@@ -312,12 +313,12 @@ def compute_features(
 
     by_entity: dict[str, list[RawEvent]] = defaultdict(list)
     for event in unique:
-        if _kind(event) is not None:
+        if event_kind(event) is not None:
             by_entity[event.entity_id].append(event)
     for entity_events in by_entity.values():
         # The room and kind of an entity are taken from its latest event.
         latest = entity_events[-1]
-        kind = _kind(latest)
+        kind = event_kind(latest)
         assert kind is not None
         places = [targets[HOME_ROOM_ID]]
         if latest.room_id in targets and latest.room_id != HOME_ROOM_ID:
@@ -369,24 +370,24 @@ def _read_entity(
 ) -> None:
     """Add one entity's events to the targets it counts for (the home, and its room)."""
     if kind in ("light", "media", "appliance"):
-        spans = _state_intervals(events, first, last, None, kind)
+        spans = state_intervals(events, first, last, None, kind)
         for place in places:
             place.spans[kind].extend(spans)
     elif kind == "presence":
-        spans = _state_intervals(events, first, last, None, kind)
+        spans = state_intervals(events, first, last, None, kind)
         for place in places:
             place.spans["away"].extend(spans)
     if kind == "charging":
         share = [
             c / window_seconds
             for c in _union_per_window(
-                _state_intervals(events, first, last, None, kind), first, window_seconds, n_windows
+                state_intervals(events, first, last, None, kind), first, window_seconds, n_windows
             )
         ]
         for place in places:
             place.charging.append(share)
     if events[-1].domain == "binary_sensor":
-        down = _state_intervals(events, first, last, UNOBSERVED_STATES, kind)
+        down = state_intervals(events, first, last, UNOBSERVED_STATES, kind)
         for place in places:
             place.spans["unobserved"].extend(down)
     for event in events:
@@ -394,7 +395,7 @@ def _read_entity(
             continue
         k = int((event.ts - first) // window_seconds)
         counted = kind in ("motion", "door") and _counts_as_event(kind, event)
-        activity = _is_activity(kind, event)
+        activity = is_activity(kind, event)
         for place in places:
             if counted:
                 (place.motion if kind == "motion" else place.door)[k] += 1.0

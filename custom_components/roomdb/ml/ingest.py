@@ -135,13 +135,32 @@ def rooms_by_area(mapping: AreaMapping) -> dict[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Decision:
+class Decision:
+    """Whether an entity is recorded, and what its rows carry (device class, room)."""
+
     tracked: bool
     device_class: str | None = None
     room_id: str | None = None
 
+    def event(
+        self, entity_id: str, domain: str, state: str, old_state: str | None, ts: float
+    ) -> RawEvent:
+        """The raw event of one state change of the entity (live or from the recorder).
 
-_UNTRACKED: Final = _Decision(tracked=False)
+        Microseconds, as a state's datetime has them: a replay gives the same dedupe key.
+        """
+        return RawEvent(
+            entity_id=entity_id,
+            domain=domain,
+            device_class=self.device_class,
+            room_id=self.room_id,
+            state=state,
+            old_state=old_state,
+            ts=round(ts, 6),
+        )
+
+
+_UNTRACKED: Final = Decision(tracked=False)
 
 
 class Ingestor:
@@ -160,7 +179,7 @@ class Ingestor:
         self.rules = TrackingRules.from_settings(settings)
         self.mapping = mapping
         self._area_rooms: dict[str, str] = {}
-        self._decisions: dict[str, _Decision] = {}
+        self._decisions: dict[str, Decision] = {}
         self._unsubscribers: list[CALLBACK_TYPE] = []
 
     @callback
@@ -193,10 +212,15 @@ class Ingestor:
         """Whether the entity is recorded (the event stream forwards the same entities)."""
         if state is None:
             return False
+        return self.decision(entity_id, state).tracked
+
+    @callback
+    def decision(self, entity_id: str, state: State) -> Decision:
+        """The (cached) decision for an entity in this state."""
         decision = self._decisions.get(entity_id)
         if decision is None:
             decision = self._decisions[entity_id] = self._decide(entity_id, state)
-        return decision.tracked
+        return decision
 
     def _refresh_area_rooms(self) -> None:
         self._area_rooms = rooms_by_area(self.mapping.mapping) if self.mapping is not None else {}
@@ -220,7 +244,7 @@ class Ingestor:
         device = dr.async_get(self.hass).async_get(entry.device_id)
         return device.area_id if device is not None else None
 
-    def _decide(self, entity_id: str, state: State) -> _Decision:
+    def _decide(self, entity_id: str, state: State) -> Decision:
         entry = er.async_get(self.hass).async_get(entity_id)
         if entry is not None and entry.platform == DOMAIN:
             # RoomDB's own entities (Asleep …) would otherwise feed the model its own output.
@@ -232,7 +256,7 @@ class Ingestor:
         if not self.rules.tracks(entity_id, domain, device_class, area_id):
             return _UNTRACKED
         room_id = self._area_rooms.get(area_id, area_id) if area_id is not None else None
-        return _Decision(tracked=True, device_class=device_class, room_id=room_id)
+        return Decision(tracked=True, device_class=device_class, room_id=room_id)
 
     @callback
     def _async_filter(self, data: EventStateChangedData) -> bool:
@@ -255,14 +279,11 @@ class Ingestor:
         decision = self._decisions[entity_id]
         old_state = data["old_state"]
         self.writer.write(
-            RawEvent(
-                entity_id=entity_id,
-                domain=new_state.domain,
-                device_class=decision.device_class,
-                room_id=decision.room_id,
-                state=new_state.state,
-                old_state=old_state.state if old_state is not None else None,
-                # Microseconds, as the state's datetime has them: a replay gives the same key.
-                ts=round(new_state.last_changed_timestamp, 6),
+            decision.event(
+                entity_id,
+                new_state.domain,
+                new_state.state,
+                old_state.state if old_state is not None else None,
+                new_state.last_changed_timestamp,
             )
         )

@@ -37,6 +37,7 @@ CONF_RAW_RETENTION_DAYS: Final = "raw_retention_days"
 CONF_FEATURE_RETENTION_DAYS: Final = "feature_retention_days"
 CONF_ASLEEP_THRESHOLD: Final = "asleep_threshold"
 CONF_CHANGEPOINT_FALSE_ALARMS: Final = "changepoint_false_alarms_per_year"
+CONF_TRAIN_ON_SUGGESTIONS: Final = "train_on_suggestions"
 
 KIND_DEVICE_CLASSES: Final[Mapping[str, frozenset[str]]] = {
     "motion": frozenset({"motion"}),
@@ -62,7 +63,8 @@ EARLIER_KINDS: Final = frozenset(
 
 DEFAULT_SLEEP_START_ENTITY: Final = "input_datetime.sleep_start"
 DEFAULT_SLEEP_END_ENTITY: Final = "input_datetime.sleep_end"
-DEFAULT_MIN_NIGHTS: Final = 7
+DEFAULT_MIN_NIGHTS: Final = 5
+"""Five confirmed nights: three to fit on, two held out (confirming a suggestion is one tap)."""
 MIN_MIN_NIGHTS: Final = 4
 """The CLR holds out 2 nights and needs 2 more for its calibration folds."""
 DEFAULT_MIN_ROWS: Final = 200
@@ -114,6 +116,7 @@ class MlSettings:
     feature_retention_days: int = DEFAULT_FEATURE_RETENTION_DAYS
     asleep_threshold: float = DEFAULT_ASLEEP_THRESHOLD
     changepoint_false_alarms: float = DEFAULT_CHANGEPOINT_FALSE_ALARMS
+    train_on_suggestions: bool = False
 
     @property
     def sleep_helpers(self) -> frozenset[str]:
@@ -155,6 +158,7 @@ class MlSettings:
                 0.1,
                 52.0,
             ),
+            train_on_suggestions=options.get(CONF_TRAIN_ON_SUGGESTIONS) is True,
         )
 
 
@@ -210,6 +214,9 @@ def ml_schema(options: Mapping[str, Any]) -> vol.Schema:
             vol.Required(CONF_ASLEEP_THRESHOLD, default=current.asleep_threshold): _number(
                 0.05, 0.95, 0.05
             ),
+            vol.Required(
+                CONF_TRAIN_ON_SUGGESTIONS, default=current.train_on_suggestions
+            ): selector.BooleanSelector(),
         }
     )
 

@@ -1,4 +1,4 @@
-"""The ML pipeline: ingest flush → features → labels → BOCPD → CLR train → inference → retention.
+"""The ML pipeline: ingest → features → labels → suggestions → BOCPD → train → inference → trim.
 
 Runs are serialised by a lock. Each stage reports `{status: ok|skipped|not_ready|error, detail, …}`;
 a failing stage is logged, marks the layer degraded until it next succeeds, and does not stop the
@@ -50,6 +50,8 @@ from .features import (
     night_of,
 )
 from .label_source import LabelReading, LabelSource
+from .labels import SleepLabel
+from .nights import suggest_nights
 from .options import MlSettings
 from .pairing import CONTEXT_WINDOWS, QUIET_CAP_SECONDS
 from .retention import async_trim
@@ -61,9 +63,26 @@ _LOGGER = get_logger(__name__)
 EVENT_ML_RESULT: Final = "roomdb_ml_result"
 """Fired after inference (`kind: sleep`) and after a BOCPD update (`kind: changepoint`)."""
 
-STAGES: Final = ("ingest", "features", "labels", "bocpd", "train", "inference", "retention")
+STAGES: Final = (
+    "ingest",
+    "features",
+    "labels",
+    "suggestions",
+    "bocpd",
+    "train",
+    "inference",
+    "retention",
+)
 REFRESH_STAGES: Final = ("ingest", "features", "labels", "inference")
 """The light refresh every 15 minutes: new windows and a new P(asleep), no training."""
+AFTER_IMPORT_STAGES: Final = ("ingest", "features", "suggestions", "train", "inference")
+"""What imported history feeds: windows, suggested nights, and the model where labels allow."""
+TRAIN_STAGES: Final = ("train", "inference")
+"""Run when a label was added: the model trains as soon as there are enough nights."""
+SUGGESTION_NIGHTS: Final = 14
+"""Nights the suggestions are computed (and offered) for."""
+SUGGESTION_TRAIN_CONFIDENCE: Final = 0.5
+"""With training on suggestions turned on, only suggestions at least this sure are used."""
 
 DAY_SECONDS: Final = 86400.0
 STALE_AFTER: Final = 3600.0
@@ -187,6 +206,7 @@ class MlPipeline:
         tracker = await self._async_load_tracker()
         if tracker is not None:
             self._show_tracker(tracker)
+        await self.async_show_suggestions()
 
     @staticmethod
     def _readiness_of(status: str, reason: str | None) -> str:
@@ -203,6 +223,14 @@ class MlPipeline:
         async with self._lock:
             return await self._async_run_locked(ordered_stages(stages))
 
+    async def async_after_import(self, since: float) -> dict[str, StageResult]:
+        """Recompute the windows from `since` on (older events arrived), then what they feed."""
+        async with self._lock:
+            await store.async_delete_features_since(
+                self.database, align_window(since, DEFAULT_WINDOW_SECONDS)
+            )
+            return await self._async_run_locked(AFTER_IMPORT_STAGES)
+
     async def async_run_if_idle(self, stages: Sequence[str]) -> dict[str, StageResult] | None:
         """Run unless a run is in progress (timer-driven refreshes skip instead of queueing)."""
         if self._lock.locked():
@@ -214,6 +242,7 @@ class MlPipeline:
             "ingest": self._async_ingest,
             "features": self._async_features,
             "labels": self._async_labels,
+            "suggestions": self._async_suggestions,
             "train": self._async_train,
             "bocpd": self._async_bocpd,
             "inference": self._async_inference,
@@ -340,6 +369,8 @@ class MlPipeline:
         if watermark is None:
             return {"status": "skipped", "detail": "no features yet"}
         labels = await store.async_labels(self.database, until=watermark + DEFAULT_WINDOW_SECONDS)
+        if self.settings.train_on_suggestions:
+            labels = await self._with_suggestions(labels, watermark + DEFAULT_WINDOW_SECONDS)
         labels = labels[-TRAINING_NIGHTS:]
         config = clr_config(self.settings.min_nights, self.settings.min_rows, len(labels))
         changed = await self._routine_changed()
@@ -430,6 +461,72 @@ class MlPipeline:
             "metrics": result.metrics,
             **counts,
         }
+
+    async def _with_suggestions(
+        self, labels: Sequence[SleepLabel], until: float
+    ) -> list[SleepLabel]:
+        """The labels plus the unconfirmed suggestions of unlabelled nights (an opt-in)."""
+        tz = str(self.hass.config.time_zone)
+        labelled = {label.night_date for label in labels}
+        merged = list(labels)
+        for stored in await store.async_suggestions(self.database, date.min):
+            item = stored.suggestion
+            if (
+                item.night_date not in labelled
+                and item.wake <= until
+                and item.confidence >= SUGGESTION_TRAIN_CONFIDENCE
+            ):
+                merged.append(SleepLabel(item.night_date, tz, item.bedtime, item.wake))
+        merged.sort(key=lambda label: label.start_utc)
+        return merged
+
+    async def _async_suggestions(self) -> StageResult:
+        """Suggest the recent nights' rest periods from the raw events."""
+        tz = str(self.hass.config.time_zone)
+        now = dt_util.utcnow().timestamp()
+        first_night = night_of(now, tz) - timedelta(days=SUGGESTION_NIGHTS)
+        start = store.noon_after(first_night - timedelta(days=1), tz)
+        events = [
+            *await store.async_carry_in(self.database, start),
+            *await store.async_events_between(self.database, start, now),
+        ]
+        suggestions = await self.hass.async_add_executor_job(suggest_nights, events, start, now, tz)
+        changed = await store.async_write_suggestions(self.database, suggestions)
+        await self.async_show_suggestions()
+        return {
+            "status": "ok",
+            "detail": f"{len(suggestions)} nights suggested",
+            "rows": changed,
+            "pending": len(self.status.suggestions),
+        }
+
+    async def async_show_suggestions(self) -> None:
+        """Put the recent unconfirmed suggestions and the label count into the status."""
+        now = dt_util.utcnow().timestamp()
+        first = night_of(now, self.hass.config.time_zone) - timedelta(days=SUGGESTION_NIGHTS)
+        pending = tuple(
+            {
+                "night_date": item.suggestion.night_date.isoformat(),
+                "bedtime": iso_from_timestamp(item.suggestion.bedtime),
+                "wake": iso_from_timestamp(item.suggestion.wake),
+                "confidence": item.suggestion.confidence,
+            }
+            for item in await store.async_suggestions(self.database, first)
+            if item.label_source is None
+        )
+        self._update(
+            suggestions=pending, labeled_nights=await store.async_label_count(self.database)
+        )
+
+    async def async_refresh_suggestions(self) -> None:
+        """Show the pending suggestions again (a night was confirmed)."""
+        await self.async_show_suggestions()
+        self._publish()
+
+    def show_import(self, state: str, attributes: dict[str, Any]) -> None:
+        """Show the history import's progress."""
+        self._update(history_import_state=state, history_import=attributes)
+        self._publish()
 
     async def _async_load_tracker(self) -> TrackerState | None:
         text = await store.async_load_bocpd_state(self.database, MODEL_KEY)

@@ -29,10 +29,18 @@ from ..log import get_logger
 from ..rooms.mapping_manager import MappingManager
 from . import store
 from .contracts import async_check_contracts
+from .history import HistoryImporter
 from .ingest import Ingestor, RawEventWriter
 from .label_source import LabelReading, LabelSource
 from .options import MlSettings
-from .pipeline import META_ALIVE, REFRESH_STAGES, STAGES, MlPipeline, StageResult
+from .pipeline import (
+    META_ALIVE,
+    REFRESH_STAGES,
+    STAGES,
+    TRAIN_STAGES,
+    MlPipeline,
+    StageResult,
+)
 from .status import MlStatus
 
 _LOGGER = get_logger(__name__)
@@ -64,6 +72,9 @@ class MlRuntime:
         self.ingestor = Ingestor(hass, self.writer, settings, mapping)
         self.labels = LabelSource(hass, database, settings, self._async_label_read)
         self.pipeline = MlPipeline(hass, database, settings, self.labels, self._status_changed)
+        self.importer = HistoryImporter(
+            hass, database, self.ingestor, self.pipeline.show_import, self._async_imported
+        )
         self._unsubscribers: list[CALLBACK_TYPE] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsub_stop: CALLBACK_TYPE | None = None
@@ -92,6 +103,8 @@ class MlRuntime:
             EVENT_HOMEASSISTANT_STOP, self._async_stop_on_event
         )
         self._spawn(self.pipeline.async_run_if_idle(REFRESH_STAGES), "first refresh")
+        # In the background: the recorder's history takes a while and nothing waits for it.
+        self._spawn(self.importer.async_first_setup(), "history import")
 
     async def _async_record_gap(self) -> None:
         """Store the time since RoomDB last knew it was recording as a gap, then stamp now."""
@@ -146,7 +159,23 @@ class MlRuntime:
             self.coordinator.async_set_updated_data(replace(self.coordinator.data, ml=status))
 
     async def _async_label_read(self, reading: LabelReading) -> None:
+        await self.async_label_stored(reading)
+
+    async def async_label_stored(self, reading: LabelReading) -> None:
+        """Take a label reading (helpers, panel, a confirmed night) into the status.
+
+        A new or changed label trains the model right away once there are enough nights, instead
+        of at the next nightly run.
+        """
         await self.pipeline.async_label_read(reading)
+        if not reading.changed:
+            return
+        await self.pipeline.async_refresh_suggestions()
+        if self.status.nights_needed == 0:
+            self._spawn(self.pipeline.async_run(TRAIN_STAGES), "training")
+
+    async def _async_imported(self, since: float) -> None:
+        await self.pipeline.async_after_import(since)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         task = self.hass.async_create_background_task(coro, f"roomdb ml {name}", eager_start=True)

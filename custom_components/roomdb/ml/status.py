@@ -23,6 +23,16 @@ READINESS_STATES: Final = (
 )
 """Options of the readiness sensor: trained, a training gate that holds, or a failed training."""
 
+IMPORT_STATES: Final = (
+    "idle",
+    "running",
+    "done",
+    "recorder_unavailable",
+    "entities_excluded",
+    "failed",
+)
+"""Options of the history import sensor."""
+
 TIMESTAMP_KEYS: Final = (
     "last_ingest_at",
     "last_feature_at",
@@ -69,11 +79,34 @@ class MlStatus:
     timestamps: Mapping[str, str | None] = field(default_factory=lambda: _EMPTY)
     degraded: tuple[str, ...] = ()
     last_label_rejection: str | None = None
+    suggestions: tuple[Mapping[str, Any], ...] = ()
+    """Recent suggested nights nobody confirmed yet, newest last."""
+    history_import_state: str = "idle"
+    history_import: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    @property
+    def nights_needed(self) -> int:
+        """Labelled nights still missing before the sleep model can train."""
+        return max(0, self.min_nights - self.labeled_nights)
+
+    def suggestion_attributes(self) -> dict[str, Any]:
+        """Attributes of the suggested-night sensor: the newest and every pending night."""
+        newest = self.suggestions[-1] if self.suggestions else {}
+        return {
+            "night": newest.get("night_date"),
+            "bedtime": newest.get("bedtime"),
+            "wake": newest.get("wake"),
+            "confidence": newest.get("confidence"),
+            "pending": [dict(item) for item in self.suggestions],
+            "labeled_nights": self.labeled_nights,
+            "nights_needed": self.nights_needed,
+        }
 
     def readiness_attributes(self) -> dict[str, Any]:
         """Attributes of the readiness sensor."""
         return {
             "labeled_nights": self.labeled_nights,
+            "nights_needed": self.nights_needed,
             "paired_rows": self.paired_rows,
             "paired_nights": self.paired_nights,
             "min_nights": self.min_nights,

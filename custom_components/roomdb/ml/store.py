@@ -19,6 +19,7 @@ from .clr import ClrArtifact
 from .episodes import Episode
 from .features import FEATURE_NAMES, FeatureRow, RawEvent, Span
 from .labels import SleepLabel
+from .nights import Suggestion
 
 type FeatureRecord = tuple[str, float, float, str, float, int]
 """One `features` row as `feature_rows_from_long` takes it."""
@@ -147,6 +148,11 @@ async def async_write_features(database: Database, rows: Sequence[FeatureRow]) -
         async with database.transaction() as conn:
             await conn.executemany(INSERT_FEATURE, values)
     return len(values)
+
+
+async def async_delete_features_since(database: Database, since: float) -> int:
+    """Drop the feature windows from `since` on (recomputed after older events arrived)."""
+    return await database.execute_write("DELETE FROM features WHERE window_start >= ?", (since,))
 
 
 async def async_feature_records(
@@ -281,6 +287,56 @@ async def async_episodes(database: Database, since: date) -> list[Episode]:
         (since.isoformat(),),
     )
     return [Episode(date.fromisoformat(str(r[0])), float(r[1]), float(r[2])) for r in rows]
+
+
+# --- suggested nights ---------------------------------------------------------------------------
+
+
+async def async_write_suggestions(database: Database, suggestions: Sequence[Suggestion]) -> int:
+    """Store (or replace) the nights' suggestions; return how many changed."""
+    if not suggestions:
+        return 0
+    now = utc_now_iso()
+    async with database.transaction() as conn:
+        before = conn.total_changes
+        await conn.executemany(
+            "INSERT INTO sleep_suggestions (night_date, bedtime_utc, wake_utc, confidence, "
+            "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (night_date) DO UPDATE SET "
+            "bedtime_utc = excluded.bedtime_utc, wake_utc = excluded.wake_utc, "
+            "confidence = excluded.confidence, updated_at = excluded.updated_at "
+            "WHERE sleep_suggestions.bedtime_utc IS NOT excluded.bedtime_utc "
+            "OR sleep_suggestions.wake_utc IS NOT excluded.wake_utc "
+            "OR sleep_suggestions.confidence IS NOT excluded.confidence",
+            [(s.night_date.isoformat(), s.bedtime, s.wake, s.confidence, now) for s in suggestions],
+        )
+        return conn.total_changes - before
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSuggestion:
+    """A suggested night and the source of its label (None: not confirmed yet)."""
+
+    suggestion: Suggestion
+    label_source: str | None
+
+
+async def async_suggestions(
+    database: Database, first: date, last: date | None = None
+) -> list[StoredSuggestion]:
+    """Suggestions of nights `first`..`last`, oldest first, with their label's source."""
+    rows = await database.fetchall(
+        "SELECT s.night_date, s.bedtime_utc, s.wake_utc, s.confidence, l.source "
+        "FROM sleep_suggestions AS s LEFT JOIN labels AS l USING (night_date) "
+        "WHERE s.night_date >= ? AND s.night_date <= ? ORDER BY s.night_date",
+        (first.isoformat(), (last or date.max).isoformat()),
+    )
+    return [
+        StoredSuggestion(
+            Suggestion(date.fromisoformat(str(r[0])), float(r[1]), float(r[2]), float(r[3])),
+            None if r[4] is None else str(r[4]),
+        )
+        for r in rows
+    ]
 
 
 # --- CLR runs and artifacts ----------------------------------------------------------------------

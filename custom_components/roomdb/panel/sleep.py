@@ -1,4 +1,4 @@
-"""The panel's adapter to the ML data layer: the sleep timeline and labels entered in the panel.
+"""The panel's adapter to the ML data layer: the sleep timeline, suggested nights and labels.
 
 It only calls the layer's public parts: the stored features and newest model (`ml.store`), label
 normalisation (`ml.labels`), the label writer (`ml.store.async_upsert_label`) and the pipeline's
@@ -14,25 +14,21 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
+import numpy as np
 
-from ..const import DOMAIN
 from ..db.database import Database
 from ..ml import store
-from ..ml.features import FEATURE_SET_VERSION, night_of, resolve_tz
-from ..ml.label_source import LabelReading
-from ..ml.labels import LabelRejection, SleepLabel, normalise_sleep_label
+from ..ml.episodes import find_episodes
+from ..ml.features import DEFAULT_WINDOW_SECONDS, FEATURE_SET_VERSION, night_of, resolve_tz
+from ..ml.labels import SleepLabel
 from ..ml.runtime import MlRuntime
+from ..ml.suggestions import async_store_label, checked_label
 from ..timestamps import iso_from_timestamp
-from .timeline import WindowProbability, estimate_sleep, group_by_night, window_probabilities
+from .timeline import WindowProbability, group_by_night, window_probabilities
 
 PANEL_LABEL_SOURCE: Final = "panel"
 INPUT_DATETIME: Final = "input_datetime"
-
-LABEL_REJECTED: Final = "label_rejected"
-LABEL_WRONG_NIGHT: Final = "label_wrong_night"
-LABEL_NIGHT_NOT_OVER: Final = "label_night_not_over"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +75,27 @@ async def async_sleep_nights(hass: HomeAssistant, ml: MlRuntime, nights: int) ->
         windows = await hass.async_add_executor_job(window_probabilities, newest[1], records)
     by_night = group_by_night(windows, tz)
     threshold = ml.settings.asleep_threshold
+    ordered = sorted(windows, key=lambda window: window.start)
+    estimates = {
+        episode.night_date: episode
+        for episode in find_episodes(
+            np.array([w.start for w in ordered], dtype=float),
+            np.array([w.probability for w in ordered], dtype=float),
+            threshold,
+            DEFAULT_WINDOW_SECONDS,
+            tz,
+        )
+    }
+    suggestions = {
+        item.suggestion.night_date: item
+        for item in await store.async_suggestions(ml.database, first, last)
+    }
     timeline = []
     for offset in range(nights):
         night = first + timedelta(days=offset)
         points = by_night.get(night, [])
-        estimate = estimate_sleep(points, threshold)
+        estimate = estimates.get(night)
+        suggested = suggestions.get(night)
         stored = labels.get(night)
         timeline.append(
             {
@@ -99,6 +111,14 @@ async def async_sleep_nights(hass: HomeAssistant, ml: MlRuntime, nights: int) ->
                 },
                 "bedtime_estimate": iso_from_timestamp(estimate.bedtime if estimate else None),
                 "wake_estimate": iso_from_timestamp(estimate.wake if estimate else None),
+                "suggestion": None
+                if suggested is None
+                else {
+                    "bedtime": iso_from_timestamp(suggested.suggestion.bedtime),
+                    "wake": iso_from_timestamp(suggested.suggestion.wake),
+                    "confidence": suggested.suggestion.confidence,
+                    "confirmed": suggested.label_source is not None,
+                },
                 "max_probability": max((p.probability for p in points), default=None),
                 "windows": [[iso_from_timestamp(p.start), round(p.probability, 4)] for p in points],
             }
@@ -113,40 +133,6 @@ async def async_sleep_nights(hass: HomeAssistant, ml: MlRuntime, nights: int) ->
         },
         "nights": timeline,
     }
-
-
-def _refusal(key: str, night: date, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={"night_date": night.isoformat(), **placeholders},
-    )
-
-
-def _local_text(moment: datetime, tz: str) -> str:
-    """`moment` as the wall-clock text the label normaliser reads (naive = local time)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(resolve_tz(tz)).replace(tzinfo=None)
-    return moment.isoformat(sep=" ")
-
-
-def checked_label(
-    night: date, bedtime: datetime, wake: datetime, tz: str, now: float
-) -> SleepLabel:
-    """The label the panel asked for, or the translated reason it cannot be stored.
-
-    Naive times are local (Home Assistant's time zone), as the helpers hold them; the same
-    normalisation as the helpers' applies (DST, plausible length), then the label must belong to
-    the night it was entered for and that night must be over.
-    """
-    result = normalise_sleep_label(_local_text(bedtime, tz), _local_text(wake, tz), tz)
-    if isinstance(result, LabelRejection):
-        raise _refusal(LABEL_REJECTED, night, detail=result.detail)
-    if result.night_date != night:
-        raise _refusal(LABEL_WRONG_NIGHT, night, actual=result.night_date.isoformat())
-    if result.end_utc > now:
-        raise _refusal(LABEL_NIGHT_NOT_OVER, night)
-    return result
 
 
 async def _async_follow_helpers(hass: HomeAssistant, ml: MlRuntime, label: SleepLabel) -> bool:
@@ -183,12 +169,5 @@ async def async_set_label(
     # The helpers first: whatever reads them from now on (a debounced edit, a pipeline run) finds
     # the panel's label and leaves it, and its source, as the panel stored it.
     helpers_updated = await _async_follow_helpers(hass, ml, label)
-    changed = await store.async_upsert_label(ml.database, label, PANEL_LABEL_SOURCE)
-    await ml.pipeline.async_label_read(LabelReading(label, None, changed))
-    return {
-        "night_date": night.isoformat(),
-        "start": iso_from_timestamp(label.start_utc),
-        "end": iso_from_timestamp(label.end_utc),
-        "changed": changed,
-        "helpers_updated": helpers_updated,
-    }
+    stored = await async_store_label(ml, label, PANEL_LABEL_SOURCE)
+    return {**stored, "helpers_updated": helpers_updated}

@@ -1,9 +1,10 @@
-"""The sleep timeline the panel shows: per-window probabilities and a bedtime/wake estimate.
+"""The sleep timeline the panel shows: per-window probabilities, grouped by night.
 
 Pure numpy over stored feature rows, so it runs in the executor and is tested directly. The newest
 trained model is applied to every stored window of the nights asked for (the same design and
-calibration inference uses for the newest window), and each night's estimate is the longest run of
-consecutive windows at or above the asleep threshold.
+calibration inference uses for the newest window). Each night's bedtime and wake estimate is
+read off these windows by `ml.episodes.find_episodes`, the one episode detector RoomDB has (the
+sleep entities and the suggested nights use it too).
 """
 
 from __future__ import annotations
@@ -15,12 +16,7 @@ from datetime import date, tzinfo
 import numpy as np
 
 from ..ml.clr import ClrArtifact, predict_proba
-from ..ml.features import (
-    DEFAULT_WINDOW_SECONDS,
-    FEATURE_SET_VERSION,
-    feature_rows_from_long,
-    night_of,
-)
+from ..ml.features import FEATURE_SET_VERSION, feature_rows_from_long, night_of
 from ..ml.pairing import build_design
 from ..ml.store import FeatureRecord
 from ..ml.training import rooms_of
@@ -33,14 +29,6 @@ class WindowProbability:
     start: float
     end: float
     probability: float
-
-
-@dataclass(frozen=True, slots=True)
-class SleepEstimate:
-    """The longest asleep run of a night: when it started and when it ended."""
-
-    bedtime: float
-    wake: float
 
 
 def window_probabilities(
@@ -75,22 +63,3 @@ def group_by_night(
     for window in sorted(windows, key=lambda item: item.start):
         nights.setdefault(night_of(window.start, tz), []).append(window)
     return nights
-
-
-def estimate_sleep(windows: Sequence[WindowProbability], threshold: float) -> SleepEstimate | None:
-    """The longest run of back-to-back windows at or above `threshold`, or None."""
-    best: SleepEstimate | None = None
-    run_start: WindowProbability | None = None
-    previous: WindowProbability | None = None
-    for window in sorted(windows, key=lambda item: item.start):
-        contiguous = previous is not None and window.start - previous.end < DEFAULT_WINDOW_SECONDS
-        if window.probability < threshold:
-            run_start = None
-        elif run_start is None or not contiguous:
-            run_start = window
-        if run_start is not None and (
-            best is None or window.end - run_start.start > best.wake - best.bedtime
-        ):
-            best = SleepEstimate(run_start.start, window.end)
-        previous = window
-    return best

@@ -34,6 +34,7 @@ import probatio as vol
 from ..const import CONF_MAPPING_PATH, DEFAULT_MAPPING_PATH, DOMAIN
 from ..data import RoomDbData
 from ..log import get_logger
+from ..ml.suggestions import async_confirm_night
 from ..paths import PathPurpose
 from ..rooms.admission import is_allowed
 from ..rooms.generate import MappingExistsError, async_generate_mapping
@@ -231,6 +232,23 @@ async def ws_sleep_label_set(hass: HomeAssistant, runtime: RoomDbData, msg: dict
     return await async_set_label(hass, runtime.ml, night, bedtime, wake)
 
 
+@_command(
+    {
+        vol.Required("type"): "roomdb/sleep/suggestion_confirm",
+        vol.Required("night_date"): cv.date,
+        vol.Optional("bedtime"): cv.datetime,
+        vol.Optional("wake"): cv.datetime,
+    }
+)
+async def ws_sleep_suggestion_confirm(
+    hass: HomeAssistant, runtime: RoomDbData, msg: dict[str, Any]
+) -> Any:
+    """Make a night's suggestion its label, as suggested or corrected (like `confirm_night`)."""
+    return await async_confirm_night(
+        runtime.ml, msg["night_date"], msg.get("bedtime"), msg.get("wake")
+    )
+
+
 @_command({vol.Required("type"): "roomdb/status/get"})
 async def ws_status_get(hass: HomeAssistant, runtime: RoomDbData, _msg: dict[str, Any]) -> Any:
     """Health of the room database, the event stream, the alarm sync and the ML layer."""
@@ -260,6 +278,7 @@ COMMANDS: Final = (
     ws_mapping_generate,
     ws_sleep_nights,
     ws_sleep_label_set,
+    ws_sleep_suggestion_confirm,
     ws_status_get,
 )
 
