@@ -226,7 +226,7 @@ PART_API: Mapping[str, Mapping[str, frozenset[str]]] = {
     "panel": {
         "ml": frozenset(
             {"", "clr", "features", "label_source", "labels", "pairing", "runtime", "store"}
-            | {"training"}
+            | {"episodes", "suggestions", "training"}
         ),
         "rooms": frozenset({"admission", "generate", "mapping", "services"}),
     },

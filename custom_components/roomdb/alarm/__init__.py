@@ -12,6 +12,6 @@ options       ``options_flow`` (the forms), ``settings`` (reading them), ``const
 pure core     ``machine`` (the state machine), ``security`` (machine plus sensors, bypass,
               lockout), ``sensors`` (sensor rules), ``conflict`` (sync conflict rules), ``mapping``
               (state mapping to and from the target)
-HA glue       ``notify`` (bus events, log, notifications), ``push_error`` (why a target call failed),
-              ``features`` (HA's feature flag for each arm mode)
+HA glue       ``notify`` (bus events, log, notifications), ``push_error`` (why a target call
+              failed), ``features`` (HA's feature flag for each arm mode)
 """
