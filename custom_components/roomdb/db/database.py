@@ -24,6 +24,7 @@ import aiosqlite
 
 from ..log import get_logger
 from ..timestamps import utc_now_iso
+from .compact import DICTIONARY_STATEMENTS, Dictionaries, async_copy_batch, async_legacy_tables
 from .metadata import METADATA_RULES_TEXT, metadata_value_valid, parse_version
 from .schema import (
     APPLICATION_ID,
@@ -157,6 +158,12 @@ class Database:
         self._dropped_rows = 0
         self.on_commit: Callable[[], None] | None = None
         """Called (in the event loop) after every committed transaction."""
+        self.dictionaries = Dictionaries()
+        """Keys of the raw events' entity and state dictionaries (see `compact`)."""
+        self.legacy_pending = False
+        """Whether tables of the layout before schema 5 still wait to be copied."""
+        self._copy_task: asyncio.Task[None] | None = None
+        self._flush_requested = False
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -196,12 +203,35 @@ class Database:
             await self._migrate(self._conn)
             await self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
             await self._repair_metadata(self._conn)
+            await self.dictionaries.async_load(self._conn)
+            self.legacy_pending = bool(await async_legacy_tables(self._conn))
         except sqlite3.Error as err:
             await self._discard_connection()
             raise DatabaseMigrationError(self.path, str(err)) from err
         except DatabaseError:
             await self._discard_connection()
             raise
+        if self.legacy_pending and not (await async_copy_batch(self)).finished:
+            _LOGGER.info("Copying %s into the compact layout in the background", self.path.name)
+            self._copy_task = asyncio.get_running_loop().create_task(
+                self._copy_legacy(), name="roomdb compact copy"
+            )
+
+    async def _copy_legacy(self) -> None:
+        """Copy the old tables batch by batch; other writes get the lock between batches."""
+        try:
+            finished = False
+            while not finished:
+                # Yield between batches, so queued writes take the lock in between.
+                await asyncio.sleep(0)
+                finished = (await async_copy_batch(self)).finished
+        except sqlite3.Error:
+            _LOGGER.exception("Copying %s into the compact layout stopped", self.path.name)
+
+    async def wait_for_compact_copy(self) -> None:
+        """Return once the old tables have been copied (at once when there were none)."""
+        if self._copy_task is not None:
+            await asyncio.shield(self._copy_task)
 
     async def _discard_connection(self) -> None:
         if self._conn is not None:
@@ -358,6 +388,21 @@ class Database:
                 list(items.items()),
             )
 
+    def enqueue_one(self, sql: str, row: Params) -> None:
+        """Queue one hot-path row (`enqueue` without building a sequence per row)."""
+        queue = self._queue
+        queued = queue.rows.get(sql)
+        if queued is None:
+            queued = queue.rows[sql] = []
+        queued.append(row)
+        queue.count += 1
+        if queue.count >= self._batch_size:
+            self._start_flush()
+        elif self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(
+                self._flush_interval, self._start_flush
+            )
+
     def enqueue(self, sql: str, rows: Iterable[Params]) -> None:
         """Queue hot-path rows for the next batch (must be called from the event loop)."""
         queued = self._queue.rows.setdefault(sql, [])
@@ -371,6 +416,10 @@ class Database:
             self._flush_timer = loop.call_later(self._flush_interval, self._start_flush)
 
     def _start_flush(self) -> None:
+        if self._flush_requested:
+            # A flush task is started but has not taken the queue yet: it takes these rows too.
+            return
+        self._flush_requested = True
         task = asyncio.get_running_loop().create_task(self.flush(), name="roomdb flush")
         self._flush_tasks.add(task)
         task.add_done_callback(self._flush_tasks.discard)
@@ -380,6 +429,7 @@ class Database:
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
+        self._flush_requested = False
         batch = self._queue.take()
         if not batch:
             return 0
@@ -395,8 +445,14 @@ class Database:
             self._arm_retry_timer()
             return 0
         except sqlite3.DatabaseError:
-            _LOGGER.exception("Dropping a batch of %s rows that SQLite rejected", written)
-            self._dropped_rows += written
+            kept = {sql: rows for sql, rows in batch.items() if sql in DICTIONARY_STATEMENTS}
+            dropped = written - sum(len(rows) for rows in kept.values())
+            _LOGGER.exception("Dropping a batch of %s rows that SQLite rejected", dropped)
+            self._dropped_rows += dropped
+            if kept:
+                # Rows queued later use these keys: write them with the next batch.
+                self._queue.put_back(kept)
+                self._arm_retry_timer()
             return 0
         self._flushed_batches += 1
         return written
@@ -459,6 +515,11 @@ class Database:
         self._writes_allowed.set()
         if self._conn is None:
             return
+        if self._copy_task is not None:
+            # The copy resumes at the next start from the last committed batch.
+            self._copy_task.cancel()
+            await asyncio.gather(self._copy_task, return_exceptions=True)
+            self._copy_task = None
         if self._flush_tasks:
             await asyncio.gather(*self._flush_tasks, return_exceptions=True)
         await self.flush()
