@@ -115,7 +115,8 @@ def _types(path: Path, name: str) -> list[tuple[str, str]]:
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Copy in many batches, so a copy can be interrupted and resumed."""
-    monkeypatch.setattr(compact, "RAW_COPY_BATCH", 300)
+    monkeypatch.setattr("custom_components.roomdb.db.database.RAW_COPY_BATCH", 300)
+    monkeypatch.setattr(compact, "MAX_RAW_COPY_BATCH", 300)
     monkeypatch.setattr(compact, "FEATURE_COPY_WINDOWS_SECONDS", 20 * 900.0)
 
 
@@ -136,6 +137,10 @@ async def test_previous_schema_is_copied_with_every_row_and_view_answer_unchange
     assert database.legacy_pending
     row = await database.fetchone("SELECT COUNT(*) FROM raw_events")
     assert row is not None and row[0] == EVENTS
+    stats = await database.stats()
+    assert stats.row_counts["raw_events"] == EVENTS
+    assert stats.row_counts["features"] == WINDOWS * 6
+    assert stats.raw_event_days == pytest.approx((EVENTS - 1) * 13.000271 / 86400, abs=0.01)
     # Stopped midway, it resumes from the last committed batch at the next start.
     await database.close()
     with closing(sqlite3.connect(path)) as conn:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-import time
 from typing import TYPE_CHECKING, Final
 
 import aiosqlite
@@ -51,8 +50,11 @@ INSERT_STATE: Final = "INSERT OR IGNORE INTO ml_states (state_key, state) VALUES
 DICTIONARY_STATEMENTS: Final = frozenset({INSERT_ENTITY, INSERT_STATE})
 """Rows of these statements are never dropped with a rejected batch: later rows use their keys."""
 
-RAW_COPY_BATCH: Final = 5000
-"""Old raw events moved per transaction (about 30 ms of the writer on the development machine)."""
+RAW_COPY_BATCH: Final = 2000
+"""Old raw events moved by the first transaction; later ones are sized to take about
+`COPY_TARGET_SECONDS` (deleting from the old table's three indexes is most of a batch's time)."""
+COPY_TARGET_SECONDS: Final = 0.04
+MAX_RAW_COPY_BATCH: Final = 20_000
 FEATURE_COPY_WINDOWS_SECONDS: Final = 4 * 3600
 """Old feature windows moved per transaction: 16 windows of every room and feature."""
 
@@ -144,12 +146,14 @@ class CopyProgress:
     finished: bool
 
 
-async def _copy_raw_batch(conn: aiosqlite.Connection, dictionaries: Dictionaries) -> int:
+async def _copy_raw_batch(
+    conn: aiosqlite.Connection, dictionaries: Dictionaries, batch: int
+) -> int:
     async with conn.execute("SELECT MIN(id) FROM raw_events_v4") as cursor:
         row = await cursor.fetchone()
     if row is None or row[0] is None:
         return 0
-    upto = int(row[0]) + RAW_COPY_BATCH
+    upto = int(row[0]) + batch
     async with conn.execute(
         "SELECT DISTINCT entity_id, domain, device_class, room_id FROM raw_events_v4 WHERE id < ?",
         (upto,),
@@ -231,12 +235,21 @@ async def _finish(conn: aiosqlite.Connection) -> None:
         await conn.execute(statement)
 
 
-async def async_copy_batch(database: Database) -> CopyProgress:
-    """Move one batch of old rows into the compact tables (or finish); one transaction."""
+def next_batch(batch: int, elapsed: float) -> int:
+    """The size of the next raw-event batch after one of `batch` rows took `elapsed` seconds."""
+    scaled = int(batch * COPY_TARGET_SECONDS / max(elapsed, 1e-4))
+    return max(100, min(MAX_RAW_COPY_BATCH, scaled, batch * 2))
+
+
+async def async_copy_batch(database: Database, batch: int) -> CopyProgress:
+    """Move up to `batch` old raw events, else hours of old feature windows; or finish.
+
+    One transaction; the batch that finds nothing left drops the old tables.
+    """
     async with database.transaction() as conn:
         if not await async_legacy_tables(conn):
             return CopyProgress(0, 0, finished=True)
-        raw = await _copy_raw_batch(conn, database.dictionaries)
+        raw = await _copy_raw_batch(conn, database.dictionaries, batch)
         features = 0 if raw else await _copy_feature_batch(conn)
         if raw or features:
             return CopyProgress(raw, features, finished=False)
@@ -244,15 +257,3 @@ async def async_copy_batch(database: Database) -> CopyProgress:
     database.legacy_pending = False
     _LOGGER.info("Database %s: ML tables are in the compact layout now", database.path.name)
     return CopyProgress(0, 0, finished=True)
-
-
-async def async_copy_all(database: Database) -> tuple[int, int, float]:
-    """Copy every old row (batch after batch); return raw events and features moved, seconds."""
-    started = time.perf_counter()
-    raw = features = 0
-    while True:
-        progress = await async_copy_batch(database)
-        raw += progress.raw_events
-        features += progress.features
-        if progress.finished:
-            return raw, features, time.perf_counter() - started

@@ -18,17 +18,26 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 import sqlite3
+import time
 from typing import Any, Final
 
 import aiosqlite
 
 from ..log import get_logger
 from ..timestamps import utc_now_iso
-from .compact import DICTIONARY_STATEMENTS, Dictionaries, async_copy_batch, async_legacy_tables
+from .compact import (
+    DICTIONARY_STATEMENTS,
+    RAW_COPY_BATCH,
+    Dictionaries,
+    async_copy_batch,
+    async_legacy_tables,
+    next_batch,
+)
 from .metadata import METADATA_RULES_TEXT, metadata_value_valid, parse_version
 from .schema import (
     APPLICATION_ID,
     CONTRACT_VERSION,
+    COUNTED_SOURCES,
     COUNTED_TABLES,
     META_CONTRACT_VERSION,
     META_SCHEMA_VERSION,
@@ -42,6 +51,12 @@ BUSY_TIMEOUT_MS: Final = 5000
 WORKER_EXIT_TIMEOUT_SECONDS: Final = 5.0
 
 type Params = Sequence[Any]
+
+_RAW_SPAN: Final = "SELECT MIN(ts_us) / 1000000.0, MAX(ts_us) / 1000000.0 FROM ml_raw_events"
+_RAW_SPAN_WITH_LEGACY: Final = (
+    "SELECT MIN(ts_us) / 1000000.0, MAX(ts_us) / 1000000.0 FROM ml_raw_events "
+    "UNION ALL SELECT MIN(ts), MAX(ts) FROM raw_events_v4"
+)
 
 
 class DatabaseError(Exception):
@@ -85,6 +100,10 @@ class DatabaseStats:
     """What the diagnostic database sensor shows."""
 
     size_bytes: int
+    free_bytes: int
+    """Bytes of pages SQLite keeps free for reuse (what a VACUUM gives back)."""
+    raw_event_days: float
+    """Days between the oldest and the newest raw event held."""
     schema_version: int
     row_counts: dict[str, int]
     last_write_at: str | None
@@ -211,7 +230,7 @@ class Database:
         except DatabaseError:
             await self._discard_connection()
             raise
-        if self.legacy_pending and not (await async_copy_batch(self)).finished:
+        if self.legacy_pending and not (await async_copy_batch(self, RAW_COPY_BATCH)).finished:
             _LOGGER.info("Copying %s into the compact layout in the background", self.path.name)
             self._copy_task = asyncio.get_running_loop().create_task(
                 self._copy_legacy(), name="roomdb compact copy"
@@ -220,11 +239,13 @@ class Database:
     async def _copy_legacy(self) -> None:
         """Copy the old tables batch by batch; other writes get the lock between batches."""
         try:
-            finished = False
+            batch, finished = RAW_COPY_BATCH, False
             while not finished:
                 # Yield between batches, so queued writes take the lock in between.
                 await asyncio.sleep(0)
-                finished = (await async_copy_batch(self)).finished
+                started = time.perf_counter()
+                finished = (await async_copy_batch(self, batch)).finished
+                batch = next_batch(batch, time.perf_counter() - started)
         except sqlite3.Error:
             _LOGGER.exception("Copying %s into the compact layout stopped", self.path.name)
 
@@ -488,20 +509,30 @@ class Database:
         async with self._lock:
             conn = self.connection
             counts: dict[str, int] = {}
+            legacy = self.legacy_pending
             for table in COUNTED_TABLES:
-                async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cursor:  # noqa: S608
-                    row = await cursor.fetchone()
-                counts[table] = int(row[0]) if row is not None else 0
+                # The ML tables are views now: count their compact tables (and the old ones).
+                sources = COUNTED_SOURCES.get(table, (table,))[: 2 if legacy else 1]
+                counts[table] = 0
+                for source in sources:
+                    async with conn.execute(f"SELECT COUNT(*) FROM {source}") as cursor:  # noqa: S608
+                        row = await cursor.fetchone()
+                    counts[table] += int(row[0]) if row is not None else 0
             async with conn.execute(
-                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+                "SELECT page_count * page_size, freelist_count * page_size "
+                "FROM pragma_page_count(), pragma_page_size(), pragma_freelist_count()"
             ) as cursor:
                 size_row = await cursor.fetchone()
+            async with conn.execute(_RAW_SPAN_WITH_LEGACY if legacy else _RAW_SPAN) as cursor:
+                ends = [v for row in await cursor.fetchall() for v in row if v is not None]
             async with conn.execute(
                 "SELECT value FROM metadata WHERE key = ?", (META_SCHEMA_VERSION,)
             ) as cursor:
                 version_row = await cursor.fetchone()
         return DatabaseStats(
             size_bytes=int(size_row[0]) if size_row is not None else 0,
+            free_bytes=int(size_row[1]) if size_row is not None else 0,
+            raw_event_days=round((max(ends) - min(ends)) / 86400, 2) if ends else 0.0,
             schema_version=(parse_version(version_row[0]) or 0) if version_row is not None else 0,
             row_counts=counts,
             last_write_at=self._last_write_at,

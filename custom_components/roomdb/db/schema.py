@@ -423,3 +423,9 @@ COUNTED_TABLES: Final = (
     "bocpd_model_state",
     "sleep_episodes",
 )
+
+COUNTED_SOURCES: Final = {
+    "raw_events": ("ml_raw_events", RAW_EVENTS_LEGACY),
+    "features": ("ml_features", FEATURES_LEGACY),
+}
+"""Tables behind the counted views: the compact table, then the old one while it is copied."""

@@ -61,7 +61,7 @@ class _Slicer:
     """Deletes in slices and keeps the figures of all slices of one trim."""
 
     database: Database
-    rows: int = FIRST_SLICE_ROWS
+    rows: int
     slices: int = 0
     longest: float = 0.0
 
@@ -103,7 +103,7 @@ async def async_trim(
     raw_cutoff = now - raw_days * DAY_SECONDS
     feature_cutoff = now - feature_days * DAY_SECONDS
     tables = 2 if database.legacy_pending else 1
-    slicer = _Slicer(database)
+    slicer = _Slicer(database, FIRST_SLICE_ROWS)
     raw = await slicer.purge(*_RAW_TABLES[0], to_us(raw_cutoff))
     for table, column in _RAW_TABLES[1:tables]:
         raw += await slicer.purge(table, column, raw_cutoff)
