@@ -12,6 +12,7 @@ from custom_components.roomdb.ml.options import (
     CONF_ASLEEP_THRESHOLD,
     CONF_BOCPD_EXPECTED_NIGHTS,
     CONF_CHANGEPOINT_FALSE_ALARMS,
+    CONF_DB_VACUUM,
     CONF_FEATURE_RETENTION_DAYS,
     CONF_MIN_NIGHTS,
     CONF_MIN_ROWS,
@@ -41,6 +42,7 @@ FORM = {
     CONF_FEATURE_RETENTION_DAYS: 90.0,
     CONF_ASLEEP_THRESHOLD: 0.7,
     CONF_CHANGEPOINT_FALSE_ALARMS: 0.5,
+    CONF_DB_VACUUM: "weekly",
 }
 
 
@@ -91,6 +93,7 @@ async def test_ml_section_validates_saves_and_reloads(
         feature_retention_days=90,
         asleep_threshold=0.7,
         changepoint_false_alarms=0.5,
+        db_vacuum="weekly",
     )
     assert runtime.labels.start_entity == "input_datetime.bed"
 
@@ -108,8 +111,10 @@ def test_settings_fall_back_and_clamp() -> None:
             CONF_ASLEEP_THRESHOLD: 2,
             CONF_RAW_RETENTION_DAYS: None,
             CONF_SLEEP_START_ENTITY: "",
+            CONF_DB_VACUUM: "hourly",
         }
     )
+    assert odd.db_vacuum == "off"
     assert odd.areas == frozenset({"kitchen"})
     assert odd.kinds == frozenset({"light"})
     assert odd.include == frozenset()

@@ -37,6 +37,13 @@ CONF_RAW_RETENTION_DAYS: Final = "raw_retention_days"
 CONF_FEATURE_RETENTION_DAYS: Final = "feature_retention_days"
 CONF_ASLEEP_THRESHOLD: Final = "asleep_threshold"
 CONF_CHANGEPOINT_FALSE_ALARMS: Final = "changepoint_false_alarms_per_year"
+CONF_DB_VACUUM: Final = "db_vacuum"
+VACUUM_OFF: Final = "off"
+VACUUM_INCREMENTAL: Final = "incremental"
+VACUUM_WEEKLY: Final = "weekly"
+VACUUM_MODES: Final = (VACUUM_OFF, VACUUM_INCREMENTAL, VACUUM_WEEKLY)
+"""After the nightly trim: nothing (freed pages are reused by later rows), give the freed pages
+back to the file system in slices every night, or rewrite the whole file (VACUUM) once a week."""
 
 KIND_DEVICE_CLASSES: Final[Mapping[str, frozenset[str]]] = {
     "motion": frozenset({"motion"}),
@@ -114,6 +121,7 @@ class MlSettings:
     feature_retention_days: int = DEFAULT_FEATURE_RETENTION_DAYS
     asleep_threshold: float = DEFAULT_ASLEEP_THRESHOLD
     changepoint_false_alarms: float = DEFAULT_CHANGEPOINT_FALSE_ALARMS
+    db_vacuum: str = VACUUM_OFF
 
     @property
     def sleep_helpers(self) -> frozenset[str]:
@@ -154,6 +162,11 @@ class MlSettings:
                 DEFAULT_CHANGEPOINT_FALSE_ALARMS,
                 0.1,
                 52.0,
+            ),
+            db_vacuum=(
+                str(options[CONF_DB_VACUUM])
+                if options.get(CONF_DB_VACUUM) in VACUUM_MODES
+                else VACUUM_OFF
             ),
         )
 
@@ -209,6 +222,13 @@ def ml_schema(options: Mapping[str, Any]) -> vol.Schema:
             ): _number(14, 3650, 1, "d"),
             vol.Required(CONF_ASLEEP_THRESHOLD, default=current.asleep_threshold): _number(
                 0.05, 0.95, 0.05
+            ),
+            vol.Required(CONF_DB_VACUUM, default=current.db_vacuum): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=list(VACUUM_MODES),
+                    translation_key="db_vacuum",
+                    mode=selector.SelectSelectorMode.DROPDOWN,
+                )
             ),
         }
     )

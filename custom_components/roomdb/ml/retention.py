@@ -20,8 +20,11 @@ from typing import Any, Final
 
 from ..db.compact import to_us
 from ..db.database import Database
+from .options import VACUUM_INCREMENTAL, VACUUM_WEEKLY
 
 DAY_SECONDS: Final = 86400.0
+WEEKLY_VACUUM_WEEKDAY: Final = 6
+"""Sunday: the weekly VACUUM runs with the nightly trim of Sunday morning."""
 SLICE_TARGET_SECONDS: Final = 0.04
 """Aim of one slice's transaction; the writer is never held much longer (the goal is < 100 ms)."""
 FIRST_SLICE_ROWS: Final = 5000
@@ -114,3 +117,17 @@ async def async_trim(
         "DELETE FROM ml_recording_gaps WHERE end_ts < ?", (feature_cutoff,)
     )
     return RetentionResult(raw, features, raw_cutoff, feature_cutoff, slicer.slices, slicer.longest)
+
+
+async def async_vacuum(database: Database, mode: str, weekday: int) -> dict[str, Any]:
+    """Give the space of deleted rows back as the `db_vacuum` option says (after a trim).
+
+    `weekday` is today's local weekday (0 = Monday); the weekly VACUUM runs on Sundays.
+    """
+    if mode == VACUUM_INCREMENTAL:
+        freed = await database.vacuum(incremental=True)
+    elif mode == VACUUM_WEEKLY and weekday == WEEKLY_VACUUM_WEEKDAY:
+        freed = await database.vacuum(incremental=False)
+    else:
+        return {"vacuum": "skipped"}
+    return {"vacuum": mode, "freed_bytes": freed}
