@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import aiosqlite
 
-from ..log import get_logger
 from .schema import (
     FEATURES_LEGACY,
     RAW_EVENTS_LEGACY,
@@ -30,11 +29,6 @@ from .schema import (
     VIEW_LATEST_FEATURE_SNAPSHOT,
     VIEW_RAW_EVENTS,
 )
-
-if TYPE_CHECKING:
-    from .database import Database
-
-_LOGGER = get_logger(__name__)
 
 US_PER_SECOND: Final = 1_000_000
 
@@ -146,9 +140,8 @@ class CopyProgress:
     finished: bool
 
 
-async def _copy_raw_batch(
-    conn: aiosqlite.Connection, dictionaries: Dictionaries, batch: int
-) -> int:
+async def copy_raw_batch(conn: aiosqlite.Connection, dictionaries: Dictionaries, batch: int) -> int:
+    """Move up to `batch` of the oldest old raw events; return how many were moved."""
     async with conn.execute("SELECT MIN(id) FROM raw_events_v4") as cursor:
         row = await cursor.fetchone()
     if row is None or row[0] is None:
@@ -185,7 +178,8 @@ async def _copy_raw_batch(
         return cursor.rowcount
 
 
-async def _copy_feature_batch(conn: aiosqlite.Connection) -> int:
+async def copy_feature_batch(conn: aiosqlite.Connection) -> int:
+    """Move the oldest hours of old feature windows; return how many rows were moved."""
     async with conn.execute("SELECT MIN(window_start) FROM features_v4") as cursor:
         row = await cursor.fetchone()
     if row is None or row[0] is None:
@@ -221,7 +215,8 @@ async def _copy_feature_batch(conn: aiosqlite.Connection) -> int:
         return cursor.rowcount
 
 
-async def _finish(conn: aiosqlite.Connection) -> None:
+async def finish_copy(conn: aiosqlite.Connection) -> None:
+    """Drop the emptied old tables and read the views from the compact tables alone."""
     for statement in (
         "DROP TABLE raw_events_v4",
         "DROP TABLE features_v4",
@@ -239,21 +234,3 @@ def next_batch(batch: int, elapsed: float) -> int:
     """The size of the next raw-event batch after one of `batch` rows took `elapsed` seconds."""
     scaled = int(batch * COPY_TARGET_SECONDS / max(elapsed, 1e-4))
     return max(100, min(MAX_RAW_COPY_BATCH, scaled, batch * 2))
-
-
-async def async_copy_batch(database: Database, batch: int) -> CopyProgress:
-    """Move up to `batch` old raw events, else hours of old feature windows; or finish.
-
-    One transaction; the batch that finds nothing left drops the old tables.
-    """
-    async with database.transaction() as conn:
-        if not await async_legacy_tables(conn):
-            return CopyProgress(0, 0, finished=True)
-        raw = await _copy_raw_batch(conn, database.dictionaries, batch)
-        features = 0 if raw else await _copy_feature_batch(conn)
-        if raw or features:
-            return CopyProgress(raw, features, finished=False)
-        await _finish(conn)
-    database.legacy_pending = False
-    _LOGGER.info("Database %s: ML tables are in the compact layout now", database.path.name)
-    return CopyProgress(0, 0, finished=True)

@@ -28,9 +28,12 @@ from ..timestamps import utc_now_iso
 from .compact import (
     DICTIONARY_STATEMENTS,
     RAW_COPY_BATCH,
+    CopyProgress,
     Dictionaries,
-    async_copy_batch,
     async_legacy_tables,
+    copy_feature_batch,
+    copy_raw_batch,
+    finish_copy,
     next_batch,
 )
 from .metadata import METADATA_RULES_TEXT, metadata_value_valid, parse_version
@@ -233,7 +236,7 @@ class Database:
         except DatabaseError:
             await self._discard_connection()
             raise
-        if self.legacy_pending and not (await async_copy_batch(self, RAW_COPY_BATCH)).finished:
+        if self.legacy_pending and not (await self.copy_batch(RAW_COPY_BATCH)).finished:
             _LOGGER.info("Copying %s into the compact layout in the background", self.path.name)
             self._copy_task = asyncio.get_running_loop().create_task(
                 self._copy_legacy(), name="roomdb compact copy"
@@ -247,10 +250,27 @@ class Database:
                 # Yield between batches, so queued writes take the lock in between.
                 await asyncio.sleep(0)
                 started = time.perf_counter()
-                finished = (await async_copy_batch(self, batch)).finished
+                finished = (await self.copy_batch(batch)).finished
                 batch = next_batch(batch, time.perf_counter() - started)
         except sqlite3.Error:
             _LOGGER.exception("Copying %s into the compact layout stopped", self.path.name)
+
+    async def copy_batch(self, batch: int) -> CopyProgress:
+        """Move up to `batch` old raw events, else hours of old feature windows; or finish.
+
+        One transaction; the batch that finds nothing left drops the old tables.
+        """
+        async with self.transaction() as conn:
+            if not await async_legacy_tables(conn):
+                return CopyProgress(0, 0, finished=True)
+            raw = await copy_raw_batch(conn, self.dictionaries, batch)
+            features = 0 if raw else await copy_feature_batch(conn)
+            if raw or features:
+                return CopyProgress(raw, features, finished=False)
+            await finish_copy(conn)
+        self.legacy_pending = False
+        _LOGGER.info("Database %s: ML tables are in the compact layout now", self.path.name)
+        return CopyProgress(0, 0, finished=True)
 
     async def wait_for_compact_copy(self) -> None:
         """Return once the old tables have been copied (at once when there were none)."""
