@@ -273,7 +273,7 @@ def run(quick: bool) -> list[dict[str, object]]:
         generate_s = generate(path, events)
         size = path.stat().st_size
         per_event = stored(path, ("ml_raw_events",)) / events
-        figures = asyncio.run(_measure(path, 5 if quick else 20))
+        figures = asyncio.run(_measure(path, 3 if quick else 5))
     scale = f"{events / 1e6:g}M events"
     rows += [
         {

@@ -371,7 +371,9 @@ _V5_COMPACT: Final[tuple[str, ...]] = (
     SELECT room_id, window_start, window_end, feature_name, value, feature_set_version, computed_at
     FROM features_v4""",
     _VW_CLR_TRAINING_DATASET,
-    _VW_CLR_TRAINING_DATASET_V2,
+    # Same rows; the nights' stretches are computed once per query instead of once per window
+    # (the last 6 weeks of a year of windows: 14 s instead of 30 s on the development machine).
+    _VW_CLR_TRAINING_DATASET_V2.replace("WITH stretches AS (", "WITH stretches AS MATERIALIZED ("),
     _VW_BOCPD_FEATURE_STREAM,
     _VW_LATEST_FEATURE_SNAPSHOT,
 )
