@@ -14,19 +14,22 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import closing
+import hashlib
 from pathlib import Path
 import sqlite3
 import tempfile
 import time
 
 from homeassistant.components import recorder
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.recorder import async_initialize_recorder
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_test_home_assistant
 
 from custom_components.roomdb.const import DEFAULT_BATCH_SIZE, DEFAULT_FLUSH_INTERVAL
 from custom_components.roomdb.db.database import Database
+from custom_components.roomdb.ml.features import RawEvent
 from custom_components.roomdb.ml.ingest import Ingestor, RawEventWriter
 from custom_components.roomdb.ml.options import MlSettings
 
@@ -129,16 +132,77 @@ async def _roomdb(changes: list[tuple[str, str, dict[str, str]]]) -> tuple[float
         return elapsed, stored_bytes(path, ROOMDB_TABLES) / rows
 
 
+PREVIOUS_TABLE = (
+    "CREATE TABLE previous_raw_events (id INTEGER PRIMARY KEY, dedupe_key TEXT NOT NULL UNIQUE, "
+    "entity_id TEXT NOT NULL, domain TEXT NOT NULL, device_class TEXT, room_id TEXT, "
+    "state TEXT NOT NULL, old_state TEXT, ts REAL NOT NULL)"
+)
+PREVIOUS_INSERT = (
+    "INSERT OR IGNORE INTO previous_raw_events (dedupe_key, entity_id, domain, device_class, "
+    "room_id, state, old_state, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+async def _row_cost(count: int) -> tuple[float, float]:
+    """µs per event to build and queue the row: now, and as the previous ingest did it (a
+    `RawEvent`, a sha1 dedupe key over a formatted string, an 8-column row, `enqueue` of a
+    1-tuple; rebuilt here since the code is gone)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        database = Database(Path(tmp) / "r.db", batch_size=10 * count, flush_interval=3600)
+        await database.open()
+        await database.execute_write(PREVIOUS_TABLE)
+        writer = RawEventWriter(database)
+        key = writer.entity_key(("light.a", "light", None, "hall"))
+        started = time.perf_counter()
+        for i in range(count):
+            writer.write_keyed(key, "on" if i & 1 else "off", "off", 1.7e9 + i * 0.001)
+        now = time.perf_counter() - started
+        started = time.perf_counter()
+        for i in range(count):
+            event = RawEvent(
+                "light.a", "light", None, "hall", "on" if i & 1 else "off", "off", 1.7e9 + i
+            )
+            dedupe = hashlib.sha1(
+                f"{event.entity_id}\x1f{event.ts:.6f}\x1f{event.state}".encode(),
+                usedforsecurity=False,
+            ).hexdigest()
+            row = (dedupe, event.entity_id, event.domain, event.device_class, event.room_id)
+            database.enqueue(PREVIOUS_INSERT, ((*row, event.state, event.old_state, event.ts),))
+        previous = time.perf_counter() - started
+        await database.close()
+    return now / count * 1e6, previous / count * 1e6
+
+
+async def _noop_listener(changes: list[tuple[str, str, dict[str, str]]]) -> float:
+    """The bus with one listener that does nothing: what any consumer of state changes pays."""
+    with tempfile.TemporaryDirectory() as tmp:
+        async with async_test_home_assistant(config_dir=tmp) as hass:
+            unsub = hass.bus.async_listen(EVENT_STATE_CHANGED, callback(lambda _event: None))
+            _fire(hass, changes[: len(ENTITIES)])
+            started = time.perf_counter()
+            _fire(hass, changes[len(ENTITIES) :])
+            await hass.async_block_till_done()
+            elapsed = time.perf_counter() - started
+            unsub()
+            await hass.async_stop(force=True)
+    return elapsed
+
+
 def measure(count: int) -> dict[str, float]:
     """Events/s of each side and bytes per event of the two that store them."""
     changes = _changes(count + len(ENTITIES))
     timed = count
     bare = asyncio.run(_bare(changes))
+    noop = asyncio.run(_noop_listener(changes))
+    row_now, row_previous = asyncio.run(_row_cost(50_000))
     roomdb, roomdb_bytes = asyncio.run(_roomdb(changes))
     rec5, rec5_bytes = asyncio.run(_recorder(changes, 5))
     rec1, _ = asyncio.run(_recorder(changes, 1))
     return {
         "bare": timed / bare,
+        "noop": timed / noop,
+        "row_now_us": row_now,
+        "row_previous_us": row_previous,
         "roomdb": timed / roomdb,
         "recorder_5": timed / rec5,
         "recorder_1": timed / rec1,
@@ -170,6 +234,26 @@ def run(quick: bool) -> list[dict[str, object]]:
             "unit": "ev/s",
             "ratio": m["roomdb"] / m["bare"],
             "target": "(context)",
+            "met": True,
+        },
+        {
+            "benchmark": "bus ingest",
+            "metric": "bus with one no-op state listener (ev/s): the ceiling for any consumer",
+            "roomdb": m["roomdb"],
+            "baseline": m["noop"],
+            "unit": "ev/s",
+            "ratio": m["roomdb"] / m["noop"],
+            "target": "(context)",
+            "met": True,
+        },
+        {
+            "benchmark": "bus ingest",
+            "metric": "listener row build + queue per event (us); baseline: previous path",
+            "roomdb": m["row_now_us"],
+            "baseline": m["row_previous_us"],
+            "unit": "us",
+            "ratio": m["row_previous_us"] / m["row_now_us"],
+            "target": "(profile)",
             "met": True,
         },
         {
