@@ -6,7 +6,8 @@ version. Migrations are never edited once released: a change is a new migration 
 `MIGRATIONS`.
 
 Time columns: `*_at` stamps are ISO 8601 UTC text; ML time axes (`ts`, `window_start`, `window_end`,
-`start_utc`, `end_utc`) are UTC epoch seconds (REAL) so windows compare and join numerically.
+`start_utc`, `end_utc`) are UTC epoch seconds (REAL) so windows compare and join numerically; the
+compact raw events (schema 5) store UTC epoch microseconds as integers (`ts_us`).
 """
 
 from __future__ import annotations
