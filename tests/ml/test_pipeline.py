@@ -186,7 +186,8 @@ async def test_training_gate_holds_until_enough_nights_then_beats_naive_bayes(
 
     # A corrupt feature value makes the fit fail: recorded as a failed run, model kept.
     await database.execute_write(
-        "UPDATE features SET value = 1e999 WHERE window_start = ? AND feature_name = ?",
+        "UPDATE ml_features SET value = 1e999 WHERE window_start = ? AND feature_key IN "
+        "(SELECT feature_key FROM ml_feature_keys WHERE feature_name = ?)",
         (align_window(labels[3].start_utc) + 900, "motion_count"),
     )
     await store_labels(database, [replace(labels[0], end_utc=labels[0].end_utc + 60)])
