@@ -58,10 +58,11 @@ def _fire(hass: HomeAssistant, changes: list[tuple[str, str, dict[str, str]]]) -
         hass.states.async_set(entity_id, state, attributes)
 
 
-def stored_bytes(path: Path, tables: tuple[str, ...]) -> int:
-    """Bytes of the b-trees of `tables` (and their indexes) after VACUUM."""
+def stored_bytes(path: Path, tables: tuple[str, ...], *, vacuum: bool = True) -> int:
+    """Bytes of the b-trees of `tables` (and their indexes), after VACUUM unless told not to."""
     with closing(sqlite3.connect(path)) as conn:
-        conn.execute("VACUUM")
+        if vacuum:
+            conn.execute("VACUUM")
         marks = ",".join("?" * len(tables))
         row = conn.execute(
             "SELECT SUM(d.pgsize) FROM dbstat AS d JOIN sqlite_master AS m ON m.name = d.name "

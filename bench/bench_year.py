@@ -27,6 +27,7 @@ import statistics
 import tempfile
 import time
 
+from bench.bench_bus_ingest import stored_bytes
 from custom_components.roomdb.db import compact
 from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.db.schema import MIGRATIONS
@@ -149,18 +150,6 @@ async def _create(path: Path) -> None:
     await database.close()
 
 
-def stored(path: Path, tables: tuple[str, ...]) -> int:
-    """Bytes of these tables' b-trees (and their indexes)."""
-    with closing(sqlite3.connect(path)) as conn:
-        marks = ",".join("?" * len(tables))
-        row = conn.execute(
-            "SELECT SUM(d.pgsize) FROM dbstat AS d JOIN sqlite_master AS m ON m.name = d.name "
-            f"WHERE m.tbl_name IN ({marks})",
-            tables,
-        ).fetchone()
-    return int(row[0] or 0)
-
-
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -272,7 +261,7 @@ def run(quick: bool) -> list[dict[str, object]]:
         path = Path(tmp) / "year.db"
         generate_s = generate(path, events)
         size = path.stat().st_size
-        per_event = stored(path, ("ml_raw_events",)) / events
+        per_event = stored_bytes(path, ("ml_raw_events",), vacuum=False) / events
         figures = asyncio.run(_measure(path, 3 if quick else 5))
     scale = f"{events / 1e6:g}M events"
     rows += [

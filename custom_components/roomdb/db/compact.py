@@ -171,11 +171,7 @@ async def copy_raw_batch(conn: aiosqlite.Connection, dictionaries: Dictionaries,
         "WHERE l.id < ?",
         (upto,),
     )
-    async with conn.execute(
-        "DELETE FROM raw_events_v4 WHERE id < ?",
-        (upto,),
-    ) as cursor:
-        return cursor.rowcount
+    return await _delete_copied(conn, "DELETE FROM raw_events_v4 WHERE id < ?", upto)
 
 
 async def copy_feature_batch(conn: aiosqlite.Connection) -> int:
@@ -208,10 +204,12 @@ async def copy_feature_batch(conn: aiosqlite.Connection) -> int:
     )
     for statement in statements:
         await conn.execute(statement, (upto,))
-    async with conn.execute(
-        "DELETE FROM features_v4 WHERE window_start < ?",
-        (upto,),
-    ) as cursor:
+    return await _delete_copied(conn, "DELETE FROM features_v4 WHERE window_start < ?", upto)
+
+
+async def _delete_copied(conn: aiosqlite.Connection, sql: str, upto: float) -> int:
+    """Delete the copied rows from the old table (it is the copy's progress marker)."""
+    async with conn.execute(sql, (upto,)) as cursor:
         return cursor.rowcount
 
 
