@@ -13,8 +13,10 @@ import pytest
 from custom_components.roomdb.db import compact
 from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.db.schema import CONTRACT_VIEWS, MIGRATIONS
-from custom_components.roomdb.ml.features import RawEvent
+from custom_components.roomdb.ml import store
+from custom_components.roomdb.ml.features import FEATURE_NAMES, FeatureRow, RawEvent
 from custom_components.roomdb.ml.ingest import RawEventWriter
+from custom_components.roomdb.ml.retention import DAY_SECONDS, async_trim
 
 from .migrations import write_database_at_version
 
@@ -193,3 +195,54 @@ async def test_a_rejected_batch_keeps_its_dictionary_rows(tmp_path: Path) -> Non
     row = await database.fetchone("SELECT COUNT(*) FROM ml_states")
     assert row is not None and row[0] == 2
     await database.close()
+
+
+async def test_reads_writes_and_trims_see_the_old_rows_while_they_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "roomdb.db"
+    await _write_previous(path)
+
+    async def hold(_database: Database) -> None:
+        """The background copy does not start: the old tables stay as they are."""
+
+    monkeypatch.setattr(Database, "_copy_legacy", hold)
+    monkeypatch.setattr("custom_components.roomdb.db.database.RAW_COPY_BATCH", 100)
+    database = Database(path)
+    await database.open()
+    try:
+        assert database.legacy_pending  # one batch of 100 was copied at open, the rest waits
+        old = _old_raw_rows()
+        first, last = await store.async_event_span(database)
+        assert (first, last) == (old[0][7], old[-1][7])
+        # Events from both tables, in time order; each entity's last state before a moment.
+        events = await store.async_events_between(database, old[50][7], old[150][7])
+        assert [e.ts for e in events] == [row[7] for row in old[50:150]]
+        carry = {e.entity_id: e.ts for e in await store.async_carry_in(database, old[150][7])}
+        expected: dict[str, float] = {}
+        for row in old[:150]:
+            expected[row[1]] = row[7]
+        assert carry == expected
+
+        # A window written again replaces the old table's rows of that window (no duplicates).
+        window = _old_feature_rows()[-1][1]
+        row = FeatureRow("kitchen", window, window + 900, tuple(0.5 for _ in FEATURE_NAMES))
+        assert await store.async_write_features(database, [row]) == len(FEATURE_NAMES)
+        stored = await database.fetchall(
+            "SELECT feature_name, value FROM features WHERE room_id = 'kitchen' "
+            "AND window_start = ? AND feature_set_version = 2",
+            (window,),
+        )
+        assert sorted(tuple(r) for r in stored) == sorted((n, 0.5) for n in FEATURE_NAMES)
+
+        # Retention trims both tables.
+        cutoff_day = (old[1000][7] - START) / DAY_SECONDS
+        now = START + 1 + cutoff_day * DAY_SECONDS + 2 * DAY_SECONDS
+        result = await async_trim(database, now=now, raw_days=2, feature_days=2)
+        count = await database.fetchone("SELECT COUNT(*), MIN(ts) FROM raw_events")
+        assert count is not None
+        assert count[0] == EVENTS - result.raw_events
+        assert count[1] >= now - 2 * DAY_SECONDS
+        assert result.raw_events > 100  # more than the copied batch: the old table was trimmed
+    finally:
+        await database.close()
