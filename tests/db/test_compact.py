@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.roomdb.db import compact
+from custom_components.roomdb.db import compact, database as database_module
 from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.db.schema import CONTRACT_VIEWS, MIGRATIONS
 from custom_components.roomdb.ml import store
@@ -246,3 +246,29 @@ async def test_reads_writes_and_trims_see_the_old_rows_while_they_wait(
         assert result.raw_events > 100  # more than the copied batch: the old table was trimmed
     finally:
         await database.close()
+
+
+async def test_a_failing_copy_stops_and_leaves_the_old_rows_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "roomdb.db"
+    await _write_previous(path)
+    before = _answers(path)
+    batches = 0
+
+    async def fail_after_the_first(*args: Any) -> int:
+        nonlocal batches
+        batches += 1
+        if batches > 1:
+            raise sqlite3.OperationalError("disk I/O error")
+        return await real(*args)
+
+    real = database_module.copy_raw_batch
+    monkeypatch.setattr(database_module, "copy_raw_batch", fail_after_the_first)
+    database = Database(path)
+    await database.open()
+    await database.wait_for_compact_copy()
+    assert database.legacy_pending
+    assert "Copying roomdb.db into the compact layout stopped" in caplog.text
+    await database.close()
+    assert _answers(path) == before

@@ -261,8 +261,6 @@ class Database:
         One transaction; the batch that finds nothing left drops the old tables.
         """
         async with self.transaction() as conn:
-            if not await async_legacy_tables(conn):
-                return CopyProgress(0, 0, finished=True)
             raw = await copy_raw_batch(conn, self.dictionaries, batch)
             features = 0 if raw else await copy_feature_batch(conn)
             if raw or features:
