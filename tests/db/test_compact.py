@@ -146,8 +146,11 @@ async def test_previous_schema_is_copied_with_every_row_and_view_answer_unchange
     # Stopped midway, it resumes from the last committed batch at the next start.
     await database.close()
     with closing(sqlite3.connect(path)) as conn:
-        left = conn.execute("SELECT COUNT(*) FROM raw_events_v4").fetchone()[0]
-    assert 0 < left < EVENTS
+        copied = conn.execute(
+            "SELECT value FROM metadata WHERE key = 'ml_compact_copied_raw_id'"
+        ).fetchone()[0]
+        compact_rows = conn.execute("SELECT COUNT(*) FROM ml_raw_events").fetchone()[0]
+    assert 0 < compact_rows == int(copied) < EVENTS
     assert _answers(path) == before
 
     database = Database(path)
@@ -235,15 +238,19 @@ async def test_reads_writes_and_trims_see_the_old_rows_while_they_wait(
         )
         assert sorted(tuple(r) for r in stored) == sorted((n, 0.5) for n in FEATURE_NAMES)
 
-        # Retention trims both tables.
-        cutoff_day = (old[1000][7] - START) / DAY_SECONDS
-        now = START + 1 + cutoff_day * DAY_SECONDS + 2 * DAY_SECONDS
+        # Retention trims the copied raw events (the others once they are copied) and both
+        # feature tables.
+        now = old[1000][7] + 2 * DAY_SECONDS
         result = await async_trim(database, now=now, raw_days=2, feature_days=2)
-        count = await database.fetchone("SELECT COUNT(*), MIN(ts) FROM raw_events")
+        assert result.raw_events == 100  # the batch copied at open
+        count = await database.fetchone("SELECT COUNT(*) FROM raw_events")
         assert count is not None
-        assert count[0] == EVENTS - result.raw_events
-        assert count[1] >= now - 2 * DAY_SECONDS
-        assert result.raw_events > 100  # more than the copied batch: the old table was trimmed
+        assert count[0] == EVENTS - 100
+        first = _old_feature_rows()[0][1]
+        assert result.features == sum(
+            1 for f in _old_feature_rows() if f[1] < now - 2 * DAY_SECONDS
+        )
+        assert result.features > 0 and first < now - 2 * DAY_SECONDS
     finally:
         await database.close()
 

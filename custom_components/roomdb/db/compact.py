@@ -7,11 +7,12 @@ that uses it (the hot path queues it on the batching writer, the copy writes it 
 transaction), so a key is never given to two values.
 
 The copy of a database written before the compact layout (schema 5) runs as a background task of
-the database: each batch is one short transaction on the writer thread that moves the oldest rows
-of `raw_events_v4` / `features_v4` into the compact tables and deletes them from the old ones. The
-old tables are the progress marker, so a restart carries on where the last committed batch ended;
-until they are empty the `raw_events` and `features` views read both. The batch that finds them
-empty drops them and recreates the views over the compact tables alone.
+the database: each batch is one short transaction on the writer thread that copies the oldest
+rows of `raw_events_v4` (then moves those of `features_v4`) into the compact tables and records
+its progress in the same transaction, so a restart carries on where the last committed batch
+ended; until the end the `raw_events` and `features` views read the rows not copied yet from the
+old tables. The batch that finds nothing left drops the old tables and recreates the views over
+the compact tables alone.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Final
 import aiosqlite
 
 from .schema import (
+    COPIED_RAW_ID_KEY,
+    COPIED_RAW_ID_SQL,
     FEATURES_LEGACY,
     RAW_EVENTS_LEGACY,
     VIEW_FEATURES,
@@ -141,21 +144,31 @@ class CopyProgress:
 
 
 async def copy_raw_batch(conn: aiosqlite.Connection, dictionaries: Dictionaries, batch: int) -> int:
-    """Move up to `batch` of the oldest old raw events; return how many were moved."""
-    async with conn.execute("SELECT MIN(id) FROM raw_events_v4") as cursor:
+    """Copy up to `batch` of the oldest old raw events not copied yet; return how many.
+
+    The old rows stay where they are (deleting them would rewrite a page of the old text-key
+    index per row); `metadata.ml_compact_copied_raw_id` marks how far the copy got, and the
+    `raw_events` view reads the old table only above it. The old table goes as a whole at the end.
+    """
+    async with conn.execute(
+        "SELECT MIN(id) FROM raw_events_v4 WHERE id > " + COPIED_RAW_ID_SQL  # noqa: S608
+    ) as cursor:
         row = await cursor.fetchone()
     if row is None or row[0] is None:
         return 0
-    upto = int(row[0]) + batch
+    first = int(row[0])
+    upto = first + batch
+    span = (first, upto)
     async with conn.execute(
-        "SELECT DISTINCT entity_id, domain, device_class, room_id FROM raw_events_v4 WHERE id < ?",
-        (upto,),
+        "SELECT DISTINCT entity_id, domain, device_class, room_id FROM raw_events_v4 "
+        "WHERE id >= ? AND id < ?",
+        span,
     ) as cursor:
         tokens = [(str(r[0]), str(r[1]), r[2], r[3]) for r in await cursor.fetchall()]
     async with conn.execute(
-        "SELECT state FROM raw_events_v4 WHERE id < ? UNION "
-        "SELECT old_state FROM raw_events_v4 WHERE id < ? AND old_state IS NOT NULL",
-        (upto, upto),
+        "SELECT state FROM raw_events_v4 WHERE id >= ? AND id < ? UNION SELECT old_state "
+        "FROM raw_events_v4 WHERE id >= ? AND id < ? AND old_state IS NOT NULL",
+        span + span,
     ) as cursor:
         states = [str(r[0]) for r in await cursor.fetchall()]
     await conn.executemany(INSERT_ENTITY, dictionaries.entity_rows(tokens))
@@ -168,10 +181,19 @@ async def copy_raw_batch(conn: aiosqlite.Connection, dictionaries: Dictionaries,
         "AND e.device_class IS l.device_class AND e.room_id IS l.room_id "
         "JOIN ml_states AS s ON s.state = l.state "
         "LEFT JOIN ml_states AS o ON o.state = l.old_state "
-        "WHERE l.id < ?",
-        (upto,),
+        "WHERE l.id >= ? AND l.id < ?",
+        span,
     )
-    return await _delete_copied(conn, "DELETE FROM raw_events_v4 WHERE id < ?", upto)
+    await conn.execute(
+        "INSERT INTO metadata (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (COPIED_RAW_ID_KEY, str(upto - 1)),
+    )
+    async with conn.execute(
+        "SELECT COUNT(*) FROM raw_events_v4 WHERE id >= ? AND id < ?", span
+    ) as cursor:
+        counted = await cursor.fetchone()
+    return int(counted[0]) if counted is not None else 0
 
 
 async def copy_feature_batch(conn: aiosqlite.Connection) -> int:
@@ -204,17 +226,14 @@ async def copy_feature_batch(conn: aiosqlite.Connection) -> int:
     )
     for statement in statements:
         await conn.execute(statement, (upto,))
-    return await _delete_copied(conn, "DELETE FROM features_v4 WHERE window_start < ?", upto)
-
-
-async def _delete_copied(conn: aiosqlite.Connection, sql: str, upto: float) -> int:
-    """Delete the copied rows from the old table (it is the copy's progress marker)."""
-    async with conn.execute(sql, (upto,)) as cursor:
+    # Deleting windows costs little here (no text-key index): the old table is its own marker.
+    async with conn.execute("DELETE FROM features_v4 WHERE window_start < ?", (upto,)) as cursor:
         return cursor.rowcount
 
 
 async def finish_copy(conn: aiosqlite.Connection) -> None:
     """Drop the emptied old tables and read the views from the compact tables alone."""
+    await conn.execute("DELETE FROM metadata WHERE key = ?", (COPIED_RAW_ID_KEY,))
     for statement in (
         "DROP TABLE raw_events_v4",
         "DROP TABLE features_v4",

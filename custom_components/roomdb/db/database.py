@@ -571,10 +571,10 @@ class Database:
             legacy = self.legacy_pending
             for table in COUNTED_TABLES:
                 # The ML tables are views now: count their compact tables (and the old ones).
-                sources = COUNTED_SOURCES.get(table, (table,))[: 2 if legacy else 1]
+                queries = COUNTED_SOURCES.get(table, (f"SELECT COUNT(*) FROM {table}",))  # noqa: S608
                 counts[table] = 0
-                for source in sources:
-                    async with conn.execute(f"SELECT COUNT(*) FROM {source}") as cursor:  # noqa: S608
+                for query in queries[: 2 if legacy else 1]:
+                    async with conn.execute(query) as cursor:
                         row = await cursor.fetchone()
                     counts[table] += int(row[0]) if row is not None else 0
             async with conn.execute(

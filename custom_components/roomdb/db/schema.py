@@ -291,6 +291,12 @@ _V4_SLEEP: Final[tuple[str, ...]] = (
 # compact tables alone.
 RAW_EVENTS_LEGACY: Final = "raw_events_v4"
 FEATURES_LEGACY: Final = "features_v4"
+COPIED_RAW_ID_KEY: Final = "ml_compact_copied_raw_id"
+"""`metadata` key: the highest `raw_events_v4.id` already copied into `ml_raw_events`."""
+COPIED_RAW_ID_SQL: Final = (
+    "COALESCE((SELECT CAST(value AS INTEGER) FROM metadata "
+    "WHERE key = 'ml_compact_copied_raw_id'), 0)"
+)
 
 _RAW_EVENTS_COMPACT_SELECT: Final = """SELECT e.entity_id AS entity_id, e.domain AS domain,
            e.device_class AS device_class, e.room_id AS room_id, s.state AS state,
@@ -365,7 +371,9 @@ _V5_COMPACT: Final[tuple[str, ...]] = (
     UNION ALL
     SELECT entity_id, domain, device_class, room_id, state, old_state, ts,
            CAST(round(ts * 1000000.0) AS INTEGER)
-    FROM raw_events_v4""",
+    FROM raw_events_v4
+    WHERE id > """
+    + COPIED_RAW_ID_SQL,
     VIEW_FEATURES  # noqa: S608 - constant SQL
     + """
     UNION ALL
@@ -428,7 +436,11 @@ COUNTED_TABLES: Final = (
 )
 
 COUNTED_SOURCES: Final = {
-    "raw_events": ("ml_raw_events", RAW_EVENTS_LEGACY),
-    "features": ("ml_features", FEATURES_LEGACY),
+    "raw_events": (
+        "SELECT COUNT(*) FROM ml_raw_events",
+        "SELECT COUNT(*) FROM raw_events_v4 WHERE id > " + COPIED_RAW_ID_SQL,  # noqa: S608
+    ),
+    "features": ("SELECT COUNT(*) FROM ml_features", "SELECT COUNT(*) FROM features_v4"),
 }
-"""Tables behind the counted views: the compact table, then the old one while it is copied."""
+"""Row counts of the counted views: the compact table's, then the old table's rows not yet
+copied (only while an old database is converted)."""

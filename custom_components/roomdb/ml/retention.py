@@ -7,8 +7,9 @@ stay valid (and simply see fewer rows) after a trim.
 
 A year-long database holds tens of millions of rows, so old rows go in slices: each slice is one
 short transaction on the database writer that deletes the oldest rows up to a bound found through
-the table's time key, sized so that a slice takes about `SLICE_TARGET_SECONDS`; between slices the
-lock is free for the ingest batches. The slice size adapts to the time the last slice took.
+the table's time key, sized so that a slice takes about `SLICE_TARGET_SECONDS` (adapting to the
+time the last slice took, growing at most twofold); between slices the lock is free for the ingest
+batches.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from .options import VACUUM_INCREMENTAL, VACUUM_WEEKLY
 DAY_SECONDS: Final = 86400.0
 WEEKLY_VACUUM_WEEKDAY: Final = 6
 """Sunday: the weekly VACUUM runs with the nightly trim of Sunday morning."""
-SLICE_TARGET_SECONDS: Final = 0.04
+SLICE_TARGET_SECONDS: Final = 0.03
 """Aim of one slice's transaction; the writer is never held much longer (the goal is < 100 ms)."""
-FIRST_SLICE_ROWS: Final = 5000
+FIRST_SLICE_ROWS: Final = 2000
 MIN_SLICE_ROWS: Final = 200
 MAX_SLICE_ROWS: Final = 200_000
 
-# (table, indexed time column) pairs; the `_v4` tables exist only while an old database is copied.
-_RAW_TABLES: Final = (("ml_raw_events", "ts_us"), ("raw_events_v4", "ts"))
+# (table, indexed time column) pairs; `features_v4` exists only while an old database is copied.
+# Old raw events not copied yet are trimmed once they are (the copy goes oldest first).
 _FEATURE_TABLES: Final = (("ml_features", "window_start"), ("features_v4", "window_start"))
 
 
@@ -91,7 +92,7 @@ class _Slicer:
             self.slices += 1
             self.longest = max(self.longest, elapsed)
             scaled = int(self.rows * SLICE_TARGET_SECONDS / max(elapsed, 1e-4))
-            self.rows = max(MIN_SLICE_ROWS, min(MAX_SLICE_ROWS, scaled, self.rows * 4))
+            self.rows = max(MIN_SLICE_ROWS, min(MAX_SLICE_ROWS, scaled, self.rows * 2))
             if bound is None:
                 return deleted
             await asyncio.sleep(0)  # let queued writes take the lock
@@ -105,13 +106,10 @@ async def async_trim(
         raise ValueError("retention must keep at least one day")
     raw_cutoff = now - raw_days * DAY_SECONDS
     feature_cutoff = now - feature_days * DAY_SECONDS
-    tables = 2 if database.legacy_pending else 1
     slicer = _Slicer(database, FIRST_SLICE_ROWS)
-    raw = await slicer.purge(*_RAW_TABLES[0], to_us(raw_cutoff))
-    for table, column in _RAW_TABLES[1:tables]:
-        raw += await slicer.purge(table, column, raw_cutoff)
+    raw = await slicer.purge("ml_raw_events", "ts_us", to_us(raw_cutoff))
     features = 0
-    for table, column in _FEATURE_TABLES[:tables]:
+    for table, column in _FEATURE_TABLES[: 2 if database.legacy_pending else 1]:
         features += await slicer.purge(table, column, feature_cutoff)
     await database.execute_write(
         "DELETE FROM ml_recording_gaps WHERE end_ts < ?", (feature_cutoff,)
