@@ -86,14 +86,16 @@ async def async_events_between(database: Database, start: float, end: float) -> 
 
 async def async_carry_in(database: Database, before: float) -> list[RawEvent]:
     """The last event before `before` of every entity (the state it carries into a window)."""
-    # One index lookup per entity key (ix_ml_raw_events_entity) instead of a scan of the history;
-    # an entity that moved rooms has several keys, and its latest event wins.
+    # One index lookup per entity key (ix_ml_raw_events_entity), then one key lookup per entity;
+    # materialised first, so that the planner cannot turn it into a scan of every event.
     rows = await database.fetchall(
+        "WITH last AS MATERIALIZED (SELECT entity_key, (SELECT MAX(ts_us) FROM ml_raw_events "
+        "WHERE entity_key = e.entity_key AND ts_us < ?) AS ts_us FROM ml_entities AS e) "
         "SELECT e.entity_id, e.domain, e.device_class, e.room_id, s.state, o.state, "
         "r.ts_us / 1000000.0 "
-        "FROM ml_entities AS e "
-        "JOIN ml_raw_events AS r ON r.entity_key = e.entity_key AND r.ts_us = ("
-        "SELECT MAX(ts_us) FROM ml_raw_events WHERE entity_key = e.entity_key AND ts_us < ?) "
+        "FROM last CROSS JOIN ml_raw_events AS r "
+        "ON r.ts_us = last.ts_us AND r.entity_key = last.entity_key "
+        "JOIN ml_entities AS e ON e.entity_key = r.entity_key "
         "JOIN ml_states AS s ON s.state_key = r.state_key "
         "LEFT JOIN ml_states AS o ON o.state_key = r.old_state_key",
         (to_us(before),),
