@@ -26,11 +26,11 @@ from .options import VACUUM_INCREMENTAL, VACUUM_WEEKLY
 DAY_SECONDS: Final = 86400.0
 WEEKLY_VACUUM_WEEKDAY: Final = 6
 """Sunday: the weekly VACUUM runs with the nightly trim of Sunday morning."""
-SLICE_TARGET_SECONDS: Final = 0.03
+SLICE_TARGET_SECONDS: Final = 0.02
 """Aim of one slice's transaction; the writer is never held much longer (the goal is < 100 ms)."""
 FIRST_SLICE_ROWS: Final = 2000
 MIN_SLICE_ROWS: Final = 200
-MAX_SLICE_ROWS: Final = 200_000
+MAX_SLICE_ROWS: Final = 20_000
 
 # (table, indexed time column) pairs; `features_v4` exists only while an old database is copied.
 # Old raw events not copied yet are trimmed once they are (the copy goes oldest first).
