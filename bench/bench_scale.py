@@ -20,11 +20,11 @@ from custom_components.roomdb.db.compact import (
     INSERT_ENTITY,
     INSERT_RAW_EVENT_COMPACT,
     INSERT_STATE,
-    to_us,
 )
 from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.ml.retention import async_trim
 from custom_components.roomdb.rooms.export import write_document
+from custom_components.roomdb.timestamps import epoch_us
 
 CONFIG_INSERT = (
     "INSERT INTO room_configs (config_domain, room_id, config_data, version, created_at, "
@@ -64,7 +64,7 @@ def populate(path: Path, raw_events: int, configs: int, now: float) -> None:
             conn.executemany(
                 INSERT_RAW_EVENT_COMPACT,
                 (
-                    (to_us(now - span + span * i / raw_events), i % 50 + 1, 1 + i % 2, 2 - i % 2)
+                    (epoch_us(now - span + span * i / raw_events), i % 50 + 1, 1 + i % 2, 2 - i % 2)
                     for i in range(start, min(start + batch, raw_events))
                 ),
             )

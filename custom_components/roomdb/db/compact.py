@@ -33,8 +33,6 @@ from .schema import (
     VIEW_RAW_EVENTS,
 )
 
-US_PER_SECOND: Final = 1_000_000
-
 INSERT_RAW_EVENT_COMPACT: Final = (
     "INSERT OR IGNORE INTO ml_raw_events (ts_us, entity_key, state_key, old_state_key) "
     "VALUES (?, ?, ?, ?)"
@@ -48,8 +46,8 @@ DICTIONARY_STATEMENTS: Final = frozenset({INSERT_ENTITY, INSERT_STATE})
 """Rows of these statements are never dropped with a rejected batch: later rows use their keys."""
 
 RAW_COPY_BATCH: Final = 2000
-"""Old raw events moved by the first transaction; later ones are sized to take about
-`COPY_TARGET_SECONDS` (deleting from the old table's three indexes is most of a batch's time)."""
+"""Old raw events copied by the first transaction; later ones are sized to take about
+`COPY_TARGET_SECONDS`."""
 COPY_TARGET_SECONDS: Final = 0.04
 MAX_RAW_COPY_BATCH: Final = 20_000
 FEATURE_COPY_WINDOWS_SECONDS: Final = 4 * 3600
@@ -57,16 +55,6 @@ FEATURE_COPY_WINDOWS_SECONDS: Final = 4 * 3600
 
 type EntityToken = tuple[str, str, str | None, str | None]
 """(entity_id, domain, device_class, room_id) of an entity as of an event."""
-
-
-def to_us(ts: float) -> int:
-    """UTC epoch seconds → integer microseconds (what `ml_raw_events.ts_us` stores)."""
-    return round(ts * US_PER_SECOND)
-
-
-def from_us(ts_us: int) -> float:
-    """Integer microseconds → UTC epoch seconds (the `raw_events.ts` readers see)."""
-    return ts_us / US_PER_SECOND
 
 
 @dataclass(slots=True)

@@ -32,13 +32,13 @@ from ..db.compact import (
     INSERT_ENTITY,
     INSERT_RAW_EVENT_COMPACT,
     INSERT_STATE,
-    US_PER_SECOND,
     EntityToken,
 )
 from ..db.database import Database
 from ..log import get_logger
 from ..rooms.mapping import AreaMapping, MappingDiff
 from ..rooms.mapping_manager import MappingManager
+from ..timestamps import epoch_us
 from .features import PRESENCE_DOMAINS, RawEvent
 from .options import KIND_DEVICE_CLASSES, KIND_DOMAINS, OTHER_BINARY_KIND, MlSettings
 
@@ -78,7 +78,7 @@ class RawEventWriter:
         state_key = states.get(state) or self._new_state(state)
         old_key = None if old_state is None else states.get(old_state) or self._new_state(old_state)
         self.database.enqueue_one(
-            INSERT_RAW_EVENT_COMPACT, (round(ts * US_PER_SECOND), entity_key, state_key, old_key)
+            INSERT_RAW_EVENT_COMPACT, (epoch_us(ts), entity_key, state_key, old_key)
         )
         self.queued += 1
 

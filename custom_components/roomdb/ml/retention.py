@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import time
 from typing import Any, Final
 
-from ..db.compact import to_us
 from ..db.database import Database
+from ..timestamps import epoch_us
 from .options import VACUUM_INCREMENTAL, VACUUM_WEEKLY
 
 DAY_SECONDS: Final = 86400.0
@@ -107,7 +107,7 @@ async def async_trim(
     raw_cutoff = now - raw_days * DAY_SECONDS
     feature_cutoff = now - feature_days * DAY_SECONDS
     slicer = _Slicer(database, FIRST_SLICE_ROWS)
-    raw = await slicer.purge("ml_raw_events", "ts_us", to_us(raw_cutoff))
+    raw = await slicer.purge("ml_raw_events", "ts_us", epoch_us(raw_cutoff))
     features = 0
     for table, column in _FEATURE_TABLES[: 2 if database.legacy_pending else 1]:
         features += await slicer.purge(table, column, feature_cutoff)

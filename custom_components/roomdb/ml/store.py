@@ -15,9 +15,8 @@ import json
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from ..db.compact import from_us, to_us
 from ..db.database import Database
-from ..timestamps import utc_now_iso
+from ..timestamps import epoch_from_us, epoch_us, utc_now_iso
 from .clr import ClrArtifact
 from .episodes import Episode
 from .features import FEATURE_NAMES, FeatureRow, RawEvent, Span
@@ -64,7 +63,7 @@ async def async_event_span(database: Database) -> tuple[float | None, float | No
     """Time of the first and the last raw event."""
     # Both ends from the compact table's key (and the old table's index while it is copied).
     row = await database.fetchone("SELECT MIN(ts_us), MAX(ts_us) FROM ml_raw_events")
-    ends = [] if row is None or row[0] is None else [from_us(row[0]), from_us(row[1])]
+    ends = [] if row is None or row[0] is None else [epoch_from_us(row[0]), epoch_from_us(row[1])]
     if database.legacy_pending:
         row = await database.fetchone("SELECT MIN(ts), MAX(ts) FROM raw_events_v4")
         if row is not None and row[0] is not None:
@@ -79,7 +78,7 @@ async def async_events_between(database: Database, start: float, end: float) -> 
     rows = await database.fetchall(
         "SELECT entity_id, domain, device_class, room_id, state, old_state, ts "
         "FROM raw_events WHERE ts_us >= ? AND ts_us < ? ORDER BY ts_us",
-        (to_us(start), to_us(end)),
+        (epoch_us(start), epoch_us(end)),
     )
     return [_event(row) for row in rows]
 
@@ -98,7 +97,7 @@ async def async_carry_in(database: Database, before: float) -> list[RawEvent]:
         "JOIN ml_entities AS e ON e.entity_key = r.entity_key "
         "JOIN ml_states AS s ON s.state_key = r.state_key "
         "LEFT JOIN ml_states AS o ON o.state_key = r.old_state_key",
-        (to_us(before),),
+        (epoch_us(before),),
     )
     if database.legacy_pending:
         rows += await database.fetchall(
