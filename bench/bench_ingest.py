@@ -1,8 +1,10 @@
-"""ML ingest: raw events through RoomDB's ingest path (dedupe key, batching writer) vs row commits.
+"""ML ingest: raw events through RoomDB's ingest path (dictionary keys, batching writer) vs row
+commits.
 
-Both sides build the same rows (`raw_event_row`: sha1 dedupe key, UTC epoch time) and run the same
-`INSERT OR IGNORE`; RoomDB queues each event on `Database.enqueue` as the state listener does, the
-baseline commits every row on its own. A replay of the same events through RoomDB adds no row.
+Both sides write the same compact rows with the same `INSERT OR IGNORE`; RoomDB turns each event
+into its row through `RawEventWriter.write` (dictionary lookups, µs time) and queues it on the
+batching writer as the state listener does, the baseline commits every prebuilt row on its own.
+A replay of the same events through RoomDB adds no row.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import time
 import aiosqlite
 
 from bench.baselines import per_row_commit
+from custom_components.roomdb.db.compact import INSERT_RAW_EVENT_COMPACT
 from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.ml.features import RawEvent
-from custom_components.roomdb.ml.ingest import INSERT_RAW_EVENT, RawEventWriter, raw_event_row
+from custom_components.roomdb.ml.ingest import RawEventWriter
 
 ROOMS = ("bathroom", "bedroom", "hallway", "kitchen", "living_room", "office", "hall", "attic")
 
@@ -56,7 +59,7 @@ async def _ingest(path: Path, events: list[RawEvent]) -> tuple[float, int]:
     await database.close()
     async with (
         aiosqlite.connect(path) as conn,
-        conn.execute("SELECT COUNT(*) FROM raw_events") as cur,
+        conn.execute("SELECT COUNT(*) FROM ml_raw_events") as cur,
     ):
         row = await cur.fetchone()
     assert row is not None
@@ -69,8 +72,11 @@ def run(quick: bool) -> list[dict[str, object]]:
         baseline = asyncio.run(
             per_row_commit(
                 Path(tmp) / "per_row.db",
-                INSERT_RAW_EVENT,
-                [raw_event_row(event) for event in _events(count, 1.7e9)],
+                INSERT_RAW_EVENT_COMPACT,
+                [
+                    (round(e.ts * 1e6), i % 16 + 1, 1 + i % 2, 2 - i % 2)
+                    for i, e in enumerate(_events(count, 1.7e9))
+                ],
             )
         )
         roomdb, replayed = asyncio.run(_ingest(Path(tmp) / "ingest.db", _events(count, 1.7e9)))

@@ -16,14 +16,16 @@ import sqlite3
 import tempfile
 import time
 
+from custom_components.roomdb.db.compact import (
+    INSERT_ENTITY,
+    INSERT_RAW_EVENT_COMPACT,
+    INSERT_STATE,
+)
 from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.ml.retention import async_trim
 from custom_components.roomdb.rooms.export import write_document
+from custom_components.roomdb.timestamps import epoch_us
 
-RAW_INSERT = (
-    "INSERT INTO raw_events (dedupe_key, entity_id, domain, device_class, room_id, state, "
-    "old_state, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
 CONFIG_INSERT = (
     "INSERT INTO room_configs (config_domain, room_id, config_data, version, created_at, "
     "updated_at) VALUES (?, ?, ?, 1, '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')"
@@ -50,20 +52,19 @@ def populate(path: Path, raw_events: int, configs: int, now: float) -> None:
         conn.execute("PRAGMA journal_mode=WAL")
         span = 60 * DAY
         batch = 50_000
+        conn.executemany(
+            INSERT_ENTITY,
+            [
+                (i + 1, f"binary_sensor.motion_{i}", "binary_sensor", "motion", f"room_{i % 25}")
+                for i in range(50)
+            ],
+        )
+        conn.executemany(INSERT_STATE, [(1, "on"), (2, "off")])
         for start in range(0, raw_events, batch):
             conn.executemany(
-                RAW_INSERT,
+                INSERT_RAW_EVENT_COMPACT,
                 (
-                    (
-                        f"k{i}",
-                        f"binary_sensor.motion_{i % 50}",
-                        "binary_sensor",
-                        "motion",
-                        f"room_{i % 25}",
-                        "on" if i % 2 else "off",
-                        "off" if i % 2 else "on",
-                        now - span + span * i / raw_events,
-                    )
+                    (epoch_us(now - span + span * i / raw_events), i % 50 + 1, 1 + i % 2, 2 - i % 2)
                     for i in range(start, min(start + batch, raw_events))
                 ),
             )

@@ -8,26 +8,14 @@ import tempfile
 import time
 
 from bench.baselines import per_row_commit
+from custom_components.roomdb.db.compact import INSERT_RAW_EVENT_COMPACT as INSERT
 from custom_components.roomdb.db.database import Database
 
-INSERT = (
-    "INSERT INTO raw_events (dedupe_key, entity_id, domain, device_class, room_id, state, "
-    "old_state, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
 
-
-def _rows(count: int, prefix: str) -> list[tuple[object, ...]]:
+def _rows(count: int, offset: int) -> list[tuple[object, ...]]:
+    """Compact raw-event rows: time in µs, entity key, state key, old state key."""
     return [
-        (
-            f"{prefix}{i}",
-            f"binary_sensor.motion_{i % 20}",
-            "binary_sensor",
-            "motion",
-            f"room_{i % 8}",
-            "on" if i % 2 else "off",
-            "off" if i % 2 else "on",
-            1.7e9 + i,
-        )
+        (1_700_000_000_000_000 + (offset + i) * 1_000_000, i % 20 + 1, 1 + i % 2, 2 - i % 2)
         for i in range(count)
     ]
 
@@ -46,8 +34,8 @@ async def _batched(path: Path, rows: list[tuple[object, ...]]) -> float:
 def run(quick: bool) -> list[dict[str, object]]:
     count = 10_000 if quick else 100_000
     with tempfile.TemporaryDirectory() as tmp:
-        baseline = asyncio.run(per_row_commit(Path(tmp) / "per_row.db", INSERT, _rows(count, "p")))
-        roomdb = asyncio.run(_batched(Path(tmp) / "batched.db", _rows(count, "b")))
+        baseline = asyncio.run(per_row_commit(Path(tmp) / "per_row.db", INSERT, _rows(count, 0)))
+        roomdb = asyncio.run(_batched(Path(tmp) / "batched.db", _rows(count, count)))
     ratio = baseline / roomdb
     return [
         {

@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from custom_components.roomdb.db.database import Database
-from custom_components.roomdb.ml.ingest import INSERT_RAW_EVENT, raw_event_row
+from custom_components.roomdb.ml.ingest import RawEventWriter
 from custom_components.roomdb.ml.label_source import LABEL_SOURCE
 from custom_components.roomdb.ml.store import UPSERT_LABEL, label_row
 from custom_components.roomdb.timestamps import utc_now_iso
@@ -198,13 +198,15 @@ def write_config(config_dir: Path, *, live: bool) -> None:
 
 async def seed_history(db_path: Path, home: Household) -> tuple[int, int]:
     """Create roomdb.db's schema, then insert the household's events and labels as RoomDB does."""
-    database = Database(db_path)
+    database = Database(db_path, batch_size=len(home.events) + 1)
     await database.open()
+    writer = RawEventWriter(database)
+    for event in home.events:
+        writer.write(event)
     await database.close()
     labels = home.labels()
     now = utc_now_iso()
     with closing(sqlite3.connect(db_path)) as conn, conn:
-        conn.executemany(INSERT_RAW_EVENT, [raw_event_row(event) for event in home.events])
         conn.executemany(UPSERT_LABEL, [label_row(label, LABEL_SOURCE, now) for label in labels])
         events = conn.execute("SELECT COUNT(*) FROM raw_events").fetchone()[0]
     return int(events), len(labels)

@@ -221,7 +221,7 @@ SHARED = (
 (``services``, the platforms, the config flow, ``http``, ``diagnostics``, …) is the shell that wires
 the parts together; a part importing it would make the shell a dependency of what it wires."""
 PART_API: Mapping[str, Mapping[str, frozenset[str]]] = {
-    "*": {"db": frozenset({"database", "schema"})},
+    "*": {"db": frozenset({"compact", "database", "schema"})},
     "ml": {"rooms": frozenset({"mapping", "mapping_diff", "mapping_manager"})},
     "panel": {
         "ml": frozenset(

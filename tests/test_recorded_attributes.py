@@ -25,7 +25,7 @@ from custom_components.roomdb.alarm.sync_sensor import AlarmSyncSensor
 from custom_components.roomdb.const import DOMAIN
 
 DATABASE_SENSOR = "sensor.roomdb_database"
-MOVING = {"last_write", "queued_rows", "dropped_rows", "row_counts"}
+MOVING = {"last_write", "queued_rows", "dropped_rows", "row_counts", "raw_event_days", "free_bytes"}
 """The database sensor's attributes that change with every write."""
 RECORDED_AND_MOVING = {
     DATABASE_SENSOR: ({"schema_version"}, MOVING),

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from custom_components.roomdb.timestamps import (
+    epoch_from_us,
+    epoch_us,
     iso,
     iso_from_timestamp,
     utc_iso,
@@ -39,3 +41,11 @@ def test_the_wire_says_z_and_refuses_naive_times() -> None:
     assert wire_timestamp(MOMENT) == "2026-01-02T03:04:05.250000Z"
     with pytest.raises(ValueError, match="aware"):
         wire_timestamp(datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_epoch_microseconds_round_trip() -> None:
+    # What the compact raw events store: the µs-rounded time reads back as the same float.
+    ts = 1_772_400_000.123457
+    assert epoch_us(ts) == 1_772_400_000_123_457
+    assert epoch_from_us(epoch_us(ts)) == round(ts, 6)
+    assert epoch_us(1_772_400_000.0000004) == 1_772_400_000_000_000

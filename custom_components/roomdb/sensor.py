@@ -43,6 +43,8 @@ SENSORS: tuple[RoomDbSensorEntityDescription, ...] = (
             "queued_rows": snapshot.database.queued_rows,
             "dropped_rows": snapshot.database.dropped_rows,
             "row_counts": snapshot.database.row_counts,
+            "raw_event_days": snapshot.database.raw_event_days,
+            "free_bytes": snapshot.database.free_bytes,
         },
     ),
     *REGISTRY_SENSORS,
@@ -72,7 +74,16 @@ class RoomDbSensor(RoomDbSnapshotEntity, SensorEntity):
     entity_description: RoomDbSensorEntityDescription
     # Attributes that change with every write or event; the state itself is still recorded.
     _unrecorded_attributes = (
-        frozenset({"last_write", "queued_rows", "dropped_rows", "row_counts"})
+        frozenset(
+            {
+                "last_write",
+                "queued_rows",
+                "dropped_rows",
+                "row_counts",
+                "raw_event_days",
+                "free_bytes",
+            }
+        )
         | EVENT_UNRECORDED_ATTRIBUTES
         | ML_UNRECORDED_ATTRIBUTES
         # The history import moves these with every slice.

@@ -7,11 +7,27 @@ Every time RoomDB stores, answers or sends is ISO 8601. Three shapes exist, one 
 * attributes, events and responses made from a POSIX timestamp: UTC (:func:`iso_from_timestamp`),
   or a datetime kept in its own zone (:func:`iso`);
 * the event stream's wire format: UTC with a ``Z`` suffix (:func:`wire_timestamp`).
+
+The compact raw events store POSIX time as integer microseconds (:func:`epoch_us`,
+:func:`epoch_from_us`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Final
+
+US_PER_SECOND: Final = 1_000_000
+
+
+def epoch_us(timestamp: float) -> int:
+    """A POSIX timestamp (seconds) as integer microseconds, as `ml_raw_events.ts_us` stores it."""
+    return round(timestamp * US_PER_SECOND)
+
+
+def epoch_from_us(microseconds: int) -> float:
+    """Integer microseconds back to a POSIX timestamp in seconds."""
+    return microseconds / US_PER_SECOND
 
 
 def utc_now_iso() -> str:

@@ -18,6 +18,8 @@ from custom_components.roomdb.db.database import (
 )
 from custom_components.roomdb.db.schema import CONTRACT_VIEWS, MIGRATIONS, SCHEMA_VERSION
 from custom_components.roomdb.ml import store
+from custom_components.roomdb.ml.features import RawEvent
+from custom_components.roomdb.ml.ingest import RawEventWriter
 from tests.db.migrations import write_database_at_version
 
 INSERT_META = "INSERT INTO metadata (key, value) VALUES (?, ?)"
@@ -53,7 +55,8 @@ async def test_fresh_file_is_migrated_with_pragmas(database: Database) -> None:
     assert foreign_keys is not None and foreign_keys[0] == 1
     assert busy is not None and busy[0] == 5000
     views = await database.fetchall("SELECT name FROM sqlite_master WHERE type = 'view'")
-    assert {row["name"] for row in views} == set(CONTRACT_VIEWS)
+    # The compact layout keeps `raw_events` and `features` as views with their old columns.
+    assert {row["name"] for row in views} == {*CONTRACT_VIEWS, "raw_events", "features"}
 
 
 async def test_reopen_is_idempotent(tmp_path: Path) -> None:
@@ -209,8 +212,30 @@ async def test_stats_report_counts_and_size(database: Database) -> None:
     stats = await database.stats()
     assert stats.row_counts["room_configs"] == 1
     assert stats.row_counts["raw_events"] == 0
+    assert stats.raw_event_days == 0.0
     assert stats.schema_version == SCHEMA_VERSION
     assert stats.size_bytes > 0
+
+
+async def test_stats_report_raw_events_held_and_free_pages(database: Database) -> None:
+    writer = RawEventWriter(database)
+    start = 1_772_400_000.0
+    for i in range(3000):
+        writer.write(
+            RawEvent("light.a", "light", None, "hall", ("on", "off")[i % 2], None, start + i * 86.4)
+        )
+    await database.flush()
+    stats = await database.stats()
+    assert stats.row_counts["raw_events"] == 3000
+    assert stats.raw_event_days == pytest.approx(2999 * 86.4 / 86400, abs=0.01)
+    assert stats.free_bytes == 0
+    await database.execute_write(
+        "DELETE FROM ml_raw_events WHERE ts_us < ?", (round((start + 86400) * 1e6),)
+    )
+    stats = await database.stats()
+    assert stats.row_counts["raw_events"] == 2000
+    assert stats.raw_event_days == pytest.approx(1999 * 86.4 / 86400, abs=0.01)
+    assert stats.free_bytes > 0  # what a VACUUM would give back
 
 
 async def test_room_configs_reject_invalid_json(database: Database) -> None:

@@ -15,7 +15,7 @@ from custom_components.roomdb.const import DOMAIN
 from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.ml import store
 from custom_components.roomdb.ml.features import RawEvent
-from custom_components.roomdb.ml.ingest import INSERT_RAW_EVENT, raw_event_row
+from custom_components.roomdb.ml.ingest import RawEventWriter
 from custom_components.roomdb.ml.labels import SleepLabel
 from custom_components.roomdb.ml.runtime import MlRuntime
 
@@ -83,10 +83,11 @@ def db(entry: MockConfigEntry) -> Database:
 
 async def store_events(database: Database, events: Iterable[RawEvent]) -> int:
     """Write events through the ingest path's rows (the batching writer), flushed."""
-    rows = [raw_event_row(event) for event in events]
-    database.enqueue(INSERT_RAW_EVENT, rows)
+    writer = RawEventWriter(database)
+    for event in events:
+        writer.write(event)
     await database.flush()
-    return len(rows)
+    return writer.queued
 
 
 async def store_labels(database: Database, labels: Iterable[SleepLabel]) -> None:

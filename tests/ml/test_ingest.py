@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb.const import DEFAULT_MAPPING_PATH, DOMAIN
 from custom_components.roomdb.ml.features import RawEvent
-from custom_components.roomdb.ml.ingest import TrackingRules, dedupe_key, raw_event_row
+from custom_components.roomdb.ml.ingest import TrackingRules
 from custom_components.roomdb.ml.options import (
     CONF_ML_AREAS,
     CONF_ML_EXCLUDE,
@@ -42,8 +42,8 @@ async def raw_rows(entry: MockConfigEntry) -> list[tuple[Any, ...]]:
     database = db(entry)
     await database.flush()
     rows = await database.fetchall(
-        "SELECT entity_id, domain, device_class, room_id, state, old_state, ts, dedupe_key "
-        "FROM raw_events ORDER BY id"
+        "SELECT entity_id, domain, device_class, room_id, state, old_state, ts, ts_us "
+        "FROM raw_events ORDER BY ts_us"
     )
     return [tuple(row) for row in rows]
 
@@ -99,9 +99,11 @@ async def test_tracked_changes_are_recorded_in_utc_with_their_area(
         ("binary_sensor.hall_motion", "binary_sensor", "motion", "hall", "on", None),
         ("binary_sensor.window", "binary_sensor", "window", None, "on", None),
     ]
-    # UTC epoch seconds of the state's last change, keyed by entity, time and state.
-    assert rows[1][6] == pytest.approx(light.last_changed.timestamp(), abs=1e-6)
-    assert rows[1][7] == dedupe_key("light.kitchen", rows[1][6], "on")
+    # UTC epoch seconds of the state's last change, stored as integer microseconds.
+    # (HA rounds the datetime and the float timestamp of a change separately: 1 µs apart at most.)
+    assert rows[1][6] == pytest.approx(light.last_changed.timestamp(), abs=2e-6)
+    assert rows[1][7] == round(light.last_changed_timestamp * 1_000_000)
+    assert rows[1][6] == rows[1][7] / 1_000_000
     assert ml(loaded_entry).writer.queued == 4
     assert ml(loaded_entry).ingestor.tracked_entities == [
         "binary_sensor.hall_motion",
@@ -126,14 +128,13 @@ async def test_a_replayed_event_is_stored_once(
     assert len(rows) == 1
     assert rows[0][6] == pytest.approx(new.last_changed.timestamp(), abs=1e-6)
 
-    # The same rows written again (a replay of the queue) change nothing either.
-    event = RawEvent("light.porch", "light", None, None, "on", "off", rows[0][6])
-    db(loaded_entry).enqueue(
-        "INSERT OR IGNORE INTO raw_events (dedupe_key, entity_id, domain, device_class, "
-        "room_id, state, old_state, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [raw_event_row(event)],
-    )
+    # The same event written again through the writer (a history replay) changes nothing either;
+    # another state at the same moment is another row.
+    writer = ml(loaded_entry).writer
+    writer.write(RawEvent("light.porch", "light", None, None, "on", "off", rows[0][6]))
     assert len(await raw_rows(loaded_entry)) == 1
+    writer.write(RawEvent("light.porch", "light", None, None, "dim", "on", rows[0][6]))
+    assert sorted(row[4] for row in await raw_rows(loaded_entry)) == ["dim", "on"]
 
 
 async def test_rooms_come_from_the_area_mapping_and_follow_registry_changes(

@@ -12,6 +12,7 @@ from custom_components.roomdb.ml.options import (
     CONF_ASLEEP_THRESHOLD,
     CONF_BOCPD_EXPECTED_NIGHTS,
     CONF_CHANGEPOINT_FALSE_ALARMS,
+    CONF_DB_VACUUM,
     CONF_FEATURE_RETENTION_DAYS,
     CONF_MIN_NIGHTS,
     CONF_MIN_ROWS,
@@ -43,6 +44,7 @@ FORM = {
     CONF_ASLEEP_THRESHOLD: 0.7,
     CONF_CHANGEPOINT_FALSE_ALARMS: 0.5,
     CONF_TRAIN_ON_SUGGESTIONS: True,
+    CONF_DB_VACUUM: "weekly",
 }
 
 
@@ -94,6 +96,7 @@ async def test_ml_section_validates_saves_and_reloads(
         asleep_threshold=0.7,
         changepoint_false_alarms=0.5,
         train_on_suggestions=True,
+        db_vacuum="weekly",
     )
     assert runtime.labels.start_entity == "input_datetime.bed"
 
@@ -111,8 +114,10 @@ def test_settings_fall_back_and_clamp() -> None:
             CONF_ASLEEP_THRESHOLD: 2,
             CONF_RAW_RETENTION_DAYS: None,
             CONF_SLEEP_START_ENTITY: "",
+            CONF_DB_VACUUM: "hourly",
         }
     )
+    assert odd.db_vacuum == "off"
     assert odd.areas == frozenset({"kitchen"})
     assert odd.kinds == frozenset({"light"})
     assert odd.include == frozenset()

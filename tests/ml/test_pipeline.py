@@ -83,7 +83,7 @@ async def test_features_from_stored_events_equal_the_pure_computation(
     # Recomputing gives identical values (only computed_at moves); the carried-in state of lights
     # and media players comes from the stored events before the first recomputed window.
     await db(ml_entry).execute_write(
-        "DELETE FROM features WHERE window_start >= ?", (end - 2.5 * 86400,)
+        "DELETE FROM ml_features WHERE window_start >= ?", (end - 2.5 * 86400,)
     )
     redo = await run_pipeline(hass, ["features"])
     assert redo["features"]["windows"] == 2.5 * 96 + 1
@@ -178,7 +178,7 @@ async def test_training_gate_holds_until_enough_nights_then_beats_naive_bayes(
 
     # Windows that stopped coming (an hour and more) give no current probability.
     await database.execute_write(
-        "DELETE FROM features WHERE window_start >= ?", (HOME.end_utc - 7200,)
+        "DELETE FROM ml_features WHERE window_start >= ?", (HOME.end_utc - 7200,)
     )
     result = await run_pipeline(hass, ["inference"])
     assert result["inference"]["code"] == "stale"
@@ -186,7 +186,8 @@ async def test_training_gate_holds_until_enough_nights_then_beats_naive_bayes(
 
     # A corrupt feature value makes the fit fail: recorded as a failed run, model kept.
     await database.execute_write(
-        "UPDATE features SET value = 1e999 WHERE window_start = ? AND feature_name = ?",
+        "UPDATE ml_features SET value = 1e999 WHERE window_start = ? AND feature_key IN "
+        "(SELECT feature_key FROM ml_feature_keys WHERE feature_name = ?)",
         (align_window(labels[3].start_utc) + 900, "motion_count"),
     )
     await store_labels(database, [replace(labels[0], end_utc=labels[0].end_utc + 60)])
@@ -201,7 +202,7 @@ async def test_training_gate_holds_until_enough_nights_then_beats_naive_bayes(
     assert ml(ml_entry).status.readiness == "error"
     assert ml(ml_entry).status.model_run_id == train["run_id"]
 
-    await db(ml_entry).execute_write("DELETE FROM features")
+    await db(ml_entry).execute_write("DELETE FROM ml_features")
     result = await run_pipeline(hass, ["inference"])
     assert result["inference"] == {
         "status": "not_ready",

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.roomdb.db.database import Database
+from custom_components.roomdb.ml import retention
 from custom_components.roomdb.ml.contracts import ML_CONTRACT_VIEWS, async_check_contracts
-from custom_components.roomdb.ml.features import FEATURE_NAMES
+from custom_components.roomdb.ml.features import FEATURE_NAMES, RawEvent
+from custom_components.roomdb.ml.ingest import RawEventWriter
 from custom_components.roomdb.ml.options import CONF_FEATURE_RETENTION_DAYS, CONF_RAW_RETENTION_DAYS
-from custom_components.roomdb.ml.retention import async_trim
+from custom_components.roomdb.ml.retention import DAY_SECONDS, async_trim, async_vacuum
 
 from .conftest import db, run_pipeline, store_events, store_labels, table_counts
 from .household import household, utc
@@ -83,3 +88,83 @@ async def test_retention_must_keep_a_day(
 ) -> None:
     with pytest.raises(ValueError, match="at least one day"):
         await async_trim(db(loaded_entry), now=0.0, raw_days=0, feature_days=10)
+
+
+async def test_a_trim_deletes_in_bounded_slices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retention, "FIRST_SLICE_ROWS", 250)
+    monkeypatch.setattr(retention, "MAX_SLICE_ROWS", 250)
+    database = Database(tmp_path / "roomdb.db", batch_size=100_000)
+    await database.open()
+    try:
+        writer = RawEventWriter(database)
+        start = 1_772_409_600.0  # midnight UTC
+        for i in range(5 * 2400):  # five days, one event every 36 s
+            state = ("on", "off")[i % 2]
+            writer.write(
+                RawEvent(f"light.l{i % 7}", "light", None, "hall", state, None, start + i * 36)
+            )
+        await database.flush()
+        result = await async_trim(database, now=start + 6 * DAY_SECONDS, raw_days=4, feature_days=4)
+        assert result.raw_events == 2 * 2400
+        # 4,800 rows at most 250 (one bound's ties) a slice, and the last slice finds none left.
+        assert result.slices >= 4800 // 250 + 1
+        assert result.longest_slice_seconds < 0.1
+        assert result.as_dict()["longest_slice_ms"] < 100
+        left = await database.fetchone("SELECT COUNT(*), MIN(ts) FROM raw_events")
+        assert left is not None
+        assert left[0] == 3 * 2400
+        assert left[1] >= start + 2 * DAY_SECONDS
+        # A trim with nothing to delete takes one slice per table.
+        again = await async_trim(database, now=start + 6 * DAY_SECONDS, raw_days=4, feature_days=4)
+        assert (again.raw_events, again.features, again.slices) == (0, 0, 2)
+    finally:
+        await database.close()
+
+
+async def test_vacuum_modes_give_freed_space_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = Database(tmp_path / "roomdb.db", batch_size=100_000)
+    await database.open()
+    try:
+        writer = RawEventWriter(database)
+        start = 1_772_409_600.0
+
+        async def fill_and_trim(offset: float) -> None:
+            for i in range(20_000):
+                state = f"s{i % 50}"
+                writer.write(
+                    RawEvent(f"sensor.s{i % 9}", "sensor", None, None, state, None, offset + i)
+                )
+            await database.flush()
+            await async_trim(
+                database, now=offset + 20_000 + 1.5 * DAY_SECONDS, raw_days=1, feature_days=1
+            )
+            assert (await database.stats()).free_bytes > 0
+
+        await fill_and_trim(start)
+        assert await async_vacuum(database, "off", 6) == {"vacuum": "skipped"}
+        assert await async_vacuum(database, "weekly", 2) == {"vacuum": "skipped"}  # a Wednesday
+        weekly = await async_vacuum(database, "weekly", 6)
+        assert weekly["vacuum"] == "weekly"
+        assert weekly["freed_bytes"] > 0
+        assert (await database.stats()).free_bytes == 0
+
+        # Incremental: the first run switches the file over (one full VACUUM) ...
+        await fill_and_trim(start + 10 * DAY_SECONDS)
+        first = await async_vacuum(database, "incremental", 0)
+        assert first["freed_bytes"] > 0
+        mode = await database.fetchone("PRAGMA auto_vacuum")
+        assert mode is not None
+        assert mode[0] == 2
+        # ... later runs give the free pages back in steps.
+        monkeypatch.setattr("custom_components.roomdb.db.database.VACUUM_STEP_PAGES", 5)
+        await fill_and_trim(start + 20 * DAY_SECONDS)
+        free = (await database.stats()).free_bytes
+        later = await async_vacuum(database, "incremental", 0)
+        assert later == {"vacuum": "incremental", "freed_bytes": free}
+        assert (await database.stats()).free_bytes == 0
+    finally:
+        await database.close()

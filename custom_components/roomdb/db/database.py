@@ -18,16 +18,29 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 import sqlite3
+import time
 from typing import Any, Final
 
 import aiosqlite
 
 from ..log import get_logger
 from ..timestamps import utc_now_iso
+from .compact import (
+    DICTIONARY_STATEMENTS,
+    RAW_COPY_BATCH,
+    CopyProgress,
+    Dictionaries,
+    async_legacy_tables,
+    copy_feature_batch,
+    copy_raw_batch,
+    finish_copy,
+    next_batch,
+)
 from .metadata import METADATA_RULES_TEXT, metadata_value_valid, parse_version
 from .schema import (
     APPLICATION_ID,
     CONTRACT_VERSION,
+    COUNTED_SOURCES,
     COUNTED_TABLES,
     META_CONTRACT_VERSION,
     META_SCHEMA_VERSION,
@@ -38,9 +51,18 @@ from .schema import (
 _LOGGER = get_logger(__name__)
 
 BUSY_TIMEOUT_MS: Final = 5000
+AUTO_VACUUM_INCREMENTAL: Final = 2
+VACUUM_STEP_PAGES: Final = 2000
+"""Pages one incremental step gives back (8 MiB at 4 KiB pages, a few ms of the writer)."""
 WORKER_EXIT_TIMEOUT_SECONDS: Final = 5.0
 
 type Params = Sequence[Any]
+
+_RAW_SPAN: Final = "SELECT MIN(ts_us) / 1000000.0, MAX(ts_us) / 1000000.0 FROM ml_raw_events"
+_RAW_SPAN_WITH_LEGACY: Final = (
+    "SELECT MIN(ts_us) / 1000000.0, MAX(ts_us) / 1000000.0 FROM ml_raw_events "
+    "UNION ALL SELECT MIN(ts), MAX(ts) FROM raw_events_v4"
+)
 
 
 class DatabaseError(Exception):
@@ -84,6 +106,10 @@ class DatabaseStats:
     """What the diagnostic database sensor shows."""
 
     size_bytes: int
+    free_bytes: int
+    """Bytes of pages SQLite keeps free for reuse (what a VACUUM gives back)."""
+    raw_event_days: float
+    """Days between the oldest and the newest raw event held."""
     schema_version: int
     row_counts: dict[str, int]
     last_write_at: str | None
@@ -157,6 +183,12 @@ class Database:
         self._dropped_rows = 0
         self.on_commit: Callable[[], None] | None = None
         """Called (in the event loop) after every committed transaction."""
+        self.dictionaries = Dictionaries()
+        """Keys of the raw events' entity and state dictionaries (see `compact`)."""
+        self.legacy_pending = False
+        """Whether tables of the layout before schema 6 still wait to be copied."""
+        self._copy_task: asyncio.Task[None] | None = None
+        self._flush_requested = False
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -196,12 +228,52 @@ class Database:
             await self._migrate(self._conn)
             await self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
             await self._repair_metadata(self._conn)
+            await self.dictionaries.async_load(self._conn)
+            self.legacy_pending = bool(await async_legacy_tables(self._conn))
         except sqlite3.Error as err:
             await self._discard_connection()
             raise DatabaseMigrationError(self.path, str(err)) from err
         except DatabaseError:
             await self._discard_connection()
             raise
+        if self.legacy_pending and not (await self.copy_batch(RAW_COPY_BATCH)).finished:
+            _LOGGER.info("Copying %s into the compact layout in the background", self.path.name)
+            self._copy_task = asyncio.get_running_loop().create_task(
+                self._copy_legacy(), name="roomdb compact copy"
+            )
+
+    async def _copy_legacy(self) -> None:
+        """Copy the old tables batch by batch; other writes get the lock between batches."""
+        try:
+            batch, finished = RAW_COPY_BATCH, False
+            while not finished:
+                # Yield between batches, so queued writes take the lock in between.
+                await asyncio.sleep(0)
+                started = time.perf_counter()
+                finished = (await self.copy_batch(batch)).finished
+                batch = next_batch(batch, time.perf_counter() - started)
+        except sqlite3.Error:
+            _LOGGER.exception("Copying %s into the compact layout stopped", self.path.name)
+
+    async def copy_batch(self, batch: int) -> CopyProgress:
+        """Move up to `batch` old raw events, else hours of old feature windows; or finish.
+
+        One transaction; the batch that finds nothing left drops the old tables.
+        """
+        async with self.transaction() as conn:
+            raw = await copy_raw_batch(conn, self.dictionaries, batch)
+            features = 0 if raw else await copy_feature_batch(conn)
+            if raw or features:
+                return CopyProgress(raw, features, finished=False)
+            await finish_copy(conn)
+        self.legacy_pending = False
+        _LOGGER.info("Database %s: ML tables are in the compact layout now", self.path.name)
+        return CopyProgress(0, 0, finished=True)
+
+    async def wait_for_compact_copy(self) -> None:
+        """Return once the old tables have been copied (at once when there were none)."""
+        if self._copy_task is not None:
+            await asyncio.shield(self._copy_task)
 
     async def _discard_connection(self) -> None:
         if self._conn is not None:
@@ -358,6 +430,21 @@ class Database:
                 list(items.items()),
             )
 
+    def enqueue_one(self, sql: str, row: Params) -> None:
+        """Queue one hot-path row (`enqueue` without building a sequence per row)."""
+        queue = self._queue
+        queued = queue.rows.get(sql)
+        if queued is None:
+            queued = queue.rows[sql] = []
+        queued.append(row)
+        queue.count += 1
+        if queue.count >= self._batch_size:
+            self._start_flush()
+        elif self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(
+                self._flush_interval, self._start_flush
+            )
+
     def enqueue(self, sql: str, rows: Iterable[Params]) -> None:
         """Queue hot-path rows for the next batch (must be called from the event loop)."""
         queued = self._queue.rows.setdefault(sql, [])
@@ -371,6 +458,10 @@ class Database:
             self._flush_timer = loop.call_later(self._flush_interval, self._start_flush)
 
     def _start_flush(self) -> None:
+        if self._flush_requested:
+            # A flush task is started but has not taken the queue yet: it takes these rows too.
+            return
+        self._flush_requested = True
         task = asyncio.get_running_loop().create_task(self.flush(), name="roomdb flush")
         self._flush_tasks.add(task)
         task.add_done_callback(self._flush_tasks.discard)
@@ -380,6 +471,7 @@ class Database:
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
+        self._flush_requested = False
         batch = self._queue.take()
         if not batch:
             return 0
@@ -395,8 +487,14 @@ class Database:
             self._arm_retry_timer()
             return 0
         except sqlite3.DatabaseError:
-            _LOGGER.exception("Dropping a batch of %s rows that SQLite rejected", written)
-            self._dropped_rows += written
+            kept = {sql: rows for sql, rows in batch.items() if sql in DICTIONARY_STATEMENTS}
+            dropped = written - sum(len(rows) for rows in kept.values())
+            _LOGGER.exception("Dropping a batch of %s rows that SQLite rejected", dropped)
+            self._dropped_rows += dropped
+            if kept:
+                # Rows queued later use these keys: write them with the next batch.
+                self._queue.put_back(kept)
+                self._arm_retry_timer()
             return 0
         self._flushed_batches += 1
         return written
@@ -421,6 +519,44 @@ class Database:
         async with self._lock:
             await self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    async def _size(self) -> int:
+        async with self.connection.execute(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row is not None else 0
+
+    async def vacuum(self, *, incremental: bool) -> int:
+        """Give free pages back to the file system; return by how many bytes the file shrank.
+
+        Incremental: the file is switched to `auto_vacuum=INCREMENTAL` once (which takes one
+        full VACUUM), after that free pages go in steps of `VACUUM_STEP_PAGES`, each a short
+        hold of the writer. Otherwise one full VACUUM rewrites the file (the writer waits).
+        """
+        await self.flush()
+        async with self._lock:
+            before = await self._size()
+            async with self.connection.execute("PRAGMA auto_vacuum") as cursor:
+                row = await cursor.fetchone()
+            switched = row is not None and int(row[0]) == AUTO_VACUUM_INCREMENTAL
+            if not (incremental and switched):
+                if incremental:
+                    await self.connection.execute(f"PRAGMA auto_vacuum={AUTO_VACUUM_INCREMENTAL}")
+                await self.connection.execute("VACUUM")
+                return before - await self._size()
+        while True:
+            async with self._lock:
+                async with self.connection.execute("PRAGMA freelist_count") as cursor:
+                    free = await cursor.fetchone()
+                if free is None or int(free[0]) == 0:
+                    return before - await self._size()
+                # The pragma frees one page per step: fetching its rows runs it to the end.
+                async with self.connection.execute(
+                    f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})"
+                ) as cursor:
+                    await cursor.fetchall()
+            await asyncio.sleep(0)
+
     async def backup_to(self, target: Path) -> None:
         """Copy the live database into `target` with SQLite's online backup API."""
         await self.flush()
@@ -432,20 +568,30 @@ class Database:
         async with self._lock:
             conn = self.connection
             counts: dict[str, int] = {}
+            legacy = self.legacy_pending
             for table in COUNTED_TABLES:
-                async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cursor:  # noqa: S608
-                    row = await cursor.fetchone()
-                counts[table] = int(row[0]) if row is not None else 0
+                # The ML tables are views now: count their compact tables (and the old ones).
+                queries = COUNTED_SOURCES.get(table, (f"SELECT COUNT(*) FROM {table}",))  # noqa: S608
+                counts[table] = 0
+                for query in queries[: 2 if legacy else 1]:
+                    async with conn.execute(query) as cursor:
+                        row = await cursor.fetchone()
+                    counts[table] += int(row[0]) if row is not None else 0
             async with conn.execute(
-                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+                "SELECT page_count * page_size, freelist_count * page_size "
+                "FROM pragma_page_count(), pragma_page_size(), pragma_freelist_count()"
             ) as cursor:
                 size_row = await cursor.fetchone()
+            async with conn.execute(_RAW_SPAN_WITH_LEGACY if legacy else _RAW_SPAN) as cursor:
+                ends = [v for row in await cursor.fetchall() for v in row if v is not None]
             async with conn.execute(
                 "SELECT value FROM metadata WHERE key = ?", (META_SCHEMA_VERSION,)
             ) as cursor:
                 version_row = await cursor.fetchone()
         return DatabaseStats(
             size_bytes=int(size_row[0]) if size_row is not None else 0,
+            free_bytes=int(size_row[1]) if size_row is not None else 0,
+            raw_event_days=round((max(ends) - min(ends)) / 86400, 2) if ends else 0.0,
             schema_version=(parse_version(version_row[0]) or 0) if version_row is not None else 0,
             row_counts=counts,
             last_write_at=self._last_write_at,
@@ -459,6 +605,11 @@ class Database:
         self._writes_allowed.set()
         if self._conn is None:
             return
+        if self._copy_task is not None:
+            # The copy resumes at the next start from the last committed batch.
+            self._copy_task.cancel()
+            await asyncio.gather(self._copy_task, return_exceptions=True)
+            self._copy_task = None
         if self._flush_tasks:
             await asyncio.gather(*self._flush_tasks, return_exceptions=True)
         await self.flush()

@@ -6,10 +6,11 @@ recorder's own history API, on the recorder's executor (never the database file,
 event loop), one slice of `SLICE_SECONDS` at a time; each slice's rows are written in one
 transaction and then the cursor (in `metadata`) moves past it. A restart resumes at the cursor;
 a slice written but not yet recorded as done is read again and adds nothing, because rows are
-`INSERT OR IGNORE` on the same dedupe key live rows have.
+`INSERT OR IGNORE` on the same key live rows have (time in µs, entity, state).
 
-Imported rows are made exactly as live ones: the ingestor's decision (tracked or not, device
-class, room) for each entity, and `Decision.event` for each change. A change is a recorded state
+Imported rows are made exactly as live ones: the ingestor's decision (tracked or not, and as which
+dictionary entity: domain, device class, room) for each entity, the same dictionaries and the
+same row for each change. A change is a recorded state
 whose value differs from the one before it (attribute-only updates are not changes, as live);
 the first change of a slice takes its old state from the state the entity had when the slice
 began.
@@ -33,9 +34,11 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN
+from ..db.compact import INSERT_ENTITY, INSERT_RAW_EVENT_COMPACT, INSERT_STATE
 from ..db.database import Database
 from ..log import get_logger
-from .ingest import INSERT_RAW_EVENT, Decision, Ingestor, RawEventRow, raw_event_row
+from ..timestamps import epoch_us
+from .ingest import Decision, Ingestor
 
 _LOGGER = get_logger(__name__)
 
@@ -119,15 +122,17 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
-def history_rows(
-    states: Mapping[str, Sequence[State]],
-    decisions: Mapping[str, tuple[str, Decision]],
-    start: float,
-) -> list[RawEventRow]:
-    """The `raw_events` rows of the changes in one slice (see the module docstring)."""
-    rows: list[RawEventRow] = []
+type HistoryChange = tuple[int, str, str | None, float]
+"""(entity key, state, old state, time) of one recorded change of a tracked entity."""
+
+
+def history_changes(
+    states: Mapping[str, Sequence[State]], decisions: Mapping[str, Decision], start: float
+) -> list[HistoryChange]:
+    """The changes in one slice (see the module docstring)."""
+    changes: list[HistoryChange] = []
     for entity_id, entity_states in states.items():
-        domain, decision = decisions[entity_id]
+        entity_key = decisions[entity_id].entity_key
         previous: str | None = None
         for index, state in enumerate(entity_states):
             ts = state.last_changed_timestamp
@@ -138,9 +143,9 @@ def history_rows(
                 continue
             if state.state == previous:
                 continue
-            rows.append(raw_event_row(decision.event(entity_id, domain, state.state, previous, ts)))
+            changes.append((entity_key, state.state, previous, ts))
             previous = state.state
-    return rows
+    return changes
 
 
 def _read_slice(
@@ -194,10 +199,10 @@ class HistoryImporter:
     def _recorder_ready(self) -> bool:
         return RECORDER in self.hass.config.components
 
-    def tracked(self) -> tuple[dict[str, tuple[str, Decision]], list[str]]:
-        """Tracked entities the recorder keeps (with domain and decision), and those it excludes."""
+    def tracked(self) -> tuple[dict[str, Decision], list[str]]:
+        """Tracked entities the recorder keeps (with their decision), and those it excludes."""
         entity_filter = get_instance(self.hass).entity_filter
-        kept: dict[str, tuple[str, Decision]] = {}
+        kept: dict[str, Decision] = {}
         excluded: list[str] = []
         for state in self.hass.states.async_all():
             decision = self.ingestor.decision(state.entity_id, state)
@@ -206,7 +211,7 @@ class HistoryImporter:
             if entity_filter is not None and not entity_filter(state.entity_id):
                 excluded.append(state.entity_id)
             else:
-                kept[state.entity_id] = (state.domain, decision)
+                kept[state.entity_id] = decision
         return kept, sorted(excluded)
 
     async def async_load_plan(self) -> ImportPlan | None:
@@ -293,7 +298,7 @@ class HistoryImporter:
         return plan
 
     async def _async_slices(
-        self, plan: ImportPlan, entities: dict[str, tuple[str, Decision]]
+        self, plan: ImportPlan, entities: dict[str, Decision]
     ) -> None:
         recorder = get_instance(self.hass)
         entity_ids = sorted(entities)
@@ -302,24 +307,48 @@ class HistoryImporter:
         while not plan.finished:
             start = plan.cursor
             end = min(start + SLICE_SECONDS, plan.end)
-            rows: list[RawEventRow] = []
+            changes: list[HistoryChange] = []
             if entity_ids:
                 states = await recorder.async_add_executor_job(
                     _read_slice, self.hass, start, end, entity_ids
                 )
-                rows = await recorder.async_add_executor_job(history_rows, states, entities, start)
-            plan.rows_added += await self._async_write(rows)
+                changes = await recorder.async_add_executor_job(
+                    history_changes, states, entities, start
+                )
+            plan.rows_added += await self._async_write(changes, entities)
             plan.cursor = end
             plan.slices += 1
             await self.database.set_metadata({META_IMPORT: plan.to_json()})
             self._on_progress(STATE_RUNNING, plan.attributes())
 
-    async def _async_write(self, rows: list[RawEventRow]) -> int:
-        if not rows:
+    async def _async_write(
+        self, changes: list[HistoryChange], entities: Mapping[str, Decision]
+    ) -> int:
+        """Write one slice's changes; the number of rows that were new."""
+        if not changes:
             return 0
+        # The dictionaries are the loop's (live rows take keys from them), so keys are handed out
+        # here. Their rows go into the slice's transaction, and to the batching writer too, which
+        # never drops a dictionary row: whatever fails, no stored event is left without its key.
+        dictionaries = self.database.dictionaries
+        entity_rows = dictionaries.entity_rows(
+            {d.token for d in entities.values() if d.token is not None}
+        )
+        state_rows = dictionaries.state_rows(
+            {state for change in changes for state in change[1:3] if isinstance(state, str)}
+        )
+        self.database.enqueue(INSERT_ENTITY, entity_rows)
+        self.database.enqueue(INSERT_STATE, state_rows)
+        keys = dictionaries.states
+        rows = [
+            (epoch_us(ts), entity_key, keys[state], None if old is None else keys[old])
+            for entity_key, state, old, ts in changes
+        ]
         async with self.database.transaction() as conn:
+            await conn.executemany(INSERT_ENTITY, entity_rows)
+            await conn.executemany(INSERT_STATE, state_rows)
             before = conn.total_changes
-            await conn.executemany(INSERT_RAW_EVENT, rows)
+            await conn.executemany(INSERT_RAW_EVENT_COMPACT, rows)
             return conn.total_changes - before
 
 

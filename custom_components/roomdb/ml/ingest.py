@@ -5,16 +5,15 @@ HA, so it is a dict lookup of a cached per-entity decision (computed once per en
 options, the entity's device class and its area); the cache is dropped when the entity or device
 registry or the area mapping changes. Attribute-only updates (same state) are not recorded.
 
-RoomDB's own entities are never recorded. Rows are `INSERT OR IGNORE` with a dedupe key (sha1 of
-entity id, UTC epoch time and state), so a replayed event never adds a second row. The room is the
-mapping room whose `area_id` is the entity's area (its own, else its device's), else the area id
-itself.
+RoomDB's own entities are never recorded. Rows are `INSERT OR IGNORE` keyed by (time in µs,
+entity, state), so a replayed event never adds a second row. The room is the mapping room whose
+`area_id` is the entity's area (its own, else its device's), else the area id itself. The decision
+holds the entity's dictionary key, so an event costs two dict lookups and one tuple.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-import hashlib
 from typing import Any, Final
 
 from homeassistant.const import EVENT_STATE_CHANGED
@@ -29,59 +28,70 @@ from homeassistant.core import (
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from ..const import DOMAIN
+from ..db.compact import (
+    INSERT_ENTITY,
+    INSERT_RAW_EVENT_COMPACT,
+    INSERT_STATE,
+    EntityToken,
+)
 from ..db.database import Database
 from ..log import get_logger
 from ..rooms.mapping import AreaMapping
 from ..rooms.mapping_diff import MappingDiff
 from ..rooms.mapping_manager import MappingManager
+from ..timestamps import epoch_us
 from .features import PRESENCE_DOMAINS, RawEvent
 from .options import KIND_DEVICE_CLASSES, KIND_DOMAINS, OTHER_BINARY_KIND, MlSettings
 
 _LOGGER = get_logger(__name__)
 
-INSERT_RAW_EVENT: Final = (
-    "INSERT OR IGNORE INTO raw_events "
-    "(dedupe_key, entity_id, domain, device_class, room_id, state, old_state, ts) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-type RawEventRow = tuple[str, str, str, str | None, str | None, str, str | None, float]
-
-
-def dedupe_key(entity_id: str, ts: float, state: str) -> str:
-    """Stable key of one state change: the same change replayed gives the same key."""
-    return hashlib.sha1(
-        f"{entity_id}\x1f{ts:.6f}\x1f{state}".encode(), usedforsecurity=False
-    ).hexdigest()
-
-
-def raw_event_row(event: RawEvent) -> RawEventRow:
-    """The `raw_events` row (parameters of `INSERT_RAW_EVENT`) of one event."""
-    return (
-        dedupe_key(event.entity_id, event.ts, event.state),
-        event.entity_id,
-        event.domain,
-        event.device_class,
-        event.room_id,
-        event.state,
-        event.old_state,
-        event.ts,
-    )
-
 
 class RawEventWriter:
-    """Queues raw events on the batching writer and counts them."""
+    """Turns state changes into compact `raw_events` rows on the database's batching writer.
+
+    A row is four integers (time in µs, entity key, state key, old state key); the keys come from
+    the database's dictionaries, and a key seen for the first time queues its dictionary row in
+    the same batch. Nothing else is allocated per event.
+    """
 
     def __init__(self, database: Database) -> None:
         """Write through `database`'s hot path."""
         self.database = database
         self.queued = 0
 
+    def entity_key(self, token: EntityToken) -> int:
+        """The dictionary key of an entity as of an event (its row queued when new)."""
+        key = self.database.dictionaries.entities.get(token)
+        if key is None:
+            key = self.database.dictionaries.new_entity(token)
+            self.database.enqueue_one(INSERT_ENTITY, (key, *token))
+        return key
+
+    def _new_state(self, state: str) -> int:
+        key = self.database.dictionaries.new_state(state)
+        self.database.enqueue_one(INSERT_STATE, (key, state))
+        return key
+
+    @callback
+    def write_keyed(self, entity_key: int, state: str, old_state: str | None, ts: float) -> None:
+        """Queue one state change of an entity whose key is known (the listener's hot path)."""
+        states = self.database.dictionaries.states
+        state_key = states.get(state) or self._new_state(state)
+        old_key = None if old_state is None else states.get(old_state) or self._new_state(old_state)
+        self.database.enqueue_one(
+            INSERT_RAW_EVENT_COMPACT, (epoch_us(ts), entity_key, state_key, old_key)
+        )
+        self.queued += 1
+
     @callback
     def write(self, event: RawEvent) -> None:
-        """Queue one event (flushed with the next batch)."""
-        self.database.enqueue(INSERT_RAW_EVENT, (raw_event_row(event),))
-        self.queued += 1
+        """Queue one event (flushed with the next batch); a replayed event adds no row."""
+        self.write_keyed(
+            self.entity_key((event.entity_id, event.domain, event.device_class, event.room_id)),
+            event.state,
+            event.old_state,
+            event.ts,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,28 +146,11 @@ def rooms_by_area(mapping: AreaMapping) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """Whether an entity is recorded, and what its rows carry (device class, room)."""
+    """Whether an entity is recorded, and as which dictionary entity (with its domain, room)."""
 
     tracked: bool
-    device_class: str | None = None
-    room_id: str | None = None
-
-    def event(
-        self, entity_id: str, domain: str, state: str, old_state: str | None, ts: float
-    ) -> RawEvent:
-        """The raw event of one state change of the entity (live or from the recorder).
-
-        Microseconds, as a state's datetime has them: a replay gives the same dedupe key.
-        """
-        return RawEvent(
-            entity_id=entity_id,
-            domain=domain,
-            device_class=self.device_class,
-            room_id=self.room_id,
-            state=state,
-            old_state=old_state,
-            ts=round(ts, 6),
-        )
+    entity_key: int = 0
+    token: EntityToken | None = None
 
 
 _UNTRACKED: Final = Decision(tracked=False)
@@ -256,7 +249,8 @@ class Ingestor:
         if not self.rules.tracks(entity_id, domain, device_class, area_id):
             return _UNTRACKED
         room_id = self._area_rooms.get(area_id, area_id) if area_id is not None else None
-        return Decision(tracked=True, device_class=device_class, room_id=room_id)
+        token = (entity_id, domain, device_class, room_id)
+        return Decision(tracked=True, entity_key=self.writer.entity_key(token), token=token)
 
     @callback
     def _async_filter(self, data: EventStateChangedData) -> bool:
@@ -274,16 +268,11 @@ class Ingestor:
         data = event.data
         new_state = data["new_state"]
         assert new_state is not None  # the filter let only real state changes through
-        entity_id = data["entity_id"]
-        # Callback listeners run right after their filter, so the filter's decision is cached.
-        decision = self._decisions[entity_id]
         old_state = data["old_state"]
-        self.writer.write(
-            decision.event(
-                entity_id,
-                new_state.domain,
-                new_state.state,
-                old_state.state if old_state is not None else None,
-                new_state.last_changed_timestamp,
-            )
+        # Callback listeners run right after their filter, so the filter's decision is cached.
+        self.writer.write_keyed(
+            self._decisions[data["entity_id"]].entity_key,
+            new_state.state,
+            old_state.state if old_state is not None else None,
+            new_state.last_changed_timestamp,
         )

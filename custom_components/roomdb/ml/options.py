@@ -38,6 +38,13 @@ CONF_FEATURE_RETENTION_DAYS: Final = "feature_retention_days"
 CONF_ASLEEP_THRESHOLD: Final = "asleep_threshold"
 CONF_CHANGEPOINT_FALSE_ALARMS: Final = "changepoint_false_alarms_per_year"
 CONF_TRAIN_ON_SUGGESTIONS: Final = "train_on_suggestions"
+CONF_DB_VACUUM: Final = "db_vacuum"
+VACUUM_OFF: Final = "off"
+VACUUM_INCREMENTAL: Final = "incremental"
+VACUUM_WEEKLY: Final = "weekly"
+VACUUM_MODES: Final = (VACUUM_OFF, VACUUM_INCREMENTAL, VACUUM_WEEKLY)
+"""After the nightly trim: nothing (freed pages are reused by later rows), give the freed pages
+back to the file system in slices every night, or rewrite the whole file (VACUUM) once a week."""
 
 KIND_DEVICE_CLASSES: Final[Mapping[str, frozenset[str]]] = {
     "motion": frozenset({"motion"}),
@@ -117,6 +124,7 @@ class MlSettings:
     asleep_threshold: float = DEFAULT_ASLEEP_THRESHOLD
     changepoint_false_alarms: float = DEFAULT_CHANGEPOINT_FALSE_ALARMS
     train_on_suggestions: bool = False
+    db_vacuum: str = VACUUM_OFF
 
     @property
     def sleep_helpers(self) -> frozenset[str]:
@@ -159,6 +167,11 @@ class MlSettings:
                 52.0,
             ),
             train_on_suggestions=options.get(CONF_TRAIN_ON_SUGGESTIONS) is True,
+            db_vacuum=(
+                str(options[CONF_DB_VACUUM])
+                if options.get(CONF_DB_VACUUM) in VACUUM_MODES
+                else VACUUM_OFF
+            ),
         )
 
 
@@ -217,6 +230,13 @@ def ml_schema(options: Mapping[str, Any]) -> vol.Schema:
             vol.Required(
                 CONF_TRAIN_ON_SUGGESTIONS, default=current.train_on_suggestions
             ): selector.BooleanSelector(),
+            vol.Required(CONF_DB_VACUUM, default=current.db_vacuum): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=list(VACUUM_MODES),
+                    translation_key="db_vacuum",
+                    mode=selector.SelectSelectorMode.DROPDOWN,
+                )
+            ),
         }
     )
 

@@ -54,7 +54,7 @@ from .labels import SleepLabel
 from .nights import suggest_nights
 from .options import MlSettings
 from .pairing import CONTEXT_WINDOWS, QUIET_CAP_SECONDS
-from .retention import async_trim
+from .retention import async_trim, async_vacuum
 from .status import READINESS_ERROR, READINESS_TRAINED, TIMESTAMP_KEYS, MlStatus
 from .training import Inference, clr_config, infer_latest, train_from_records
 
@@ -779,4 +779,5 @@ class MlPipeline:
             raw_days=self.settings.raw_retention_days,
             feature_days=self.settings.feature_retention_days,
         )
-        return {"status": "ok", "detail": "trimmed", **result.as_dict()}
+        vacuum = await async_vacuum(self.database, self.settings.db_vacuum, dt_util.now().weekday())
+        return {"status": "ok", "detail": "trimmed", **result.as_dict(), **vacuum}

@@ -1,7 +1,9 @@
 """SQL of the ML data layer: every read and write of its tables goes through here.
 
 Reads use the database's shared connection; writes are short transactions (features are written
-per chunk with `executemany`). Times are UTC epoch seconds, `*_at` stamps ISO 8601 UTC text.
+per chunk with `executemany`). Times are UTC epoch seconds, `*_at` stamps ISO 8601 UTC text; raw
+events are filtered on their integer µs time (`ts_us`, the compact table's key) so time ranges
+use the index.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from ..db.database import Database
-from ..timestamps import utc_now_iso
+from ..timestamps import epoch_from_us, epoch_us, utc_now_iso
 from .clr import ClrArtifact
 from .episodes import Episode
 from .features import FEATURE_NAMES, FeatureRow, RawEvent, Span
@@ -25,8 +27,8 @@ type FeatureRecord = tuple[str, float, float, str, float, int]
 """One `features` row as `feature_rows_from_long` takes it."""
 
 INSERT_FEATURE: Final = (
-    "INSERT OR REPLACE INTO features (room_id, window_start, window_end, feature_name, value, "
-    "feature_set_version, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT OR REPLACE INTO ml_features (window_start, feature_key, feature_set_version, "
+    "window_end, value, run_key) VALUES (?, ?, ?, ?, ?, ?)"
 )
 UPSERT_LABEL: Final = (
     "INSERT INTO labels (night_date, tz, start_utc, end_utc, source, updated_at, noon_after_utc) "
@@ -60,34 +62,59 @@ def _record(row: Any) -> FeatureRecord:
 
 async def async_event_span(database: Database) -> tuple[float | None, float | None]:
     """Time of the first and the last raw event."""
-    row = await database.fetchone("SELECT MIN(ts), MAX(ts) FROM raw_events")
-    if row is None or row[0] is None:
+    # Both ends from the compact table's key (and the old table's index while it is copied).
+    row = await database.fetchone("SELECT MIN(ts_us), MAX(ts_us) FROM ml_raw_events")
+    ends = [] if row is None or row[0] is None else [epoch_from_us(row[0]), epoch_from_us(row[1])]
+    if database.legacy_pending:
+        row = await database.fetchone("SELECT MIN(ts), MAX(ts) FROM raw_events_v4")
+        if row is not None and row[0] is not None:
+            ends += [float(row[0]), float(row[1])]
+    if not ends:
         return None, None
-    return float(row[0]), float(row[1])
+    return min(ends), max(ends)
 
 
 async def async_events_between(database: Database, start: float, end: float) -> list[RawEvent]:
     """Raw events with `start <= ts < end`, oldest first."""
     rows = await database.fetchall(
         "SELECT entity_id, domain, device_class, room_id, state, old_state, ts "
-        "FROM raw_events WHERE ts >= ? AND ts < ? ORDER BY ts",
-        (start, end),
+        "FROM raw_events WHERE ts_us >= ? AND ts_us < ? ORDER BY ts_us",
+        (epoch_us(start), epoch_us(end)),
     )
     return [_event(row) for row in rows]
 
 
 async def async_carry_in(database: Database, before: float) -> list[RawEvent]:
     """The last event before `before` of every entity (the state it carries into a window)."""
-    # One index lookup per entity (ix_raw_events_entity_ts) instead of a scan of the history.
+    # One index lookup per entity key (ix_ml_raw_events_entity), then one key lookup per entity;
+    # materialised first, so that the planner cannot turn it into a scan of every event.
     rows = await database.fetchall(
-        "SELECT r.entity_id, r.domain, r.device_class, r.room_id, r.state, r.old_state, r.ts "
-        "FROM (SELECT DISTINCT entity_id FROM raw_events) AS e "
-        "JOIN raw_events AS r ON r.id = ("
-        "SELECT id FROM raw_events WHERE entity_id = e.entity_id AND ts < ? "
-        "ORDER BY ts DESC LIMIT 1)",
-        (before,),
+        "WITH last AS MATERIALIZED (SELECT entity_key, (SELECT MAX(ts_us) FROM ml_raw_events "
+        "WHERE entity_key = e.entity_key AND ts_us < ?) AS ts_us FROM ml_entities AS e) "
+        "SELECT e.entity_id, e.domain, e.device_class, e.room_id, s.state, o.state, "
+        "r.ts_us / 1000000.0 "
+        "FROM last CROSS JOIN ml_raw_events AS r "
+        "ON r.ts_us = last.ts_us AND r.entity_key = last.entity_key "
+        "JOIN ml_entities AS e ON e.entity_key = r.entity_key "
+        "JOIN ml_states AS s ON s.state_key = r.state_key "
+        "LEFT JOIN ml_states AS o ON o.state_key = r.old_state_key",
+        (epoch_us(before),),
     )
-    return [_event(row) for row in rows]
+    if database.legacy_pending:
+        rows += await database.fetchall(
+            "SELECT r.entity_id, r.domain, r.device_class, r.room_id, r.state, r.old_state, r.ts "
+            "FROM (SELECT DISTINCT entity_id FROM raw_events_v4) AS e "
+            "JOIN raw_events_v4 AS r ON r.id = ("
+            "SELECT id FROM raw_events_v4 WHERE entity_id = e.entity_id AND ts < ? "
+            "ORDER BY ts DESC LIMIT 1)",
+            (before,),
+        )
+    latest: dict[str, RawEvent] = {}
+    for event in map(_event, rows):
+        known = latest.get(event.entity_id)
+        if known is None or event.ts > known.ts:
+            latest[event.entity_id] = event
+    return list(latest.values())
 
 
 async def async_add_gap(database: Database, start: float, end: float) -> None:
@@ -130,23 +157,46 @@ async def async_rooms_at(database: Database, window_start: float, version: int) 
 
 async def async_write_features(database: Database, rows: Sequence[FeatureRow]) -> int:
     """Insert or replace the rows (long format); return how many values were written."""
+    if not rows:
+        return 0
     computed_at = utc_now_iso()
-    values = [
-        (
-            row.room_id,
-            row.window_start,
-            row.window_end,
-            name,
-            value,
-            row.feature_set_version,
-            computed_at,
+    pairs = {(row.room_id, name) for row in rows for name in FEATURE_NAMES}
+    async with database.transaction() as conn:
+        await conn.execute(
+            "INSERT OR IGNORE INTO ml_feature_runs (computed_at) VALUES (?)", (computed_at,)
         )
-        for row in rows
-        for name, value in zip(FEATURE_NAMES, row.values, strict=True)
-    ]
-    if values:
-        async with database.transaction() as conn:
-            await conn.executemany(INSERT_FEATURE, values)
+        await conn.executemany(
+            "INSERT OR IGNORE INTO ml_feature_keys (room_id, feature_name) VALUES (?, ?)", pairs
+        )
+        async with conn.execute(
+            "SELECT feature_key, room_id, feature_name FROM ml_feature_keys"
+        ) as cursor:
+            keys = {(str(r[1]), str(r[2])): int(r[0]) for r in await cursor.fetchall()}
+        async with conn.execute(
+            "SELECT run_key FROM ml_feature_runs WHERE computed_at = ?", (computed_at,)
+        ) as cursor:
+            run = await cursor.fetchone()
+        assert run is not None
+        values = [
+            (
+                row.window_start,
+                keys[row.room_id, name],
+                row.feature_set_version,
+                row.window_end,
+                value,
+                run[0],
+            )
+            for row in rows
+            for name, value in zip(FEATURE_NAMES, row.values, strict=True)
+        ]
+        await conn.executemany(INSERT_FEATURE, values)
+        if database.legacy_pending:
+            # The old table's rows of these windows would show next to the new ones.
+            await conn.executemany(
+                "DELETE FROM features_v4 WHERE room_id = ? AND window_start = ? "
+                "AND feature_set_version = ?",
+                [(row.room_id, row.window_start, row.feature_set_version) for row in rows],
+            )
     return len(values)
 
 
