@@ -297,9 +297,7 @@ class HistoryImporter:
         await self._on_imported(plan.start)
         return plan
 
-    async def _async_slices(
-        self, plan: ImportPlan, entities: dict[str, Decision]
-    ) -> None:
+    async def _async_slices(self, plan: ImportPlan, entities: dict[str, Decision]) -> None:
         recorder = get_instance(self.hass)
         entity_ids = sorted(entities)
         await self.database.set_metadata({META_IMPORT: plan.to_json()})
