@@ -202,7 +202,12 @@ async def async_write_features(database: Database, rows: Sequence[FeatureRow]) -
 
 async def async_delete_features_since(database: Database, since: float) -> int:
     """Drop the feature windows from `since` on (recomputed after older events arrived)."""
-    return await database.execute_write("DELETE FROM features WHERE window_start >= ?", (since,))
+    async with database.transaction() as conn:
+        before = conn.total_changes
+        await conn.execute("DELETE FROM ml_features WHERE window_start >= ?", (since,))
+        if database.legacy_pending:
+            await conn.execute("DELETE FROM features_v4 WHERE window_start >= ?", (since,))
+        return conn.total_changes - before
 
 
 async def async_feature_records(
