@@ -8,14 +8,15 @@ import json
 import numpy as np
 import pytest
 
+from custom_components.roomdb.ml import metrics
 from custom_components.roomdb.ml.clr import (
     ClrArtifact,
     ClrConfig,
     NotReady,
     Scaler,
     apply_platt,
-    decision_function,
     check_training_gates,
+    decision_function,
     fit_calibrated_logistic,
     fit_logistic,
     fit_naive_bayes,
@@ -23,7 +24,6 @@ from custom_components.roomdb.ml.clr import (
     predict_proba,
     train_clr,
 )
-from custom_components.roomdb.ml import metrics
 from custom_components.roomdb.ml.features import HOME_ROOM_ID
 from custom_components.roomdb.ml.pairing import PairedDataset, interleaved_group_folds, pair_windows
 

@@ -78,7 +78,7 @@ class Scaler:
 
     @classmethod
     def fit(cls, x: FloatArray, clip: float | None = None) -> Scaler:
-        """Fit to the columns of `x` (population variance); `clip` bounds the standardised values."""
+        """Fit to the columns of `x` (population variance); `clip` bounds standardised values."""
         n = x.shape[0]
         mean = x.mean(axis=0)
         var = x.var(axis=0)
@@ -267,6 +267,7 @@ def _fit_scaled(
     c: float,
     tol: float,
     weight: FloatArray,
+    *,
     clip: float | None,
 ) -> tuple[Scaler, LogisticFit]:
     scaler = Scaler.fit(x, clip)
@@ -287,7 +288,7 @@ def out_of_fold_decision(
     weight = np.ones(x.shape[0]) if sample_weight is None else sample_weight
     scores = np.full(x.shape[0], np.nan)
     for train, test in folds:
-        scaler, fit = _fit_scaled(x[train], y[train], c, tol, weight[train], clip)
+        scaler, fit = _fit_scaled(x[train], y[train], c, tol, weight[train], clip=clip)
         scores[test] = scaler.transform(x[test]) @ fit.coef + fit.intercept
     if np.isnan(scores).any():
         raise ValueError("folds must cover every row")
@@ -313,7 +314,7 @@ def fit_calibrated_logistic(
     )
     scores = out_of_fold_decision(x, labels, folds, c, sample_weight=weight, tol=tol, clip=clip)
     a, b = fit_platt(scores, labels, sample_weight=weight)
-    scaler, fit = _fit_scaled(x, labels, c, tol, weight, clip)
+    scaler, fit = _fit_scaled(x, labels, c, tol, weight, clip=clip)
     return CalibratedLogistic(scaler=scaler, fit=fit, calibration_a=a, calibration_b=b)
 
 
