@@ -29,9 +29,10 @@ alarm whenever any stream has an odd night).
   hazard H the odds are about H times the sum of the recent Bayes factors, whose expectation
   without a change is `RECENT_DAYS`, so by Markov's inequality a false alarm on a given day has
   a chance of at most `false_alarms_per_year / 365` under the model) and at most 1 / H. The cap
-  is empirical: the shuffled replay of a routine's days overstates how odd they look in a row
-  (thresholds of 1e5 to 1e20), which delayed alarms by days on the harness's homes;
-  `bench/bench_sleep.py` measures the false alarms it costs;
+  is empirical: the shuffled replay of a routine's days can overstate how odd they look in a row
+  (thresholds of 1e5 to 1e20 when each day was compared with all days rather than its own
+  weekday), which delayed alarms by days on the harness's homes; `bench/bench_sleep.py` and
+  `bench/bench_routine.py` measure the false alarms it costs;
 - an alarm names the night the new routine began (the most probable start among the recent
   days); the detector then learns the new routine for `REFERENCE_DAYS` days and starts over;
 - `run_length`: the most probable number of days the current routine has lasted.
