@@ -54,8 +54,8 @@ WEEK: Final = 7 * 86400.0
 SIX_WEEKS: Final = 42.0
 
 
-def records_of(home: Household) -> list[FeatureRecord]:
-    """Home-wide feature values as RoomDB would have stored them."""
+def records_of(home: Household, *, rooms_too: bool = False) -> list[FeatureRecord]:
+    """Home-wide (with `rooms_too`, also per-room) feature values as RoomDB would store them."""
     devices = {d.entity_id: d for d in home.devices}
     last: dict[str, str] = {}
     events = []
@@ -80,7 +80,7 @@ def records_of(home: Household) -> list[FeatureRecord]:
     return [
         (r.room_id, r.window_start, r.window_end, name, value, r.feature_set_version)
         for r in rows
-        if r.room_id == HOME_ROOM_ID
+        if rooms_too or r.room_id == HOME_ROOM_ID
         for name, value in r.as_dict().items()
     ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cache
 import json
 
@@ -17,6 +17,7 @@ from custom_components.roomdb.ml.changepoints import (
     advance,
     day_end,
     dimension_names,
+    learned_model,
     new_model,
     start_tracker,
 )
@@ -162,3 +163,26 @@ def test_pooled_detector_adds_the_dimensions_evidence_and_skips_missing_ones() -
     unchanged = Bocpd.from_dict(before)
     assert np.array_equal(again.moved_mu[0, 1:], unchanged.moved_mu[0, :-1])
     assert not np.array_equal(again.moved_mu[1, 1:], unchanged.moved_mu[1, :-1])
+
+
+def _routine(weekend: float) -> list[tuple[date, np.ndarray]]:
+    """Fourteen ordinary days; Saturdays and Sundays differ by `weekend` in twelve shares."""
+    rng = np.random.default_rng(5)
+    days = []
+    for i in range(14):
+        day = date(2026, 3, 2) + timedelta(days=i)
+        vector = 0.5 + 0.05 * rng.standard_normal(len(dimension_names()))
+        if day.weekday() >= 5:
+            vector[:12] += weekend
+        days.append((day, vector))
+    return days
+
+
+def test_a_weekly_pattern_does_not_raise_the_alarm_threshold() -> None:
+    # The threshold is calibrated on the routine's own days, each compared with the others as
+    # the detector compares a new day with the routine: with its own weekday. Compared with the
+    # weekdays instead, every weekend day looked like a change and the threshold hit its cap.
+    plain = learned_model(_routine(0.0), CONFIG, 2.0)[1]
+    weekly = learned_model(_routine(0.4), CONFIG, 2.0)[1]
+    assert weekly == pytest.approx(plain)
+    assert weekly < 1 / CONFIG.hazard / 10

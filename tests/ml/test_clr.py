@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from custom_components.roomdb.ml import metrics
 from custom_components.roomdb.ml.clr import (
     ClrArtifact,
     ClrConfig,
@@ -15,6 +16,7 @@ from custom_components.roomdb.ml.clr import (
     Scaler,
     apply_platt,
     check_training_gates,
+    decision_function,
     fit_calibrated_logistic,
     fit_logistic,
     fit_naive_bayes,
@@ -204,13 +206,14 @@ def test_trained_artifact_round_trips_and_predicts_with_a_dot_product() -> None:
     again = ClrArtifact.from_json(text)
     assert again == artifact
     folds = interleaved_group_folds(data.groups, 5)
-    model = fit_calibrated_logistic(data.x, data.y, folds, CONFIG.c)
+    model = fit_calibrated_logistic(data.x, data.y, folds, CONFIG.c, clip=CONFIG.z_clip)
     np.testing.assert_allclose(
         predict_proba(again, data.x), model.predict_proba(data.x), atol=1e-12
     )
-    # By hand: standardise, dot, Platt.
+    # By hand: standardise, clip, dot, Platt.
     row = data.x[100]
     z = (row - np.array(artifact.scaler_mean)) / np.array(artifact.scaler_scale)
+    z = np.clip(z, -artifact.z_clip, artifact.z_clip)
     logit = z @ np.array(artifact.coef) + artifact.intercept
     by_hand = 1 / (1 + np.exp(artifact.calibration_a * logit + artifact.calibration_b))
     assert predict_proba(artifact, row)[0] == pytest.approx(by_hand, rel=1e-12)
@@ -272,3 +275,49 @@ def test_config_validation() -> None:
         ClrConfig(min_nights=3, validation_nights=2)
     with pytest.raises(ValueError):
         ClrConfig(calibration_folds=1)
+
+
+def test_a_rare_feature_does_not_flatten_the_calibration() -> None:
+    # A feature that is on in one night only (a light left on all evening) has a tiny spread:
+    # standardised it is hundreds of spreads out. Unclipped, the out-of-fold logits of that
+    # night reach tens and, wrong, dominate the Platt fit: the slope shrinks and every other
+    # probability is pulled towards 0.5 (underconfident). Clipped, the calibrator stays close
+    # to the identity and the probabilities stay calibrated on ordinary windows.
+    rng = np.random.default_rng(3)
+    nights = 30
+    per_night = 96
+    groups = np.repeat(np.arange(nights), per_night)
+    y = np.tile((np.arange(per_night) < 32).astype(np.int64), nights)
+    signal = y * 2.0 - 1.0 + rng.normal(0, 0.7, y.size)
+    rare = np.zeros(y.size)
+    odd = (groups == 11) & (y == 0)
+    rare[np.flatnonzero(odd)[:16]] = 1.0  # awake, but the rare feature looks like sleep
+    night_light = (y == 1) & (rng.random(y.size) < 0.02)
+    rare[night_light] = 1.0
+    x = np.column_stack([signal, rare])
+    weights = 0.5 ** ((nights - 1 - groups) / 10.0)  # recency-weighted like training
+    folds = interleaved_group_folds(groups, 5)
+    clipped = fit_calibrated_logistic(x, y, folds, sample_weight=weights, clip=5.0)
+    unclipped = fit_calibrated_logistic(x, y, folds, sample_weight=weights)
+    assert abs(clipped.calibration_a) > abs(unclipped.calibration_a)
+    ordinary = rare == 0
+    prob = clipped.predict_proba(x[ordinary])
+    truth = y[ordinary]
+    assert metrics.expected_calibration_error(truth, prob) < 0.02
+    assert metrics.expected_calibration_error(
+        truth, unclipped.predict_proba(x[ordinary])
+    ) > metrics.expected_calibration_error(truth, prob)
+
+
+def test_a_version_1_artifact_predicts_without_a_clip() -> None:
+    artifact = train_clr(household_dataset(), CONFIG)
+    assert isinstance(artifact, ClrArtifact)
+    old = {**artifact.to_dict(), "artifact_version": 1}
+    del old["z_clip"]
+    again = ClrArtifact.from_dict(old)
+    assert again.z_clip is None
+    far = np.array(artifact.scaler_mean) + 50 * np.array(artifact.scaler_scale)
+    z = (far - np.array(artifact.scaler_mean)) / np.array(artifact.scaler_scale)
+    logit = z @ np.array(artifact.coef) + artifact.intercept
+    assert float(decision_function(again, far)[0]) == pytest.approx(logit, rel=1e-9)
+    assert float(decision_function(artifact, far)[0]) != pytest.approx(logit, rel=1e-3)

@@ -25,13 +25,14 @@ alarm whenever any stream has an odd night).
   like a new routine until the next day shows whether it lasted);
 - an alarm is raised when the odds of such a recent run against an older one (`recent_odds`)
   reach the routine's threshold: the odds the routine's own days reach at a share of
-  `false_alarms_per_year / 365` of days (see `_learned_model`), at least `alarm_odds(...)` (with
+  `false_alarms_per_year / 365` of days (see `learned_model`), at least `alarm_odds(...)` (with
   hazard H the odds are about H times the sum of the recent Bayes factors, whose expectation
   without a change is `RECENT_DAYS`, so by Markov's inequality a false alarm on a given day has
   a chance of at most `false_alarms_per_year / 365` under the model) and at most 1 / H. The cap
-  is empirical: the shuffled replay of a routine's days overstates how odd they look in a row
-  (thresholds of 1e5 to 1e20), which delayed alarms by days on the harness's homes;
-  `bench/bench_sleep.py` measures the false alarms it costs;
+  is empirical: the shuffled replay of a routine's days can overstate how odd they look in a row
+  (thresholds of 1e5 to 1e20 when each day was compared with all days rather than its own
+  weekday), which delayed alarms by days on the harness's homes; `bench/bench_sleep.py` and
+  `bench/bench_routine.py` measure the false alarms it costs;
 - an alarm names the night the new routine began (the most probable start among the recent
   days); the detector then learns the new routine for `REFERENCE_DAYS` days and starts over;
 - `run_length`: the most probable number of days the current routine has lasted.
@@ -82,6 +83,8 @@ BIN_HOURS: Final = 3
 COVERAGE: Final = 0.9
 BIN_COVERAGE: Final = 0.5
 RECENT_DAYS: Final = 3
+SAME_WEEKDAY_LEFT_OUT: Final = 1
+"""A routine day left out for calibration is compared with its weekday's one remaining day."""
 TOP_SIGNALS: Final = 3
 SIGNALS: Final[dict[str, str]] = {
     "activity": "activity_events",
@@ -218,7 +221,10 @@ def daily_profiles(
 
 
 def standardise(
-    vector: FloatArray, weekday: int, history: Sequence[tuple[date, FloatArray]]
+    vector: FloatArray,
+    weekday: int,
+    history: Sequence[tuple[date, FloatArray]],
+    same_weekday: int = 2,
 ) -> FloatArray:
     """The day's clipped differences from the routine in `history`, in robust spreads.
 
@@ -235,7 +241,7 @@ def standardise(
 
         def reference(day: int) -> FloatArray:
             same = values[days == day]
-            out: FloatArray = np.nanmedian(same, axis=0) if len(same) >= 2 else overall
+            out: FloatArray = np.nanmedian(same, axis=0) if len(same) >= same_weekday else overall
             return out
 
         residuals = np.array([v - reference(int(d)) for d, v in zip(days, values, strict=True)])
@@ -288,13 +294,17 @@ def new_model(config: BocpdConfig) -> Bocpd:
     return Bocpd(len(names), pooled, routine)
 
 
-def _learned_model(
+def learned_model(
     routine: Sequence[tuple[date, FloatArray]], config: BocpdConfig, false_alarms_per_year: float
 ) -> tuple[Bocpd, float]:
     """A detector that has seen the routine's own days, and the alarm odds calibrated on them.
 
     The routine's days, each standardised against the others, are fed silently (a detector fed
-    nothing would believe a routine began the day it starts). Then `CALIBRATION_DAYS` days, drawn
+    nothing would believe a routine began the day it starts). Each is compared with its own
+    weekday as a new day is: a routine of `REFERENCE_DAYS` has two of each weekday, so the day
+    left out has one of its weekday among the others, and that one is its reference (with the
+    all-days median instead, every Saturday of a home with different weekends looked like a new
+    routine, and the threshold sat at its cap). Then `CALIBRATION_DAYS` days, drawn
     from them in shuffled rounds of every day once, are run through a copy: the odds that a day
     of the routine itself reaches set the threshold, at `false_alarms_per_year / 365` of those
     days (never below the model-based `alarm_odds`). Real homes are less regular than any model
@@ -304,7 +314,7 @@ def _learned_model(
     scores = []
     for i, (day, vector) in enumerate(routine):
         others = [*routine[:i], *routine[i + 1 :]]
-        scores.append(standardise(vector, day.weekday(), others))
+        scores.append(standardise(vector, day.weekday(), others, SAME_WEEKDAY_LEFT_OUT))
         model.update(scores[-1])
     rng = np.random.default_rng(routine[0][0].toordinal())
     replay = Bocpd.from_dict(model.to_dict())
@@ -465,7 +475,7 @@ def _feed(
         if len(routine) < REFERENCE_DAYS:
             continue  # still learning the routine
         if state.model is None:
-            state.model, state.threshold = _learned_model(routine, config, false_alarms_per_year)
+            state.model, state.threshold = learned_model(routine, config, false_alarms_per_year)
             state.days = []
         scores = standardise(vector, day.weekday(), routine)
         state.model.update(scores)

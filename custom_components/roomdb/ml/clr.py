@@ -3,7 +3,13 @@
 scikit-learn has no musl wheels, so HA OS cannot install it; this module reimplements the parts
 RoomDB needs and the tests hold it against scikit-learn:
 
-- `Scaler`: `StandardScaler` (population std; constant features get scale 1).
+- `Scaler`: `StandardScaler` (population std; constant features get scale 1), optionally clipping
+  the standardised values at +-`clip`: a feature that is almost always zero in training (a
+  bathroom light left on all evening, once in six weeks) has a tiny spread, so a rare value sits
+  hundreds of spreads out and a linear model extrapolates it to a logit of +-50 or more. Clipped,
+  such a window weighs like a strong but ordinary observation. Without the clip, those few
+  out-of-fold windows dominate the Platt fit's log loss and flatten the calibrator's slope
+  (underconfident probabilities everywhere else).
 - `fit_logistic`: the minimiser of `LogisticRegression(C=C)` with the default l2 penalty and
   `fit_intercept=True`: C * sum(weight * log-loss) + ||w||^2 / 2, intercept not penalised (the
   weights are scikit-learn's `sample_weight`). Solved by Newton's method with a backtracking
@@ -33,7 +39,11 @@ import numpy.typing as npt
 from . import metrics
 from .pairing import Fold, PairedDataset, interleaved_group_folds, last_nights_split
 
-ARTIFACT_VERSION: Final = 1
+ARTIFACT_VERSION: Final = 2
+"""2: standardised values are clipped at `z_clip` (version 1 artifacts have no clip)."""
+
+Z_CLIP: Final = 5.0
+"""Standardised features are clipped at +-Z_CLIP spreads (see the module docstring)."""
 
 type FloatArray = npt.NDArray[np.float64]
 
@@ -64,21 +74,23 @@ class Scaler:
 
     mean: FloatArray
     scale: FloatArray
+    clip: float | None = None
 
     @classmethod
-    def fit(cls, x: FloatArray) -> Scaler:
-        """Fit to the columns of `x` (population variance)."""
+    def fit(cls, x: FloatArray, clip: float | None = None) -> Scaler:
+        """Fit to the columns of `x` (population variance); `clip` bounds standardised values."""
         n = x.shape[0]
         mean = x.mean(axis=0)
         var = x.var(axis=0)
         # StandardScaler treats a column as constant when its variance is within rounding error.
         constant = var <= n * _EPS * var + (n * mean * _EPS) ** 2
         scale = np.where(constant, 1.0, np.sqrt(var))
-        return cls(mean=mean, scale=scale)
+        return cls(mean=mean, scale=scale, clip=clip)
 
     def transform(self, x: FloatArray) -> FloatArray:
-        """Standardise `x`."""
-        return (x - self.mean) / self.scale
+        """Standardise `x` (clipped at +-clip when set)."""
+        z: FloatArray = (x - self.mean) / self.scale
+        return z if self.clip is None else np.clip(z, -self.clip, self.clip)
 
 
 # --- logistic regression -------------------------------------------------------------------------
@@ -250,9 +262,15 @@ class CalibratedLogistic:
 
 
 def _fit_scaled(
-    x: FloatArray, y: npt.NDArray[Any], c: float, tol: float, weight: FloatArray
+    x: FloatArray,
+    y: npt.NDArray[Any],
+    c: float,
+    tol: float,
+    weight: FloatArray,
+    *,
+    clip: float | None,
 ) -> tuple[Scaler, LogisticFit]:
-    scaler = Scaler.fit(x)
+    scaler = Scaler.fit(x, clip)
     return scaler, fit_logistic(scaler.transform(x), y, c, sample_weight=weight, tol=tol)
 
 
@@ -264,12 +282,13 @@ def out_of_fold_decision(
     *,
     sample_weight: FloatArray | None = None,
     tol: float = 1e-10,
+    clip: float | None = None,
 ) -> FloatArray:
     """Decision values for every row from a model (scaler + LR) fitted without the row's fold."""
     weight = np.ones(x.shape[0]) if sample_weight is None else sample_weight
     scores = np.full(x.shape[0], np.nan)
     for train, test in folds:
-        scaler, fit = _fit_scaled(x[train], y[train], c, tol, weight[train])
+        scaler, fit = _fit_scaled(x[train], y[train], c, tol, weight[train], clip=clip)
         scores[test] = scaler.transform(x[test]) @ fit.coef + fit.intercept
     if np.isnan(scores).any():
         raise ValueError("folds must cover every row")
@@ -284,6 +303,7 @@ def fit_calibrated_logistic(
     *,
     sample_weight: npt.ArrayLike | None = None,
     tol: float = 1e-10,
+    clip: float | None = None,
 ) -> CalibratedLogistic:
     """Platt calibrator on out-of-fold scores, classifier refitted on all rows (ensemble=False)."""
     labels = np.asarray(y)
@@ -292,9 +312,9 @@ def fit_calibrated_logistic(
         if sample_weight is None
         else np.asarray(sample_weight, dtype=np.float64)
     )
-    scores = out_of_fold_decision(x, labels, folds, c, sample_weight=weight, tol=tol)
+    scores = out_of_fold_decision(x, labels, folds, c, sample_weight=weight, tol=tol, clip=clip)
     a, b = fit_platt(scores, labels, sample_weight=weight)
-    scaler, fit = _fit_scaled(x, labels, c, tol, weight)
+    scaler, fit = _fit_scaled(x, labels, c, tol, weight, clip=clip)
     return CalibratedLogistic(scaler=scaler, fit=fit, calibration_a=a, calibration_b=b)
 
 
@@ -364,6 +384,7 @@ class ClrArtifact:
     n_rows: int
     n_nights: int
     metrics: dict[str, float] = field(default_factory=dict)
+    z_clip: float | None = None
     artifact_version: int = ARTIFACT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -392,6 +413,7 @@ class ClrArtifact:
             n_rows=int(data["n_rows"]),
             n_nights=int(data["n_nights"]),
             metrics={str(k): float(v) for k, v in data.get("metrics", {}).items()},
+            z_clip=None if data.get("z_clip") is None else float(data["z_clip"]),
             artifact_version=version,
         )
 
@@ -411,6 +433,8 @@ def decision_function(artifact: ClrArtifact, x: npt.ArrayLike) -> FloatArray:
     if rows.shape[1] != len(artifact.coef):
         raise ValueError(f"expected {len(artifact.coef)} features, got {rows.shape[1]}")
     standardised = (rows - np.asarray(artifact.scaler_mean)) / np.asarray(artifact.scaler_scale)
+    if artifact.z_clip is not None:
+        standardised = np.clip(standardised, -artifact.z_clip, artifact.z_clip)
     logit: FloatArray = standardised @ np.asarray(artifact.coef) + artifact.intercept
     return logit
 
@@ -433,6 +457,7 @@ class ClrConfig:
     calibration_folds: int = 5
     validation_nights: int = 2
     tol: float = 1e-10
+    z_clip: float | None = Z_CLIP
 
     def __post_init__(self) -> None:
         """Reject settings that cannot give both a validation split and two calibration folds."""
@@ -489,7 +514,13 @@ def _fit_on(dataset: PairedDataset, config: ClrConfig, weight: FloatArray) -> Ca
     n_folds = min(config.calibration_folds, dataset.n_nights)
     folds = interleaved_group_folds(dataset.groups, n_folds)
     return fit_calibrated_logistic(
-        dataset.x, dataset.y, folds, config.c, sample_weight=weight, tol=config.tol
+        dataset.x,
+        dataset.y,
+        folds,
+        config.c,
+        sample_weight=weight,
+        tol=config.tol,
+        clip=config.z_clip,
     )
 
 
@@ -548,4 +579,5 @@ def train_clr(
         n_rows=dataset.n_rows,
         n_nights=dataset.n_nights,
         metrics=scores,
+        z_clip=config.z_clip,
     )
