@@ -90,6 +90,15 @@ def test_no_sql_is_built_from_strings() -> None:
         ("db/database.py", 'f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}"'),
         ("db/database.py", 'f"PRAGMA application_id={APPLICATION_ID}"'),
         ("db/database.py", 'f"SELECT COUNT(*) FROM {table}"'),
+        ("db/database.py", 'f"PRAGMA auto_vacuum={AUTO_VACUUM_INCREMENTAL}"'),
+        ("db/database.py", 'f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})"'),
+        ("db/compact.py", '"SELECT MIN(id) FROM raw_events_v4 WHERE id > " + COPIED_RAW_ID_SQL'),
+        # Table and column names from retention's fixed (table, column) pairs.
+        (
+            "ml/retention.py",
+            'f"SELECT {column} FROM {table} WHERE {column} < ? "  # noqa: S608\n'
+            '                    f"ORDER BY {column} LIMIT 1 OFFSET ?"',
+        ),
     }
     found: set[tuple[str, str]] = set()
     for path in PACKAGE.rglob("*.py"):
