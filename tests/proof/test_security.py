@@ -96,8 +96,10 @@ def test_no_sql_is_built_from_strings() -> None:
         # Table and column names from retention's fixed (table, column) pairs.
         (
             "ml/retention.py",
-            'f"SELECT {column} FROM {table} WHERE {column} < ? "  # noqa: S608\n'
-            '                    f"ORDER BY {column} LIMIT 1 OFFSET ?"',
+            (
+                'f"SELECT {column} FROM {table} WHERE {column} < ? "  # noqa: S608\n'
+                '                    f"ORDER BY {column} LIMIT 1 OFFSET ?"'
+            ),
         ),
     }
     found: set[tuple[str, str]] = set()
