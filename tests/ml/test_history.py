@@ -168,13 +168,13 @@ async def test_an_import_cut_short_by_a_restart_resumes(
     calls = 0
     cut = asyncio.Event()
 
-    async def cut_after_ten(self: HistoryImporter, rows: list[Any], entities: Any) -> int:
+    async def cut_after_ten(self: HistoryImporter, rows: list[Any]) -> int:
         nonlocal calls
         calls += 1
         if calls > 10:
             cut.set()
             await asyncio.Event().wait()  # Home Assistant stops while this slice is read
-        return await write(self, rows, entities)
+        return await write(self, rows)
 
     monkeypatch.setattr(HistoryImporter, "_async_write", cut_after_ten)
     assert await async_setup_component(hass, DOMAIN, {})
@@ -337,7 +337,7 @@ async def test_a_failing_slice_is_reported_and_the_cursor_kept(
     hass.states.async_set("light.bedroom", "on", timestamp=dt_util.utcnow().timestamp() - 600)
     await async_wait_recording_done(hass)
 
-    async def broken(self: HistoryImporter, rows: list[Any], entities: Any) -> int:
+    async def broken(self: HistoryImporter, rows: list[Any]) -> int:
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(HistoryImporter, "_async_write", broken)
@@ -366,9 +366,9 @@ async def test_one_import_at_a_time(
     gate = asyncio.Event()
     write = HistoryImporter._async_write
 
-    async def held(self: HistoryImporter, rows: list[Any], entities: Any) -> int:
+    async def held(self: HistoryImporter, rows: list[Any]) -> int:
         await gate.wait()
-        return await write(self, rows, entities)
+        return await write(self, rows)
 
     monkeypatch.setattr(HistoryImporter, "_async_write", held)
     first = hass.async_create_task(_import(hass))

@@ -34,7 +34,7 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN
-from ..db.compact import INSERT_ENTITY, INSERT_RAW_EVENT_COMPACT, INSERT_STATE
+from ..db.compact import INSERT_RAW_EVENT_COMPACT
 from ..db.database import Database
 from ..log import get_logger
 from ..timestamps import epoch_us
@@ -313,38 +313,26 @@ class HistoryImporter:
                 changes = await recorder.async_add_executor_job(
                     history_changes, states, entities, start
                 )
-            plan.rows_added += await self._async_write(changes, entities)
+            plan.rows_added += await self._async_write(changes)
             plan.cursor = end
             plan.slices += 1
             await self.database.set_metadata({META_IMPORT: plan.to_json()})
             self._on_progress(STATE_RUNNING, plan.attributes())
 
-    async def _async_write(
-        self, changes: list[HistoryChange], entities: Mapping[str, Decision]
-    ) -> int:
+    async def _async_write(self, changes: list[HistoryChange]) -> int:
         """Write one slice's changes; the number of rows that were new."""
         if not changes:
             return 0
-        # The dictionaries are the loop's (live rows take keys from them), so keys are handed out
-        # here. Their rows go into the slice's transaction, and to the batching writer too, which
-        # never drops a dictionary row: whatever fails, no stored event is left without its key.
-        dictionaries = self.database.dictionaries
-        entity_rows = dictionaries.entity_rows(
-            {d.token for d in entities.values() if d.token is not None}
-        )
-        state_rows = dictionaries.state_rows(
-            {state for change in changes for state in change[1:3] if isinstance(state, str)}
-        )
-        self.database.enqueue(INSERT_ENTITY, entity_rows)
-        self.database.enqueue(INSERT_STATE, state_rows)
-        keys = dictionaries.states
+        # Keys come from the live path's dictionaries (the entities' rows were queued when their
+        # decisions were made), so an imported row is stored exactly as a live one; their rows
+        # are flushed first, so no committed event waits for its key.
+        state_key = self.ingestor.writer.state_key
         rows = [
-            (epoch_us(ts), entity_key, keys[state], None if old is None else keys[old])
+            (epoch_us(ts), entity_key, state_key(state), None if old is None else state_key(old))
             for entity_key, state, old, ts in changes
         ]
+        await self.database.flush()
         async with self.database.transaction() as conn:
-            await conn.executemany(INSERT_ENTITY, entity_rows)
-            await conn.executemany(INSERT_STATE, state_rows)
             before = conn.total_changes
             await conn.executemany(INSERT_RAW_EVENT_COMPACT, rows)
             return conn.total_changes - before

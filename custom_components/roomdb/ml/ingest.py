@@ -72,6 +72,10 @@ class RawEventWriter:
         self.database.enqueue_one(INSERT_STATE, (key, state))
         return key
 
+    def state_key(self, state: str) -> int:
+        """The dictionary key of a state string (its row queued when new)."""
+        return self.database.dictionaries.states.get(state) or self._new_state(state)
+
     @callback
     def write_keyed(self, entity_key: int, state: str, old_state: str | None, ts: float) -> None:
         """Queue one state change of an entity whose key is known (the listener's hot path)."""
