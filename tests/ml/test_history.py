@@ -1,4 +1,4 @@
-"""History import from Home Assistant's real recorder, filled with 10 days of a simulated home.
+"""History import from Home Assistant's real recorder, filled with 4 days of a simulated home.
 
 Setup imports the recorder's history of the tracked entities (the rows equal the simulated
 changes), a second import adds nothing, an import cut short by a restart resumes at its cursor
@@ -34,6 +34,9 @@ from custom_components.roomdb.ml.history import META_IMPORT, HistoryImporter, Im
 from .simulated_home import Home, recent_home, set_states
 
 KEEP_DAYS = 14
+HOME_DAYS = 4
+"""18 slices of 6 h with rows, at 40 % of the fill time of ten days (`bench/bench_nights.py` imports
+those)."""
 IMPORT = "import_history"
 
 
@@ -44,14 +47,14 @@ def auto_enable_custom_integrations(recorder_db_url: str, enable_custom_integrat
 
 @pytest.fixture
 def recorder_config() -> dict[str, Any]:
-    """Keep two weeks, so the ten simulated days (and the morning after) are all there."""
+    """Keep two weeks, so the simulated days (and the morning after) are all there."""
     return {"purge_keep_days": KEEP_DAYS, "auto_purge": False}
 
 
 @pytest.fixture
 async def home(recorder_mock: Recorder, hass: HomeAssistant) -> Home:
     """The recorder filled with the simulated home, in the home's time zone."""
-    simulated = recent_home(dt_util.utcnow().timestamp() - 3600.0)
+    simulated = recent_home(dt_util.utcnow().timestamp() - 3600.0, days=HOME_DAYS)
     await hass.config.async_set_time_zone(simulated.tz)
     started = time.perf_counter()
     set_states(hass, simulated)
@@ -165,18 +168,22 @@ async def test_an_import_cut_short_by_a_restart_resumes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     write = HistoryImporter._async_write
-    calls = 0
+    written = 0
+    with_rows = 0
     cut = asyncio.Event()
 
-    async def cut_after_ten(self: HistoryImporter, rows: list[Any]) -> int:
-        nonlocal calls
-        calls += 1
-        if calls > 10:
+    async def cut_after_three_with_rows(self: HistoryImporter, rows: list[Any]) -> int:
+        # The plan starts where the retention does, before the home's first day: count the
+        # slices that bring rows, so the cut lands inside the home's history.
+        nonlocal written, with_rows
+        if with_rows == 3:
             cut.set()
             await asyncio.Event().wait()  # Home Assistant stops while this slice is read
+        written += 1
+        with_rows += bool(rows)
         return await write(self, rows)
 
-    monkeypatch.setattr(HistoryImporter, "_async_write", cut_after_ten)
+    monkeypatch.setattr(HistoryImporter, "_async_write", cut_after_three_with_rows)
     assert await async_setup_component(hass, DOMAIN, {})
     await asyncio.wait_for(cut.wait(), 60)
     database = setup_roomdb.runtime_data.database
@@ -184,7 +191,7 @@ async def test_an_import_cut_short_by_a_restart_resumes(
     assert text is not None
     plan = ImportPlan.from_json(text)
     partial = await imported_rows(setup_roomdb)
-    assert plan.slices == 10
+    assert plan.slices == written
     assert not plan.finished
     assert 0 < len(partial) < len(home.changes)
     assert await hass.config_entries.async_unload(setup_roomdb.entry_id)

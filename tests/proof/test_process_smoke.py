@@ -1,4 +1,8 @@
-"""A real HA process with RoomDB survives SIGKILL with an intact database (harness smoke test)."""
+"""A real HA process with RoomDB survives SIGKILL with an intact database (harness smoke test).
+
+Slow suite: the default suite keeps one real-process test, the three crash rounds of
+`test_crash_safety.py`, which also kill the process and check the database.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ def _integrity(path: Path) -> str:
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("socket_enabled")
 async def test_kill_and_restart_keeps_database(tmp_path: Path) -> None:
     ha = HomeAssistantProcess(tmp_path / "config")

@@ -1,4 +1,5 @@
-"""The room database in a real Home Assistant process, over its REST API."""
+"""The room database in a real Home Assistant process, over its REST API (slow suite: a real
+process takes most of a minute; the in-process tests cover the same services)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ async def _get(ha: HomeAssistantProcess, path: str, token: str | None) -> tuple[
         return resp.status, await resp.json()
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("socket_enabled")
 async def test_services_http_export_and_hard_kill(tmp_path: Path) -> None:
     config = tmp_path / "config"
