@@ -17,16 +17,17 @@ from ..db.schema import CONTRACT_VERSION, META_CONTRACT_VERSION
 
 type Columns = tuple[tuple[str, str], ...]
 
-_TRAINING_DATASET: Final[Columns] = (
+_FEATURE_VALUE: Final[Columns] = (
     ("room_id", "TEXT"),
     ("window_start", "REAL"),
     ("window_end", "REAL"),
     ("feature_name", "TEXT"),
     ("value", "REAL"),
     ("feature_set_version", "INTEGER"),
-    ("night_date", "TEXT"),
-    ("asleep", ""),
 )
+"""One feature value of one window, as the training and snapshot views begin."""
+
+_TRAINING_DATASET: Final[Columns] = (*_FEATURE_VALUE, ("night_date", "TEXT"), ("asleep", ""))
 
 ML_CONTRACT_VIEWS: Final[Mapping[str, Columns]] = {
     # The whole-day view (contract 2) keeps the 12-hour view's columns; only its rows differ.
@@ -64,15 +65,7 @@ ML_CONTRACT_VIEWS: Final[Mapping[str, Columns]] = {
         ("run_length", "INTEGER"),
         ("updated_at", "TEXT"),
     ),
-    "vw_latest_feature_snapshot": (
-        ("room_id", "TEXT"),
-        ("window_start", "REAL"),
-        ("window_end", "REAL"),
-        ("feature_name", "TEXT"),
-        ("value", "REAL"),
-        ("feature_set_version", "INTEGER"),
-        ("computed_at", "TEXT"),
-    ),
+    "vw_latest_feature_snapshot": (*_FEATURE_VALUE, ("computed_at", "TEXT")),
 }
 
 
