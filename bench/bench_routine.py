@@ -85,7 +85,7 @@ def records_of(home: Household, *, rooms_too: bool = False) -> list[FeatureRecor
     ]
 
 
-def baseline_alarms(days: Sequence[date], values: FloatArray) -> list[tuple[date, date]]:
+def baseline_alarms(days: Sequence[date], values: FloatArray, tz: str) -> list[tuple[date, date]]:
     """(first night, day found) of the per-dimension detectors' maximum."""
     found: list[tuple[date, date]] = []
     start = days[0]
@@ -100,7 +100,7 @@ def baseline_alarms(days: Sequence[date], values: FloatArray) -> list[tuple[date
             continue
         if model is None:
             model, fed = Bocpd(vector.size, CONFIG, prior), []
-        scores = np.nan_to_num(standardise(vector, day.weekday(), routine))
+        scores = np.nan_to_num(standardise(vector, day, routine, tz))
         model.update(scores)
         fed.append(day)
         recent = np.exp(model.log_r[:, 2 : RECENT_DAYS + 2]).sum(axis=1)
@@ -139,7 +139,9 @@ def _evaluate(home: Household) -> tuple[dict[str, float | None], dict[str, float
     update = start_tracker(records, episodes, home.tz, home.end_ts, CONFIG)
     ours = [(a.night, a.found) for a in update.new_changepoints]
     profiles = daily_profiles(feature_rows_from_long(records), home.tz, home.end_ts, episodes)
-    return figures(home, ours), figures(home, baseline_alarms(profiles.days, profiles.values))
+    return figures(home, ours), figures(
+        home, baseline_alarms(profiles.days, profiles.values, home.tz)
+    )
 
 
 def _summary(values: list[float | None], pick: Callable[[list[float]], float]) -> float | str:

@@ -122,6 +122,11 @@ def test_stored_states_of_other_versions_or_shapes_are_refused() -> None:
     assert state is not None
     with pytest.raises(OutdatedStateError):
         TrackerState.from_json(json.dumps({"version": 1}))
+    # A state of the previous release (days scored the earlier way) starts over too.
+    older = json.loads(state.to_json())
+    older["version"] = 2
+    with pytest.raises(OutdatedStateError):
+        TrackerState.from_json(json.dumps(older))
     with pytest.raises(ValueError, match="unsupported"):
         TrackerState.from_json(json.dumps({"version": 99}))
     broken = json.loads(state.to_json())

@@ -12,7 +12,13 @@ so) is left out: a night away is a trip, not a sign of a new routine at home.
 
 Each day is compared with the current routine: the `REFERENCE_DAYS` days before it (since the
 latest change), its own weekday's median (every Saturday may look like a Monday spent at home)
-and the routine's robust spread. The detector sees the clipped standardised differences.
+and the spread of the routine's days from the reference the other days give each of them (a day
+left out, as a new day is: measured against references that included the day itself, the
+spread came out about half the real one, ordinary days sat three spreads out in several
+dimensions, and the clip at three spreads made a real change look no odder than they did). The
+lights are compared only with days on the same clock (a DST switch moves dusk by an hour on the
+clock, and the lights with it; that is no new routine). The detector sees the standardised
+differences clipped at `CLIP` spreads.
 
 Detector: BOCPD with one run-length posterior for the whole vector (pooled) and sparse shifts:
 in every run each dimension is either as the routine says (a fixed standard Student-t) or moved
@@ -37,8 +43,10 @@ alarm whenever any stream has an odd night).
   days); the detector then learns the new routine for `REFERENCE_DAYS` days and starts over;
 - `run_length`: the most probable number of days the current routine has lasted.
 
-State (JSON): the dimension names, the recent days' vectors, the alarms and `Bocpd.to_dict()`;
-only days later than the last one fed are added, so a restart resumes without replaying history.
+State (JSON, `STATE_VERSION`): the dimension names, the recent days' vectors, the alarms and
+`Bocpd.to_dict()`; only days later than the last one fed are added, so a restart resumes without
+replaying history. A state of an earlier version (fed days standardised the earlier way) is
+refused with `OutdatedStateError`, and the pipeline rebuilds the detector from the stored days.
 """
 
 from __future__ import annotations
@@ -61,7 +69,8 @@ from .pairing import UNOBSERVED_SHARE
 from .store import FeatureRecord
 
 MODEL_KEY: Final = "nightly"
-STATE_VERSION: Final = 2
+STATE_VERSION: Final = 3
+"""3: days are standardised with left-out spreads and same-clock lights (2: scores of before)."""
 REFERENCE_DAYS: Final = 14
 """Days of a routine the detector learns before it watches it (and compares each day with)."""
 HISTORY_DAYS: Final = 28
@@ -70,7 +79,7 @@ MIN_SPREAD: Final = 0.1
 TIMING_MIN_SPREAD: Final = 0.25
 """Smallest spread of a sleep time, in hours."""
 TIMING_DIMENSIONS: Final = ("bedtime", "wake")
-CLIP: Final = 3.0
+CLIP: Final = 6.0
 """No single dimension counts for more than this many spreads on a day."""
 NULL_DOF_ALPHA: Final = 2.5
 """Half the degrees of freedom of the "as the routine says" Student-t (five: heavy tails)."""
@@ -83,6 +92,8 @@ BIN_HOURS: Final = 3
 COVERAGE: Final = 0.9
 BIN_COVERAGE: Final = 0.5
 RECENT_DAYS: Final = 3
+SAME_CLOCK_DAYS: Final = 7
+"""Routine days on the day's clock (UTC offset) needed to compare its lights with them."""
 SAME_WEEKDAY_LEFT_OUT: Final = 1
 """A routine day left out for calibration is compared with its weekday's one remaining day."""
 TOP_SIGNALS: Final = 3
@@ -220,38 +231,87 @@ def daily_profiles(
     return DailyProfiles(tuple(kept), matrix)
 
 
-def standardise(
+def utc_offset(day: date, tz: TzLike) -> float:
+    """The day's clock: its UTC offset in seconds (DST switches happen before 04:00)."""
+    start = datetime.combine(day, time(DAY_START_HOUR), resolve_tz(tz))
+    offset = start.utcoffset()
+    return offset.total_seconds() if offset is not None else 0.0
+
+
+def _reference(
+    values: FloatArray, weekdays: npt.NDArray[np.int64], weekday: int, same_weekday: int
+) -> FloatArray:
+    """Median of the days of `weekday` (of all days when fewer than `same_weekday` share it)."""
+    same = values[weekdays == weekday]
+    out: FloatArray = np.nanmedian(same if len(same) >= same_weekday else values, axis=0)
+    return out
+
+
+def _differences(
     vector: FloatArray,
     weekday: int,
+    values: FloatArray,
+    weekdays: npt.NDArray[np.int64],
+    same_weekday: int,
+) -> tuple[FloatArray, FloatArray]:
+    """The day's difference from its reference, and the spread such differences have.
+
+    The spread is that of each routine day's difference from the reference the other days give
+    it (left out, as a new day is): measured against a reference that includes the day itself,
+    two days of a weekday differ from their median by half their difference and the spread came
+    out about half the real one, so ordinary days sat three "spreads" out in several dimensions.
+    """
+    expected = _reference(values, weekdays, weekday, same_weekday)
+    left_out = max(1, same_weekday - 1)
+    residuals = np.array(
+        [
+            values[i]
+            - _reference(np.delete(values, i, 0), np.delete(weekdays, i), int(d), left_out)
+            for i, d in enumerate(weekdays)
+        ]
+    )
+    spread: FloatArray = 1.4826 * np.nanmedian(np.abs(residuals), axis=0)
+    return vector - expected, spread
+
+
+def standardise(
+    vector: FloatArray,
+    day: date,
     history: Sequence[tuple[date, FloatArray]],
+    tz: TzLike | None = None,
     same_weekday: int = 2,
 ) -> FloatArray:
     """The day's clipped differences from the routine in `history`, in robust spreads.
 
     The reference is the median of the history's days of the same weekday (of all its days when
-    fewer than two share the weekday); the spread is the scaled median absolute difference of the
-    history's own days from their references, floored at `MIN_SPREAD` (`TIMING_MIN_SPREAD` for
-    the sleep times).
+    fewer than `same_weekday` share it); the spread is that of the history's own days from the
+    reference the others give them (`_differences`), floored at `MIN_SPREAD`
+    (`TIMING_MIN_SPREAD` for the sleep times). With `tz`, the lights are compared only with days
+    on the same clock: a DST switch moves dusk and dawn by an hour on the clock and the lights
+    with them, which is no new routine; with fewer than `SAME_CLOCK_DAYS` such days they are
+    missing.
     """
-    days = np.array([d.weekday() for d, _ in history])
+    weekdays = np.array([d.weekday() for d, _ in history], dtype=np.int64)
     values = np.array([v for _, v in history])
+    names = dimension_names()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN on purpose
-        overall = np.nanmedian(values, axis=0)
-
-        def reference(day: int) -> FloatArray:
-            same = values[days == day]
-            out: FloatArray = np.nanmedian(same, axis=0) if len(same) >= same_weekday else overall
-            return out
-
-        residuals = np.array([v - reference(int(d)) for d, v in zip(days, values, strict=True)])
-        spread = 1.4826 * np.nanmedian(np.abs(residuals), axis=0)
-        expected = reference(weekday)
-    floor = np.array(
-        [TIMING_MIN_SPREAD if n in TIMING_DIMENSIONS else MIN_SPREAD for n in dimension_names()]
-    )
+        difference, spread = _differences(vector, day.weekday(), values, weekdays, same_weekday)
+        if tz is not None:
+            clock = utc_offset(day, tz)
+            same = np.array([utc_offset(d, tz) == clock for d, _ in history], dtype=bool)
+            if not same.all():
+                lights = np.array([n.startswith("light ") for n in names])
+                if same.sum() >= SAME_CLOCK_DAYS:
+                    d, s = _differences(
+                        vector, day.weekday(), values[same], weekdays[same], same_weekday
+                    )
+                    difference[lights], spread[lights] = d[lights], s[lights]
+                else:
+                    difference[lights] = np.nan
+    floor = np.array([TIMING_MIN_SPREAD if n in TIMING_DIMENSIONS else MIN_SPREAD for n in names])
     spread = np.maximum(np.nan_to_num(spread), floor)
-    out: FloatArray = np.clip((vector - expected) / spread, -CLIP, CLIP)
+    out: FloatArray = np.clip(difference / spread, -CLIP, CLIP)
     return out
 
 
@@ -295,7 +355,10 @@ def new_model(config: BocpdConfig) -> Bocpd:
 
 
 def learned_model(
-    routine: Sequence[tuple[date, FloatArray]], config: BocpdConfig, false_alarms_per_year: float
+    routine: Sequence[tuple[date, FloatArray]],
+    config: BocpdConfig,
+    false_alarms_per_year: float,
+    tz: TzLike | None = None,
 ) -> tuple[Bocpd, float]:
     """A detector that has seen the routine's own days, and the alarm odds calibrated on them.
 
@@ -314,7 +377,7 @@ def learned_model(
     scores = []
     for i, (day, vector) in enumerate(routine):
         others = [*routine[:i], *routine[i + 1 :]]
-        scores.append(standardise(vector, day.weekday(), others, SAME_WEEKDAY_LEFT_OUT))
+        scores.append(standardise(vector, day, others, tz, SAME_WEEKDAY_LEFT_OUT))
         model.update(scores[-1])
     rng = np.random.default_rng(routine[0][0].toordinal())
     replay = Bocpd.from_dict(model.to_dict())
@@ -467,6 +530,8 @@ def _feed(
     values: FloatArray,
     config: BocpdConfig,
     false_alarms_per_year: float,
+    *,
+    tz: TzLike,
 ) -> tuple[Alarm, ...]:
     found: list[Alarm] = []
     for day, vector in zip(days, values, strict=True):
@@ -475,9 +540,11 @@ def _feed(
         if len(routine) < REFERENCE_DAYS:
             continue  # still learning the routine
         if state.model is None:
-            state.model, state.threshold = learned_model(routine, config, false_alarms_per_year)
+            state.model, state.threshold = learned_model(
+                routine, config, false_alarms_per_year, tz=tz
+            )
             state.days = []
-        scores = standardise(vector, day.weekday(), routine)
+        scores = standardise(vector, day, routine, tz)
         state.model.update(scores)
         state.days.append(day)
         state.signals = _signals(state.names, scores)
@@ -517,7 +584,7 @@ def start_tracker(
             None,
         )
     state = TrackerState(dimension_names(), profiles.days[0], [], None)
-    found = _feed(state, profiles.days, profiles.values, config, false_alarms_per_year)
+    found = _feed(state, profiles.days, profiles.values, config, false_alarms_per_year, tz=tz)
     return TrackerUpdate(
         "ok", f"started with {len(profiles.days)} days", state, len(profiles.days), found
     )
@@ -543,5 +610,5 @@ def advance(
     if state.names != dimension_names():
         return TrackerUpdate("restart", "the profile's dimensions changed", None)
     days = [profiles.days[i] for i in fresh]
-    found = _feed(state, days, profiles.values[fresh], config, false_alarms_per_year)
+    found = _feed(state, days, profiles.values[fresh], config, false_alarms_per_year, tz=tz)
     return TrackerUpdate("ok", f"{len(fresh)} new days", state, len(fresh), found)
