@@ -8,12 +8,12 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb.const import DEFAULT_EXPORT_PATH, DEFAULT_MAPPING_PATH, DOMAIN
 from custom_components.roomdb.rooms.runtime import RoomsRuntime
+from tests.conftest import roomdb_set_up
 
 # kitchen: everything (with a vacuum segment); hall: no vacuum, no ml; office: activity only.
 MAPPING = """\
@@ -108,10 +108,5 @@ async def rooms_entry(
     """RoomDB set up with the mapping file (and areas) in place; unloaded afterwards."""
     if mapping_text is not None:
         await write_mapping(hass, mapping_text)
-    mock_entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    yield mock_entry
-    if mock_entry.state.recoverable:
-        await hass.config_entries.async_unload(mock_entry.entry_id)
-        await hass.async_block_till_done()
+    async with roomdb_set_up(hass, mock_entry):
+        yield mock_entry
