@@ -36,7 +36,7 @@ from custom_components.roomdb.alarm.const import (
 from custom_components.roomdb.alarm.machine import STABLE_STATES
 from custom_components.roomdb.alarm.sensors import default_sensor
 from custom_components.roomdb.alarm.sync import AlarmSync
-from custom_components.roomdb.const import DOMAIN
+from custom_components.roomdb.const import DOMAIN, EVENT_ALARM_TRANSITION
 from tests.conftest import roomdb_set_up
 
 TARGET = "alarm_control_panel.house"
@@ -74,8 +74,9 @@ def sync_options(*, ha_authoritative: bool = True, **times: float) -> dict[str, 
     }
 
 
-def manual_target(*, trigger_time: float = 0) -> dict[str, Any]:
-    """HA's manual panel as YAML config: no delays, `trigger_time` seconds of alarm, no code."""
+def manual_target(*, trigger_time: float = 0, **extra: Any) -> dict[str, Any]:
+    """HA's manual panel as YAML config: no delays, `trigger_time` seconds of alarm, no code;
+    `extra` adds or replaces keys."""
     return {
         "platform": "manual",
         "name": "House",
@@ -84,6 +85,7 @@ def manual_target(*, trigger_time: float = 0) -> dict[str, Any]:
         "trigger_time": trigger_time,
         # HA asks for a code on arming unless this is off, even when the panel has no code.
         "code_arm_required": False,
+        **extra,
     }
 
 
@@ -308,6 +310,19 @@ def events(hass: HomeAssistant) -> list[dict[str, Any]]:
         seen.append({key: value for key, value in event.data.items() if key != "at"})
 
     hass.bus.async_listen(EVENT_ALARM_EVENT, _record)
+    return seen
+
+
+@pytest.fixture
+def transitions(hass: HomeAssistant) -> list[dict[str, Any]]:
+    """The `roomdb_alarm_transition`s fired, whole."""
+    seen: list[dict[str, Any]] = []
+
+    @callback
+    def _record(event: Event) -> None:
+        seen.append(dict(event.data))
+
+    hass.bus.async_listen(EVENT_ALARM_TRANSITION, _record)
     return seen
 
 
