@@ -110,12 +110,10 @@ def tuning(fast_tuning: SinkTuning, monkeypatch: pytest.MonkeyPatch) -> SinkTuni
 @pytest.fixture
 async def strict_peer(socket_enabled: None) -> AsyncIterator[StrictIngestPeer]:
     """The strict peer: gaps reported once, answers 5 ms late, abandons requests of gone clients."""
-    peer = StrictIngestPeer(TOKEN, gap_policy="once", delay=0.005, abort_on_disconnect=True)
-    await peer.start()
-    try:
+    async with StrictIngestPeer(
+        TOKEN, gap_policy="once", delay=0.005, abort_on_disconnect=True
+    ) as peer:
         yield peer
-    finally:
-        await peer.stop()
 
 
 @pytest.fixture
