@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import json
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,21 @@ async def write_mapping(hass: HomeAssistant, text: str) -> None:
 def rooms_of(entry: MockConfigEntry) -> RoomsRuntime:
     rooms: RoomsRuntime = entry.runtime_data.rooms
     return rooms
+
+
+async def sql_by_domain(entry: MockConfigEntry) -> dict[str, dict[str, Any]]:
+    """Every stored room config as {domain: {room_id: {config_data, version, updated_at}}}."""
+    rows = await entry.runtime_data.database.fetchall(
+        "SELECT config_domain, room_id, config_data, version, updated_at FROM room_configs"
+    )
+    result: dict[str, dict[str, Any]] = {}
+    for domain, room_id, text, version, updated_at in rows:
+        result.setdefault(domain, {})[room_id] = {
+            "config_data": json.loads(text),
+            "version": version,
+            "updated_at": updated_at,
+        }
+    return result
 
 
 async def db_rows(entry: MockConfigEntry) -> dict[tuple[str, str], tuple[str, int]]:
