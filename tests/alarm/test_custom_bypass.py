@@ -50,12 +50,11 @@ from .conftest import (
     sync_options,
     tick,
 )
+from .users import ANN
 
 S = AlarmState
 DOOR = "binary_sensor.front_door"
 WINDOW = "binary_sensor.kitchen_window"
-ANN = User.create("Ann", "1111", iterations=1)
-"""May arm and disarm every mode; arms without a code where the panel allows it."""
 BO = User.create(
     "Bo",
     "2222",

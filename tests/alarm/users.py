@@ -5,7 +5,7 @@ from __future__ import annotations
 from custom_components.roomdb.alarm.machine import AlarmState, User
 
 ANN = User.create("Ann", "1111", iterations=1)
-"""May arm and disarm every mode."""
+"""May arm and disarm every mode; arms without a code where the panel allows it."""
 BO = User.create(
     "Bo",
     "2222",
