@@ -7,6 +7,7 @@ the `custom_components` package that pytest-homeassistant-custom-component ships
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 import logging
 from typing import Any
 
@@ -60,12 +61,19 @@ async def loaded_entry(
     hass: HomeAssistant, mock_entry: MockConfigEntry
 ) -> AsyncIterator[MockConfigEntry]:
     """Set RoomDB up with a real database file in the test's config dir; unload afterwards."""
-    mock_entry.add_to_hass(hass)
+    async with roomdb_set_up(hass, mock_entry):
+        yield mock_entry
+
+
+@asynccontextmanager
+async def roomdb_set_up(hass: HomeAssistant, entry: MockConfigEntry) -> AsyncIterator[None]:
+    """RoomDB set up with `entry`; unloaded on leaving unless its setup failed for good."""
+    entry.add_to_hass(hass)
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
-    yield mock_entry
-    if mock_entry.state.recoverable:
-        await hass.config_entries.async_unload(mock_entry.entry_id)
+    yield
+    if entry.state.recoverable:
+        await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
 
 

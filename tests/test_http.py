@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.roomdb.const import DEFAULT_EXPORT_PATH, DOMAIN
 from custom_components.roomdb.http import EXPORT_URL, HEALTH_URL
 
-from .rooms.conftest import MAPPING, write_mapping
+from .rooms.conftest import MAPPING, sql_by_domain, write_mapping
 
 
 @pytest.fixture
@@ -36,20 +36,6 @@ async def entry(hass: HomeAssistant, mock_entry: MockConfigEntry) -> MockConfigE
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
     return mock_entry
-
-
-async def sql_by_domain(entry: MockConfigEntry) -> dict[str, dict[str, Any]]:
-    rows = await entry.runtime_data.database.fetchall(
-        "SELECT config_domain, room_id, config_data, version, updated_at FROM room_configs"
-    )
-    result: dict[str, dict[str, Any]] = {}
-    for domain, room_id, text, version, updated_at in rows:
-        result.setdefault(domain, {})[room_id] = {
-            "config_data": json.loads(text),
-            "version": version,
-            "updated_at": updated_at,
-        }
-    return result
 
 
 async def test_export_on_empty_database(

@@ -36,7 +36,8 @@ from custom_components.roomdb.alarm.const import (
 from custom_components.roomdb.alarm.machine import STABLE_STATES
 from custom_components.roomdb.alarm.sensors import default_sensor
 from custom_components.roomdb.alarm.sync import AlarmSync
-from custom_components.roomdb.const import DOMAIN
+from custom_components.roomdb.const import DOMAIN, EVENT_ALARM_TRANSITION
+from tests.conftest import roomdb_set_up
 
 TARGET = "alarm_control_panel.house"
 PANEL = "alarm_control_panel.roomdb_alarm"
@@ -73,18 +74,25 @@ def sync_options(*, ha_authoritative: bool = True, **times: float) -> dict[str, 
     }
 
 
-@pytest.fixture
-def target_config() -> dict[str, Any]:
-    """The manual panel's YAML config; override to change it."""
+def manual_target(*, trigger_time: float = 0, **extra: Any) -> dict[str, Any]:
+    """HA's manual panel as YAML config: no delays, `trigger_time` seconds of alarm, no code;
+    `extra` adds or replaces keys."""
     return {
         "platform": "manual",
         "name": "House",
         "arming_time": 0,
         "delay_time": 0,
-        "trigger_time": 0,
+        "trigger_time": trigger_time,
         # HA asks for a code on arming unless this is off, even when the panel has no code.
         "code_arm_required": False,
+        **extra,
     }
+
+
+@pytest.fixture
+def target_config() -> dict[str, Any]:
+    """The manual panel's YAML config; override to change it."""
+    return manual_target()
 
 
 @pytest.fixture
@@ -101,13 +109,8 @@ async def alarm_entry(
     hass: HomeAssistant, target: str, mock_entry: MockConfigEntry
 ) -> AsyncIterator[MockConfigEntry]:
     """RoomDB set up after the target; unloaded afterwards."""
-    mock_entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    yield mock_entry
-    if mock_entry.state.recoverable:
-        await hass.config_entries.async_unload(mock_entry.entry_id)
-        await hass.async_block_till_done()
+    async with roomdb_set_up(hass, mock_entry):
+        yield mock_entry
 
 
 @pytest.fixture
@@ -278,15 +281,8 @@ def record_key_derivations(monkeypatch: pytest.MonkeyPatch, hass: HomeAssistant)
     return on_loop
 
 
-LONG_ALARM_TARGET: dict[str, Any] = {
-    "platform": "manual",
-    "name": "House",
-    "arming_time": 0,
-    "delay_time": 0,
-    "trigger_time": 600,
-    "code_arm_required": False,
-}
-"""The manual panel: no delays, a long alarm (so RoomDB's trigger shows), no code."""
+LONG_ALARM_TARGET = manual_target(trigger_time=600)
+"""The manual panel with a long alarm, so RoomDB's trigger shows on it."""
 
 
 @pytest.fixture
@@ -297,13 +293,8 @@ async def guarded(
     mock_entry: MockConfigEntry,
 ) -> AsyncIterator[MockConfigEntry]:
     """RoomDB set up after the sensors and the target; unloaded afterwards."""
-    mock_entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    yield mock_entry
-    if mock_entry.state.recoverable:
-        await hass.config_entries.async_unload(mock_entry.entry_id)
-        await hass.async_block_till_done()
+    async with roomdb_set_up(hass, mock_entry):
+        yield mock_entry
     # The manual panel never cancels its timers: let them run out.
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=1), fire_all=True)
     await hass.async_block_till_done()
@@ -319,6 +310,19 @@ def events(hass: HomeAssistant) -> list[dict[str, Any]]:
         seen.append({key: value for key, value in event.data.items() if key != "at"})
 
     hass.bus.async_listen(EVENT_ALARM_EVENT, _record)
+    return seen
+
+
+@pytest.fixture
+def transitions(hass: HomeAssistant) -> list[dict[str, Any]]:
+    """The `roomdb_alarm_transition`s fired, whole."""
+    seen: list[dict[str, Any]] = []
+
+    @callback
+    def _record(event: Event) -> None:
+        seen.append(dict(event.data))
+
+    hass.bus.async_listen(EVENT_ALARM_TRANSITION, _record)
     return seen
 
 

@@ -43,18 +43,18 @@ from .conftest import (
     attributes,
     call_panel,
     call_target,
+    manual_target,
     sensor_options,
     set_sensor,
     state,
     sync_options,
     tick,
 )
+from .users import ANN
 
 S = AlarmState
 DOOR = "binary_sensor.front_door"
 WINDOW = "binary_sensor.kitchen_window"
-ANN = User.create("Ann", "1111", iterations=1)
-"""May arm and disarm every mode; arms without a code where the panel allows it."""
 BO = User.create(
     "Bo",
     "2222",
@@ -183,14 +183,10 @@ async def test_custom_bypass_refuses_its_open_sensors_unless_forced(
 @pytest.mark.parametrize(
     "target_config",
     [
-        {
-            "platform": "manual",
-            "name": "House",
-            "arming_time": 0,
-            "delay_time": 0,
-            "code_arm_required": False,
-            "arming_states": ["armed_away", "armed_home", "armed_night", "armed_vacation"],
-        }
+        manual_target(
+            trigger_time=120,  # the manual panel's default
+            arming_states=["armed_away", "armed_home", "armed_night", "armed_vacation"],
+        )
     ],
 )
 async def test_custom_bypass_is_not_sent_to_a_target_without_it(

@@ -35,7 +35,7 @@ from custom_components.roomdb.alarm.const import (
     CONF_ALARM_USERS,
     EVENT_ALARM_EVENT,
 )
-from custom_components.roomdb.alarm.machine import AlarmState, CodeHash, User
+from custom_components.roomdb.alarm.machine import AlarmState, CodeHash
 from custom_components.roomdb.alarm.sensors import SensorConfig
 from custom_components.roomdb.const import DOMAIN
 
@@ -56,6 +56,7 @@ from .conftest import (
     target_unavailable,
     tick,
 )
+from .users import ANN, BO
 
 S = AlarmState
 DOOR = "binary_sensor.front_door"
@@ -63,14 +64,6 @@ WINDOW = "binary_sensor.kitchen_window"
 SMOKE = "binary_sensor.smoke"
 MOTION = "binary_sensor.hall_motion"
 GARAGE = "binary_sensor.garage"
-ANN = User.create("Ann", "1111", iterations=1)
-BO = User.create(
-    "Bo",
-    "2222",
-    iterations=1,
-    arm_modes=frozenset({S.ARMED_HOME, S.ARMED_AWAY}),
-    disarm_modes=frozenset({S.ARMED_HOME}),
-)
 
 
 def times() -> dict[str, dict[str, float]]:
@@ -92,6 +85,12 @@ def guarded_options(**extra: Any) -> dict[str, Any]:
         CONF_ALARM_USERS: [ANN.to_dict(), BO.to_dict()],
         **extra,
     }
+
+
+async def armed_away(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Ann arms away and the exit delay passes."""
+    await call_panel(hass, "alarm_arm_away", code="1111")
+    await tick(hass, freezer, 10)
 
 
 @pytest.fixture
@@ -178,8 +177,7 @@ async def test_door_opened_while_armed_pends_and_a_valid_code_disarms(
     freezer: FrozenDateTimeFactory,
     events: list[dict[str, Any]],
 ) -> None:
-    await call_panel(hass, "alarm_arm_away", code="1111")
-    await tick(hass, freezer, 10)
+    await armed_away(hass, freezer)
     assert state(hass, PANEL) == "armed_away"
     await set_sensor(hass, "front_door", "on")
     assert state(hass, PANEL) == "pending"
@@ -212,8 +210,7 @@ async def test_door_opened_while_armed_triggers_after_the_entry_delay_on_both_pa
     freezer: FrozenDateTimeFactory,
     events: list[dict[str, Any]],
 ) -> None:
-    await call_panel(hass, "alarm_arm_away", code="1111")
-    await tick(hass, freezer, 10)
+    await armed_away(hass, freezer)
     await set_sensor(hass, "front_door", "on")
     await set_sensor(hass, "hall_motion", "on")
     await tick(hass, freezer, 19)
@@ -294,8 +291,7 @@ async def test_smoke_triggers_in_every_state(
     for mode in ("alarm_arm_home", "alarm_arm_night", "alarm_arm_vacation"):
         await call_panel(hass, mode, code="1111")
         await smoke_sets_it_off()
-    await call_panel(hass, "alarm_arm_away", code="1111")
-    await tick(hass, freezer, 10)
+    await armed_away(hass, freezer)
     await set_sensor(hass, "front_door", "on")
     assert state(hass, PANEL) == "pending"
     await smoke_sets_it_off()
@@ -308,8 +304,7 @@ async def test_a_sensor_going_unavailable_while_armed_is_reported_or_triggers(
     freezer: FrozenDateTimeFactory,
     events: list[dict[str, Any]],
 ) -> None:
-    await call_panel(hass, "alarm_arm_away", code="1111")
-    await tick(hass, freezer, 10)
+    await armed_away(hass, freezer)
     await set_sensor(hass, "hall_motion", "unavailable")
     assert state(hass, PANEL) == "armed_away"
     assert attributes(hass)["unavailable_sensors"] == [MOTION]

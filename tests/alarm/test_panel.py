@@ -9,7 +9,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.alarm_control_panel.const import AlarmControlPanelEntityFeature
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -32,7 +32,7 @@ from custom_components.roomdb.alarm.const import (
     SYNC_STORE_KEY,
 )
 from custom_components.roomdb.alarm.machine import CodeHash, User
-from custom_components.roomdb.const import DOMAIN, EVENT_ALARM_TRANSITION
+from custom_components.roomdb.const import DOMAIN
 
 from .conftest import PANEL, call_panel, fast_times, record_key_derivations, state, tick
 
@@ -44,18 +44,6 @@ def code_options(*, arm_required: bool = True) -> dict[str, Any]:
         CONF_ALARM_CODE_HASH: CodeHash.create(CODE, iterations=1).to_dict(),
         CONF_ALARM_CODE_ARM_REQUIRED: arm_required,
     }
-
-
-@pytest.fixture
-def transitions(hass: HomeAssistant) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    @callback
-    def _record(event: Event) -> None:
-        seen.append(dict(event.data))
-
-    hass.bus.async_listen(EVENT_ALARM_TRANSITION, _record)
-    return seen
 
 
 async def test_panel_starts_disarmed_without_code(

@@ -34,6 +34,8 @@ from custom_components.roomdb.alarm.sensors import (
     SensorConfig,
 )
 
+from .users import ANN, BO
+
 S = AlarmState
 R = Reading
 T0 = 1_700_000_000.0
@@ -46,14 +48,6 @@ SENSORS = (
     SensorConfig(entity_id=WINDOW, entry_delay=False, exit_delay=False),
     SensorConfig(entity_id=MOTION, modes=frozenset({S.ARMED_AWAY})),
     SensorConfig(entity_id=SMOKE, modes=frozenset(), always_on=True, entry_delay=False),
-)
-ANN = User.create("Ann", "1111", iterations=1)
-BO = User.create(
-    "Bo",
-    "2222",
-    iterations=1,
-    arm_modes=frozenset({S.ARMED_HOME, S.ARMED_AWAY}),
-    disarm_modes=frozenset({S.ARMED_HOME}),
 )
 
 

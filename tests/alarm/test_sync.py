@@ -37,7 +37,6 @@ from custom_components.roomdb.alarm.const import (
 from custom_components.roomdb.alarm.machine import AlarmState
 from custom_components.roomdb.alarm.mapping import map_inbound
 from custom_components.roomdb.alarm.sync import SyncStatus
-from custom_components.roomdb.const import EVENT_ALARM_TRANSITION
 
 from .conftest import (
     PANEL,
@@ -46,6 +45,7 @@ from .conftest import (
     ServiceCalls,
     call_panel,
     call_target,
+    manual_target,
     state,
     sync_of,
     sync_options,
@@ -70,18 +70,6 @@ TARGET_WITH_CODE = {"platform": "manual", "name": "House", "arming_time": 0, "co
 def sending_code(code: str) -> dict[str, Any]:
     """Sync options that send `code` with every call to the target."""
     return {**sync_options(), CONF_SYNC_SEND_CODE: True, CONF_SYNC_CODE: code}
-
-
-@pytest.fixture
-def transitions(hass: HomeAssistant) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    @callback
-    def _record(event: Event) -> None:
-        seen.append(dict(event.data))
-
-    hass.bus.async_listen(EVENT_ALARM_TRANSITION, _record)
-    return seen
 
 
 async def run_loop(rounds: int = 20) -> None:
@@ -534,10 +522,10 @@ def fail_first_calls(
     monkeypatch: pytest.MonkeyPatch,
     hass: HomeAssistant,
     method: str,
-    times: int,
+    times: int | None,
     error: str | Exception,
 ) -> None:
-    """Make the target panel's `method` raise `times` times, then behave normally.
+    """Make the target panel's `method` raise `times` times (None: always), then behave normally.
 
     `error` is what it raises; a text is raised as a HomeAssistantError with that message.
     """
@@ -547,8 +535,9 @@ def fail_first_calls(
 
     async def flaky(code: str | None = None) -> None:
         nonlocal failures
-        if failures:
-            failures -= 1
+        if failures is None or failures:
+            if failures is not None:
+                failures -= 1
             raise HomeAssistantError(error) if isinstance(error, str) else error
         await real(code)
 
@@ -606,12 +595,7 @@ async def test_retry_after_the_target_moved_on_adopts_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A retry runs the rules again: a newer target change drops the pending one."""
-    entity = target_entity(hass)
-
-    async def broken(code: str | None = None) -> None:
-        raise HomeAssistantError("no")
-
-    monkeypatch.setattr(entity, "async_alarm_arm_night", broken)
+    fail_first_calls(monkeypatch, hass, "async_alarm_arm_night", None, "no")
     await call_panel(hass, "alarm_arm_night")
     assert sensor(hass)[0] == SyncStatus.ERROR
     await tick(hass, freezer, 1)
@@ -845,19 +829,7 @@ async def test_mode_the_target_lacks_is_not_sent(
     assert sensor(hass)[0] == SyncStatus.IN_SYNC
 
 
-@pytest.mark.parametrize(
-    "target_config",
-    [
-        {
-            "platform": "manual",
-            "name": "House",
-            "arming_time": 0,
-            "delay_time": 0,
-            "trigger_time": 30,
-            "code_arm_required": False,
-        }
-    ],
-)
+@pytest.mark.parametrize("target_config", [manual_target(trigger_time=30)])
 @pytest.mark.parametrize("entry_options", [sync_options(trigger=30)])
 async def test_trigger_is_mirrored_and_ends_on_both_sides(
     hass: HomeAssistant,
@@ -1052,12 +1024,7 @@ async def test_unload_leaves_nothing_running(
     freezer: FrozenDateTimeFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    entity = target_entity(hass)
-
-    async def broken(code: str | None = None) -> None:
-        raise HomeAssistantError("down")
-
-    monkeypatch.setattr(entity, "async_alarm_arm_away", broken)
+    fail_first_calls(monkeypatch, hass, "async_alarm_arm_away", None, "down")
     await call_panel(hass, "alarm_arm_away")
     sync = sync_of(alarm_entry)
     controller = alarm_entry.runtime_data.alarm

@@ -31,6 +31,7 @@ from .conftest import (
     ServiceCalls,
     call_panel,
     call_target,
+    manual_target,
     state,
     sync_of,
     sync_options,
@@ -66,14 +67,7 @@ GAPS = [0, 0, 0.2, 1, 1.5, 3, 4, 10, 60]
 
 @pytest.fixture
 def target_config() -> dict[str, Any]:
-    return {
-        "platform": "manual",
-        "name": "House",
-        "arming_time": 0,
-        "delay_time": 0,
-        "trigger_time": ALARM_TIME,
-        "code_arm_required": False,
-    }
+    return manual_target(trigger_time=ALARM_TIME)
 
 
 @pytest.fixture

@@ -45,12 +45,8 @@ def fast_tuning(monkeypatch: pytest.MonkeyPatch) -> SinkTuning:
 @pytest.fixture
 async def peer(socket_enabled: None) -> AsyncIterator[IngestServer]:
     """The reference ingest server on 127.0.0.1."""
-    server = IngestServer(TOKEN, hang_seconds=2.0)
-    await server.start()
-    try:
+    async with IngestServer(TOKEN, hang_seconds=2.0) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

@@ -33,17 +33,10 @@ from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 import homeassistant.helpers.storage as ha_storage
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.roomdb.const import (
-    CONF_EXPORT_PATH,
-    CONF_MAPPING_PATH,
-    DEFAULT_EXPORT_PATH,
-    DEFAULT_MAPPING_PATH,
-    DOMAIN,
-)
+from custom_components.roomdb.const import DEFAULT_MAPPING_PATH, DOMAIN
 from custom_components.roomdb.events import sink as sink_module
 from custom_components.roomdb.events.delivery import GapResolution
 from custom_components.roomdb.events.options import (
@@ -55,6 +48,7 @@ from custom_components.roomdb.events.options import (
 from custom_components.roomdb.events.runtime import EventStream
 from custom_components.roomdb.events.sink import EventSink, SinkTuning
 from custom_components.roomdb.events.store import STORAGE_KEY
+from tests.conftest import roomdb_set_up
 from tests.peers.strict_ingest_peer import PostRecord, StrictIngestPeer
 
 from .conftest import FAST, wait_until
@@ -116,12 +110,10 @@ def tuning(fast_tuning: SinkTuning, monkeypatch: pytest.MonkeyPatch) -> SinkTuni
 @pytest.fixture
 async def strict_peer(socket_enabled: None) -> AsyncIterator[StrictIngestPeer]:
     """The strict peer: gaps reported once, answers 5 ms late, abandons requests of gone clients."""
-    peer = StrictIngestPeer(TOKEN, gap_policy="once", delay=0.005, abort_on_disconnect=True)
-    await peer.start()
-    try:
+    async with StrictIngestPeer(
+        TOKEN, gap_policy="once", delay=0.005, abort_on_disconnect=True
+    ) as peer:
         yield peer
-    finally:
-        await peer.stop()
 
 
 @pytest.fixture
@@ -170,31 +162,26 @@ def trace(
 
 
 @pytest.fixture
+def entry_options(strict_peer: StrictIngestPeer) -> dict[str, Any]:
+    """Stream to the strict peer (buffer 500, no limiter)."""
+    return {
+        CONF_EVENT_STREAM_ENABLED: True,
+        CONF_INGEST_URL: strict_peer.url,
+        CONF_INGEST_TOKEN: TOKEN,
+        CONF_EVENT_BUFFER_SIZE: 500,
+        "write_interval": 0,
+    }
+
+
+@pytest.fixture
 async def entry(
-    hass: HomeAssistant, strict_peer: StrictIngestPeer, tuning: SinkTuning, trace: Trace
+    hass: HomeAssistant, mock_entry: MockConfigEntry, tuning: SinkTuning, trace: Trace
 ) -> AsyncIterator[MockConfigEntry]:
     """RoomDB with 100 admitted rooms, streaming to the strict peer (buffer 500, no limiter)."""
     path = Path(hass.config.config_dir) / DEFAULT_MAPPING_PATH
     await hass.async_add_executor_job(_write_file, path, mapping_text())
-    mock_entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="RoomDB",
-        data={CONF_MAPPING_PATH: DEFAULT_MAPPING_PATH, CONF_EXPORT_PATH: DEFAULT_EXPORT_PATH},
-        options={
-            CONF_EVENT_STREAM_ENABLED: True,
-            CONF_INGEST_URL: strict_peer.url,
-            CONF_INGEST_TOKEN: TOKEN,
-            CONF_EVENT_BUFFER_SIZE: 500,
-            "write_interval": 0,
-        },
-    )
-    mock_entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    yield mock_entry
-    if mock_entry.state.recoverable:
-        await hass.config_entries.async_unload(mock_entry.entry_id)
-        await hass.async_block_till_done()
+    async with roomdb_set_up(hass, mock_entry):
+        yield mock_entry
 
 
 def _write_file(path: Path, text: str) -> None:

@@ -14,27 +14,19 @@ from .household import household, utc
 
 # Written out here on purpose: changing a view's columns must fail this test until the contract
 # version is bumped (a new migration) and the pinned list follows.
+FEATURE_COLUMNS = [
+    ("room_id", "TEXT"),
+    ("window_start", "REAL"),
+    ("window_end", "REAL"),
+    ("feature_name", "TEXT"),
+    ("value", "REAL"),
+    ("feature_set_version", "INTEGER"),
+]
+"""One feature value per row, as the feature views begin."""
+TRAINING_COLUMNS = [*FEATURE_COLUMNS, ("night_date", "TEXT"), ("asleep", "")]
 PINNED = {
-    "vw_clr_training_dataset": [
-        ("room_id", "TEXT"),
-        ("window_start", "REAL"),
-        ("window_end", "REAL"),
-        ("feature_name", "TEXT"),
-        ("value", "REAL"),
-        ("feature_set_version", "INTEGER"),
-        ("night_date", "TEXT"),
-        ("asleep", ""),
-    ],
-    "vw_clr_training_dataset_v2": [
-        ("room_id", "TEXT"),
-        ("window_start", "REAL"),
-        ("window_end", "REAL"),
-        ("feature_name", "TEXT"),
-        ("value", "REAL"),
-        ("feature_set_version", "INTEGER"),
-        ("night_date", "TEXT"),
-        ("asleep", ""),
-    ],
+    "vw_clr_training_dataset": TRAINING_COLUMNS,
+    "vw_clr_training_dataset_v2": TRAINING_COLUMNS,
     "vw_sleep_episodes": [
         ("night_date", "TEXT"),
         ("bedtime_utc", "REAL"),
@@ -67,15 +59,7 @@ PINNED = {
         ("run_length", "INTEGER"),
         ("updated_at", "TEXT"),
     ],
-    "vw_latest_feature_snapshot": [
-        ("room_id", "TEXT"),
-        ("window_start", "REAL"),
-        ("window_end", "REAL"),
-        ("feature_name", "TEXT"),
-        ("value", "REAL"),
-        ("feature_set_version", "INTEGER"),
-        ("computed_at", "TEXT"),
-    ],
+    "vw_latest_feature_snapshot": [*FEATURE_COLUMNS, ("computed_at", "TEXT")],
 }
 
 

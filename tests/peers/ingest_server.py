@@ -33,9 +33,11 @@ import logging
 import random
 import signal
 import time
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
+
+from tests.peers.loopback import LoopbackPeer, serve
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -101,7 +103,7 @@ def _validate_events(body: object) -> list[dict[str, Any]]:
     return events
 
 
-class IngestServer:
+class IngestServer(LoopbackPeer):
     """The reference ingest peer; one instance is one Core."""
 
     def __init__(
@@ -144,17 +146,10 @@ class IngestServer:
         app.router.add_get("/events", self._handle_events)
         app.router.add_get("/health", self._handle_health)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
+        self.port = await serve(runner, host, port)
         self._stopping = asyncio.Event()
         self._runner = runner
         self.host = host
-        self.port = runner.addresses[0][1]
         _LOGGER.debug("ingest server listening on %s", self.url)
 
     async def stop(self) -> None:
@@ -173,15 +168,6 @@ class IngestServer:
         if downtime > 0:
             await asyncio.sleep(downtime)
         await self.start(self.host, self.port)
-
-    async def __aenter__(self) -> Self:
-        """Start on a free 127.0.0.1 port."""
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        """Stop."""
-        await self.stop()
 
     @property
     def running(self) -> bool:

@@ -41,9 +41,11 @@ import hmac
 import json
 import logging
 import time
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
+
+from tests.peers.loopback import LoopbackPeer, serve
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -133,7 +135,7 @@ def _runs(numbers: Iterable[int]) -> str:
     return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
-class StrictIngestPeer:
+class StrictIngestPeer(LoopbackPeer):
     """An ingest endpoint with once-only gap reports, aborted connections and late answers."""
 
     def __init__(
@@ -186,31 +188,15 @@ class StrictIngestPeer:
             shutdown_timeout=0.5,
             handler_cancellation=self.abort_on_disconnect,
         )
-        await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
+        self.port = await serve(runner, host, port)
         self._runner = runner
         self.host = host
-        self.port = runner.addresses[0][1]
 
     async def stop(self) -> None:
         """Stop listening."""
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        """Start on a free loopback port."""
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        """Stop."""
-        await self.stop()
 
     @property
     def url(self) -> str:

@@ -50,12 +50,8 @@ def batch(*seqs: int, key: str = KEY) -> dict[str, Any]:
 
 @pytest.fixture
 async def server(socket_enabled: None) -> AsyncIterator[IngestServer]:
-    peer = IngestServer(TOKEN, hang_seconds=5.0)
-    await peer.start()
-    try:
+    async with IngestServer(TOKEN, hang_seconds=5.0) as peer:
         yield peer
-    finally:
-        await peer.stop()
 
 
 @pytest.fixture

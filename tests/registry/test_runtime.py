@@ -21,7 +21,6 @@ from homeassistant.helpers import (
     floor_registry as fr,
 )
 from homeassistant.helpers.dispatcher import DATA_DISPATCHER
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -34,6 +33,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.roomdb.const import DATABASE_FILENAME, DOMAIN
 from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.registry.runtime import MirrorWriteError, RegistryMirror
+from tests.conftest import roomdb_set_up
 
 from .conftest import Home, Rows
 
@@ -62,22 +62,15 @@ def _mirror_listeners(hass: HomeAssistant, mirror: RegistryMirror) -> list[str]:
     return found
 
 
-async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-
-
 async def test_setup_fills_every_table(
     hass: HomeAssistant,
     *,
     home: Home,
-    mock_entry: MockConfigEntry,
+    loaded_entry: MockConfigEntry,
     rows: Rows,
     device_registry: dr.DeviceRegistry,
     entity_registry: er.EntityRegistry,
 ) -> None:
-    await _set_up(hass, mock_entry)
 
     assert await rows("SELECT * FROM floors") == [
         {
@@ -137,7 +130,8 @@ async def test_setup_fills_every_table(
         "title": "Lights bridge",
         "state": "not_loaded",
     } in entries
-    (own,) = await rows("SELECT state FROM config_entries WHERE entry_id = ?", mock_entry.entry_id)
+    own_sql = "SELECT state FROM config_entries WHERE entry_id = ?"
+    (own,) = await rows(own_sql, loaded_entry.entry_id)
     assert own["state"] == ConfigEntryState.LOADED.value
 
     # Everything HA has, including RoomDB's own device and sensors, and nothing else.
@@ -154,12 +148,11 @@ async def test_effective_area_follows_entity_device_and_parent(
     hass: HomeAssistant,
     *,
     home: Home,
-    mock_entry: MockConfigEntry,
+    loaded_entry: MockConfigEntry,
     rows: Rows,
     device_registry: dr.DeviceRegistry,
     entity_registry: er.EntityRegistry,
 ) -> None:
-    await _set_up(hass, mock_entry)
     # The bulb has no area: its light inherits the parent lamp's area (as HA resolves it).
     assert await rows(AREA_OF, home.bulb_light.entity_id) == [
         {"area_id": "kitchen", "floor_id": "ground"}
@@ -459,17 +452,16 @@ async def test_unload_removes_listeners_and_stops_writing(
     hass: HomeAssistant,
     *,
     home: Home,
-    mock_entry: MockConfigEntry,
+    loaded_entry: MockConfigEntry,
     rows: Rows,
     area_registry: ar.AreaRegistry,
     entity_registry: er.EntityRegistry,
 ) -> None:
-    await _set_up(hass, mock_entry)
-    mirror = mock_entry.runtime_data.registry_mirror
-    database = mock_entry.runtime_data.database
+    mirror = loaded_entry.runtime_data.registry_mirror
+    database = loaded_entry.runtime_data.database
     assert len(_mirror_listeners(hass, mirror)) == 5
 
-    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert _mirror_listeners(hass, mirror) == []
     assert database._conn is None
@@ -507,14 +499,15 @@ async def test_failing_first_sync_does_not_block_setup(
     )
     await prepared.close()
 
-    await _set_up(hass, mock_entry)
-    assert mock_entry.state is ConfigEntryState.LOADED
-    assert await rows("SELECT * FROM areas") == []
+    async with roomdb_set_up(hass, mock_entry):
+        assert mock_entry.state is ConfigEntryState.LOADED
+        assert await rows("SELECT * FROM areas") == []
 
-    await mock_entry.runtime_data.database.execute_write("DROP TRIGGER reject_floors")
-    area_registry.async_update(home.kitchen.id, name="Galley")
-    assert {row["name"] for row in await rows("SELECT name FROM areas")} == {"Galley", "Hallway"}
-    assert len(await rows("SELECT * FROM floors")) == 1
+        await mock_entry.runtime_data.database.execute_write("DROP TRIGGER reject_floors")
+        area_registry.async_update(home.kitchen.id, name="Galley")
+        names = {row["name"] for row in await rows("SELECT name FROM areas")}
+        assert names == {"Galley", "Hallway"}
+        assert len(await rows("SELECT * FROM floors")) == 1
 
 
 async def test_concurrent_resyncs_share_one_write(

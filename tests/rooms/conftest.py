@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import json
 from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb.const import DEFAULT_EXPORT_PATH, DEFAULT_MAPPING_PATH, DOMAIN
 from custom_components.roomdb.rooms.runtime import RoomsRuntime
+from tests.conftest import roomdb_set_up
 
 # kitchen: everything (with a vacuum segment); hall: no vacuum, no ml; office: activity only.
 MAPPING = """\
@@ -57,6 +58,21 @@ async def write_mapping(hass: HomeAssistant, text: str) -> None:
 def rooms_of(entry: MockConfigEntry) -> RoomsRuntime:
     rooms: RoomsRuntime = entry.runtime_data.rooms
     return rooms
+
+
+async def sql_by_domain(entry: MockConfigEntry) -> dict[str, dict[str, Any]]:
+    """Every stored room config as {domain: {room_id: {config_data, version, updated_at}}}."""
+    rows = await entry.runtime_data.database.fetchall(
+        "SELECT config_domain, room_id, config_data, version, updated_at FROM room_configs"
+    )
+    result: dict[str, dict[str, Any]] = {}
+    for domain, room_id, text, version, updated_at in rows:
+        result.setdefault(domain, {})[room_id] = {
+            "config_data": json.loads(text),
+            "version": version,
+            "updated_at": updated_at,
+        }
+    return result
 
 
 async def db_rows(entry: MockConfigEntry) -> dict[tuple[str, str], tuple[str, int]]:
@@ -108,10 +124,5 @@ async def rooms_entry(
     """RoomDB set up with the mapping file (and areas) in place; unloaded afterwards."""
     if mapping_text is not None:
         await write_mapping(hass, mapping_text)
-    mock_entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    yield mock_entry
-    if mock_entry.state.recoverable:
-        await hass.config_entries.async_unload(mock_entry.entry_id)
-        await hass.async_block_till_done()
+    async with roomdb_set_up(hass, mock_entry):
+        yield mock_entry

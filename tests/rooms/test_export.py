@@ -20,21 +20,7 @@ from custom_components.roomdb.db.schema import SCHEMA_VERSION
 from custom_components.roomdb.rooms import export as export_module
 from custom_components.roomdb.rooms.store import WriteRequest
 
-from .conftest import export_path, rooms_of
-
-
-async def sql_by_domain(entry: MockConfigEntry) -> dict[str, dict[str, Any]]:
-    rows = await entry.runtime_data.database.fetchall(
-        "SELECT config_domain, room_id, config_data, version, updated_at FROM room_configs"
-    )
-    result: dict[str, dict[str, Any]] = {}
-    for domain, room_id, text, version, updated_at in rows:
-        result.setdefault(domain, {})[room_id] = {
-            "config_data": json.loads(text),
-            "version": version,
-            "updated_at": updated_at,
-        }
-    return result
+from .conftest import export_path, rooms_of, sql_by_domain
 
 
 def read_json(path: Path) -> Any:
