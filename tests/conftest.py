@@ -11,7 +11,9 @@ from contextlib import asynccontextmanager
 import logging
 from typing import Any
 
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -63,6 +65,23 @@ async def loaded_entry(
     """Set RoomDB up with a real database file in the test's config dir; unload afterwards."""
     async with roomdb_set_up(hass, mock_entry):
         yield mock_entry
+
+
+def listeners_besides_ha_pending_saves(hass: HomeAssistant) -> dict[str, int]:
+    """The bus's listener counts, less the final-write listeners of Home Assistant's own Stores
+    that have a delayed save pending (the auth and registry files): those saves wait on the
+    loop's clock, so whether one is pending when counting is timing, not anything RoomDB did.
+    RoomDB's own Stores (keys `roomdb.*`) and its other listeners all count."""
+    counts = hass.bus.async_listeners()
+    pending = 0
+    for job, _filter in hass.bus._listeners.get(EVENT_HOMEASSISTANT_FINAL_WRITE, []):
+        save = getattr(getattr(job.target, "listener_job", None), "target", None)
+        store = getattr(save, "__self__", None)
+        if isinstance(store, Store) and not store.key.startswith(f"{DOMAIN}."):
+            pending += 1
+    if pending:
+        counts[EVENT_HOMEASSISTANT_FINAL_WRITE] -= pending
+    return counts
 
 
 @asynccontextmanager

@@ -17,6 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.roomdb.const import DATABASE_FILENAME, DOMAIN, ISSUE_DATABASE_CORRUPT
 from custom_components.roomdb.db.schema import SCHEMA_VERSION
 from custom_components.roomdb.rooms.runtime import RoomsRuntime
+from tests.conftest import listeners_besides_ha_pending_saves
 
 
 async def test_setup_creates_database_and_unloads_cleanly(
@@ -176,20 +177,20 @@ async def test_unload_leaves_no_listener_task_or_connection(
     assert await hass.config_entries.async_setup(mock_entry.entry_id)
     assert await hass.config_entries.async_unload(mock_entry.entry_id)
     await hass.async_block_till_done()
-    listeners_before = hass.bus.async_listeners()
+    listeners_before = listeners_besides_ha_pending_saves(hass)
 
     assert await hass.config_entries.async_setup(mock_entry.entry_id)
     await hass.async_block_till_done()
-    assert hass.bus.async_listeners() != listeners_before
+    assert listeners_besides_ha_pending_saves(hass) != listeners_before
     database = mock_entry.runtime_data.database
     database.enqueue("INSERT INTO metadata (key, value) VALUES (?, ?)", [("pending", "1")])
 
     assert await hass.config_entries.async_unload(mock_entry.entry_id)
     await hass.async_block_till_done()
-    assert hass.bus.async_listeners() == listeners_before
     assert database._conn is None
     assert database._flush_timer is None
     assert not database._flush_tasks
+    assert listeners_besides_ha_pending_saves(hass) == listeners_before
     with closing(sqlite3.connect(database.path)) as conn:
         assert conn.execute("SELECT value FROM metadata WHERE key = 'pending'").fetchone() == ("1",)
 

@@ -20,6 +20,7 @@ from custom_components.roomdb.events.sink import (
     endpoint_for_logs,
 )
 from custom_components.roomdb.events.stats import EndpointState
+from tests.conftest import listeners_besides_ha_pending_saves
 from tests.peers.ingest_server import IngestServer
 
 from .conftest import FAST, fire_config_changes, stream_of, wait_until
@@ -397,7 +398,7 @@ async def test_unload_leaves_no_listener_or_task(
     assert await hass.config_entries.async_setup(mock_entry.entry_id)
     assert await hass.config_entries.async_unload(mock_entry.entry_id)
     await hass.async_block_till_done()
-    listeners = hass.bus.async_listeners()
+    listeners = listeners_besides_ha_pending_saves(hass)
 
     assert await hass.config_entries.async_setup(mock_entry.entry_id)
     await hass.async_block_till_done()
@@ -414,8 +415,8 @@ async def test_unload_leaves_no_listener_or_task(
 
     assert task.done()
     assert stream.sink._task is None
-    assert hass.bus.async_listeners() == listeners
     assert stream.buffer._store._delay_handle is None
+    assert listeners_besides_ha_pending_saves(hass) == listeners
 
 
 async def test_switching_the_stream_off_clears_the_error_issue(
