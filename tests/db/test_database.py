@@ -122,6 +122,41 @@ async def test_transaction_commits_or_rolls_back(database: Database) -> None:
     assert (await database.stats()).last_write_at is not None
 
 
+async def test_transaction_reports_how_long_it_held_the_writer(database: Database) -> None:
+    async with database.transaction():
+        await asyncio.sleep(0.03)
+    assert 0.03 <= database.last_hold_seconds < 1.0
+    async with database.transaction() as conn:
+        await conn.execute(INSERT_META, ("quick", "1"))
+    assert database.last_hold_seconds < 0.03
+
+
+async def test_checkpoints_run_beside_the_writer(database: Database) -> None:
+    """In `checkpoints_aside` no commit copies the WAL into the file; `checkpoint_aside` does."""
+    path = database.path
+    await database.execute_write("CREATE TABLE filler (blob BLOB)")
+    await database.checkpoint()
+    size = path.stat().st_size
+    async with database.checkpoints_aside():
+        # 30 commits of 100 pages each: three times SQLite's automatic checkpoint threshold.
+        for _ in range(30):
+            await database.execute_write("INSERT INTO filler VALUES (randomblob(400000))")
+        assert path.stat().st_size == size
+        await database.checkpoint_aside()
+        assert path.stat().st_size > size + 30 * 400_000
+        # Writes go on while a checkpoint runs beside them.
+        await asyncio.gather(
+            database.checkpoint_aside(),
+            database.execute_write("INSERT INTO filler VALUES (randomblob(400000))"),
+        )
+    row = await database.fetchone("PRAGMA wal_autocheckpoint")
+    assert row is not None
+    assert row[0] == 1000
+    count = await database.fetchone("SELECT COUNT(*) FROM filler")
+    assert count is not None
+    assert count[0] == 31
+
+
 async def test_batch_flushes_on_size(database: Database) -> None:
     database.enqueue(INSERT_META, [(f"size{i}", "x") for i in range(49)])
     await asyncio.sleep(0)
