@@ -187,7 +187,7 @@ class Database:
         self._flush_tasks: set[asyncio.Task[int]] = set()
         self._last_write_at: str | None = None
         self.last_hold_seconds = 0.0
-        """How long the last `transaction()` held the writer: from taking the lock to its commit."""
+        """How long the last `execute_write` held the writer: from taking the lock to its result."""
         self._flushed_batches = 0
         self._dropped_rows = 0
         self.on_commit: Callable[[], None] | None = None
@@ -398,7 +398,6 @@ class Database:
         """Run the body as one immediate transaction; commit on success, roll back on error."""
         await self._writes_allowed.wait()
         async with self._lock:
-            taken = time.perf_counter()
             conn = self.connection
             await conn.execute("BEGIN IMMEDIATE")
             try:
@@ -407,15 +406,27 @@ class Database:
                 await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
-            self.last_hold_seconds = time.perf_counter() - taken
             self._last_write_at = utc_now_iso()
         if self.on_commit is not None:
             self.on_commit()
 
     async def execute_write(self, sql: str, params: Params = ()) -> int:
-        """Run one write statement in its own transaction; return the changed row count."""
-        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
-            return cursor.rowcount
+        """Run one write statement as its own transaction; return the changed row count.
+
+        SQLite wraps a lone statement in a transaction of its own, so this is one trip to the
+        writer thread: the writer is held for the statement alone (`last_hold_seconds`).
+        """
+        await self._writes_allowed.wait()
+        async with self._lock:
+            taken = time.perf_counter()
+            cursor = await self.connection.execute(sql, params)
+            self.last_hold_seconds = time.perf_counter() - taken
+            self._last_write_at = utc_now_iso()
+        count = cursor.rowcount
+        await cursor.close()
+        if self.on_commit is not None:
+            self.on_commit()
+        return count
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """Run a query and return all rows."""
