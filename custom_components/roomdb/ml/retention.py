@@ -13,12 +13,13 @@ each next one is sized from the time the writer was held for the last one
 (`Database.last_hold_seconds`, from taking the lock to the statement's end) to take about
 `SLICE_TARGET_SECONDS`, growing at most twofold, so a slice overshoots the target only if the cost
 per row jumps between two slices. WAL checkpoints, whose syncs dominate a commit that triggers
-one, run beside the writer after each slice (`Database.checkpoint_aside`). Between slices the
+one, run beside the writer every few slices (`Database.checkpoint_aside`). Between slices the
 lock is free for the ingest batches.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -32,6 +33,8 @@ WEEKLY_VACUUM_WEEKDAY: Final = 6
 SLICE_TARGET_SECONDS: Final = 0.01
 """Aim of one slice's hold of the writer, a tenth of the bound (100 ms) it must stay under: on a
 loaded machine a slice's wall time is a multiple of its work (it waits for a CPU)."""
+CHECKPOINT_AFTER_SECONDS: Final = 0.05
+"""Writer time of slices after which a checkpoint runs beside the writer (and after each table)."""
 FIRST_SLICE_ROWS: Final = 100
 MIN_SLICE_ROWS: Final = 10
 MAX_SLICE_ROWS: Final = 20_000
@@ -94,6 +97,8 @@ class _Slicer:
     database: Database
     slices: int = 0
     longest: float = 0.0
+    unchecked: float = 0.0
+    """Writer time of the slices since the last checkpoint."""
 
     async def purge(self, table: str, column: str, cutoff: float) -> int:
         """Delete the rows of `table` with `column < cutoff`, oldest first, slice by slice."""
@@ -105,11 +110,16 @@ class _Slicer:
             deleted += count
             self.slices += 1
             self.longest = max(self.longest, held)
-            await self.database.checkpoint_aside()
+            self.unchecked += held
             # A bound found `rows` rows (and their ties); fewer means none are left.
+            if count < rows or self.unchecked >= CHECKPOINT_AFTER_SECONDS:
+                # Opening a connection and syncing costs more than a slice: not after each one.
+                await self.database.checkpoint_aside()
+                self.unchecked = 0.0
             if count < rows:
                 return deleted
             rows = next_slice_rows(rows, held)
+            await asyncio.sleep(0)  # let queued writes take the lock
 
 
 async def async_trim(
