@@ -239,7 +239,7 @@ def run(quick: bool) -> list[dict[str, object]]:
         },
         {
             "benchmark": "bus ingest",
-            "metric": "bus with one no-op state listener (ev/s): the ceiling for any consumer",
+            "metric": "bus with one no-op state listener (ev/s): what a consumer of events pays",
             "roomdb": m["roomdb"],
             "baseline": m["noop"],
             "unit": "ev/s",

@@ -5,9 +5,10 @@ ROOMDB_BENCH_YEAR_EVENTS to run another size, the figures say which size ran) of
 20 rooms, spread evenly over 365 days, plus a year of feature windows (20 rooms and the home,
 13 features, every 15 minutes) and 42 labelled nights, generated straight into the compact tables
 with `executemany`. Measured: file size and bytes per raw event (dbstat: `ml_raw_events` and its
-index), a day's purge through `retention.async_trim` (its longest slice is the longest time the
-writer was held), the features of one day computed and written as the pipeline does, and the
-contract views' query times over the last 6 weeks.
+index), the oldest day purged through `retention.async_trim` on 10 days in a row (3 with
+`--quick`) with the longest time one slice held the writer each day, the features of one day
+computed and written as the pipeline does, and the contract views' query times over the last
+6 weeks.
 
 Copy: a database written by the previous schema (today's migrations up to the compact layout)
 with 1M raw events in the old wide rows, opened by the current code: events copied per second,
@@ -26,6 +27,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from typing import Any
 
 from bench.bench_bus_ingest import stored_bytes
 from custom_components.roomdb.db import compact
@@ -159,19 +161,31 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _measure(path: Path, repeats: int) -> dict[str, float]:
+async def _measure(path: Path, repeats: int, purge_days: int) -> dict[str, Any]:
     database = Database(path, batch_size=10_000)
     await database.open()
-    figures: dict[str, float] = {}
+    figures: dict[str, Any] = {}
     try:
-        started = time.perf_counter()
-        trim = await async_trim(
-            database, now=END, raw_days=YEAR_DAYS - 1, feature_days=YEAR_DAYS - 1
-        )
-        figures["purge_s"] = time.perf_counter() - started
-        figures["purge_rows"] = trim.raw_events + trim.features
-        figures["purge_longest_ms"] = trim.longest_slice_seconds * 1000
-        figures["purge_slices"] = trim.slices
+        # Day after day, as the nightly trim would: each trim deletes the oldest day left.
+        holds: list[float] = []
+        slices, rows, seconds = 0, 0, 0.0
+        for later in range(purge_days):
+            started = time.perf_counter()
+            trim = await async_trim(
+                database,
+                now=END + later * DAY,
+                raw_days=YEAR_DAYS - 1,
+                feature_days=YEAR_DAYS - 1,
+            )
+            seconds += time.perf_counter() - started
+            holds.append(trim.longest_slice_seconds * 1000)
+            slices += trim.slices
+            rows += trim.raw_events + trim.features
+        figures["purge_day_s"] = seconds / purge_days
+        figures["purge_day_rows"] = rows / purge_days
+        figures["purge_day_slices"] = slices / purge_days
+        figures["purge_longest_ms"] = max(holds)
+        figures["purge_holds_ms"] = holds
 
         day = END - 2 * DAY
         started = time.perf_counter()
@@ -270,7 +284,7 @@ def run(quick: bool) -> list[dict[str, object]]:
         generate_s = generate(path, events)
         size = path.stat().st_size
         per_event = stored_bytes(path, ("ml_raw_events",), vacuum=False) / events
-        figures = asyncio.run(_measure(path, 3 if quick else 5))
+        figures = asyncio.run(_measure(path, 3 if quick else 5, 3 if quick else 10))
     scale = f"{events / 1e6:g}M events"
     rows += [
         {
@@ -295,13 +309,16 @@ def run(quick: bool) -> list[dict[str, object]]:
         },
         {
             "benchmark": "year",
-            "metric": f"{scale}: purge one day ({figures['purge_rows']:,.0f} rows, "
-            f"{figures['purge_slices']:.0f} slices); longest slice",
-            "roomdb": f"{figures['purge_s']:.2f} s",
+            "metric": f"{scale}: purge of one day ({figures['purge_day_rows']:,.0f} rows, "
+            f"{figures['purge_day_slices']:.0f} slices), {len(figures['purge_holds_ms'])} days "
+            "in a row; longest hold of the writer per day: "
+            + ", ".join(f"{ms:.0f}" for ms in figures["purge_holds_ms"])
+            + " ms",
+            "roomdb": f"{figures['purge_day_s']:.2f} s per day",
             "baseline": figures["purge_longest_ms"],
             "unit": "ms",
             "ratio": "",
-            "target": "slice < 100 ms",
+            "target": "every slice < 100 ms",
             "met": figures["purge_longest_ms"] < 100,
         },
         {

@@ -6,6 +6,7 @@ import asyncio
 from contextlib import closing
 from pathlib import Path
 import sqlite3
+import time
 
 import pytest
 
@@ -120,6 +121,49 @@ async def test_transaction_commits_or_rolls_back(database: Database) -> None:
     assert await database.get_metadata("b") is None
     assert len(commits) == 1
     assert (await database.stats()).last_write_at is not None
+
+
+async def test_a_lone_write_reports_how_long_it_held_the_writer(database: Database) -> None:
+    def pause() -> int:
+        time.sleep(0.03)
+        return 1
+
+    await database.connection.create_function("roomdb_test_pause", 0, pause)
+    assert await database.execute_write(INSERT_META, ("slow", "x")) == 1
+    assert (
+        await database.execute_write(
+            "UPDATE metadata SET value = roomdb_test_pause() WHERE key = 'slow'"
+        )
+        == 1
+    )
+    assert 0.03 <= database.last_hold_seconds < 1.0
+    assert await database.get_metadata("slow") == "1"
+
+
+async def test_checkpoints_run_beside_the_writer(database: Database) -> None:
+    """In `checkpoints_aside` no commit copies the WAL into the file; `checkpoint_aside` does."""
+    path = database.path
+    await database.execute_write("CREATE TABLE filler (blob BLOB)")
+    await database.checkpoint()
+    size = path.stat().st_size
+    async with database.checkpoints_aside():
+        # 30 commits of 100 pages each: three times SQLite's automatic checkpoint threshold.
+        for _ in range(30):
+            await database.execute_write("INSERT INTO filler VALUES (randomblob(400000))")
+        assert path.stat().st_size == size
+        await database.checkpoint_aside()
+        assert path.stat().st_size > size + 30 * 400_000
+        # Writes go on while a checkpoint runs beside them.
+        await asyncio.gather(
+            database.checkpoint_aside(),
+            database.execute_write("INSERT INTO filler VALUES (randomblob(400000))"),
+        )
+    row = await database.fetchone("PRAGMA wal_autocheckpoint")
+    assert row is not None
+    assert row[0] == 1000
+    count = await database.fetchone("SELECT COUNT(*) FROM filler")
+    assert count is not None
+    assert count[0] == 31
 
 
 async def test_batch_flushes_on_size(database: Database) -> None:

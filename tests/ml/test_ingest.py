@@ -16,8 +16,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb.const import DEFAULT_MAPPING_PATH, DOMAIN
+from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.ml.features import RawEvent
-from custom_components.roomdb.ml.ingest import TrackingRules
+from custom_components.roomdb.ml.ingest import Ingestor, RawEventWriter, TrackingRules
 from custom_components.roomdb.ml.options import (
     CONF_ML_AREAS,
     CONF_ML_EXCLUDE,
@@ -240,3 +241,39 @@ async def test_pipeline_ingest_stage_flushes_and_stamps_last_ingest(
     stamp = await db(loaded_entry).get_metadata("last_ingest_at")
     assert stamp == result["ingest"]["last_event_at"]
     assert ml(loaded_entry).status.timestamps["last_ingest_at"] == stamp
+
+
+async def test_recording_builds_no_event_on_the_bus(hass: HomeAssistant, tmp_path: Path) -> None:
+    """The ingest filter records the change and passes nothing: HA builds no `Event` for it.
+
+    An `Event` would reference its `Context` and the context the event (`origin_event`), a cycle
+    only the garbage collector frees; a consumer that never makes one adds no collections.
+    """
+    database = Database(tmp_path / "roomdb.db")
+    await database.open()
+    ingestor = Ingestor(hass, RawEventWriter(database), MlSettings(), None)
+    ingestor.async_start()
+    try:
+        hass.states.async_set("light.desk", "off")
+        hass.states.async_set("light.desk", "on")
+        hass.states.async_set("sensor.power", "12")  # not tracked: filtered out as before
+        await hass.async_block_till_done()
+        for entity_id in ("light.desk", "sensor.power"):
+            state = hass.states.get(entity_id)
+            assert state is not None
+            assert state.context.origin_event is None, entity_id
+        await database.flush()
+        rows = await database.fetchall("SELECT entity_id, state, old_state FROM raw_events")
+        assert [tuple(row) for row in rows] == [
+            ("light.desk", "off", None),
+            ("light.desk", "on", "off"),
+        ]
+        # A listener that takes the event (a no-op one) makes HA build it, with its cycle.
+        hass.bus.async_listen(EVENT_STATE_CHANGED, lambda _event: None)
+        hass.states.async_set("light.desk", "off")
+        state = hass.states.get("light.desk")
+        assert state is not None
+        assert state.context.origin_event is not None
+    finally:
+        ingestor.async_stop()
+        await database.close()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+import time
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb.db.database import Database
-from custom_components.roomdb.ml import retention
+from custom_components.roomdb.ml import retention, store
 from custom_components.roomdb.ml.contracts import ML_CONTRACT_VIEWS, async_check_contracts
-from custom_components.roomdb.ml.features import FEATURE_NAMES, RawEvent
+from custom_components.roomdb.ml.features import FEATURE_NAMES, FeatureRow, RawEvent
 from custom_components.roomdb.ml.ingest import RawEventWriter
 from custom_components.roomdb.ml.options import CONF_FEATURE_RETENTION_DAYS, CONF_RAW_RETENTION_DAYS
 from custom_components.roomdb.ml.retention import DAY_SECONDS, async_trim, async_vacuum
@@ -90,6 +93,17 @@ async def test_retention_must_keep_a_day(
         await async_trim(db(loaded_entry), now=0.0, raw_days=0, feature_days=10)
 
 
+async def _store_lights(database: Database, start: float, step: float, count: int) -> None:
+    """Seven lights in the hall switching in turn, one event every `step` seconds."""
+    writer = RawEventWriter(database)
+    for i in range(count):
+        state = ("on", "off")[i % 2]
+        writer.write(
+            RawEvent(f"light.l{i % 7}", "light", None, "hall", state, None, start + i * step)
+        )
+    await database.flush()
+
+
 async def test_a_trim_deletes_in_bounded_slices(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -98,14 +112,8 @@ async def test_a_trim_deletes_in_bounded_slices(
     database = Database(tmp_path / "roomdb.db", batch_size=100_000)
     await database.open()
     try:
-        writer = RawEventWriter(database)
         start = 1_772_409_600.0  # midnight UTC
-        for i in range(5 * 2400):  # five days, one event every 36 s
-            state = ("on", "off")[i % 2]
-            writer.write(
-                RawEvent(f"light.l{i % 7}", "light", None, "hall", state, None, start + i * 36)
-            )
-        await database.flush()
+        await _store_lights(database, start, 36.0, 5 * 2400)  # five days, one event every 36 s
         result = await async_trim(database, now=start + 6 * DAY_SECONDS, raw_days=4, feature_days=4)
         assert result.raw_events == 2 * 2400
         # 4,800 rows at most 250 (one bound's ties) a slice, and the last slice finds none left.
@@ -121,6 +129,73 @@ async def test_a_trim_deletes_in_bounded_slices(
         assert (again.raw_events, again.features, again.slices) == (0, 0, 2)
     finally:
         await database.close()
+
+
+async def test_no_slice_holds_the_writer_beyond_the_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each table's slices are sized from the writer's real hold, apart from the other table's.
+
+    A trigger on the real connection makes deleting a feature value cost 0.2 ms of work, a
+    hundred times a raw event: sized from the raw events' slices (thousands of rows) a feature
+    slice would hold the writer for half a second; sized on its own, no slice does more than a
+    fraction of the 100 ms bound's work. (The work is counted, not timed: on a loaded machine a
+    slice's wall time also holds the waits for a CPU.)
+    """
+    database = Database(tmp_path / "roomdb.db", batch_size=100_000)
+    await database.open()
+    try:
+        start = 1_772_409_600.0  # midnight UTC
+        await _store_lights(database, start, 10.0, 5 * 8640)  # five days, one event every 10 s
+        windows = [start + w * 900.0 for w in range(3 * 96)]  # three days, 13 values a window
+        await store.async_write_features(
+            database,
+            [FeatureRow("hall", w, w + 900, (0.5,) * len(FEATURE_NAMES)) for w in windows],
+        )
+
+        paused: list[int] = []
+
+        def pause() -> None:
+            # Busy, not asleep: a sleeping thread on a loaded machine may wake up much later.
+            paused[-1] += 1
+            until = time.perf_counter() + 0.0002
+            while time.perf_counter() < until:
+                pass
+
+        await database.connection.create_function("roomdb_test_pause", 0, pause)
+        await database.execute_write(
+            "CREATE TEMP TRIGGER slow_feature_delete AFTER DELETE ON ml_features "
+            "BEGIN SELECT roomdb_test_pause(); END"
+        )
+        write = database.execute_write
+
+        async def one_slice(sql: str, params: Sequence[Any] = ()) -> int:
+            paused.append(0)
+            return await write(sql, params)
+
+        monkeypatch.setattr(database, "execute_write", one_slice)
+        result = await async_trim(database, now=start + 4 * DAY_SECONDS, raw_days=2, feature_days=2)
+        assert result.raw_events == 2 * 8640
+        assert result.features == 2 * 96 * len(FEATURE_NAMES)
+        # Every slice's feature values, at 0.2 ms each, are far from the bound's 100 ms.
+        assert sum(paused) == result.features
+        assert max(paused) * 0.0002 < 0.05
+        # The first feature slice deletes 100+ values: the hold reported is the real one.
+        assert result.longest_slice_seconds >= 0.02
+        assert result.as_dict()["longest_slice_ms"] == round(result.longest_slice_seconds * 1000, 1)
+        left = await database.fetchone("SELECT COUNT(*) FROM features")
+        assert left is not None
+        assert left[0] == 96 * len(FEATURE_NAMES)
+    finally:
+        await database.close()
+
+
+def test_slices_grow_at_most_twofold_towards_the_target() -> None:
+    target = retention.SLICE_TARGET_SECONDS
+    assert retention.next_slice_rows(1000, target / 10) == 2000
+    assert retention.next_slice_rows(1000, target * 4) == 250
+    assert retention.next_slice_rows(1000, 10.0) == retention.MIN_SLICE_ROWS
+    assert retention.next_slice_rows(retention.MAX_SLICE_ROWS, 0.0) == retention.MAX_SLICE_ROWS
 
 
 async def test_vacuum_modes_give_freed_space_back(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 import sqlite3
@@ -55,6 +55,8 @@ AUTO_VACUUM_INCREMENTAL: Final = 2
 VACUUM_STEP_PAGES: Final = 2000
 """Pages one incremental step gives back (8 MiB at 4 KiB pages, a few ms of the writer)."""
 WORKER_EXIT_TIMEOUT_SECONDS: Final = 5.0
+WAL_AUTOCHECKPOINT_PAGES: Final = 1000
+"""SQLite's default: the commit that takes the WAL past this many pages copies it into the file."""
 
 type Params = Sequence[Any]
 
@@ -157,6 +159,11 @@ async def _worker_finished(conn: aiosqlite.Connection) -> None:
         return
 
 
+def _passive_checkpoint(path: Path) -> None:
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
 class Database:
     """Owner of roomdb.db: opens and migrates it, serialises writes, batches hot rows."""
 
@@ -179,6 +186,8 @@ class Database:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flush_tasks: set[asyncio.Task[int]] = set()
         self._last_write_at: str | None = None
+        self.last_hold_seconds = 0.0
+        """How long the last `execute_write` held the writer: from taking the lock to its result."""
         self._flushed_batches = 0
         self._dropped_rows = 0
         self.on_commit: Callable[[], None] | None = None
@@ -402,9 +411,22 @@ class Database:
             self.on_commit()
 
     async def execute_write(self, sql: str, params: Params = ()) -> int:
-        """Run one write statement in its own transaction; return the changed row count."""
-        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
-            return cursor.rowcount
+        """Run one write statement as its own transaction; return the changed row count.
+
+        SQLite wraps a lone statement in a transaction of its own, so this is one trip to the
+        writer thread: the writer is held for the statement alone (`last_hold_seconds`).
+        """
+        await self._writes_allowed.wait()
+        async with self._lock:
+            taken = time.perf_counter()
+            cursor = await self.connection.execute(sql, params)
+            self.last_hold_seconds = time.perf_counter() - taken
+            self._last_write_at = utc_now_iso()
+        count = cursor.rowcount
+        await cursor.close()
+        if self.on_commit is not None:
+            self.on_commit()
+        return count
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """Run a query and return all rows."""
@@ -518,6 +540,32 @@ class Database:
         """Move the WAL into the main database file and truncate it."""
         async with self._lock:
             await self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @asynccontextmanager
+    async def checkpoints_aside(self) -> AsyncIterator[None]:
+        """Keep WAL checkpoints out of the writer's commits for the body (a run of many writes).
+
+        The commit that takes the WAL past `WAL_AUTOCHECKPOINT_PAGES` copies it into the file and
+        syncs both, inside the writer's hold: tens to hundreds of ms on a busy disk. In the body
+        that is off; `checkpoint_aside` does it from a second connection instead.
+        """
+        async with self._lock:
+            await self.connection.execute("PRAGMA wal_autocheckpoint=0")
+        try:
+            yield
+        finally:
+            async with self._lock:
+                if self._conn is not None:
+                    await self._conn.execute(
+                        f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}"
+                    )
+
+    async def checkpoint_aside(self) -> None:
+        """Copy the committed WAL into the file from a second connection in a worker thread.
+
+        A passive checkpoint neither waits for nor blocks the writer: writes go on meanwhile.
+        """
+        await asyncio.to_thread(_passive_checkpoint, self.path)
 
     async def _size(self) -> int:
         async with self.connection.execute(

@@ -8,6 +8,7 @@ use the index.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -81,6 +82,12 @@ async def async_events_between(database: Database, start: float, end: float) -> 
         "FROM raw_events WHERE ts_us >= ? AND ts_us < ? ORDER BY ts_us",
         (epoch_us(start), epoch_us(end)),
     )
+    # A day holds tens of thousands of events: they are built in a worker thread, where the
+    # event loop waits at most the interpreter's switch interval for them, not for the whole day.
+    return await asyncio.get_running_loop().run_in_executor(None, _events, rows)
+
+
+def _events(rows: list[Any]) -> list[RawEvent]:
     return [_event(row) for row in rows]
 
 
