@@ -92,6 +92,7 @@ def test_no_sql_is_built_from_strings() -> None:
         ("db/database.py", 'f"SELECT COUNT(*) FROM {table}"'),
         ("db/database.py", 'f"PRAGMA auto_vacuum={AUTO_VACUUM_INCREMENTAL}"'),
         ("db/database.py", 'f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})"'),
+        ("db/database.py", 'f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}"'),
         ("db/compact.py", '"SELECT MIN(id) FROM raw_events_v4 WHERE id > " + COPIED_RAW_ID_SQL'),
         # Table and column names from retention's fixed (table, column) pairs.
         (
