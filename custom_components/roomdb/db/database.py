@@ -611,6 +611,20 @@ class Database:
         async with aiosqlite.connect(target) as dest, self._lock:
             await self.connection.backup(dest)
 
+    async def raw_event_span(self) -> tuple[float | None, float | None]:
+        """UTC epoch seconds of the oldest and the newest raw event held (`None` without any)."""
+        async with self._lock:
+            return await self._raw_event_span(self.connection)
+
+    async def _raw_event_span(
+        self, conn: aiosqlite.Connection
+    ) -> tuple[float | None, float | None]:
+        # Both ends from the compact table's key (and the old table's index while it is copied).
+        sql = _RAW_SPAN_WITH_LEGACY if self.legacy_pending else _RAW_SPAN
+        async with conn.execute(sql) as cursor:
+            ends = [v for row in await cursor.fetchall() for v in row if v is not None]
+        return (float(min(ends)), float(max(ends))) if ends else (None, None)
+
     async def stats(self) -> DatabaseStats:
         """Return size, row counts and writer counters."""
         async with self._lock:
@@ -630,8 +644,7 @@ class Database:
                 "FROM pragma_page_count(), pragma_page_size(), pragma_freelist_count()"
             ) as cursor:
                 size_row = await cursor.fetchone()
-            async with conn.execute(_RAW_SPAN_WITH_LEGACY if legacy else _RAW_SPAN) as cursor:
-                ends = [v for row in await cursor.fetchall() for v in row if v is not None]
+            first, last = await self._raw_event_span(conn)
             async with conn.execute(
                 "SELECT value FROM metadata WHERE key = ?", (META_SCHEMA_VERSION,)
             ) as cursor:
@@ -639,7 +652,9 @@ class Database:
         return DatabaseStats(
             size_bytes=int(size_row[0]) if size_row is not None else 0,
             free_bytes=int(size_row[1]) if size_row is not None else 0,
-            raw_event_days=round((max(ends) - min(ends)) / 86400, 2) if ends else 0.0,
+            raw_event_days=(
+                round((last - first) / 86400, 2) if first is not None and last is not None else 0.0
+            ),
             schema_version=(parse_version(version_row[0]) or 0) if version_row is not None else 0,
             row_counts=counts,
             last_write_at=self._last_write_at,

@@ -17,7 +17,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from ..db.database import Database
-from ..timestamps import epoch_from_us, epoch_us, utc_now_iso
+from ..timestamps import epoch_us, utc_now_iso
 from .clr import ClrArtifact
 from .episodes import Episode
 from .features import FEATURE_NAMES, FeatureRow, RawEvent, Span
@@ -63,16 +63,7 @@ def _record(row: Any) -> FeatureRecord:
 
 async def async_event_span(database: Database) -> tuple[float | None, float | None]:
     """Time of the first and the last raw event."""
-    # Both ends from the compact table's key (and the old table's index while it is copied).
-    row = await database.fetchone("SELECT MIN(ts_us), MAX(ts_us) FROM ml_raw_events")
-    ends = [] if row is None or row[0] is None else [epoch_from_us(row[0]), epoch_from_us(row[1])]
-    if database.legacy_pending:
-        row = await database.fetchone("SELECT MIN(ts), MAX(ts) FROM raw_events_v4")
-        if row is not None and row[0] is not None:
-            ends += [float(row[0]), float(row[1])]
-    if not ends:
-        return None, None
-    return min(ends), max(ends)
+    return await database.raw_event_span()
 
 
 async def async_events_between(database: Database, start: float, end: float) -> list[RawEvent]:
