@@ -8,7 +8,7 @@ restarts as recording gaps); each night's sleep is its final label where one was
 detectors see the same standardised daily profiles (`changepoints.daily_profiles`,
 `standardise`) and relearn the routine for two weeks after each alarm:
 
-- RoomDB: one pooled detector over the whole vector (`changepoints.start_tracker`);
+- RoomDB: one pooled detector over the whole vector (`changepoints.advance`);
 - baseline: one BOCPD per dimension and an alarm when any of them reaches P(recent run) >= 0.5,
   the "maximum over streams" RoomDB used before (the multiple-testing alarm).
 
@@ -32,10 +32,10 @@ from custom_components.roomdb.ml.changepoints import (
     HISTORY_DAYS,
     RECENT_DAYS,
     REFERENCE_DAYS,
+    advance,
     daily_profiles,
     day_end,
     standardise,
-    start_tracker,
 )
 from custom_components.roomdb.ml.episodes import Episode
 from custom_components.roomdb.ml.features import (
@@ -136,7 +136,7 @@ def figures(home: Household, alarms: Sequence[tuple[date, date]]) -> dict[str, f
 def _evaluate(home: Household) -> tuple[dict[str, float | None], dict[str, float | None]]:
     records = records_of(home)
     episodes = [Episode(n.night_date, *n.label) for n in home.nights if n.label is not None]
-    update = start_tracker(records, episodes, home.tz, home.end_ts, CONFIG)
+    update = advance(None, records, episodes, tz=home.tz, until=home.end_ts, config=CONFIG)
     ours = [(a.night, a.found) for a in update.new_changepoints]
     profiles = daily_profiles(feature_rows_from_long(records), home.tz, home.end_ts, episodes)
     return figures(home, ours), figures(

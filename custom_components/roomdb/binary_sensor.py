@@ -24,10 +24,10 @@ async def async_setup_entry(
     entry: RoomDbConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add RoomDB's binary sensors."""
-    coordinator = entry.runtime_data.coordinator
+    """Add RoomDB's binary sensors, all of them fed by the entry's coordinator."""
     async_add_entities(
-        RoomDbBinarySensor(coordinator, description) for description in BINARY_SENSORS
+        RoomDbBinarySensor(entry.runtime_data.coordinator, description)
+        for description in BINARY_SENSORS
     )
 
 

@@ -36,16 +36,8 @@ from .const import (
     CONF_VACUUM_OPTIMISTIC_WRITEBACK,
     CONF_WRITE_INTERVAL,
     CONF_WRITE_JITTER,
-    DEFAULT_ACTIVITY_ENABLED,
     DEFAULT_BATCH_SIZE,
-    DEFAULT_EXPORT_PATH,
     DEFAULT_FLUSH_INTERVAL,
-    DEFAULT_MAPPING_PATH,
-    DEFAULT_VACUUM_DRY_RUN,
-    DEFAULT_VACUUM_ENABLED,
-    DEFAULT_VACUUM_OPTIMISTIC_WRITEBACK,
-    DEFAULT_WRITE_INTERVAL,
-    DEFAULT_WRITE_JITTER,
     DOMAIN,
 )
 from .data import RoomDbConfigEntry
@@ -53,6 +45,7 @@ from .events.options import async_validate_event_stream, event_stream_schema
 from .ml.options import ml_options, ml_schema, validate_ml
 from .paths import PathPurpose, UnsafePathError, resolve_config_path, resolve_target
 from .rooms.generate import MappingExistsError, async_generate_mapping
+from .rooms.options import room_option
 
 TITLE = "RoomDB"
 
@@ -61,12 +54,8 @@ def _files_schema(defaults: dict[str, Any]) -> vol.Schema:
     text = selector.TextSelector()
     return vol.Schema(
         {
-            vol.Required(
-                CONF_MAPPING_PATH, default=defaults.get(CONF_MAPPING_PATH, DEFAULT_MAPPING_PATH)
-            ): text,
-            vol.Required(
-                CONF_EXPORT_PATH, default=defaults.get(CONF_EXPORT_PATH, DEFAULT_EXPORT_PATH)
-            ): text,
+            vol.Required(CONF_MAPPING_PATH, default=room_option(defaults, CONF_MAPPING_PATH)): text,
+            vol.Required(CONF_EXPORT_PATH, default=room_option(defaults, CONF_EXPORT_PATH)): text,
         }
     )
 
@@ -217,19 +206,16 @@ class RoomDbOptionsFlow(AlarmOptionsFlow, OptionsFlowWithReload):
             return selector.NumberSelector(config)
 
         toggle = selector.BooleanSelector()
-        fields: tuple[tuple[str, Any, selector.Selector[Any]], ...] = (
-            (CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL, number(3600, 0.1, "s")),
-            (CONF_WRITE_JITTER, DEFAULT_WRITE_JITTER, number(0.9, 0.05, None)),
-            (CONF_ACTIVITY_ENABLED, DEFAULT_ACTIVITY_ENABLED, toggle),
-            (CONF_VACUUM_ENABLED, DEFAULT_VACUUM_ENABLED, toggle),
-            (CONF_VACUUM_DRY_RUN, DEFAULT_VACUUM_DRY_RUN, toggle),
-            (CONF_VACUUM_OPTIMISTIC_WRITEBACK, DEFAULT_VACUUM_OPTIMISTIC_WRITEBACK, toggle),
+        fields: tuple[tuple[str, selector.Selector[Any]], ...] = (
+            (CONF_WRITE_INTERVAL, number(3600, 0.1, "s")),
+            (CONF_WRITE_JITTER, number(0.9, 0.05, None)),
+            (CONF_ACTIVITY_ENABLED, toggle),
+            (CONF_VACUUM_ENABLED, toggle),
+            (CONF_VACUUM_DRY_RUN, toggle),
+            (CONF_VACUUM_OPTIMISTIC_WRITEBACK, toggle),
         )
         schema = vol.Schema(
-            {
-                vol.Required(key, default=options.get(key, default)): field
-                for key, default, field in fields
-            }
+            {vol.Required(key, default=room_option(options, key)): field for key, field in fields}
         )
         return self.async_show_form(step_id="rooms", data_schema=schema)
 
@@ -238,7 +224,7 @@ class RoomDbOptionsFlow(AlarmOptionsFlow, OptionsFlowWithReload):
     ) -> ConfigFlowResult:
         """Write a starter area mapping from the area registry (and vacuum segments)."""
         config_dir = Path(self.hass.config.config_dir)
-        user_path = self.config_entry.data.get(CONF_MAPPING_PATH, DEFAULT_MAPPING_PATH)
+        user_path = room_option(self.config_entry.data, CONF_MAPPING_PATH)
         errors: dict[str, str] = {}
         placeholders = {
             "path": user_path,

@@ -19,7 +19,6 @@ from custom_components.roomdb.ml.changepoints import (
     dimension_names,
     learned_model,
     new_model,
-    start_tracker,
 )
 from custom_components.roomdb.ml.episodes import Episode
 from custom_components.roomdb.ml.features import HOME_ROOM_ID, compute_features
@@ -52,7 +51,7 @@ def episodes(home: Household) -> list[Episode]:
 @pytest.mark.parametrize("seed", [7, 21])
 def test_the_change_is_found_once_within_two_days_and_names_its_first_night(seed: int) -> None:
     home, records = home_and_records(seed, 21)
-    update = start_tracker(records, episodes(home), home.tz, home.end_utc, CONFIG)
+    update = advance(None, records, episodes(home), tz=home.tz, until=home.end_utc, config=CONFIG)
     assert update.status == "ok"
     (alarm,) = update.new_changepoints
     assert alarm.night == home.change_date
@@ -65,7 +64,7 @@ def test_the_change_is_found_once_within_two_days_and_names_its_first_night(seed
 @pytest.mark.parametrize("seed", [11, 12])
 def test_six_weeks_without_a_change_raise_at_most_one_alarm(seed: int) -> None:
     home, records = home_and_records(seed, NO_CHANGE)
-    update = start_tracker(records, episodes(home), home.tz, home.end_utc, CONFIG)
+    update = advance(None, records, episodes(home), tz=home.tz, until=home.end_utc, config=CONFIG)
     assert update.status == "ok"
     assert update.state is not None
     assert len(update.state.days) >= 25  # the detector watched most of the six weeks
@@ -76,12 +75,13 @@ def test_a_stricter_operating_point_raises_fewer_alarms() -> None:
     home, records = home_and_records(7, 21)
     found = [
         len(
-            start_tracker(
+            advance(
+                None,
                 records,
                 episodes(home),
-                home.tz,
-                home.end_utc,
-                CONFIG,
+                tz=home.tz,
+                until=home.end_utc,
+                config=CONFIG,
                 false_alarms_per_year=rate,
             ).new_changepoints
         )
@@ -95,7 +95,7 @@ def test_resuming_day_by_day_equals_one_run_and_survives_json() -> None:
     home, records = home_and_records(7, 21)
     eps = episodes(home)
     middle = day_end(home.change_date - timedelta(days=3), home.tz)
-    first = start_tracker(records, eps, home.tz, middle, CONFIG)
+    first = advance(None, records, eps, tz=home.tz, until=middle, config=CONFIG)
     assert first.state is not None
     state = TrackerState.from_json(first.state.to_json())
     found = list(first.new_changepoints)
@@ -107,7 +107,7 @@ def test_resuming_day_by_day_equals_one_run_and_survives_json() -> None:
         assert update.state is state
         found += update.new_changepoints
         state = TrackerState.from_json(state.to_json())
-    whole = start_tracker(records, eps, home.tz, home.end_utc, CONFIG)
+    whole = advance(None, records, eps, tz=home.tz, until=home.end_utc, config=CONFIG)
     assert whole.state is not None
     assert [a.as_dict() for a in found] == [a.as_dict() for a in whole.new_changepoints]
     assert state.days == whole.state.days
@@ -118,7 +118,9 @@ def test_resuming_day_by_day_equals_one_run_and_survives_json() -> None:
 
 def test_stored_states_of_other_versions_or_shapes_are_refused() -> None:
     home, records = home_and_records(7, 21)
-    state = start_tracker(records, episodes(home), home.tz, home.end_utc, CONFIG).state
+    state = advance(
+        None, records, episodes(home), tz=home.tz, until=home.end_utc, config=CONFIG
+    ).state
     assert state is not None
     with pytest.raises(OutdatedStateError):
         TrackerState.from_json(json.dumps({"version": 1}))
@@ -134,8 +136,13 @@ def test_stored_states_of_other_versions_or_shapes_are_refused() -> None:
     with pytest.raises(ValueError, match="does not match"):
         TrackerState.from_json(json.dumps(broken))
     # A detector over other dimensions (an older profile) starts over rather than mixing them.
-    middle = start_tracker(
-        records, episodes(home), home.tz, day_end(home.change_date, home.tz), CONFIG
+    middle = advance(
+        None,
+        records,
+        episodes(home),
+        tz=home.tz,
+        until=day_end(home.change_date, home.tz),
+        config=CONFIG,
     )
     assert middle.state is not None
     middle.state.names = middle.state.names[:-1]

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from custom_components.roomdb.ml.bocpd import BocpdConfig
-from custom_components.roomdb.ml.changepoints import day_end, start_tracker
+from custom_components.roomdb.ml.changepoints import advance, day_end
 from custom_components.roomdb.ml.episodes import Episode
 from custom_components.roomdb.ml.features import FEATURE_NAMES, HOME_ROOM_ID, resolve_tz
 from custom_components.roomdb.ml.store import FeatureRecord
@@ -90,7 +90,7 @@ SECOND_DAY_NOT_MET = pytest.mark.xfail(strict=True, reason="found with the third
 def test_a_small_change_is_found_by_its_second_day(seed: int) -> None:
     records, episodes = _home(seed, CHANGE)
     end = day_end(START + timedelta(days=DAYS - 2), TZ)
-    update = start_tracker(records, episodes, TZ, end, CONFIG)
+    update = advance(None, records, episodes, tz=TZ, until=end, config=CONFIG)
     found = [a for a in update.new_changepoints if a.found >= CHANGE]
     assert found
     assert abs((found[0].night - CHANGE).days) <= 1
@@ -101,6 +101,6 @@ def test_a_small_change_is_found_by_its_second_day(seed: int) -> None:
 def test_the_same_home_without_a_change_raises_at_most_one_alarm(seed: int) -> None:
     records, episodes = _home(seed, None)
     end = day_end(START + timedelta(days=DAYS - 2), TZ)
-    update = start_tracker(records, episodes, TZ, end, CONFIG)
+    update = advance(None, records, episodes, tz=TZ, until=end, config=CONFIG)
     assert update.status == "ok"
     assert len(update.new_changepoints) <= 1

@@ -26,8 +26,8 @@ from custom_components.roomdb.ml.bocpd import BocpdConfig
 from custom_components.roomdb.ml.changepoints import (
     MODEL_KEY,
     TrackerState,
+    advance,
     daily_profiles,
-    start_tracker,
 )
 from custom_components.roomdb.ml.clr import ClrArtifact, NotReady
 from custom_components.roomdb.ml.episodes import Episode
@@ -287,7 +287,9 @@ async def test_bocpd_finds_the_change_and_resumes_after_reload_without_replaying
     records = await feature_records(ml_entry)
     labelled = [Episode(x.night_date, x.start_utc, x.end_utc) for x in HOME.labels()]
     config = BocpdConfig(hazard=1 / 250, max_run_length=TRACKER_RUN_LENGTHS)
-    whole = start_tracker(records, labelled, HOME.tz, align_window(HOME.end_utc), config)
+    whole = advance(
+        None, records, labelled, tz=HOME.tz, until=align_window(HOME.end_utc), config=config
+    )
     assert whole.state is not None
     assert sum(steps) == whole.steps  # no day fed twice, none left out
     assert resumed.days == whole.state.days

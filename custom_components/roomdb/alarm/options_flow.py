@@ -20,7 +20,6 @@ from homeassistant.helpers import entity_registry as er, selector
 import probatio as vol
 
 from ..const import DOMAIN
-from .conflict import DEFAULT_SKEW_TOLERANCE
 from .const import (
     CONF_ALARM_CLEAR_CODE,
     CONF_ALARM_CODE,
@@ -49,14 +48,6 @@ from .const import (
     CONF_USER_DISARM_MODES,
     CONF_USER_NAME,
     CONF_USER_REMOVE,
-    DEFAULT_CODE_ARM_REQUIRED,
-    DEFAULT_DISARM_AFTER_TRIGGER,
-    DEFAULT_LOCKOUT_ATTEMPTS,
-    DEFAULT_LOCKOUT_TIME,
-    DEFAULT_NOTIFY_EVENTS,
-    DEFAULT_SYNC_ENABLED,
-    DEFAULT_SYNC_HA_AUTHORITATIVE,
-    DEFAULT_SYNC_SEND_CODE,
     DEFAULT_TIMES,
     MAIN_USER,
     NEW_USER,
@@ -65,7 +56,7 @@ from .machine import ARM_MODES, ARMED_STATES, AlarmState, CodeHash, User
 from .notify import NOTIFY_DOMAIN, SERVICE_SEND_MESSAGE
 from .security import EventKind
 from .sensors import SENSOR_FLAGS, SensorConfig, default_sensor
-from .settings import main_user, mode_times, named_users
+from .settings import main_user, mode_times, named_users, option
 
 MODE_OPTIONS: Final = [str(mode) for mode in ARM_MODES]
 
@@ -104,19 +95,19 @@ def alarm_schema(options: Mapping[str, Any]) -> vol.Schema:
         vol.Required(CONF_ALARM_CLEAR_CODE, default=False): _BOOLEAN,
         vol.Required(
             CONF_ALARM_CODE_ARM_REQUIRED,
-            default=options.get(CONF_ALARM_CODE_ARM_REQUIRED, DEFAULT_CODE_ARM_REQUIRED),
+            default=option(options, CONF_ALARM_CODE_ARM_REQUIRED),
         ): _BOOLEAN,
         vol.Required(
             CONF_ALARM_LOCKOUT_ATTEMPTS,
-            default=options.get(CONF_ALARM_LOCKOUT_ATTEMPTS, DEFAULT_LOCKOUT_ATTEMPTS),
+            default=option(options, CONF_ALARM_LOCKOUT_ATTEMPTS),
         ): _LOCKOUT_ATTEMPTS,
         vol.Required(
             CONF_ALARM_LOCKOUT_TIME,
-            default=options.get(CONF_ALARM_LOCKOUT_TIME, DEFAULT_LOCKOUT_TIME),
+            default=option(options, CONF_ALARM_LOCKOUT_TIME),
         ): _SECONDS,
         vol.Required(
             CONF_ALARM_DISARM_AFTER_TRIGGER,
-            default=options.get(CONF_ALARM_DISARM_AFTER_TRIGGER, DEFAULT_DISARM_AFTER_TRIGGER),
+            default=option(options, CONF_ALARM_DISARM_AFTER_TRIGGER),
         ): _BOOLEAN,
     }
     for state in DEFAULT_TIMES:
@@ -183,9 +174,7 @@ def sync_schema(options: Mapping[str, Any]) -> vol.Schema:
     """
     return vol.Schema(
         {
-            vol.Required(
-                CONF_SYNC_ENABLED, default=options.get(CONF_SYNC_ENABLED, DEFAULT_SYNC_ENABLED)
-            ): _BOOLEAN,
+            vol.Required(CONF_SYNC_ENABLED, default=option(options, CONF_SYNC_ENABLED)): _BOOLEAN,
             vol.Optional(
                 CONF_SYNC_TARGET,
                 description={"suggested_value": options.get(CONF_SYNC_TARGET)},
@@ -196,16 +185,16 @@ def sync_schema(options: Mapping[str, Any]) -> vol.Schema:
             ),
             vol.Required(
                 CONF_SYNC_HA_AUTHORITATIVE,
-                default=options.get(CONF_SYNC_HA_AUTHORITATIVE, DEFAULT_SYNC_HA_AUTHORITATIVE),
+                default=option(options, CONF_SYNC_HA_AUTHORITATIVE),
             ): _BOOLEAN,
             vol.Required(
                 CONF_SYNC_SEND_CODE,
-                default=options.get(CONF_SYNC_SEND_CODE, DEFAULT_SYNC_SEND_CODE),
+                default=option(options, CONF_SYNC_SEND_CODE),
             ): _BOOLEAN,
             vol.Optional(CONF_SYNC_CODE): _PASSWORD,
             vol.Required(
                 CONF_SYNC_SKEW_TOLERANCE,
-                default=options.get(CONF_SYNC_SKEW_TOLERANCE, DEFAULT_SKEW_TOLERANCE),
+                default=option(options, CONF_SYNC_SKEW_TOLERANCE),
             ): selector.NumberSelector(
                 selector.NumberSelectorConfig(
                     min=0,
@@ -515,7 +504,7 @@ class AlarmOptionsFlow(OptionsFlow):
                 ),
                 vol.Required(
                     CONF_ALARM_NOTIFY_EVENTS,
-                    default=list(options.get(CONF_ALARM_NOTIFY_EVENTS, DEFAULT_NOTIFY_EVENTS)),
+                    default=list(option(options, CONF_ALARM_NOTIFY_EVENTS)),
                 ): selector.SelectSelector(
                     selector.SelectSelectorConfig(
                         options=[str(kind) for kind in EventKind],

@@ -4,58 +4,49 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from types import MappingProxyType
+from typing import Any, Final, Self
 
+from . import const
 from .conflict import DEFAULT_SKEW_TOLERANCE
-from .const import (
-    CONF_ALARM_CODE_ARM_REQUIRED,
-    CONF_ALARM_CODE_HASH,
-    CONF_ALARM_DISARM_AFTER_TRIGGER,
-    CONF_ALARM_LOCKOUT_ATTEMPTS,
-    CONF_ALARM_LOCKOUT_TIME,
-    CONF_ALARM_NOTIFY_EVENTS,
-    CONF_ALARM_NOTIFY_TARGETS,
-    CONF_ALARM_SENSORS,
-    CONF_ALARM_TIMES,
-    CONF_ALARM_USERS,
-    CONF_SYNC_CODE,
-    CONF_SYNC_ENABLED,
-    CONF_SYNC_HA_AUTHORITATIVE,
-    CONF_SYNC_SEND_CODE,
-    CONF_SYNC_SKEW_TOLERANCE,
-    CONF_SYNC_TARGET,
-    DEFAULT_CODE_ARM_REQUIRED,
-    DEFAULT_DISARM_AFTER_TRIGGER,
-    DEFAULT_LOCKOUT_ATTEMPTS,
-    DEFAULT_LOCKOUT_TIME,
-    DEFAULT_NOTIFY_EVENTS,
-    DEFAULT_SYNC_ENABLED,
-    DEFAULT_SYNC_HA_AUTHORITATIVE,
-    DEFAULT_SYNC_SEND_CODE,
-    DEFAULT_TIMES,
-    MAIN_USER,
-)
 from .machine import AlarmConfig, AlarmState, CodeHash, ModeTimes, User
 from .security import EventKind, LockoutPolicy
 from .sensors import SensorConfig
 
+OPTION_DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType(
+    {
+        const.CONF_ALARM_CODE_ARM_REQUIRED: const.DEFAULT_CODE_ARM_REQUIRED,
+        const.CONF_ALARM_DISARM_AFTER_TRIGGER: const.DEFAULT_DISARM_AFTER_TRIGGER,
+        const.CONF_ALARM_LOCKOUT_ATTEMPTS: const.DEFAULT_LOCKOUT_ATTEMPTS,
+        const.CONF_ALARM_LOCKOUT_TIME: const.DEFAULT_LOCKOUT_TIME,
+        const.CONF_ALARM_NOTIFY_EVENTS: const.DEFAULT_NOTIFY_EVENTS,
+        const.CONF_SYNC_ENABLED: const.DEFAULT_SYNC_ENABLED,
+        const.CONF_SYNC_HA_AUTHORITATIVE: const.DEFAULT_SYNC_HA_AUTHORITATIVE,
+        const.CONF_SYNC_SEND_CODE: const.DEFAULT_SYNC_SEND_CODE,
+        const.CONF_SYNC_SKEW_TOLERANCE: DEFAULT_SKEW_TOLERANCE,
+    }
+)
+
+
+def option(options: Mapping[str, Any], key: str) -> Any:
+    """The stored value of a single-valued option, or its default."""
+    return options.get(key, OPTION_DEFAULTS[key])
+
 
 def mode_times(options: Mapping[str, Any], state: AlarmState) -> dict[str, float]:
     """Return the timings of one state: the stored ones over the defaults."""
-    stored = options.get(CONF_ALARM_TIMES, {}).get(str(state), {})
-    return {key: float(stored.get(key, default)) for key, default in DEFAULT_TIMES[state].items()}
+    stored = options.get(const.CONF_ALARM_TIMES, {}).get(str(state), {})
+    return {
+        key: float(stored.get(key, default)) for key, default in const.DEFAULT_TIMES[state].items()
+    }
 
 
 def alarm_config(options: Mapping[str, Any]) -> AlarmConfig:
     """Build the machine's config from the options."""
     return AlarmConfig(
-        times={state: ModeTimes(**mode_times(options, state)) for state in DEFAULT_TIMES},
-        disarm_after_trigger=bool(
-            options.get(CONF_ALARM_DISARM_AFTER_TRIGGER, DEFAULT_DISARM_AFTER_TRIGGER)
-        ),
-        code_arm_required=bool(
-            options.get(CONF_ALARM_CODE_ARM_REQUIRED, DEFAULT_CODE_ARM_REQUIRED)
-        ),
+        times={state: ModeTimes(**mode_times(options, state)) for state in const.DEFAULT_TIMES},
+        disarm_after_trigger=bool(option(options, const.CONF_ALARM_DISARM_AFTER_TRIGGER)),
+        code_arm_required=bool(option(options, const.CONF_ALARM_CODE_ARM_REQUIRED)),
     )
 
 
@@ -65,13 +56,15 @@ def main_user(options: Mapping[str, Any]) -> User | None:
     The main code is the one code an entry had before users existed: such an entry keeps working
     with the same code and the same rights.
     """
-    stored = options.get(CONF_ALARM_CODE_HASH)
-    return None if stored is None else User(name=MAIN_USER, code_hash=CodeHash.from_dict(stored))
+    stored = options.get(const.CONF_ALARM_CODE_HASH)
+    return (
+        None if stored is None else User(name=const.MAIN_USER, code_hash=CodeHash.from_dict(stored))
+    )
 
 
 def named_users(options: Mapping[str, Any]) -> tuple[User, ...]:
     """The users set up in the "alarm_users" section."""
-    return tuple(User.from_dict(user) for user in options.get(CONF_ALARM_USERS) or ())
+    return tuple(User.from_dict(user) for user in options.get(const.CONF_ALARM_USERS) or ())
 
 
 def users(options: Mapping[str, Any]) -> tuple[User, ...]:
@@ -83,15 +76,15 @@ def users(options: Mapping[str, Any]) -> tuple[User, ...]:
 
 def sensors(options: Mapping[str, Any]) -> tuple[SensorConfig, ...]:
     """The sensors guarding the panel."""
-    stored: Mapping[str, Any] = options.get(CONF_ALARM_SENSORS) or {}
+    stored: Mapping[str, Any] = options.get(const.CONF_ALARM_SENSORS) or {}
     return tuple(SensorConfig.from_dict(eid, data) for eid, data in stored.items())
 
 
 def lockout(options: Mapping[str, Any]) -> LockoutPolicy:
     """After how many wrong codes, and for how long, codes are locked out."""
     return LockoutPolicy(
-        attempts=int(options.get(CONF_ALARM_LOCKOUT_ATTEMPTS, DEFAULT_LOCKOUT_ATTEMPTS)),
-        seconds=float(options.get(CONF_ALARM_LOCKOUT_TIME, DEFAULT_LOCKOUT_TIME)),
+        attempts=int(option(options, const.CONF_ALARM_LOCKOUT_ATTEMPTS)),
+        seconds=float(option(options, const.CONF_ALARM_LOCKOUT_TIME)),
     )
 
 
@@ -100,16 +93,17 @@ class NotifySettings:
     """Which alarm events are also sent as notifications, and to whom."""
 
     targets: tuple[str, ...] = ()
-    events: frozenset[EventKind] = frozenset(EventKind(kind) for kind in DEFAULT_NOTIFY_EVENTS)
+    events: frozenset[EventKind] = frozenset(
+        EventKind(kind) for kind in const.DEFAULT_NOTIFY_EVENTS
+    )
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Self:
         """Read the settings from the entry options."""
         return cls(
-            targets=tuple(options.get(CONF_ALARM_NOTIFY_TARGETS) or ()),
+            targets=tuple(options.get(const.CONF_ALARM_NOTIFY_TARGETS) or ()),
             events=frozenset(
-                EventKind(kind)
-                for kind in options.get(CONF_ALARM_NOTIFY_EVENTS, DEFAULT_NOTIFY_EVENTS)
+                EventKind(kind) for kind in option(options, const.CONF_ALARM_NOTIFY_EVENTS)
             ),
         )
 
@@ -118,10 +112,10 @@ class NotifySettings:
 class SyncSettings:
     """How (and whether) RoomDB's panel syncs with a target panel."""
 
-    enabled: bool = DEFAULT_SYNC_ENABLED
+    enabled: bool = const.DEFAULT_SYNC_ENABLED
     target: str | None = None
-    ha_authoritative: bool = DEFAULT_SYNC_HA_AUTHORITATIVE
-    send_code: bool = DEFAULT_SYNC_SEND_CODE
+    ha_authoritative: bool = const.DEFAULT_SYNC_HA_AUTHORITATIVE
+    send_code: bool = const.DEFAULT_SYNC_SEND_CODE
     code: str | None = None
     skew_tolerance: float = DEFAULT_SKEW_TOLERANCE
 
@@ -139,12 +133,10 @@ class SyncSettings:
     def from_options(cls, options: Mapping[str, Any]) -> Self:
         """Read the settings from the entry options."""
         return cls(
-            enabled=bool(options.get(CONF_SYNC_ENABLED, DEFAULT_SYNC_ENABLED)),
-            target=options.get(CONF_SYNC_TARGET) or None,
-            ha_authoritative=bool(
-                options.get(CONF_SYNC_HA_AUTHORITATIVE, DEFAULT_SYNC_HA_AUTHORITATIVE)
-            ),
-            send_code=bool(options.get(CONF_SYNC_SEND_CODE, DEFAULT_SYNC_SEND_CODE)),
-            code=options.get(CONF_SYNC_CODE) or None,
-            skew_tolerance=float(options.get(CONF_SYNC_SKEW_TOLERANCE, DEFAULT_SKEW_TOLERANCE)),
+            enabled=bool(option(options, const.CONF_SYNC_ENABLED)),
+            target=options.get(const.CONF_SYNC_TARGET) or None,
+            ha_authoritative=bool(option(options, const.CONF_SYNC_HA_AUTHORITATIVE)),
+            send_code=bool(option(options, const.CONF_SYNC_SEND_CODE)),
+            code=options.get(const.CONF_SYNC_CODE) or None,
+            skew_tolerance=float(option(options, const.CONF_SYNC_SKEW_TOLERANCE)),
         )

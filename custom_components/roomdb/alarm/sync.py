@@ -49,7 +49,6 @@ from homeassistant.components.alarm_control_panel.const import (
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_CODE, ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES
 from homeassistant.core import (
-    CALLBACK_TYPE,
     Context,
     Event,
     EventStateChangedData,
@@ -161,8 +160,8 @@ class AlarmSync:
         self._push_lock = asyncio.Lock()
         self._push_tasks: set[asyncio.Task[None]] = set()
         self._listeners: list[Callable[[], None]] = []
-        self._unsubs: list[CALLBACK_TYPE] = []
-        self._unsub_retry: CALLBACK_TYPE | None = None
+        self._unsubs: list[Callable[[], None]] = []
+        self._unsub_retry: Callable[[], None] | None = None
         self._retry_job = HassJob(
             self._on_retry, "roomdb alarm sync retry", cancel_on_shutdown=True
         )
@@ -219,7 +218,7 @@ class AlarmSync:
             await self._store.async_save(self._data())
 
     @callback
-    def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
+    def async_add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener()` whenever the status or its attributes may have changed."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)

@@ -566,32 +566,8 @@ def _feed(
     return tuple(found)
 
 
-def start_tracker(
-    records: Sequence[FeatureRecord],
-    episodes: Sequence[Episode],
-    tz: TzLike,
-    until: float,
-    config: BocpdConfig,
-    *,
-    false_alarms_per_year: float = DEFAULT_FALSE_ALARMS_PER_YEAR,
-) -> TrackerUpdate:
-    """Build the tracker from every stored day."""
-    profiles = daily_profiles(feature_rows_from_long(records), tz, until, episodes)
-    if len(profiles.days) <= REFERENCE_DAYS:
-        return TrackerUpdate(
-            "not_ready",
-            f"{len(profiles.days)} complete days, the detector learns {REFERENCE_DAYS} first",
-            None,
-        )
-    state = TrackerState(dimension_names(), profiles.days[0], [], None)
-    found = _feed(state, profiles.days, profiles.values, config, false_alarms_per_year, tz=tz)
-    return TrackerUpdate(
-        "ok", f"started with {len(profiles.days)} days", state, len(profiles.days), found
-    )
-
-
 def advance(
-    state: TrackerState,
+    state: TrackerState | None,
     records: Sequence[FeatureRecord],
     episodes: Sequence[Episode],
     *,
@@ -600,10 +576,25 @@ def advance(
     config: BocpdConfig,
     false_alarms_per_year: float = DEFAULT_FALSE_ALARMS_PER_YEAR,
 ) -> TrackerUpdate:
-    """Feed the complete days after the last one seen (`records` start at `resume_from`)."""
+    """Feed the complete days `state` has not seen, or start a tracker from every day when None.
+
+    With a state, `records` start at its `resume_from`.
+    """
+    profiles = daily_profiles(feature_rows_from_long(records), tz, until, episodes)
+    if state is None:
+        if len(profiles.days) <= REFERENCE_DAYS:
+            return TrackerUpdate(
+                "not_ready",
+                f"{len(profiles.days)} complete days, the detector learns {REFERENCE_DAYS} first",
+                None,
+            )
+        state = TrackerState(dimension_names(), profiles.days[0], [], None)
+        found = _feed(state, profiles.days, profiles.values, config, false_alarms_per_year, tz=tz)
+        return TrackerUpdate(
+            "ok", f"started with {len(profiles.days)} days", state, len(profiles.days), found
+        )
     if state.model is not None and state.model.config.hazard != config.hazard:
         state.model.config = replace(state.model.config, hazard=config.hazard)
-    profiles = daily_profiles(feature_rows_from_long(records), tz, until, episodes)
     fresh = [i for i, day in enumerate(profiles.days) if day > state.last_day]
     if not fresh:
         return TrackerUpdate("skipped", "no new complete day", state)

@@ -36,7 +36,6 @@ from .changepoints import (
     TrackerUpdate,
     advance,
     resume_from,
-    start_tracker,
 )
 from .clr import ClrArtifact, ClrConfig, NotReady
 from .episodes import HISTORY_NIGHTS, Episode, expected_times, find_episodes
@@ -553,41 +552,45 @@ class MlPipeline:
         false_alarms = self.settings.changepoint_false_alarms
         started_at = utc_now_iso()
         state = await self._async_load_tracker()
-        update: TrackerUpdate | None = None
         if state is not None:
-            since = resume_from(state, tz) - DAY_SECONDS
-            records = await store.async_feature_records(
-                self.database, FEATURE_SET_VERSION, since, room=HOME_ROOM_ID
+            update = await self._async_advance_tracker(state, tz, until, config, false_alarms)
+            if update.status != "restart":
+                return await self._async_tracker_outcome(update, until, started_at)
+        update = await self._async_advance_tracker(None, tz, until, config, false_alarms)
+        return await self._async_tracker_outcome(update, until, started_at)
+
+    async def _async_advance_tracker(
+        self,
+        state: TrackerState | None,
+        tz: str,
+        until: float,
+        config: BocpdConfig,
+        false_alarms: float,
+    ) -> TrackerUpdate:
+        """Feed the days `state` has not seen, or every stored day to a new tracker."""
+        since = None if state is None else resume_from(state, tz) - DAY_SECONDS
+        records = await store.async_feature_records(
+            self.database, FEATURE_SET_VERSION, since, room=HOME_ROOM_ID
+        )
+        episodes = await self._async_episode_history(
+            None if since is None else night_of(since, tz) - timedelta(days=1)
+        )
+        return await self.hass.async_add_executor_job(
+            partial(
+                advance,
+                state,
+                records,
+                episodes,
+                tz=tz,
+                until=until,
+                config=config,
+                false_alarms_per_year=false_alarms,
             )
-            episodes = await self._async_episode_history(night_of(since, tz) - timedelta(days=1))
-            update = await self.hass.async_add_executor_job(
-                partial(
-                    advance,
-                    state,
-                    records,
-                    episodes,
-                    tz=tz,
-                    until=until,
-                    config=config,
-                    false_alarms_per_year=false_alarms,
-                )
-            )
-        if update is None or update.status == "restart":
-            records = await store.async_feature_records(
-                self.database, FEATURE_SET_VERSION, room=HOME_ROOM_ID
-            )
-            episodes = await self._async_episode_history(None)
-            update = await self.hass.async_add_executor_job(
-                partial(
-                    start_tracker,
-                    records,
-                    episodes,
-                    tz,
-                    until,
-                    config,
-                    false_alarms_per_year=false_alarms,
-                )
-            )
+        )
+
+    async def _async_tracker_outcome(
+        self, update: TrackerUpdate, until: float, started_at: str
+    ) -> StageResult:
         if update.status == "not_ready":
             await store.async_record_bocpd_run(
                 self.database,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
@@ -30,6 +32,24 @@ from ..const import (
 )
 from ..paths import PathPurpose, UnsafePathError, resolve_config_path
 
+ROOM_OPTION_DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType(
+    {
+        CONF_MAPPING_PATH: DEFAULT_MAPPING_PATH,
+        CONF_EXPORT_PATH: DEFAULT_EXPORT_PATH,
+        CONF_WRITE_INTERVAL: DEFAULT_WRITE_INTERVAL,
+        CONF_WRITE_JITTER: DEFAULT_WRITE_JITTER,
+        CONF_ACTIVITY_ENABLED: DEFAULT_ACTIVITY_ENABLED,
+        CONF_VACUUM_ENABLED: DEFAULT_VACUUM_ENABLED,
+        CONF_VACUUM_DRY_RUN: DEFAULT_VACUUM_DRY_RUN,
+        CONF_VACUUM_OPTIMISTIC_WRITEBACK: DEFAULT_VACUUM_OPTIMISTIC_WRITEBACK,
+    }
+)
+
+
+def room_option(values: Mapping[str, Any], key: str) -> Any:
+    """The stored value of one of the room database's settings, or its default."""
+    return values.get(key, ROOM_OPTION_DEFAULTS[key])
+
 
 @dataclass(frozen=True, slots=True)
 class RoomsSettings:
@@ -52,12 +72,8 @@ def _resolve_paths(config_dir: Path, data: dict[str, Any]) -> tuple[Path, Path]:
     file a user puts there later must stop the export, not RoomDB's setup.
     """
     return (
-        resolve_config_path(
-            config_dir, data.get(CONF_MAPPING_PATH, DEFAULT_MAPPING_PATH), PathPurpose.MAPPING
-        ),
-        resolve_config_path(
-            config_dir, data.get(CONF_EXPORT_PATH, DEFAULT_EXPORT_PATH), PathPurpose.EXPORT
-        ),
+        resolve_config_path(config_dir, room_option(data, CONF_MAPPING_PATH), PathPurpose.MAPPING),
+        resolve_config_path(config_dir, room_option(data, CONF_EXPORT_PATH), PathPurpose.EXPORT),
     )
 
 
@@ -78,12 +94,10 @@ async def async_settings(
     return RoomsSettings(
         mapping_path=mapping_path,
         export_path=export_path,
-        write_interval=float(options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)),
-        write_jitter=float(options.get(CONF_WRITE_JITTER, DEFAULT_WRITE_JITTER)),
-        activity_enabled=bool(options.get(CONF_ACTIVITY_ENABLED, DEFAULT_ACTIVITY_ENABLED)),
-        vacuum_enabled=bool(options.get(CONF_VACUUM_ENABLED, DEFAULT_VACUUM_ENABLED)),
-        vacuum_dry_run=bool(options.get(CONF_VACUUM_DRY_RUN, DEFAULT_VACUUM_DRY_RUN)),
-        vacuum_optimistic_writeback=bool(
-            options.get(CONF_VACUUM_OPTIMISTIC_WRITEBACK, DEFAULT_VACUUM_OPTIMISTIC_WRITEBACK)
-        ),
+        write_interval=float(room_option(options, CONF_WRITE_INTERVAL)),
+        write_jitter=float(room_option(options, CONF_WRITE_JITTER)),
+        activity_enabled=bool(room_option(options, CONF_ACTIVITY_ENABLED)),
+        vacuum_enabled=bool(room_option(options, CONF_VACUUM_ENABLED)),
+        vacuum_dry_run=bool(room_option(options, CONF_VACUUM_DRY_RUN)),
+        vacuum_optimistic_writeback=bool(room_option(options, CONF_VACUUM_OPTIMISTIC_WRITEBACK)),
     )
