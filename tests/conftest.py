@@ -6,9 +6,12 @@ the `custom_components` package that pytest-homeassistant-custom-component ships
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+import functools
 import logging
+import threading
 from typing import Any
 
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
@@ -26,8 +29,37 @@ from custom_components.roomdb.const import (
     DOMAIN,
 )
 
-# aiosqlite logs every statement at DEBUG; it drowns the lines a failing test needs.
+# aiosqlite logs every statement at DEBUG, and the test plugin sets SQLAlchemy's engine (HA's
+# recorder) to log every statement at INFO; either drowns the lines a failing test needs.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
+logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+
+
+@pytest.fixture(autouse=True)
+async def enable_event_loop_debug(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse loop calls from other threads, in place of asyncio's debug mode.
+
+    Debug mode (which Home Assistant's test plugin turns on) records a stack for every future and
+    task it creates; that doubled this suite's CPU time. What it adds to Home Assistant's own
+    thread checks is the refusal of `call_soon`/`call_at` from a thread other than the loop's,
+    the mistake a writer or executor thread could make: that check is kept here.
+    """
+    loop = asyncio.get_running_loop()
+    loop_thread = threading.get_ident()
+
+    def on_loop_thread_only[**P, R](method: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(method)
+        def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if threading.get_ident() != loop_thread:
+                raise RuntimeError(
+                    f"{method.__name__} called from another thread: use call_soon_threadsafe"
+                )
+            return method(*args, **kwargs)
+
+        return call
+
+    for name in ("call_soon", "call_at"):
+        monkeypatch.setattr(loop, name, on_loop_thread_only(getattr(loop, name)))
 
 
 @pytest.fixture(autouse=True)

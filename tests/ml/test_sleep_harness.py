@@ -27,11 +27,6 @@ SEED = int(os.environ.get("ROOMDB_HARNESS_SEED", "2026"))
 DAYS = int(os.environ.get("ROOMDB_HARNESS_DAYS", str(DEFAULT_DAYS)))
 
 
-@pytest.fixture(autouse=True)
-def enable_event_loop_debug() -> None:
-    """Weeks of simulated time: asyncio's debug mode (a traceback per callback) would triple it."""
-
-
 @pytest.mark.xfail(
     reason="not every goal is met yet: some routine changes are found only after the third new "
     "day, about 70 h (goal 48 h; README table)"
