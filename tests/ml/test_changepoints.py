@@ -14,6 +14,7 @@ from custom_components.roomdb.ml.changepoints import (
     CLIP,
     OutdatedStateError,
     TrackerState,
+    TrackerUpdate,
     advance,
     day_end,
     dimension_names,
@@ -48,10 +49,25 @@ def episodes(home: Household) -> list[Episode]:
     return [Episode(label.night_date, label.start_utc, label.end_utc) for label in home.labels()]
 
 
+@cache
+def whole_run(seed: int, change_day: int, false_alarms_per_year: float = 2.0) -> TrackerUpdate:
+    """One run over every day of a home (shared: callers read it, never feed it further)."""
+    home, records = home_and_records(seed, change_day)
+    return advance(
+        None,
+        records,
+        episodes(home),
+        tz=home.tz,
+        until=home.end_utc,
+        config=CONFIG,
+        false_alarms_per_year=false_alarms_per_year,
+    )
+
+
 @pytest.mark.parametrize("seed", [7, 21])
 def test_the_change_is_found_once_within_two_days_and_names_its_first_night(seed: int) -> None:
-    home, records = home_and_records(seed, 21)
-    update = advance(None, records, episodes(home), tz=home.tz, until=home.end_utc, config=CONFIG)
+    home, _ = home_and_records(seed, 21)
+    update = whole_run(seed, 21)
     assert update.status == "ok"
     (alarm,) = update.new_changepoints
     assert alarm.night == home.change_date
@@ -63,8 +79,7 @@ def test_the_change_is_found_once_within_two_days_and_names_its_first_night(seed
 
 @pytest.mark.parametrize("seed", [11, 12])
 def test_six_weeks_without_a_change_raise_at_most_one_alarm(seed: int) -> None:
-    home, records = home_and_records(seed, NO_CHANGE)
-    update = advance(None, records, episodes(home), tz=home.tz, until=home.end_utc, config=CONFIG)
+    update = whole_run(seed, NO_CHANGE)
     assert update.status == "ok"
     assert update.state is not None
     assert len(update.state.days) >= 25  # the detector watched most of the six weeks
@@ -72,21 +87,7 @@ def test_six_weeks_without_a_change_raise_at_most_one_alarm(seed: int) -> None:
 
 
 def test_a_stricter_operating_point_raises_fewer_alarms() -> None:
-    home, records = home_and_records(7, 21)
-    found = [
-        len(
-            advance(
-                None,
-                records,
-                episodes(home),
-                tz=home.tz,
-                until=home.end_utc,
-                config=CONFIG,
-                false_alarms_per_year=rate,
-            ).new_changepoints
-        )
-        for rate in (1e6, 2.0, 1e-12)
-    ]
+    found = [len(whole_run(7, 21, rate).new_changepoints) for rate in (1e6, 2.0, 1e-12)]
     assert found[0] >= found[1] >= found[2]
     assert found[1] == 1
 
@@ -107,7 +108,7 @@ def test_resuming_day_by_day_equals_one_run_and_survives_json() -> None:
         assert update.state is state
         found += update.new_changepoints
         state = TrackerState.from_json(state.to_json())
-    whole = advance(None, records, eps, tz=home.tz, until=home.end_utc, config=CONFIG)
+    whole = whole_run(7, 21)
     assert whole.state is not None
     assert [a.as_dict() for a in found] == [a.as_dict() for a in whole.new_changepoints]
     assert state.days == whole.state.days
@@ -118,9 +119,7 @@ def test_resuming_day_by_day_equals_one_run_and_survives_json() -> None:
 
 def test_stored_states_of_other_versions_or_shapes_are_refused() -> None:
     home, records = home_and_records(7, 21)
-    state = advance(
-        None, records, episodes(home), tz=home.tz, until=home.end_utc, config=CONFIG
-    ).state
+    state = whole_run(7, 21).state
     assert state is not None
     with pytest.raises(OutdatedStateError):
         TrackerState.from_json(json.dumps({"version": 1}))
