@@ -30,6 +30,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.roomdb.const import DOMAIN
 from custom_components.roomdb.ml import history
 from custom_components.roomdb.ml.history import META_IMPORT, HistoryImporter, ImportPlan
+from custom_components.roomdb.ml.status import IMPORT_DONE
 
 from .simulated_home import Home, recent_home, set_states
 
@@ -112,7 +113,7 @@ class LoopLag:
 
 async def wait_for_import(entry: MockConfigEntry, timeout: float = 120.0) -> None:
     async with asyncio.timeout(timeout):
-        while entry.runtime_data.ml.status.history_import_state != history.STATE_DONE:
+        while entry.runtime_data.ml.status.history_import_state != IMPORT_DONE:
             await asyncio.sleep(0.02)
 
 

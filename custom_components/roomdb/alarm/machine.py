@@ -89,9 +89,6 @@ ARM_MODES: Final[tuple[AlarmState, ...]] = (
 ARMED_STATES: Final[frozenset[AlarmState]] = frozenset(ARM_MODES)
 # States a panel rests in; the others (ARMING, PENDING, TRIGGERED) are timed intermediate states.
 STABLE_STATES: Final[frozenset[AlarmState]] = ARMED_STATES | {AlarmState.DISARMED}
-INTERMEDIATE_STATES: Final[frozenset[AlarmState]] = frozenset(
-    {AlarmState.ARMING, AlarmState.PENDING, AlarmState.TRIGGERED}
-)
 
 
 class Origin(StrEnum):

@@ -37,7 +37,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from yarl import URL
 
-from ..backoff import Backoff
+from ..backoff import DEFAULT_BASE, DEFAULT_CAP, Backoff
 from ..const import DOMAIN
 from ..log import get_logger
 from ..repairs import async_raise_issue
@@ -63,8 +63,8 @@ class SinkTuning:
     """Events per POST at most."""
     request_timeout: float = 10.0
     """Seconds one POST may take, answer included."""
-    backoff_base: float = 2.0
-    backoff_cap: float = 60.0
+    backoff_base: float = DEFAULT_BASE
+    backoff_cap: float = DEFAULT_CAP
     heartbeat_interval: float = 60.0
     """Idle seconds before a heartbeat event confirms the tail of the stream."""
     flush_timeout: float = 30.0

@@ -39,6 +39,13 @@ from ..db.database import Database
 from ..log import get_logger
 from ..timestamps import epoch_us
 from .ingest import Decision, Ingestor
+from .status import (
+    IMPORT_DONE,
+    IMPORT_EXCLUDED,
+    IMPORT_FAILED,
+    IMPORT_RECORDER_UNAVAILABLE,
+    IMPORT_RUNNING,
+)
 
 _LOGGER = get_logger(__name__)
 
@@ -46,12 +53,6 @@ SLICE_SECONDS: Final = 6 * 3600.0
 META_IMPORT: Final = "history_import"
 """JSON: the import's span, its cursor, rows added and slices done (resumed after a restart)."""
 
-STATE_IDLE: Final = "idle"
-STATE_RUNNING: Final = "running"
-STATE_DONE: Final = "done"
-STATE_RECORDER_UNAVAILABLE: Final = "recorder_unavailable"
-STATE_EXCLUDED: Final = "entities_excluded"
-STATE_FAILED: Final = "failed"
 
 RECORDER: Final = "recorder"
 
@@ -234,12 +235,12 @@ class HistoryImporter:
             await _started(self.hass)
         plan = await self.async_load_plan()
         if plan is not None and plan.finished:
-            self._on_progress(STATE_DONE, plan.attributes())
+            self._on_progress(IMPORT_DONE, plan.attributes())
             return
         if plan is None:
             if not self._recorder_ready():
                 _LOGGER.info("The recorder is not loaded: no history to import")
-                self._on_progress(STATE_RECORDER_UNAVAILABLE, {})
+                self._on_progress(IMPORT_RECORDER_UNAVAILABLE, {})
                 return
             now = dt_util.utcnow().timestamp()
             keep_days = get_instance(self.hass).keep_days
@@ -262,7 +263,7 @@ class HistoryImporter:
         if self.running:
             raise _refused("import_running")
         if not self._recorder_ready():
-            raise _refused(STATE_RECORDER_UNAVAILABLE)
+            raise _refused(IMPORT_RECORDER_UNAVAILABLE)
         now = dt_util.utcnow().timestamp()
         end = now if end is None else min(end, now)
         if start is None:
@@ -278,22 +279,22 @@ class HistoryImporter:
     async def async_run(self, plan: ImportPlan) -> ImportPlan:
         """Import the plan's remaining slices; the cursor is saved after each."""
         if not self._recorder_ready():
-            self._on_progress(STATE_RECORDER_UNAVAILABLE, {})
-            raise _refused(STATE_RECORDER_UNAVAILABLE)
+            self._on_progress(IMPORT_RECORDER_UNAVAILABLE, {})
+            raise _refused(IMPORT_RECORDER_UNAVAILABLE)
         entities, excluded = self.tracked()
         plan.excluded = excluded
         if excluded and not entities:
-            self._on_progress(STATE_EXCLUDED, plan.attributes())
+            self._on_progress(IMPORT_EXCLUDED, plan.attributes())
             raise _refused("recorder_excludes_entities", entities=", ".join(excluded[:10]))
         self.running = True
         try:
             await self._async_slices(plan, entities)
         except Exception:
-            self._on_progress(STATE_FAILED, plan.attributes())
+            self._on_progress(IMPORT_FAILED, plan.attributes())
             raise
         finally:
             self.running = False
-        self._on_progress(STATE_DONE, plan.attributes())
+        self._on_progress(IMPORT_DONE, plan.attributes())
         await self._on_imported(plan.start)
         return plan
 
@@ -301,7 +302,7 @@ class HistoryImporter:
         recorder = get_instance(self.hass)
         entity_ids = sorted(entities)
         await self.database.set_metadata({META_IMPORT: plan.to_json()})
-        self._on_progress(STATE_RUNNING, plan.attributes())
+        self._on_progress(IMPORT_RUNNING, plan.attributes())
         while not plan.finished:
             start = plan.cursor
             end = min(start + SLICE_SECONDS, plan.end)
@@ -317,7 +318,7 @@ class HistoryImporter:
             plan.cursor = end
             plan.slices += 1
             await self.database.set_metadata({META_IMPORT: plan.to_json()})
-            self._on_progress(STATE_RUNNING, plan.attributes())
+            self._on_progress(IMPORT_RUNNING, plan.attributes())
 
     async def _async_write(self, changes: list[HistoryChange]) -> int:
         """Write one slice's changes; the number of rows that were new."""

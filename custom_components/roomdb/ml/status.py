@@ -23,13 +23,19 @@ READINESS_STATES: Final = (
 )
 """Options of the readiness sensor: trained, a training gate that holds, or a failed training."""
 
+IMPORT_IDLE: Final = "idle"
+IMPORT_RUNNING: Final = "running"
+IMPORT_DONE: Final = "done"
+IMPORT_RECORDER_UNAVAILABLE: Final = "recorder_unavailable"
+IMPORT_EXCLUDED: Final = "entities_excluded"
+IMPORT_FAILED: Final = "failed"
 IMPORT_STATES: Final = (
-    "idle",
-    "running",
-    "done",
-    "recorder_unavailable",
-    "entities_excluded",
-    "failed",
+    IMPORT_IDLE,
+    IMPORT_RUNNING,
+    IMPORT_DONE,
+    IMPORT_RECORDER_UNAVAILABLE,
+    IMPORT_EXCLUDED,
+    IMPORT_FAILED,
 )
 """Options of the history import sensor."""
 
@@ -81,7 +87,7 @@ class MlStatus:
     last_label_rejection: str | None = None
     suggestions: tuple[Mapping[str, Any], ...] = ()
     """Recent suggested nights nobody confirmed yet, newest last."""
-    history_import_state: str = "idle"
+    history_import_state: str = IMPORT_IDLE
     history_import: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
     @property

@@ -221,20 +221,6 @@ async def async_feature_records(
     return [_record(row) for row in rows]
 
 
-async def async_latest_window_records(database: Database, version: int) -> list[FeatureRecord]:
-    """The feature values of the newest window."""
-    watermark = await async_feature_watermark(database, version)
-    if watermark is None:
-        return []
-    rows = await database.fetchall(
-        "SELECT room_id, window_start, window_end, feature_name, value, feature_set_version "
-        "FROM features "
-        "WHERE window_start = ? AND feature_set_version = ?",
-        (watermark, version),
-    )
-    return [_record(row) for row in rows]
-
-
 async def async_training_records(
     database: Database, version: int, labels: Sequence[SleepLabel], context_seconds: float
 ) -> list[FeatureRecord]:

@@ -108,7 +108,7 @@ class PipelineWriter:
             return result
         if result.status is WriteStatus.RETRY:
             attempt = backoff.attempt + 1
-            delay = max(result.retry_after or 0.0, backoff.next_delay())
+            delay = backoff.next_delay(result.retry_after)
             self.retries += 1
             self._pending[key] = data
             self._timers[key] = async_call_later(self.hass, delay, partial(self._async_retry, key))
