@@ -1,4 +1,4 @@
-"""The three shapes of time RoomDB writes, each from the one module that makes them."""
+"""The shapes of time RoomDB writes, each from the one module that makes them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import pytest
 from custom_components.roomdb.timestamps import (
     epoch_from_us,
     epoch_us,
+    file_stamp,
     iso,
     iso_from_timestamp,
+    stored_iso,
+    utc_datetime,
     utc_iso,
     utc_now_iso,
     wire_timestamp,
@@ -49,3 +52,22 @@ def test_epoch_microseconds_round_trip() -> None:
     assert epoch_us(ts) == 1_772_400_000_123_457
     assert epoch_from_us(epoch_us(ts)) == round(ts, 6)
     assert epoch_us(1_772_400_000.0000004) == 1_772_400_000_000_000
+
+
+def test_posix_timestamps_become_aware_utc_datetimes() -> None:
+    moment = utc_datetime(MOMENT.timestamp())
+    assert moment == MOMENT
+    assert moment.tzinfo is UTC
+    assert utc_datetime(None) is None
+
+
+def test_stored_times_are_text_whatever_sqlite_gave() -> None:
+    assert stored_iso(MOMENT) == "2026-01-02T04:04:05.250000+01:00"
+    assert stored_iso("2026-01-02T03:04:05+00:00") == "2026-01-02T03:04:05+00:00"
+    assert stored_iso(None) is None
+
+
+def test_file_names_carry_utc_to_the_second() -> None:
+    stamp = file_stamp()
+    parsed = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    assert abs(parsed - datetime.now(UTC)) < timedelta(seconds=5)

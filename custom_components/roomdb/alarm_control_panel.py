@@ -37,6 +37,9 @@ class RoomDbAlarmPanel(AlarmControlPanelEntity):
     _attr_translation_key = "alarm"
     _attr_should_poll = False
     _attr_supported_features = PANEL_FEATURES
+    # These move with every door and every wrong code while the panel's state stays the same; the
+    # alarm's own events log them. Who triggered it and what was bypassed stay recorded.
+    _unrecorded_attributes = frozenset({"open_sensors", "unavailable_sensors", "lockout_until"})
 
     def __init__(self, entry_id: str, controller: AlarmController) -> None:
         """Bind the panel to the controller and RoomDB's service device."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from homeassistant.core import HomeAssistant, callback
@@ -10,6 +9,7 @@ from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN, ISSUE_DATABASE_CORRUPT, LOGGER
 from .db.database import DatabaseCorruptError
+from .timestamps import file_stamp
 
 SIDECAR_SUFFIXES = ("-wal", "-shm")
 
@@ -54,7 +54,7 @@ def quarantine_database_file(path: Path, stamp: str) -> Path | None:
 
 async def async_report_corrupt_database(hass: HomeAssistant, err: DatabaseCorruptError) -> str:
     """Move the damaged file aside and raise the repair issue; return where the file went."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = file_stamp()
     try:
         kept = await hass.async_add_executor_job(quarantine_database_file, err.path, stamp)
     except OSError as move_err:

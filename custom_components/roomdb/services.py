@@ -7,7 +7,6 @@ The plumbing the parts share (the loaded entry, the path policy's translated ref
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 import os
 from pathlib import Path
 import sqlite3
@@ -33,6 +32,7 @@ from .paths import SQLITE_COMPANIONS, PathPurpose, UnsafePathError, ensure_repla
 from .registry.services import async_setup_registry_services
 from .rooms.export_doc import fsync_directory
 from .service_support import async_get_loaded_entry, async_resolve_user_path, path_refused
+from .timestamps import file_stamp
 
 SERVICE_BACKUP = "backup"
 ATTR_PATH = "path"
@@ -85,7 +85,7 @@ async def _async_backup(call: ServiceCall) -> ServiceResponse:
     """Copy the live database with SQLite's online backup to a file inside the config dir."""
     hass = call.hass
     runtime = async_get_loaded_entry(hass).runtime_data
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = file_stamp()
     user_path: str = call.data.get(ATTR_PATH) or f"{BACKUP_DIRNAME}/roomdb-{stamp}.db"
     target = await async_resolve_user_path(
         hass, runtime.config_dir, user_path, PathPurpose.BACKUP, replace=True

@@ -28,9 +28,11 @@ ALARM_SYNC_SENSOR: Final = SensorEntityDescription(
 class AlarmSyncSensor(RoomDbEntity, SensorEntity):
     """Shows `AlarmSync.status` with the pending change and push bookkeeping as attributes."""
 
-    # Stamps that move with every push and every change of the other panel.
+    # What moves with every push and every change of the other panel.
     _unrecorded_attributes = frozenset(
         {
+            "last_seen_state",
+            "pending_state",
             "last_seen_updated",
             "pending_since",
             "last_push_attempt",

@@ -12,7 +12,7 @@ from ..descriptions import RoomDbSensorEntityDescription, diagnostic_sensor
 from .stats import EndpointState
 
 EVENT_UNRECORDED_ATTRIBUTES: Final = frozenset(
-    {"last_error", "awaiting_resend", "peer_missing", "disagreement", "last_acked"}
+    {"last_error", "awaiting_resend", "peer_missing", "disagreement", "last_acked", "overflowed"}
 )
 """Attributes that move with the stream's traffic: the recorder would store a row per change."""
 

@@ -16,12 +16,12 @@ from homeassistant.const import PERCENTAGE, EntityCategory
 
 from ..coordinator import RoomDbSnapshot
 from ..descriptions import RoomDbBinarySensorEntityDescription, RoomDbSensorEntityDescription
-from .status import IMPORT_STATES, READINESS_STATES, MlStatus
+from .status import IMPORT_STATES, READINESS_STATES, TIMESTAMP_KEYS, MlStatus
 
-ML_UNRECORDED_ATTRIBUTES: Final = frozenset({"window_end", "observed", "away"})
-"""Sensor attributes that move with every inference (each refresh, one window at a time): the
-recorder would store a row per window. The model run, the nights and the scores of a training
-change once a day and stay recorded."""
+ML_UNRECORDED_ATTRIBUTES: Final = frozenset({"window_end", "observed", "away", *TIMESTAMP_KEYS})
+"""Sensor attributes that move with every inference or pipeline run (each refresh, one window at a
+time): the recorder would store a row per window. The model run, the nights and the scores of a
+training change once a day and stay recorded."""
 ML_BINARY_UNRECORDED_ATTRIBUTES: Final = frozenset({"sleep_probability", "observed"})
 """The same for ``asleep``: its probability and coverage move with every window, its threshold
 only with a training."""

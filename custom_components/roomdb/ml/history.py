@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 import json
 from typing import Any, Final
 
@@ -37,7 +36,7 @@ from ..const import DOMAIN
 from ..db.compact import INSERT_RAW_EVENT_COMPACT
 from ..db.database import Database
 from ..log import get_logger
-from ..timestamps import epoch_us
+from ..timestamps import epoch_us, iso_from_timestamp, utc_datetime
 from .ingest import Decision, Ingestor
 from .status import (
     IMPORT_DONE,
@@ -109,18 +108,14 @@ class ImportPlan:
         span = self.end - self.start
         done = 1.0 if span <= 0 else min(1.0, (self.cursor - self.start) / span)
         return {
-            "start": _iso(self.start),
-            "end": _iso(self.end),
-            "cursor": _iso(self.cursor),
+            "start": iso_from_timestamp(self.start),
+            "end": iso_from_timestamp(self.end),
+            "cursor": iso_from_timestamp(self.cursor),
             "progress": round(done * 100.0, 1),
             "rows_added": self.rows_added,
             "slices": self.slices,
             "excluded_entities": list(self.excluded),
         }
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 type HistoryChange = tuple[int, str, str | None, float]
@@ -159,8 +154,8 @@ def _read_slice(
 
     found = history.get_significant_states(
         hass,
-        datetime.fromtimestamp(start, UTC),
-        datetime.fromtimestamp(end, UTC),
+        utc_datetime(start),
+        utc_datetime(end),
         entity_ids,
         include_start_time_state=True,
         significant_changes_only=False,

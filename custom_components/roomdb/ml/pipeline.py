@@ -26,7 +26,7 @@ from homeassistant.util import dt as dt_util
 from ..db.database import Database
 from ..db.schema import META_FEATURE_SET_VERSION
 from ..log import get_logger
-from ..timestamps import iso_from_timestamp, utc_now_iso
+from ..timestamps import iso_from_timestamp, utc_datetime, utc_now_iso
 from . import store
 from .bocpd import BocpdConfig
 from .changepoints import (
@@ -118,10 +118,6 @@ def _carry(events: Iterable[RawEvent]) -> list[RawEvent]:
         if current is None or event.ts >= current.ts:
             last[event.entity_id] = event
     return list(last.values())
-
-
-def _moment(ts: float | None) -> datetime | None:
-    return datetime.fromtimestamp(ts, UTC) if ts is not None else None
 
 
 class MlPipeline:
@@ -738,12 +734,12 @@ class MlPipeline:
         finished = [e for e in episodes if e.wake is not None]
         if newest is not None:
             self._update(
-                last_bedtime=_moment(newest.bedtime),
+                last_bedtime=utc_datetime(newest.bedtime),
                 last_bedtime_night=newest.night_date.isoformat(),
             )
         if finished:
             self._update(
-                last_wake=_moment(finished[-1].wake),
+                last_wake=utc_datetime(finished[-1].wake),
                 last_wake_night=finished[-1].night_date.isoformat(),
             )
         now = dt_util.utcnow().timestamp()
@@ -754,8 +750,8 @@ class MlPipeline:
         history = await self._async_episode_history(tonight - timedelta(days=HISTORY_NIGHTS))
         expected = expected_times(history, tonight, tz, changed)
         self._update(
-            expected_bedtime=_moment(expected[0]) if expected else None,
-            expected_wake=_moment(expected[1]) if expected else None,
+            expected_bedtime=utc_datetime(expected[0]) if expected else None,
+            expected_wake=utc_datetime(expected[1]) if expected else None,
             expected_night=tonight.isoformat() if expected else None,
         )
 

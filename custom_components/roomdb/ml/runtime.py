@@ -27,6 +27,7 @@ from ..coordinator import RoomDbCoordinator
 from ..db.database import Database
 from ..log import get_logger
 from ..rooms.mapping_manager import MappingManager
+from ..timestamps import utc_iso, utc_now_iso
 from . import store
 from .contracts import async_check_contracts
 from .history import HistoryImporter
@@ -113,12 +114,12 @@ class MlRuntime:
         last = dt_util.parse_datetime(alive) if alive else None
         if last is not None and (now - last).total_seconds() > SHORTEST_GAP:
             await store.async_add_gap(self.database, last.timestamp(), now.timestamp())
-        await self.database.set_metadata({META_ALIVE: now.isoformat()})
+        await self.database.set_metadata({META_ALIVE: utc_iso(now)})
 
     async def async_stop(self) -> None:
         """Stop listening and scheduling; cancel a run in progress."""
         if self._unsubscribers and self.database.is_open:
-            await self.database.set_metadata({META_ALIVE: dt_util.utcnow().isoformat()})
+            await self.database.set_metadata({META_ALIVE: utc_now_iso()})
         while self._unsubscribers:
             self._unsubscribers.pop()()
         if self._unsub_stop is not None:

@@ -32,6 +32,7 @@ from ..paths import (
     WrittenFile,
     ensure_replaceable,
 )
+from ..timestamps import stored_iso
 from .export_doc import ExportRow, build_export, exportable_config, write_bytes_atomic
 from .store import RoomConfigStore
 
@@ -73,7 +74,7 @@ def render_document(rows: Sequence[ExportRow], generated_at: datetime) -> bytes:
     for d_index, (domain, domain_rows) in enumerate(by_domain.items()):
         parts.append(f"{',' if d_index else ''}\n    {dumps(domain, ensure_ascii=False)}: {{")
         for r_index, (_domain, room_id, text, version, updated_at) in enumerate(domain_rows):
-            stamp = updated_at.isoformat() if isinstance(updated_at, datetime) else updated_at
+            stamp = stored_iso(updated_at)
             embedded = text if exportable_config(text)[1] else dumps(text, ensure_ascii=False)
             parts.append(
                 f"{',' if r_index else ''}\n      {dumps(room_id, ensure_ascii=False)}: "

@@ -25,6 +25,7 @@ from typing import Any, Final
 import orjson
 
 from ..paths import EXPORT_MARKER_KEY, EXPORT_MARKER_VALUE, WrittenFile, written_file
+from ..timestamps import stored_iso
 
 type ExportRow = tuple[str, str, str, int, str | datetime | None]
 """``(config_domain, room_id, config_data JSON text, version, updated_at)``."""
@@ -42,10 +43,6 @@ def canonical_json(data: Any) -> str:
     return json.dumps(
         data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
-
-
-def _stamp(value: str | datetime | None) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _finite(text: str) -> float:
@@ -82,14 +79,14 @@ def build_export(
         by_domain.setdefault(domain, {})[room_id] = {
             "config_data": exportable_config(config_text)[0],
             "version": version,
-            "updated_at": _stamp(updated_at),
+            "updated_at": stored_iso(updated_at),
         }
     ordered = {domain: dict(sorted(by_domain[domain].items())) for domain in sorted(by_domain)}
     return {
         "status": "ok",
         "schema_version": schema_version,
         EXPORT_MARKER_KEY: EXPORT_MARKER_VALUE,
-        "generated_at": _stamp(generated_at),
+        "generated_at": stored_iso(generated_at),
         "counts": {domain: len(rooms) for domain, rooms in ordered.items()},
         "by_domain": ordered,
     }

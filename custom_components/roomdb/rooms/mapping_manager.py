@@ -32,6 +32,7 @@ from homeassistant.util import dt as dt_util
 from ..const import DOMAIN, ISSUE_MAPPING_INVALID
 from ..log import get_logger
 from ..repairs import async_raise_issue
+from ..timestamps import utc_now_iso
 from .mapping import AreaMapping, empty_mapping
 from .mapping_diff import MappingDiff, diff
 from .mapping_errors import ErrorCode, MappingError, MappingResult, MappingWarning
@@ -278,7 +279,7 @@ class MappingManager:
         if stored is not None and stored.get("text") == text:
             return
         await self._store.async_save(
-            {"path": str(self.path), "text": text, "saved_at": dt_util.utcnow().isoformat()}
+            {"path": str(self.path), "text": text, "saved_at": utc_now_iso()}
         )
 
     async def _async_use_stored_last_good(self) -> None:

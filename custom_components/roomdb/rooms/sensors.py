@@ -84,9 +84,21 @@ class RoomsSensor(RoomDbEntity, SensorEntity):
     """A sensor over the room database runtime, refreshed when the runtime says so."""
 
     entity_description: RoomsSensorEntityDescription
-    # Bulky, fast-changing detail: shown on the entity, kept out of the recorder.
+    # Bulky detail and counters that move with every write: shown on the entity, kept out of the
+    # recorder (the state, the writes that succeeded, is recorded).
     _unrecorded_attributes = frozenset(
-        {"limiter", "room_ids", "mapping_errors", "mapping_warnings", "limited_rooms"}
+        {
+            "limiter",
+            "room_ids",
+            "mapping_errors",
+            "mapping_warnings",
+            "limited_rooms",
+            "writes_ok",
+            "writes_retry",
+            "writes_error",
+            "admission_denied",
+            "last_export",
+        }
     )
 
     def __init__(
