@@ -36,7 +36,6 @@ from .repairs import async_report_corrupt_database
 from .room_select import async_offer_mapped_rooms
 from .rooms.options import async_settings
 from .rooms.runtime import RoomsRuntime
-from .rooms.services import async_setup_room_services
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -46,7 +45,6 @@ PLATFORMS = [Platform.ALARM_CONTROL_PANEL, Platform.BINARY_SENSOR, Platform.SENS
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register RoomDB's services, views and panel commands once; they find the loaded entry."""
     async_setup_services(hass)
-    async_setup_room_services(hass)
     async_register_views(hass)
     await async_setup_panel_support(hass)
     return True

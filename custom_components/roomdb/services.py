@@ -31,6 +31,7 @@ from .ml.services import async_setup_ml_services
 from .paths import SQLITE_COMPANIONS, PathPurpose, UnsafePathError, ensure_replaceable
 from .registry.services import async_setup_registry_services
 from .rooms.export_doc import fsync_directory
+from .rooms.services import async_setup_room_services
 from .service_support import async_get_loaded_entry, async_resolve_user_path, path_refused
 from .timestamps import file_stamp
 
@@ -57,6 +58,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async_setup_ml_services(hass)
     async_setup_event_services(hass)
     async_setup_alarm_services(hass)
+    async_setup_room_services(hass)
 
 
 def _prepare_backup_target(target: Path) -> Path:
