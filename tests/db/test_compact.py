@@ -12,13 +12,17 @@ import pytest
 
 from custom_components.roomdb.db import compact, database as database_module
 from custom_components.roomdb.db.database import Database
-from custom_components.roomdb.db.schema import CONTRACT_VIEWS, MIGRATIONS
+from custom_components.roomdb.db.schema import MIGRATIONS
 from custom_components.roomdb.ml import store
+from custom_components.roomdb.ml.contracts import ML_CONTRACT_VIEWS
 from custom_components.roomdb.ml.features import FEATURE_NAMES, FeatureRow, RawEvent
 from custom_components.roomdb.ml.ingest import RawEventWriter
 from custom_components.roomdb.ml.retention import DAY_SECONDS, async_trim
 
 from .migrations import write_database_at_version
+
+CONTRACT_VIEWS = (*ML_CONTRACT_VIEWS, "vw_entity_areas")
+"""The views consumers read: the ML layer's pinned ones and the registry mirror's."""
 
 PREVIOUS = MIGRATIONS.index(
     next(m for m in MIGRATIONS if m[2][-1].startswith("CREATE VIEW vw_sleep"))

@@ -21,8 +21,6 @@ def test_runs_merge_split_and_render() -> None:
     runs.discard(1)
     runs.discard(100)
     assert (runs.to_list(), len(runs), list(runs)) == ([[2, 2], [4, 5]], 3, [2, 4, 5])
-    runs.discard_below(5)
-    assert runs.to_list() == [[5, 5]]
     assert 5 in runs
     assert "5" not in runs
     assert bool(RunSet()) is False

@@ -14,7 +14,6 @@ from custom_components.roomdb.ml.bocpd import (
     Bocpd,
     BocpdConfig,
     NormalGammaPrior,
-    priors_from_history,
 )
 
 from .household import piecewise_gaussian
@@ -42,7 +41,7 @@ def test_vectorised_agrees_with_reference_including_truncation() -> None:
         np.testing.assert_allclose(trace.changepoint_probability[:, s], probs, atol=1e-10)
         assert np.array_equal(trace.map_run_length[:, s], maps)
         assert list(trace.changepoints[s]) == cps
-        np.testing.assert_allclose(model.run_length_posterior()[s], np.exp(ref.log_r), atol=1e-10)
+        np.testing.assert_allclose(np.exp(model.log_r)[s], np.exp(ref.log_r), atol=1e-10)
     assert (trace.map_run_length == config.max_run_length - 1).any()  # absorbing bin was used
 
 
@@ -60,7 +59,7 @@ def test_posterior_is_normalised_and_p_r0_is_the_hazard() -> None:
     model = Bocpd(2, config)
     for value in np.random.default_rng(0).normal(size=(50, 2)):
         model.update(value)
-        posterior = model.run_length_posterior()
+        posterior = np.exp(model.log_r)
         np.testing.assert_allclose(posterior.sum(axis=1), 1.0, atol=1e-12)
         np.testing.assert_allclose(posterior[:, 0], 0.01, rtol=1e-9)
 
@@ -129,10 +128,3 @@ def test_state_validation() -> None:
             BocpdConfig(**kwargs)
     with pytest.raises(ValueError):
         NormalGammaPrior(beta0=0.0)
-
-
-def test_priors_from_history() -> None:
-    history = np.array([[1.0, 5.0], [3.0, 5.0]])
-    priors = priors_from_history(history, min_std=0.1)
-    assert priors[0] == NormalGammaPrior(mu0=2.0, kappa0=0.01, alpha0=1.0, beta0=1.0)
-    assert priors[1].beta0 == pytest.approx(0.01)  # constant stream: the floor

@@ -21,7 +21,6 @@ from custom_components.roomdb.ml.labels import (
     LabelRejection,
     SleepLabel,
     label_for_edit,
-    merge_label,
     normalise_sleep_label,
 )
 
@@ -159,16 +158,6 @@ def test_duration_limits_are_configurable() -> None:
     )
     assert isinstance(long, LabelRejection)
     assert long.reason == REASON_TOO_LONG
-
-
-def test_edits_replace_the_night() -> None:
-    first = label("2026-01-10 23:00:00", "2026-01-11 07:00:00", BERLIN)
-    other = label("2026-01-09 23:30:00", "2026-01-10 06:30:00", BERLIN)
-    edited = label("2026-01-10 23:45:00", "2026-01-11 07:15:00", BERLIN)
-    labels = merge_label(merge_label([], first), other)
-    assert [x.night_date for x in labels] == [date(2026, 1, 9), date(2026, 1, 10)]
-    labels = merge_label(labels, edited)
-    assert labels == [other, edited]
 
 
 def test_dict_round_trip() -> None:

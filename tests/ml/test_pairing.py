@@ -18,7 +18,6 @@ from custom_components.roomdb.ml.pairing import (
     LabelConflictError,
     build_design,
     design_columns,
-    expanding_window_folds,
     find_label_conflicts,
     interleaved_group_folds,
     known_until,
@@ -250,19 +249,6 @@ def test_interleaved_folds_partition_rows_and_keep_nights_together() -> None:
         assert GROUPS[train].max() >= 8  # every fold trains on recent nights too
     with pytest.raises(ValueError):
         interleaved_group_folds(GROUPS, 11)
-
-
-def test_expanding_folds_never_train_on_the_future() -> None:
-    folds = expanding_window_folds(GROUPS, 3)
-    assert len(folds) == 3
-    previous_train = 0
-    for train, test in folds:
-        assert GROUPS[train].max() < GROUPS[test].min()
-        assert train.size > previous_train
-        previous_train = train.size
-    assert set(GROUPS[folds[-1][1]]) == {8, 9}
-    with pytest.raises(ValueError):
-        expanding_window_folds(GROUPS, 10)
 
 
 def test_subset_renumbers_nights() -> None:

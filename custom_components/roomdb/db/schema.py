@@ -421,17 +421,6 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1][0]
 
-CONTRACT_VIEWS: Final = (
-    "vw_clr_training_dataset",
-    "vw_clr_training_dataset_v2",
-    "vw_sleep_episodes",
-    "vw_clr_latest_model_artifact",
-    "vw_bocpd_feature_stream",
-    "vw_bocpd_latest_state",
-    "vw_latest_feature_snapshot",
-    "vw_entity_areas",
-)
-
 COUNTED_TABLES: Final = (
     "room_configs",
     "areas",

@@ -85,14 +85,6 @@ class RunSet:
             self._firsts.insert(pos + 1, value + 1)
             self._lasts.insert(pos + 1, last)
 
-    def discard_below(self, bound: int) -> None:
-        """Remove every number below ``bound``."""
-        while self._firsts and self._firsts[0] < bound:
-            if self._lasts[0] < bound:
-                del self._firsts[0], self._lasts[0]
-            else:
-                self._firsts[0] = bound
-
     def to_list(self) -> list[list[int]]:
         """Return the runs as ``[[first, last], ...]`` (the Store form)."""
         return [[first, last] for first, last in zip(self._firsts, self._lasts, strict=True)]

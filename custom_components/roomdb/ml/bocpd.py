@@ -121,12 +121,6 @@ class NormalGammaPrior:
         if self.kappa0 <= 0 or self.alpha0 <= 0 or self.beta0 <= 0:
             raise ValueError("kappa0, alpha0 and beta0 must be positive")
 
-    @classmethod
-    def for_scale(cls, mean: float, std: float, *, kappa0: float = 0.01) -> NormalGammaPrior:
-        """A weak prior centred on `mean` whose expected noise std is `std`."""
-        spread = max(std, 1e-6)
-        return cls(mu0=mean, kappa0=kappa0, alpha0=1.0, beta0=spread * spread)
-
 
 def student_t_constant(alpha: float) -> float:
     """lgamma(alpha + 1/2) - lgamma(alpha): the alpha-dependent Student-t constant."""
@@ -232,11 +226,6 @@ class Bocpd:
     def n_streams(self) -> int:
         """Number of streams (dimensions, when pooled)."""
         return int(self.mu.shape[0])
-
-    def run_length_posterior(self) -> FloatArray:
-        """P(r_t = r) for each stream, shape (S, R) (pooled: one shared row, (1, R))."""
-        out: FloatArray = np.exp(self.log_r)
-        return out
 
     def _component(self, xc: FloatArray, prefix: str) -> tuple[FloatArray, dict[str, FloatArray]]:
         """One component's log predictive of `xc` per stream and run, and its updated stats."""
@@ -385,16 +374,3 @@ class Bocpd:
                     raise ValueError(f"state array {name!r} has shape {array.shape}")
                 setattr(model, name, array.astype(getattr(model, name).dtype))
         return model
-
-
-def priors_from_history(
-    history: npt.ArrayLike, *, min_std: float = 1e-3, kappa0: float = 0.01
-) -> list[NormalGammaPrior]:
-    """Weak per-stream priors centred on a (T, S) block of past values, noise floored at min_std."""
-    block = np.atleast_2d(np.asarray(history, dtype=np.float64))
-    means = block.mean(axis=0)
-    stds = np.maximum(block.std(axis=0), min_std)
-    return [
-        NormalGammaPrior.for_scale(float(m), float(s), kappa0=kappa0)
-        for m, s in zip(means, stds, strict=True)
-    ]

@@ -22,7 +22,6 @@ hour) takes its first occurrence.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
@@ -211,11 +210,3 @@ def label_for_edit(
     return LabelRejection(
         REASON_NIGHT_NOT_OVER, f"the night of {found.night_date} had not ended at the edit"
     )
-
-
-def merge_label(labels: Iterable[SleepLabel], label: SleepLabel) -> list[SleepLabel]:
-    """Insert `label`, replacing any label of the same night; sorted by night date."""
-    kept = [existing for existing in labels if existing.night_date != label.night_date]
-    kept.append(label)
-    kept.sort(key=lambda item: item.night_date)
-    return kept

@@ -386,21 +386,3 @@ def interleaved_group_folds(groups: IntArray, n_folds: int) -> list[Fold]:
         train = np.flatnonzero(~np.isin(groups, block)).astype(np.int64)
         folds.append((train, test))
     return folds
-
-
-def expanding_window_folds(groups: IntArray, n_folds: int) -> list[Fold]:
-    """Forward-chaining folds over nights (like scikit-learn's TimeSeriesSplit on groups).
-
-    Nights are cut into `n_folds + 1` blocks; fold i trains on blocks 0..i and tests on block
-    i + 1, so no fold trains on a night later than one it is tested on.
-    """
-    nights = np.unique(groups)
-    test_size = nights.size // (n_folds + 1)
-    if n_folds < 1 or test_size < 1:
-        raise ValueError(f"cannot make {n_folds} expanding folds from {nights.size} nights")
-    folds: list[Fold] = []
-    for test_start in range(nights.size - n_folds * test_size, nights.size, test_size):
-        train = _rows_of(groups, nights[:test_start])
-        test = _rows_of(groups, nights[test_start : test_start + test_size])
-        folds.append((train, test))
-    return folds
