@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.roomdb.alarm.sync_sensor import AlarmSyncSensor
+from custom_components.roomdb.alarm.sensors import AlarmSyncSensor
 from custom_components.roomdb.const import DOMAIN
 
 DATABASE_SENSOR = "sensor.roomdb_database"

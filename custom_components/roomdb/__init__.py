@@ -12,7 +12,7 @@ from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
-from .alarm.setup import async_remove_alarm_stores, async_start_alarm, create_alarm
+from .alarm.runtime import async_remove_alarm_stores, async_start_alarm, create_alarm
 from .const import (
     CONF_BATCH_SIZE,
     CONF_FLUSH_INTERVAL,

@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .data import RoomDbConfigEntry
 from .descriptions import RoomDbBinarySensorEntityDescription
 from .entity import RoomDbSnapshotEntity
-from .ml.entities import ML_BINARY_SENSORS, ML_BINARY_UNRECORDED_ATTRIBUTES
+from .ml.sensors import ML_BINARY_SENSORS, ML_BINARY_UNRECORDED_ATTRIBUTES
 
 # Read-only entities backed by the coordinator: no parallel update limit needed.
 PARALLEL_UPDATES = 0

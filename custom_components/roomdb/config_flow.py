@@ -17,7 +17,7 @@ from homeassistant.helpers import area_registry as ar, selector
 import probatio as vol
 
 from .alarm.const import CONF_ALARM_CODE, CONF_SYNC_CODE
-from .alarm.options_flow import (
+from .alarm.options import (
     AlarmOptionsFlow,
     alarm_schema,
     async_alarm_options,

@@ -14,12 +14,12 @@ from homeassistant.const import EntityCategory, UnitOfInformation
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .alarm.sync_sensor import AlarmSyncSensor
+from .alarm.sensors import AlarmSyncSensor
 from .data import RoomDbConfigEntry
 from .descriptions import RoomDbSensorEntityDescription
 from .entity import RoomDbSnapshotEntity
 from .events.sensors import EVENT_SENSORS, EVENT_UNRECORDED_ATTRIBUTES
-from .ml.entities import ML_SENSORS, ML_UNRECORDED_ATTRIBUTES
+from .ml.sensors import ML_SENSORS, ML_UNRECORDED_ATTRIBUTES
 from .registry.sensors import REGISTRY_SENSORS
 from .rooms.sensors import ROOMS_SENSORS, RoomsSensor
 

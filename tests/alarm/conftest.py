@@ -34,7 +34,7 @@ from custom_components.roomdb.alarm.const import (
     EVENT_ALARM_EVENT,
 )
 from custom_components.roomdb.alarm.machine import STABLE_STATES
-from custom_components.roomdb.alarm.sensors import default_sensor
+from custom_components.roomdb.alarm.sensor_rules import default_sensor
 from custom_components.roomdb.alarm.sync import AlarmSync
 from custom_components.roomdb.const import DOMAIN, EVENT_ALARM_TRANSITION
 from tests.conftest import roomdb_set_up

@@ -29,7 +29,7 @@ from custom_components.roomdb.alarm.const import (
     SYNC_STORE_KEY,
 )
 from custom_components.roomdb.alarm.machine import ARMED_STATES, AlarmState, CodeHash, User
-from custom_components.roomdb.alarm.sensors import PRESET_MODES, default_sensor
+from custom_components.roomdb.alarm.sensor_rules import PRESET_MODES, default_sensor
 from custom_components.roomdb.alarm.sync import SyncStatus, migrate_sync_v1
 from custom_components.roomdb.const import DOMAIN
 

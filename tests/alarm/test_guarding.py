@@ -36,7 +36,7 @@ from custom_components.roomdb.alarm.const import (
     EVENT_ALARM_EVENT,
 )
 from custom_components.roomdb.alarm.machine import AlarmState, CodeHash
-from custom_components.roomdb.alarm.sensors import SensorConfig
+from custom_components.roomdb.alarm.sensor_rules import SensorConfig
 from custom_components.roomdb.const import DOMAIN
 
 from .conftest import (

@@ -37,7 +37,7 @@ from custom_components.roomdb.alarm.const import (
 )
 from custom_components.roomdb.alarm.machine import ARMED_STATES, AlarmState, CodeHash, User
 from custom_components.roomdb.alarm.security import EventKind
-from custom_components.roomdb.alarm.sensors import SensorConfig
+from custom_components.roomdb.alarm.sensor_rules import SensorConfig
 
 from .conftest import PANEL, call_panel, holds_code, record_key_derivations, set_sensor, state
 from .test_options import STRINGS, alarm_input, open_section, submit

@@ -28,7 +28,7 @@ from custom_components.roomdb.alarm.security import (
     Outcome,
     SecurityPanel,
 )
-from custom_components.roomdb.alarm.sensors import (
+from custom_components.roomdb.alarm.sensor_rules import (
     ARM_ON_CLOSE_DELAY,
     Reading,
     SensorConfig,

@@ -40,7 +40,7 @@ from custom_components.roomdb.alarm.machine import (
     Transition,
     User,
 )
-from custom_components.roomdb.alarm.mapping import (
+from custom_components.roomdb.alarm.state_mapping import (
     map_inbound,
     map_outbound,
     outbound_transition,

@@ -35,7 +35,7 @@ from custom_components.roomdb.alarm.const import (
     SYNC_STORE_KEY,
 )
 from custom_components.roomdb.alarm.machine import AlarmState
-from custom_components.roomdb.alarm.mapping import map_inbound
+from custom_components.roomdb.alarm.state_mapping import map_inbound
 from custom_components.roomdb.alarm.sync import SyncStatus
 
 from .conftest import (

@@ -21,7 +21,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.roomdb.alarm.machine import STABLE_STATES
-from custom_components.roomdb.alarm.mapping import map_inbound
+from custom_components.roomdb.alarm.state_mapping import map_inbound
 from custom_components.roomdb.alarm.sync import SyncStatus
 from custom_components.roomdb.const import EVENT_ALARM_TRANSITION
 

@@ -2,16 +2,16 @@
 
 Table of contents (the layout every part follows):
 
-runtime       ``setup``: build, start and stop the controller and its sync; ``controller``: the
+runtime       ``runtime``: build, start and stop the controller and its sync; ``controller``: the
               panel inside HA (clock, timer, sensors, persistence, events); ``sync``: two-way
               sync with a target ``alarm_control_panel``
 store / db    kept in HA's Store by ``controller`` and ``sync`` (keys in ``const``)
-sensors       ``sync_sensor``: the alarm sync diagnostic sensor
+sensors       ``sensors``: the alarm sync diagnostic sensor
 services      ``services``: ``alarm_arm``
-options       ``options_flow`` (the forms), ``settings`` (reading them), ``const`` (keys, defaults)
+options       ``options`` (the forms), ``settings`` (reading them), ``const`` (keys, defaults)
 pure core     ``machine`` (the state machine), ``security`` (machine plus sensors, bypass,
-              lockout), ``sensors`` (sensor rules), ``conflict`` (sync conflict rules), ``mapping``
-              (state mapping to and from the target)
+              lockout), ``sensor_rules`` (which sensor guards which mode), ``conflict`` (sync
+              conflict rules), ``state_mapping`` (states to and from the target)
 HA glue       ``notify`` (bus events, log, notifications), ``push_error`` (why a target call
               failed), ``features`` (HA's feature flag for each arm mode)
 """

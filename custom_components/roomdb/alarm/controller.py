@@ -57,7 +57,7 @@ from .machine import (
 )
 from .notify import AlarmNotifier
 from .security import ORIGIN_NAMES, LockoutPolicy, OpenSensorsError, Outcome, SecurityPanel
-from .sensors import SensorConfig, reading_of
+from .sensor_rules import SensorConfig, reading_of
 
 _LOGGER = get_logger(__name__)
 

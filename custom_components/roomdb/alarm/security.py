@@ -45,7 +45,7 @@ from .machine import (
     User,
     VerifiedCode,
 )
-from .sensors import (
+from .sensor_rules import (
     ARM_ON_CLOSE_DELAY,
     Reaction,
     Reading,

@@ -11,7 +11,7 @@ from . import const
 from .conflict import DEFAULT_SKEW_TOLERANCE
 from .machine import AlarmConfig, AlarmState, CodeHash, ModeTimes, User
 from .security import EventKind, LockoutPolicy
-from .sensors import SensorConfig
+from .sensor_rules import SensorConfig
 
 OPTION_DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType(
     {

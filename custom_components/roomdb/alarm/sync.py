@@ -68,10 +68,10 @@ from .const import SYNC_STORE_KEY, SYNC_STORE_VERSION
 from .controller import AlarmController, AlarmStore, PeerSource
 from .features import MODE_FEATURES
 from .machine import AlarmState, Transition
-from .mapping import is_passing, map_inbound, map_outbound, outbound_transition
 from .push_error import CALL_TIMEOUT, async_describe, async_sentence
 from .security import AlarmEvent, EventKind
 from .settings import SyncSettings
+from .state_mapping import is_passing, map_inbound, map_outbound, outbound_transition
 
 _LOGGER = get_logger(__name__)
 

@@ -10,7 +10,7 @@ store / db    ``store``: every read and write of the ML tables; ``ingest``: stat
               ``contracts``: the contract views, pinned column by column; ``history``: the
               recorder's history imported into ``raw_events``; ``suggestions``: hand-entered
               labels and confirmed suggested nights stored as labels
-sensors       ``entities``: the ML entities, declared as data; ``status``: what they show
+sensors       ``sensors``: the ML entities, declared as data; ``status``: what they show
 services      ``services``: ``run_pipeline``, ``import_history``, ``confirm_night``
 options       ``options``: keys, defaults, the settings the runtime reads and the form
 pure core     ``features`` (window features), ``labels`` (label normalisation), ``pairing``

@@ -55,7 +55,7 @@ from .const import (
 from .machine import ARM_MODES, ARMED_STATES, AlarmState, CodeHash, User
 from .notify import NOTIFY_DOMAIN, SERVICE_SEND_MESSAGE
 from .security import EventKind
-from .sensors import SENSOR_FLAGS, SensorConfig, default_sensor
+from .sensor_rules import SENSOR_FLAGS, SensorConfig, default_sensor
 from .settings import main_user, mode_times, named_users, option
 
 MODE_OPTIONS: Final = [str(mode) for mode in ARM_MODES]

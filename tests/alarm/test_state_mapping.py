@@ -1,17 +1,13 @@
-"""State mapping between RoomDB's alarm and a target panel, and the purity of the alarm core."""
+"""State mapping between RoomDB's alarm and a target panel (purity: tests/test_architecture.py)."""
 
 from __future__ import annotations
-
-import ast
-from pathlib import Path
 
 from homeassistant.components.alarm_control_panel.const import AlarmControlPanelState
 import homeassistant.const as ha_const
 import pytest
 
-from custom_components.roomdb.alarm import mapping
 from custom_components.roomdb.alarm.machine import AlarmState, Origin, Transition
-from custom_components.roomdb.alarm.mapping import (
+from custom_components.roomdb.alarm.state_mapping import (
     INBOUND_STATE_MAP,
     OUTBOUND_SERVICE_MAP,
     PASSING_STATES,
@@ -20,40 +16,6 @@ from custom_components.roomdb.alarm.mapping import (
     map_outbound,
     outbound_transition,
 )
-
-ALARM_DIR = Path(mapping.__file__).parent
-PURE_MODULES = ("machine.py", "conflict.py", "mapping.py", "__init__.py")
-
-
-@pytest.mark.parametrize("module", PURE_MODULES)
-def test_pure_modules_import_only_stdlib_and_each_other(module: str) -> None:
-    tree = ast.parse((ALARM_DIR / module).read_text(encoding="utf-8"))
-    imported: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                assert node.module in {"machine", "conflict", "mapping"}, node.module
-            else:
-                imported.add(node.module or "")
-    for name in imported:
-        assert not name.startswith(("homeassistant", "custom_components")), name
-        root = name.split(".")[0]
-        assert root in {
-            "__future__",
-            "ast",
-            "collections",
-            "dataclasses",
-            "enum",
-            "hashlib",
-            "hmac",
-            "math",
-            "random",
-            "secrets",
-            "types",
-            "typing",
-        }, name
 
 
 def test_alarm_state_values_equal_home_assistant() -> None:

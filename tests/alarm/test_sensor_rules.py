@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from custom_components.roomdb.alarm.machine import ARMED_STATES, AlarmState, InvalidSnapshotError
-from custom_components.roomdb.alarm.sensors import (
+from custom_components.roomdb.alarm.sensor_rules import (
     AWAY_MODES,
     Reaction,
     Reading,
