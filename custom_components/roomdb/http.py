@@ -18,11 +18,10 @@ from homeassistant.const import CONTENT_TYPE_JSON
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
-from .const import DOMAIN
-from .data import RoomDbConfigEntry
 from .log import get_logger
 from .rooms.export import ExportError
 from .rooms.runtime import RoomsRuntime
+from .service_support import loaded_entry
 
 _LOGGER = get_logger(__name__)
 
@@ -33,8 +32,8 @@ HEALTH_URL: Final = "/api/roomdb/health"
 
 
 def _loaded_rooms(hass: HomeAssistant) -> RoomsRuntime | None:
-    entries: list[RoomDbConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
-    return entries[0].runtime_data.rooms if entries else None
+    entry = loaded_entry(hass)
+    return None if entry is None else entry.runtime_data.rooms
 
 
 def _unavailable(view: HomeAssistantView, message: str) -> web.Response:

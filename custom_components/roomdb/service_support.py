@@ -43,12 +43,18 @@ def async_register_report_service(
     )
 
 
+def loaded_entry(hass: HomeAssistant) -> RoomDbConfigEntry | None:
+    """The loaded RoomDB entry (RoomDB allows one), or None while none is loaded."""
+    entries: list[RoomDbConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    return entries[0] if entries else None
+
+
 def async_get_loaded_entry(hass: HomeAssistant) -> RoomDbConfigEntry:
     """Return the loaded RoomDB entry or raise a translated error."""
-    entries: list[RoomDbConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
-    if not entries:
+    entry = loaded_entry(hass)
+    if entry is None:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
-    return entries[0]
+    return entry
 
 
 async def async_resolve_user_path(

@@ -27,7 +27,7 @@ import probatio as vol
 
 from ..const import DEFAULT_MAPPING_PATH, DOMAIN
 from ..paths import PathPurpose
-from ..service_support import async_get_loaded_entry, async_resolve_user_path
+from ..service_support import async_get_loaded_entry, async_resolve_user_path, loaded_entry
 from .admission import ADMISSION_DENIED, allowed_matrix
 from .export import ExportError
 from .mapping_manager import MappingStatus
@@ -244,11 +244,11 @@ async def _async_reload_mapping(call: ServiceCall) -> ServiceResponse:
 
 async def _async_validate_mapping(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
-    loaded = hass.config_entries.async_loaded_entries(DOMAIN)
+    entry = loaded_entry(hass)
     user_path: str | None = call.data.get(ATTR_PATH)
     path: Path
-    if user_path is None and loaded:
-        path = loaded[0].runtime_data.rooms.mapping.path
+    if user_path is None and entry is not None:
+        path = entry.runtime_data.rooms.mapping.path
     else:
         path = await async_resolve_user_path(
             hass,
