@@ -17,14 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 import statistics
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from .features import TzLike, night_of, resolve_tz
+from .features import (
+    TzLike,
+    at_clock_seconds_after_noon,
+    clock_seconds_after_noon,
+    night_of,
+)
 
 GAP_WINDOWS: Final = 2
 MIN_WINDOWS: Final = 8
@@ -83,22 +88,6 @@ def _length(episode: Episode, now: float) -> float:
     return (episode.wake if episode.wake is not None else now) - episode.bedtime
 
 
-def _noon(night: date, tz: TzLike) -> datetime:
-    return datetime.combine(night, time(12), resolve_tz(tz))
-
-
-def _offset(night: date, ts: float, tz: TzLike) -> float:
-    """Wall-clock seconds from the night's noon to `ts` (DST does not shift it)."""
-    local = datetime.fromtimestamp(ts, resolve_tz(tz)).replace(tzinfo=None)
-    return (local - _noon(night, tz).replace(tzinfo=None)).total_seconds()
-
-
-def _at_offset(night: date, seconds: float, tz: TzLike) -> float:
-    zone = resolve_tz(tz)
-    local = _noon(night, tz).replace(tzinfo=None) + timedelta(seconds=seconds)
-    return local.replace(tzinfo=zone).timestamp()
-
-
 def expected_times(
     history: Sequence[Episode], night: date, tz: TzLike, since: date | None = None
 ) -> tuple[float, float] | None:
@@ -111,8 +100,12 @@ def expected_times(
     chosen = same_day if len(same_day) >= SAME_WEEKDAY_NIGHTS else recent
     if len(chosen) < MIN_HISTORY and chosen is recent:
         return None
-    bedtime = statistics.median(_offset(e.night_date, e.bedtime, tz) for e in chosen)
-    wake = statistics.median(
-        _offset(e.night_date, e.wake, tz) for e in chosen if e.wake is not None
+    bedtime = statistics.median(
+        clock_seconds_after_noon(e.night_date, e.bedtime, tz) for e in chosen
     )
-    return _at_offset(night, bedtime, tz), _at_offset(night, wake, tz)
+    wake = statistics.median(
+        clock_seconds_after_noon(e.night_date, e.wake, tz) for e in chosen if e.wake is not None
+    )
+    return at_clock_seconds_after_noon(night, bedtime, tz), at_clock_seconds_after_noon(
+        night, wake, tz
+    )

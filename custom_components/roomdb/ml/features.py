@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 import math
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -469,3 +469,20 @@ def feature_rows_from_long(
 def night_of(ts: float, tz: TzLike) -> date:
     """Return the local night an instant belongs to: night D runs from noon D to noon D+1."""
     return (datetime.fromtimestamp(ts, tz=resolve_tz(tz)) - timedelta(hours=12)).date()
+
+
+def noon(night: date, tz: TzLike) -> float:
+    """UTC epoch of the local noon that begins `night` (and ends the night before)."""
+    return datetime.combine(night, time(12), resolve_tz(tz)).timestamp()
+
+
+def clock_seconds_after_noon(night: date, ts: float, tz: TzLike) -> float:
+    """Wall-clock seconds from the night's noon to `ts`: a DST night keeps its clock times."""
+    local = datetime.fromtimestamp(ts, resolve_tz(tz)).replace(tzinfo=None)
+    return (local - datetime.combine(night, time(12))).total_seconds()
+
+
+def at_clock_seconds_after_noon(night: date, seconds: float, tz: TzLike) -> float:
+    """UTC epoch of the wall-clock time `seconds` after the night's noon."""
+    local = datetime.combine(night, time(12)) + timedelta(seconds=seconds)
+    return local.replace(tzinfo=resolve_tz(tz)).timestamp()

@@ -27,6 +27,8 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .features import night_of
+
 UNSET_STATES: Final = frozenset({"", "unknown", "unavailable", "none"})
 
 REASON_START_UNSET: Final = "start_unset"
@@ -197,7 +199,7 @@ def label_for_edit(
         zone = ZoneInfo(tz)
     except ZoneInfoNotFoundError, ValueError:
         return LabelRejection(REASON_UNKNOWN_TIMEZONE, f"unknown time zone {tz!r}")
-    evening = (datetime.fromtimestamp(edited_at, zone) - timedelta(hours=12)).date()
+    evening = night_of(edited_at, zone)
     found: SleepLabel | None = None
     for night in (evening, evening - timedelta(days=1)):
         result = normalise_sleep_label(sleep_start, sleep_end, tz, reference_date=night)

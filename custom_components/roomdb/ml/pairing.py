@@ -27,9 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Final
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +38,7 @@ from .features import (
     FEATURE_SET_VERSION,
     HOME_ROOM_ID,
     FeatureRow,
+    noon,
 )
 from .labels import SleepLabel
 
@@ -302,8 +302,7 @@ def known_until(label: SleepLabel, following: SleepLabel | None) -> float:
     """Where the stretch a label makes known ends (see the module docstring)."""
     if following is not None and following.night_date == label.night_date + timedelta(days=1):
         return following.start_utc
-    noon = datetime.combine(label.night_date + timedelta(days=1), time(12), ZoneInfo(label.tz))
-    return max(label.end_utc, noon.timestamp())
+    return max(label.end_utc, noon(label.night_date + timedelta(days=1), label.tz))
 
 
 def pair_windows(

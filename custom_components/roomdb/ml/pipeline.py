@@ -47,6 +47,7 @@ from .features import (
     align_window,
     compute_features,
     night_of,
+    noon,
 )
 from .label_source import LabelReading, LabelSource
 from .labels import SleepLabel
@@ -480,7 +481,7 @@ class MlPipeline:
         tz = str(self.hass.config.time_zone)
         now = dt_util.utcnow().timestamp()
         first_night = night_of(now, tz) - timedelta(days=SUGGESTION_NIGHTS)
-        start = store.noon_after(first_night - timedelta(days=1), tz)
+        start = noon(first_night, tz)
         events = [
             *await store.async_carry_in(self.database, start),
             *await store.async_events_between(self.database, start, now),

@@ -11,16 +11,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 import json
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from ..db.database import Database
 from ..timestamps import epoch_us, utc_now_iso
 from .clr import ClrArtifact
 from .episodes import Episode
-from .features import FEATURE_NAMES, FeatureRow, RawEvent, Span
+from .features import FEATURE_NAMES, FeatureRow, RawEvent, Span, noon
 from .labels import SleepLabel
 from .nights import Suggestion
 
@@ -237,11 +236,6 @@ async def async_training_records(
 # --- labels --------------------------------------------------------------------------------------
 
 
-def noon_after(night: date, tz: str) -> float:
-    """UTC epoch of local noon after a night (where its morning ends)."""
-    return datetime.combine(night + timedelta(days=1), time(12), ZoneInfo(tz)).timestamp()
-
-
 async def async_upsert_label(database: Database, label: SleepLabel, source: str) -> bool:
     """Store the night's label (replacing that night's); return whether anything changed."""
     changed = await database.execute_write(UPSERT_LABEL, label_row(label, source, utc_now_iso()))
@@ -257,7 +251,7 @@ def label_row(label: SleepLabel, source: str, updated_at: str) -> tuple[Any, ...
         label.end_utc,
         source,
         updated_at,
-        noon_after(label.night_date, label.tz),
+        noon(label.night_date + timedelta(days=1), label.tz),
     )
 
 
@@ -265,7 +259,8 @@ async def async_fill_label_noons(database: Database) -> int:
     """Give labels stored before the whole-day view their local noon (the view needs it)."""
     rows = await database.fetchall("SELECT night_date, tz FROM labels WHERE noon_after_utc IS NULL")
     filled = [
-        (noon_after(date.fromisoformat(str(row[0])), str(row[1])), str(row[0])) for row in rows
+        (noon(date.fromisoformat(str(row[0])) + timedelta(days=1), str(row[1])), str(row[0]))
+        for row in rows
     ]
     if filled:
         async with database.transaction() as conn:

@@ -20,7 +20,13 @@ import numpy as np
 from ..db.database import Database
 from ..ml import store
 from ..ml.episodes import find_episodes
-from ..ml.features import DEFAULT_WINDOW_SECONDS, FEATURE_SET_VERSION, night_of, resolve_tz
+from ..ml.features import (
+    DEFAULT_WINDOW_SECONDS,
+    FEATURE_SET_VERSION,
+    night_of,
+    noon,
+    resolve_tz,
+)
 from ..ml.labels import SleepLabel
 from ..ml.runtime import MlRuntime
 from ..ml.suggestions import async_store_label, checked_label
@@ -63,7 +69,7 @@ async def async_sleep_nights(hass: HomeAssistant, ml: MlRuntime, nights: int) ->
     now = dt_util.utcnow().timestamp()
     last = night_of(now, tz)
     first = last - timedelta(days=nights - 1)
-    since = datetime.combine(first, datetime.min.time().replace(hour=12), tzinfo=tz).timestamp()
+    since = noon(first, tz)
     labels = {
         stored.label.night_date: stored
         for stored in await _async_stored_labels(ml.database, first, last)
