@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import closing
+from dataclasses import replace
 import hashlib
 from pathlib import Path
 import sqlite3
@@ -187,6 +188,36 @@ async def test_replay_after_the_copy_adds_no_row(tmp_path: Path) -> None:
     # The dictionaries were read back at open: a replay reuses the copied keys.
     entities = await database.fetchone("SELECT COUNT(*) FROM ml_entities")
     assert entities is not None and entities[0] == len(database.dictionaries.entities)
+    await database.close()
+
+
+async def test_a_batch_of_several_multi_row_statements_stores_every_event_once(
+    tmp_path: Path,
+) -> None:
+    """Raw events go in statements of `RAW_EVENTS_PER_STATEMENT` rows, the rest one by one."""
+    database = Database(tmp_path / "roomdb.db", batch_size=10_000, flush_interval=60)
+    await database.open()
+    writer = RawEventWriter(database)
+    per_statement = compact.RAW_EVENTS_PER_STATEMENT
+    events = [
+        RawEvent(f"light.l{i % 7}", "light", None, "hall", ("on", "off")[i % 2], None, START + i)
+        for i in range(2 * per_statement + 37)
+    ]
+    # Replays inside the batch: in the same statement, in the next one and in the leftover rows.
+    replayed = [events[0], events[per_statement - 1], events[per_statement + 3], events[-1]]
+    for event in [*events[:per_statement], *replayed, *events[per_statement:], *replayed]:
+        writer.write(event)
+    assert await database.flush() == len(events) + 2 * len(replayed) + 7 + 2
+    # A batch of whole statements, no row left over.
+    more = [replace(event, ts=event.ts + 10_000) for event in events[: 2 * per_statement]]
+    for event in more:
+        writer.write(event)
+    assert await database.flush() == 2 * per_statement
+    stored = await database.fetchall(
+        "SELECT entity_id, domain, device_class, room_id, state, old_state, ts "
+        "FROM raw_events ORDER BY ts_us"
+    )
+    assert [RawEvent(*row) for row in stored] == events + more
     await database.close()
 
 

@@ -13,7 +13,7 @@ from interleaving with another's on the shared connection. Nothing here blocks t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +27,7 @@ from ..log import get_logger
 from ..timestamps import utc_now_iso
 from .compact import (
     DICTIONARY_STATEMENTS,
+    MULTI_ROW_STATEMENTS,
     RAW_COPY_BATCH,
     CopyProgress,
     Dictionaries,
@@ -138,6 +139,26 @@ class _WriteQueue:
             merged.setdefault(sql, []).extend(rows)
         self.rows = merged
         self.count = sum(len(rows) for rows in merged.values())
+
+
+def _row_groups(rows: Sequence[Params], size: int) -> Iterator[list[Any]]:
+    """The parameters of `rows`, `size` rows at a time, flat (the last partial group is left out).
+
+    Run lazily by the writer thread's `executemany`: the loop only hands the list over.
+    """
+    for start in range(0, len(rows) - size + 1, size):
+        yield [value for row in rows[start : start + size] for value in row]
+
+
+async def _write_rows(conn: aiosqlite.Connection, sql: str, rows: Sequence[Params]) -> None:
+    """`executemany` of one statement's queued rows, in multi-row statements where it has one."""
+    multi = MULTI_ROW_STATEMENTS.get(sql)
+    if multi is not None and len(rows) >= multi[1]:
+        statement, size = multi
+        await conn.executemany(statement, _row_groups(rows, size))
+        rows = rows[len(rows) - len(rows) % size :]
+    if rows:
+        await conn.executemany(sql, rows)
 
 
 async def _worker_finished(conn: aiosqlite.Connection) -> None:
@@ -501,7 +522,7 @@ class Database:
         try:
             async with self.transaction() as conn:
                 for sql, rows in batch.items():
-                    await conn.executemany(sql, rows)
+                    await _write_rows(conn, sql, rows)
         except sqlite3.OperationalError as err:
             # Busy, locked or full: keep the rows and try again on the next timer tick.
             _LOGGER.warning("Batch of %s rows not written yet (%s); will retry", written, err)

@@ -268,16 +268,18 @@ class Ingestor:
         new_state = data["new_state"]
         if new_state is None:
             return False
+        state = new_state.state
         old_state = data["old_state"]
-        if old_state is not None and old_state.state == new_state.state:
+        if old_state is None:
+            old = None
+        elif (old := old_state.state) == state:
             return False
-        decision = self.decision(data["entity_id"], new_state)
+        decision = self._decisions.get(data["entity_id"])
+        if decision is None:
+            decision = self.decision(data["entity_id"], new_state)
         if decision.tracked:
             self.writer.write_keyed(
-                decision.entity_key,
-                new_state.state,
-                old_state.state if old_state is not None else None,
-                new_state.last_changed_timestamp,
+                decision.entity_key, state, old, new_state.last_changed_timestamp
             )
         return False
 
