@@ -20,7 +20,7 @@ from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.setup import async_setup_component
 import probatio as vol
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.roomdb import logbook
 from custom_components.roomdb.alarm.const import (
@@ -615,8 +615,7 @@ async def test_the_logbook_names_users_and_sensors(
         describers[event_type] = describe
 
     logbook.async_describe_events(hass, register)
-    fired: list[Event] = []
-    hass.bus.async_listen(EVENT_ALARM_EVENT, fired.append)
+    fired = async_capture_events(hass, EVENT_ALARM_EVENT)
     await set_sensor(hass, "kitchen_window", "on")
     with pytest.raises(ServiceValidationError):
         await call_panel(hass, "alarm_arm_home", code="2222")

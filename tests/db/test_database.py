@@ -17,8 +17,9 @@ from custom_components.roomdb.db.database import (
     DatabaseMigrationError,
     DatabaseTooNewError,
 )
-from custom_components.roomdb.db.schema import CONTRACT_VIEWS, MIGRATIONS, SCHEMA_VERSION
+from custom_components.roomdb.db.schema import MIGRATIONS, SCHEMA_VERSION
 from custom_components.roomdb.ml import store
+from custom_components.roomdb.ml.contracts import ML_CONTRACT_VIEWS
 from custom_components.roomdb.ml.features import RawEvent
 from custom_components.roomdb.ml.ingest import RawEventWriter
 from tests.db.migrations import write_database_at_version
@@ -57,7 +58,12 @@ async def test_fresh_file_is_migrated_with_pragmas(database: Database) -> None:
     assert busy is not None and busy[0] == 5000
     views = await database.fetchall("SELECT name FROM sqlite_master WHERE type = 'view'")
     # The compact layout keeps `raw_events` and `features` as views with their old columns.
-    assert {row["name"] for row in views} == {*CONTRACT_VIEWS, "raw_events", "features"}
+    assert {row["name"] for row in views} == {
+        *ML_CONTRACT_VIEWS,
+        "vw_entity_areas",
+        "raw_events",
+        "features",
+    }
 
 
 async def test_reopen_is_idempotent(tmp_path: Path) -> None:

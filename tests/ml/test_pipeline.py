@@ -10,7 +10,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 import numpy as np
 import pytest
@@ -445,14 +445,13 @@ async def test_a_failing_stage_is_reported_and_marks_the_layer_degraded(
 async def test_the_schedule_runs_refreshes_and_the_nightly_pipeline(
     hass: HomeAssistant, ml_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
 ) -> None:
-    events: list[Event] = []
     await store_events(db(ml_entry), HOME.events)
     frozen.move_to(at(utc("2026-04-13T10:15:20")))  # a refresh: features, no training
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert await db(ml_entry).get_metadata("last_feature_at") is not None
     assert await db(ml_entry).get_metadata("last_bocpd_at") is None
-    hass.bus.async_listen(EVENT_ML_RESULT, events.append)
+    events = async_capture_events(hass, EVENT_ML_RESULT)
     frozen.move_to(at(utc("2026-04-14T02:30:00")))  # 04:30 in Berlin: the nightly run
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
