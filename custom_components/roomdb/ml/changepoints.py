@@ -28,7 +28,10 @@ alarm whenever any stream has an odd night).
 
 - `changepoint_probability`: the posterior probability that the current run began one to
   `RECENT_DAYS` days before the newest day (the newest day alone is left out: one odd day looks
-  like a new routine until the next day shows whether it lasted);
+  like a new routine until the next day shows whether it lasted), on a day the detector watched
+  (a run that began among the reference days is no new routine: they are the routine, and a
+  few odd ones in a row among them, fed silently, had made the first watched day raise an
+  alarm about them);
 - an alarm is raised when the odds of such a recent run against an older one (`recent_odds`)
   reach the routine's threshold: the odds the routine's own days reach at a share of
   `false_alarms_per_year / 365` of days (see `learned_model`), at least `alarm_odds(...)` (with
@@ -125,16 +128,30 @@ def alarm_odds(hazard: float, false_alarms_per_year: float) -> float:
     return hazard * 365.0 * RECENT_DAYS / false_alarms_per_year
 
 
-def recent_odds(model: Bocpd) -> float:
-    """Odds of a run that began one to `RECENT_DAYS` days before the newest day, against older.
+def recent_runs(watched: int) -> slice:
+    """Posterior indices (run lengths) of a recent run: begun on a watched day, one to three before.
+
+    The newest day alone is left out (`recent_odds`); of the `RECENT_DAYS` days before it, only
+    those the detector watched count (`watched` days so far, the newest included). A run that
+    began among the routine's reference days is no new routine: those days are the routine by
+    definition. Yet fed silently, a few odd ones in a row among them (a phone off the charger
+    for four nights) made the posterior favour a run that began just after them, and the first
+    watched day raised an alarm about the reference days themselves.
+    """
+    return slice(2, min(RECENT_DAYS, watched - 1) + 2)
+
+
+def recent_odds(model: Bocpd, watched: int) -> float:
+    """Odds of a recent run (`recent_runs`, after `watched` days watched) against older ones.
 
     Runs younger than that (a change at the newest day, or right after it) are in neither side:
     their mass is about the hazard whatever the days say, so with them in the denominator the
     odds could never exceed about 1 / hazard and a threshold calibrated near it is met by luck.
     """
     posterior = np.exp(model.log_r[0])
-    older = float(posterior[RECENT_DAYS + 2 :].sum())
-    return float(posterior[2 : RECENT_DAYS + 2].sum()) / max(older, 1e-300)
+    recent = recent_runs(watched)
+    older = float(posterior[recent.stop :].sum())
+    return float(posterior[recent].sum()) / max(older, 1e-300)
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,9 +407,9 @@ def learned_model(
         if order and block[0] == order[-1]:
             block.reverse()
         order += block
-    for pick in order[:CALIBRATION_DAYS]:
+    for watched, pick in enumerate(order[:CALIBRATION_DAYS], start=1):
         replay.update(scores[pick])
-        odds.append(recent_odds(replay))
+        odds.append(recent_odds(replay, watched))
     share = min(1.0, false_alarms_per_year / 365.0)
     calibrated = float(np.quantile(odds, 1.0 - share))
     floor = alarm_odds(config.hazard, false_alarms_per_year)
@@ -419,11 +436,11 @@ class TrackerState:
 
     @property
     def changepoint_probability(self) -> float:
-        """P(the current routine began one to `RECENT_DAYS` days before the newest day)."""
+        """P(the current routine began on a recent watched day: `recent_runs`)."""
         if self.model is None:
             return 0.0
         posterior = np.exp(self.model.log_r[0])
-        return float(posterior[2 : RECENT_DAYS + 2].sum())
+        return float(posterior[recent_runs(len(self.days))].sum())
 
     @property
     def run_length(self) -> int:
@@ -549,12 +566,12 @@ def _feed(
         state.days.append(day)
         state.signals = _signals(state.names, scores)
         probability = state.changepoint_probability
-        if recent_odds(state.model) < state.threshold:
+        if recent_odds(state.model, len(state.days)) < state.threshold:
             continue
         # The new routine began with the most probable recent run, the newest day included.
-        run = int(np.argmax(state.model.log_r[0, 1 : RECENT_DAYS + 2])) + 1
+        run = int(np.argmax(state.model.log_r[0, 1 : recent_runs(len(state.days)).stop])) + 1
         alarm = Alarm(
-            state.days[-min(run, len(state.days))],
+            state.days[-run],
             day,
             probability,
             tuple(name for name, _ in state.signals),
