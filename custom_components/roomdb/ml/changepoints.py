@@ -67,7 +67,14 @@ import numpy.typing as npt
 
 from .bocpd import Bocpd, BocpdConfig, FloatArray, NormalGammaPrior
 from .episodes import Episode
-from .features import HOME_ROOM_ID, FeatureRow, TzLike, feature_rows_from_long, resolve_tz
+from .features import (
+    HOME_ROOM_ID,
+    FeatureRow,
+    TzLike,
+    clock_seconds_after_noon,
+    feature_rows_from_long,
+    resolve_tz,
+)
 from .pairing import UNOBSERVED_SHARE
 from .store import FeatureRecord
 
@@ -168,12 +175,6 @@ def day_end(day: date, tz: TzLike) -> float:
     return datetime.combine(day + timedelta(days=1), time(DAY_START_HOUR), zone).timestamp()
 
 
-def _hours_after_noon(night: date, ts: float, tz: TzLike) -> float:
-    """Wall-clock hours from the night's noon to `ts` (a DST night keeps its clock times)."""
-    local = datetime.fromtimestamp(ts, resolve_tz(tz)).replace(tzinfo=None)
-    return (local - datetime.combine(night, time(12))).total_seconds() / 3600.0
-
-
 def _sleep_times(day: date, episodes: dict[date, Episode], tz: TzLike) -> list[float]:
     """Bedtime and wake time of the night that ended in the day's morning, in hours after noon.
 
@@ -186,8 +187,8 @@ def _sleep_times(day: date, episodes: dict[date, Episode], tz: TzLike) -> list[f
     if last_night is None or last_night.wake is None or last_night.wake >= day_end(day, tz):
         return [math.nan, math.nan]
     return [
-        _hours_after_noon(night, last_night.bedtime, tz),
-        _hours_after_noon(night, last_night.wake, tz),
+        clock_seconds_after_noon(night, last_night.bedtime, tz) / 3600.0,
+        clock_seconds_after_noon(night, last_night.wake, tz) / 3600.0,
     ]
 
 
