@@ -90,12 +90,10 @@ def lockout(options: Mapping[str, Any]) -> LockoutPolicy:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NotifySettings:
-    """Which alarm events are also sent as notifications, and to whom."""
+    """Which alarm events are also sent as notifications, and to whom (defaults: `option`)."""
 
-    targets: tuple[str, ...] = ()
-    events: frozenset[EventKind] = frozenset(
-        EventKind(kind) for kind in const.DEFAULT_NOTIFY_EVENTS
-    )
+    targets: tuple[str, ...]
+    events: frozenset[EventKind]
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Self:
@@ -110,14 +108,14 @@ class NotifySettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SyncSettings:
-    """How (and whether) RoomDB's panel syncs with a target panel."""
+    """How (and whether) RoomDB's panel syncs with a target panel (defaults: `option`)."""
 
-    enabled: bool = const.DEFAULT_SYNC_ENABLED
-    target: str | None = None
-    ha_authoritative: bool = const.DEFAULT_SYNC_HA_AUTHORITATIVE
-    send_code: bool = const.DEFAULT_SYNC_SEND_CODE
-    code: str | None = None
-    skew_tolerance: float = DEFAULT_SKEW_TOLERANCE
+    enabled: bool
+    target: str | None
+    ha_authoritative: bool
+    send_code: bool
+    code: str | None
+    skew_tolerance: float
 
     @property
     def active(self) -> bool:

@@ -53,16 +53,16 @@ def room_option(values: Mapping[str, Any], key: str) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class RoomsSettings:
-    """The entry's data and options that concern the room database."""
+    """The entry's data and options that concern the room database (defaults: `room_option`)."""
 
     mapping_path: Path
     export_path: Path
-    write_interval: float = DEFAULT_WRITE_INTERVAL
-    write_jitter: float = DEFAULT_WRITE_JITTER
-    activity_enabled: bool = DEFAULT_ACTIVITY_ENABLED
-    vacuum_enabled: bool = DEFAULT_VACUUM_ENABLED
-    vacuum_dry_run: bool = DEFAULT_VACUUM_DRY_RUN
-    vacuum_optimistic_writeback: bool = DEFAULT_VACUUM_OPTIMISTIC_WRITEBACK
+    write_interval: float
+    write_jitter: float
+    activity_enabled: bool
+    vacuum_enabled: bool
+    vacuum_dry_run: bool
+    vacuum_optimistic_writeback: bool
 
 
 def _resolve_paths(config_dir: Path, data: dict[str, Any]) -> tuple[Path, Path]:
