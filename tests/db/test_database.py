@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 import sqlite3
-import threading
 import time
 
 import pytest
@@ -238,52 +236,7 @@ async def test_rejected_batch_is_dropped_and_counted(database: Database) -> None
 
 
 INSERT_FILLER = "INSERT INTO filler (value) VALUES (?)"
-
-
-async def _noting_filler(database: Database, note: Callable[[str], int]) -> None:
-    """A table whose inserts call `note` on the writer thread, in the order SQLite runs them."""
-    await database.execute_write("CREATE TABLE filler (id INTEGER PRIMARY KEY, value TEXT)")
-    await database.connection.create_function("roomdb_test_note", 1, note)
-    await database.execute_write(
-        "CREATE TEMP TRIGGER filler_noted AFTER INSERT ON filler "
-        "BEGIN SELECT roomdb_test_note(NEW.value); END"
-    )
-
-
-async def test_a_full_batch_reaches_sqlite_before_the_loop_yields(database: Database) -> None:
-    """A burst that never yields: the batch is on the writer thread while the burst goes on."""
-    noted: list[str] = []
-    all_noted = threading.Event()
-
-    def note(value: str) -> int:
-        noted.append(value)
-        if len(noted) == 100:
-            all_noted.set()
-        return 0
-
-    await _noting_filler(database, note)
-    for i in range(100):  # two batches: the second joins the first one's transaction
-        database.enqueue_one(INSERT_FILLER, (f"burst{i}",))
-    # Still inside the burst (no await since the first row): SQLite runs the inserts meanwhile.
-    assert all_noted.wait(5)
-    assert noted == [f"burst{i}" for i in range(100)]
-    assert database.queued_rows == 0
-    assert await database.flush() == 0
-    rows = await database.fetchall("SELECT value FROM filler ORDER BY id")
-    assert [row[0] for row in rows] == [f"burst{i}" for i in range(100)]
-    assert (await database.stats()).flushed_batches == 1
-
-
-async def test_rows_queued_during_a_flush_join_its_transaction(database: Database) -> None:
-    await database.execute_write("CREATE TABLE filler (id INTEGER PRIMARY KEY, value TEXT)")
-    for i in range(50):
-        database.enqueue_one(INSERT_FILLER, (f"a{i}",))
-    database.enqueue_one(INSERT_FILLER, ("late",))
-    # `flush` hands the late row to the transaction under way and returns after its commit.
-    assert await database.flush() == 1
-    row = await database.fetchone("SELECT COUNT(*) FROM filler")
-    assert row is not None and row[0] == 51
-    assert (await database.stats()).flushed_batches == 1
+CREATE_FILLER = "CREATE TABLE filler (id INTEGER PRIMARY KEY, value TEXT)"
 
 
 async def test_a_failure_mid_batch_rolls_everything_back_and_retries_in_order(
@@ -291,18 +244,23 @@ async def test_a_failure_mid_batch_rolls_everything_back_and_retries_in_order(
 ) -> None:
     failures = ["a60"]
 
-    def note(value: str) -> int:
+    def check(value: str) -> int:
         if value in failures:
             failures.remove(value)
-            raise ValueError(value)  # SQLite reports it as an OperationalError
+            raise ValueError(value)  # SQLite reports it as an OperationalError: kept, retried
         return 0
 
-    await _noting_filler(database, note)
+    await database.execute_write(CREATE_FILLER)
+    await database.connection.create_function("roomdb_test_check", 1, check)
+    await database.execute_write(
+        "CREATE TEMP TRIGGER filler_checked AFTER INSERT ON filler "
+        "BEGIN SELECT roomdb_test_check(NEW.value); END"
+    )
     values = [f"a{i}" for i in range(120)]
-    for value in values:  # three chunks in one transaction; the second one fails
+    for value in values:  # more than two batches' worth, written in one transaction
         database.enqueue_one(INSERT_FILLER, (value,))
     assert await database.flush() == 0
-    assert _count_filler(database.path) == 0  # the first chunk is rolled back too
+    assert _count_filler(database.path) == 0  # the 60 rows before the failure are rolled back
     assert database.queued_rows == 120
     for _ in range(100):
         if database.queued_rows == 0:
@@ -312,15 +270,15 @@ async def test_a_failure_mid_batch_rolls_everything_back_and_retries_in_order(
     assert [row[0] for row in rows] == values
 
 
-async def test_a_failed_begin_lets_no_queued_row_commit_on_its_own(database: Database) -> None:
-    """Rows queued behind a `BEGIN` that failed stop, instead of committing one by one."""
+async def test_a_batch_whose_begin_is_refused_writes_no_row(database: Database) -> None:
+    """No row of a batch commits on its own (autocommit) when its transaction cannot begin."""
 
     def deny_begin(action: int, arg1: str | None, *_args: object) -> int:
         if action == sqlite3.SQLITE_TRANSACTION and arg1 == "BEGIN":
             return sqlite3.SQLITE_DENY
         return sqlite3.SQLITE_OK
 
-    await database.execute_write("CREATE TABLE filler (id INTEGER PRIMARY KEY, value TEXT)")
+    await database.execute_write(CREATE_FILLER)
     await database.connection.set_authorizer(deny_begin)
     database.enqueue(INSERT_FILLER, [(f"x{i}",) for i in range(10)])
     assert await database.flush() == 0

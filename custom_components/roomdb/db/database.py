@@ -13,7 +13,7 @@ from interleaving with another's on the shared connection. Nothing here blocks t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,8 +58,6 @@ VACUUM_STEP_PAGES: Final = 2000
 WORKER_EXIT_TIMEOUT_SECONDS: Final = 5.0
 WAL_AUTOCHECKPOINT_PAGES: Final = 1000
 """SQLite's default: the commit that takes the WAL past this many pages copies it into the file."""
-OPEN_BATCH_MAX_ROWS: Final = 50_000
-"""Rows one flush's transaction takes in while the writer works (about 60 ms of SQLite's time)."""
 
 type Params = Sequence[Any]
 
@@ -152,101 +150,15 @@ def _row_groups(rows: Sequence[Params], size: int) -> Iterator[list[Any]]:
         yield [value for row in rows[start : start + size] for value in row]
 
 
-def _statements(sql: str, rows: Sequence[Params]) -> Iterator[tuple[str, Iterable[Params]]]:
-    """The `executemany` calls for one statement's queued rows: multi-row ones where it has them."""
+async def _write_rows(conn: aiosqlite.Connection, sql: str, rows: Sequence[Params]) -> None:
+    """`executemany` of one statement's queued rows, in multi-row statements where it has one."""
     multi = MULTI_ROW_STATEMENTS.get(sql)
     if multi is not None and len(rows) >= multi[1]:
         statement, size = multi
-        yield statement, _row_groups(rows, size)
+        await conn.executemany(statement, _row_groups(rows, size))
         rows = rows[len(rows) - len(rows) % size :]
     if rows:
-        yield sql, rows
-
-
-def _inside_transaction(conn: aiosqlite.Connection, params: Iterable[Params]) -> Iterator[Params]:
-    """`params`, each only while the connection's transaction is open (run on the writer thread).
-
-    A batch's statements are queued behind its `BEGIN` before its result is known: if the `BEGIN`
-    failed, or SQLite rolled the transaction back after an error, a statement would otherwise
-    commit on its own in autocommit mode.
-    """
-    for row in params:
-        if not conn.in_transaction:
-            raise sqlite3.OperationalError("the batch's transaction is not open")
-        yield row
-
-
-async def _execute(conn: aiosqlite.Connection, sql: str) -> None:
-    await conn.execute(sql)
-
-
-async def _executemany(conn: aiosqlite.Connection, sql: str, params: Iterable[Params]) -> None:
-    await conn.executemany(sql, _inside_transaction(conn, params))
-
-
-@dataclass(slots=True)
-class _OpenBatch:
-    """A flush's transaction while its calls wait on the writer thread.
-
-    Each call is queued on the connection's thread at once, by a task started eagerly (it runs up
-    to its first await, which comes after aiosqlite has put the call on the thread's FIFO queue):
-    SQLite writes a batch while the event loop goes on, even during a burst of state changes that
-    never yields. Rows queued meanwhile join the transaction (`add`) until the writer has done
-    everything handed to it or the transaction holds `OPEN_BATCH_MAX_ROWS`.
-    """
-
-    done: asyncio.Future[bool]
-    """True once committed, False once given up (for the flushes that joined the batch)."""
-    conn: aiosqlite.Connection | None = None
-    rows: dict[str, list[Params]] = field(default_factory=dict)
-    """Every row handed over, by statement in arrival order (put back if the batch fails)."""
-    count: int = 0
-    joined: int = 0
-    """Rows of `count` handed over by `flush()` calls, which report them themselves."""
-    writes: list[asyncio.Task[None]] = field(default_factory=list)
-    accepting: bool = False
-    """Whether rows queued now join this transaction (from `begin` until `drain` is done)."""
-
-    def _start(self, write: Coroutine[Any, Any, None]) -> None:
-        loop = asyncio.get_running_loop()
-        self.writes.append(loop.create_task(write, name="roomdb write", eager_start=True))
-
-    def begin(self, conn: aiosqlite.Connection, batch: dict[str, list[Params]]) -> None:
-        """Queue `BEGIN IMMEDIATE` and the batch's rows (the caller holds the write lock)."""
-        self.conn, self.accepting = conn, True
-        self._start(_execute(conn, "BEGIN IMMEDIATE"))
-        self.add(batch)
-
-    def add(self, batch: dict[str, list[Params]]) -> None:
-        """Hand a batch's rows to the writer thread, behind everything handed over before."""
-        assert self.conn is not None
-        for sql, rows in batch.items():
-            self.rows.setdefault(sql, []).extend(rows)
-            self.count += len(rows)
-            for statement, params in _statements(sql, rows):
-                self._start(_executemany(self.conn, statement, params))
-        if self.count >= OPEN_BATCH_MAX_ROWS:
-            self.accepting = False
-
-    async def drain(self) -> None:
-        """Wait for every call handed over so far (and those added meanwhile), in order.
-
-        After the first failure no rows join any more, and the calls already queued run to their
-        end (they stop at their guard, or write into the transaction that is rolled back); then
-        the first failure is raised.
-        """
-        failure: Exception | None = None
-        index = 0
-        while index < len(self.writes):
-            try:
-                await self.writes[index]
-            except Exception as err:  # noqa: BLE001 - any failure rolls the whole batch back
-                failure = failure or err
-                self.accepting = False
-            index += 1
-        self.accepting = False
-        if failure is not None:
-            raise failure
+        await conn.executemany(sql, rows)
 
 
 async def _worker_finished(conn: aiosqlite.Connection) -> None:
@@ -307,8 +219,6 @@ class Database:
         """Whether tables of the layout before schema 6 still wait to be copied."""
         self._copy_task: asyncio.Task[None] | None = None
         self._flush_requested = False
-        self._open_batch: _OpenBatch | None = None
-        """The flush transaction that rows queued now join (while it is accepting)."""
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -594,56 +504,34 @@ class Database:
         if self._flush_requested:
             # A flush task is started but has not taken the queue yet: it takes these rows too.
             return
-        open_batch = self._open_batch
-        if open_batch is not None and open_batch.accepting:
-            open_batch.add(self._take())
-            return
         self._flush_requested = True
-        # Eager: the flush takes the rows and queues them on the writer thread right here, so
-        # that SQLite works while the caller (a burst of state changes) goes on.
-        task = asyncio.get_running_loop().create_task(
-            self.flush(), name="roomdb flush", eager_start=True
-        )
-        if not task.done():
-            self._flush_tasks.add(task)
-            task.add_done_callback(self._flush_tasks.discard)
+        task = asyncio.get_running_loop().create_task(self.flush(), name="roomdb flush")
+        self._flush_tasks.add(task)
+        task.add_done_callback(self._flush_tasks.discard)
 
-    def _take(self) -> dict[str, list[Params]]:
-        """Take every queued row (for a flush): no timer or flush is due for them any more."""
+    async def flush(self) -> int:
+        """Write every queued row now, in one transaction; return how many were written."""
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
         self._flush_requested = False
-        return self._queue.take()
-
-    async def flush(self) -> int:
-        """Write every queued row now, in one transaction; return how many were written.
-
-        While a flush's transaction still takes rows in, the rows join it and this waits for its
-        commit.
-        """
-        batch = self._take()
-        written = sum(len(rows) for rows in batch.values())
-        open_batch = self._open_batch
-        if open_batch is not None and open_batch.accepting:
-            open_batch.add(batch)
-            open_batch.joined += written
-            return written if await asyncio.shield(open_batch.done) else 0
+        batch = self._queue.take()
         if not batch:
             return 0
-        open_batch = _OpenBatch(asyncio.get_running_loop().create_future())
+        written = sum(len(rows) for rows in batch.values())
         try:
-            written = await self._write_batch(open_batch, batch)
+            async with self.transaction() as conn:
+                for sql, rows in batch.items():
+                    await _write_rows(conn, sql, rows)
         except sqlite3.OperationalError as err:
             # Busy, locked or full: keep the rows and try again on the next timer tick.
             _LOGGER.warning("Batch of %s rows not written yet (%s); will retry", written, err)
-            self._queue.put_back(open_batch.rows or batch)
+            self._queue.put_back(batch)
             self._arm_retry_timer()
             return 0
         except sqlite3.DatabaseError:
-            failed = open_batch.rows or batch
-            kept = {sql: rows for sql, rows in failed.items() if sql in DICTIONARY_STATEMENTS}
-            dropped = sum(len(rows) for sql, rows in failed.items() if sql not in kept)
+            kept = {sql: rows for sql, rows in batch.items() if sql in DICTIONARY_STATEMENTS}
+            dropped = written - sum(len(rows) for rows in kept.values())
             _LOGGER.exception("Dropping a batch of %s rows that SQLite rejected", dropped)
             self._dropped_rows += dropped
             if kept:
@@ -653,36 +541,6 @@ class Database:
             return 0
         self._flushed_batches += 1
         return written
-
-    async def _write_batch(self, open_batch: _OpenBatch, batch: dict[str, list[Params]]) -> int:
-        """Write `batch` and the rows that join it in one transaction; return the rows written.
-
-        As `transaction()` does, under the write lock; but each call is queued on the writer
-        thread without waiting for the one before: only the `COMMIT` waits for their results.
-        """
-        await self._writes_allowed.wait()
-        async with self._lock:
-            conn = self.connection
-            open_batch.begin(conn, batch)
-            self._open_batch = open_batch
-            committed = False
-            try:
-                await open_batch.drain()
-                await conn.execute("COMMIT")
-                committed = True
-            except BaseException:
-                open_batch.accepting = False
-                # A failed BEGIN, or SQLite's own rollback after an error, leaves nothing open.
-                if conn.in_transaction:
-                    await conn.execute("ROLLBACK")
-                raise
-            finally:
-                self._open_batch = None
-                open_batch.done.set_result(committed)
-            self._last_write_at = utc_now_iso()
-        if self.on_commit is not None:
-            self.on_commit()
-        return open_batch.count - open_batch.joined
 
     def _arm_retry_timer(self) -> None:
         if self._flush_timer is None and self._conn is not None:
