@@ -35,6 +35,12 @@ async def database(tmp_path: Path) -> Database:
     await db.close()
 
 
+def _count_filler(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as conn:
+        (count,) = conn.execute("SELECT COUNT(*) FROM filler").fetchone()
+    return int(count)
+
+
 def _count_metadata(path: Path, prefix: str) -> int:
     with closing(sqlite3.connect(path)) as conn:
         (count,) = conn.execute(
@@ -227,6 +233,58 @@ async def test_rejected_batch_is_dropped_and_counted(database: Database) -> None
     assert stats.dropped_rows == 2
     assert stats.queued_rows == 0
     assert await database.get_metadata("dup") is None
+
+
+INSERT_FILLER = "INSERT INTO filler (value) VALUES (?)"
+CREATE_FILLER = "CREATE TABLE filler (id INTEGER PRIMARY KEY, value TEXT)"
+
+
+async def test_a_failure_mid_batch_rolls_everything_back_and_retries_in_order(
+    database: Database,
+) -> None:
+    failures = ["a60"]
+
+    def check(value: str) -> int:
+        if value in failures:
+            failures.remove(value)
+            raise ValueError(value)  # SQLite reports it as an OperationalError: kept, retried
+        return 0
+
+    await database.execute_write(CREATE_FILLER)
+    await database.connection.create_function("roomdb_test_check", 1, check)
+    await database.execute_write(
+        "CREATE TEMP TRIGGER filler_checked AFTER INSERT ON filler "
+        "BEGIN SELECT roomdb_test_check(NEW.value); END"
+    )
+    values = [f"a{i}" for i in range(120)]
+    for value in values:  # more than two batches' worth, written in one transaction
+        database.enqueue_one(INSERT_FILLER, (value,))
+    assert await database.flush() == 0
+    assert _count_filler(database.path) == 0  # the 60 rows before the failure are rolled back
+    assert database.queued_rows == 120
+    for _ in range(100):
+        if database.queued_rows == 0:
+            break
+        await asyncio.sleep(0.01)
+    rows = await database.fetchall("SELECT value FROM filler ORDER BY id")
+    assert [row[0] for row in rows] == values
+
+
+async def test_a_batch_whose_begin_is_refused_writes_no_row(database: Database) -> None:
+    """No row of a batch commits on its own (autocommit) when its transaction cannot begin."""
+
+    def deny_begin(action: int, arg1: str | None, *_args: object) -> int:
+        if action == sqlite3.SQLITE_TRANSACTION and arg1 == "BEGIN":
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    await database.execute_write(CREATE_FILLER)
+    await database.connection.set_authorizer(deny_begin)
+    database.enqueue(INSERT_FILLER, [(f"x{i}",) for i in range(10)])
+    assert await database.flush() == 0
+    await database.connection.set_authorizer(None)
+    assert _count_filler(database.path) == 0
+    assert (await database.stats()).dropped_rows == 10
 
 
 async def test_pause_holds_writes_until_resume(database: Database) -> None:
