@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from bench.changepoint_metrics import changepoint_covering, changepoint_f1
 from bench.reference_bocpd import ReferenceBocpd
@@ -128,3 +129,60 @@ def test_state_validation() -> None:
             BocpdConfig(**kwargs)
     with pytest.raises(ValueError):
         NormalGammaPrior(beta0=0.0)
+
+
+def _t_logpdf(x: float, mu: float, kappa: float, alpha: float, beta: float) -> float:
+    """Normal-Gamma predictive: Student-t, 2 alpha dof, scale^2 = beta (kappa+1) / (alpha kappa)."""
+    scale = math.sqrt(beta * (kappa + 1.0) / (alpha * kappa))
+    return float(stats.t.logpdf(x, df=2.0 * alpha, loc=mu, scale=scale))
+
+
+def test_sparse_shift_mixture_agrees_with_textbook_runs() -> None:
+    """Pooled with sparse shifts, every run predicts each dimension as the mixture of the fixed
+    prior ("same") and a mean learned within the run ("moved"), weighted by how well each did;
+    checked run by run against scipy's Student-t (missing values add no evidence)."""
+    share, kappa_moved, hazard = 0.2, 0.5, 0.1
+    config = BocpdConfig(
+        hazard=hazard, max_run_length=20, pooled=True, shift_share=share, moved_kappa=kappa_moved
+    )
+    prior = NormalGammaPrior(mu0=0.0, kappa0=1e6, alpha0=2.5, beta0=2.5)
+    rng = np.random.default_rng(4)
+    series = rng.normal(0.0, 1.0, size=(6, 3)) + np.array([0.0, 2.5, 0.0])
+    series[2, 1] = np.nan
+    model = Bocpd(3, config, prior)
+    # Per run (a list, newest run first): log mass, and per dimension (moved stats, log weights).
+    runs: list[tuple[float, list[tuple[list[float], float, float]]]] = [
+        (0.0, [([0.0, kappa_moved, 2.5, 2.5], math.log1p(-share), math.log(share))] * 3)
+    ]
+    for x in series:
+        step = model.update(x)
+        grown = []
+        for log_mass, dims in runs:
+            log_pred = 0.0
+            new_dims = []
+            for value, (moved_stats, log_same, log_moved) in zip(x, dims, strict=True):
+                mu, kappa, alpha, beta = moved_stats
+                if math.isnan(value):
+                    new_dims.append((moved_stats, log_same, log_moved))
+                    continue
+                same = log_same + _t_logpdf(value, 0.0, 1e6, 2.5, 2.5)
+                moved = log_moved + _t_logpdf(value, mu, kappa, alpha, beta)
+                both = float(np.logaddexp(same, moved))
+                log_pred += both
+                stats_after = [
+                    (kappa * mu + value) / (kappa + 1.0),
+                    kappa + 1.0,
+                    alpha + 0.5,
+                    beta + kappa * (value - mu) ** 2 / (2.0 * (kappa + 1.0)),
+                ]
+                new_dims.append((stats_after, same - both, moved - both))
+            grown.append((log_mass + log_pred, new_dims))
+        evidence = float(np.logaddexp.reduce([mass for mass, _ in grown]))
+        assert step.log_evidence[0] == pytest.approx(evidence, rel=1e-9)
+        fresh = (0.0, [([0.0, kappa_moved, 2.5, 2.5], math.log1p(-share), math.log(share))] * 3)
+        runs = [
+            (math.log(hazard), fresh[1]),
+            *((mass - evidence + math.log1p(-hazard), dims) for mass, dims in grown),
+        ]
+        expected = np.array([mass for mass, _ in runs])
+        assert np.exp(model.log_r[0, : len(runs)]) == pytest.approx(np.exp(expected), abs=1e-12)

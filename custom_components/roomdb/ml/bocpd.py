@@ -227,13 +227,18 @@ class Bocpd:
         """Number of streams (dimensions, when pooled)."""
         return int(self.mu.shape[0])
 
-    def _component(self, xc: FloatArray, prefix: str) -> tuple[FloatArray, dict[str, FloatArray]]:
-        """One component's log predictive of `xc` per stream and run, and its updated stats."""
-        kappa, alpha = getattr(self, f"{prefix}kappa"), getattr(self, f"{prefix}alpha")
+    def _component(
+        self, xc: FloatArray, prefix: str, runs: slice = slice(None)
+    ) -> tuple[FloatArray, dict[str, FloatArray]]:
+        """One component's log predictive of `xc` per stream and run (of `runs`), updated stats."""
+        kappa, alpha = (
+            getattr(self, f"{prefix}kappa")[:, runs],
+            getattr(self, f"{prefix}alpha")[:, runs],
+        )
         beta, mu, lgc = (
-            getattr(self, f"{prefix}beta"),
-            getattr(self, f"{prefix}mu"),
-            getattr(self, f"{prefix}lgc"),
+            getattr(self, f"{prefix}beta")[:, runs],
+            getattr(self, f"{prefix}mu")[:, runs],
+            getattr(self, f"{prefix}lgc")[:, runs],
         )
         kappa1 = kappa + 1.0
         diff = xc - mu
@@ -276,15 +281,19 @@ class Bocpd:
             raise ValueError("observations must be finite")
         last = cfg.max_run_length - 1
         xc = np.where(missing, 0.0, obs)[:, None]
-        log_pred, updated = self._component(xc, "")
         if cfg.shift_share:
             # "Same" is the routine the prior describes and stays as it is; only "moved" learns.
+            # Its statistics are the prior's in every run, so its predictive is computed for one
+            # run and broadcast: the same numbers for a fraction of the work.
+            log_pred = self._component(xc, "", slice(0, 1))[0]
             moved_pred, updated = self._component(xc, "moved_")
             same_part = self.log_same + log_pred
             moved_part = self.log_moved + moved_pred
             log_pred = np.logaddexp(same_part, moved_part)
             updated["log_same"] = same_part - log_pred
             updated["log_moved"] = moved_part - log_pred
+        else:
+            log_pred, updated = self._component(xc, "")
         if cfg.pooled:
             log_pred = np.where(missing[:, None], 0.0, log_pred).sum(axis=0, keepdims=True)
         joint = self.log_r + log_pred
