@@ -17,7 +17,8 @@ random.
 from __future__ import annotations
 
 import asyncio
-from contextlib import closing
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, closing
 import gc
 import hashlib
 from pathlib import Path
@@ -48,10 +49,11 @@ ENTITIES: tuple[tuple[str, dict[str, str], tuple[str, ...]], ...] = (
     *((f"binary_sensor.door_{i}", {"device_class": "door"}, ("on", "off")) for i in range(20)),
 )
 RECORDER_TABLES = ("states", "states_meta", "state_attributes")
+type Changes = list[tuple[str, str, dict[str, str]]]
 ROOMDB_TABLES = ("ml_raw_events", "ml_entities", "ml_states")
 
 
-def _changes(count: int) -> list[tuple[str, str, dict[str, str]]]:
+def _changes(count: int) -> Changes:
     """`count` state changes, round-robin over the entities, each a new state of its entity."""
     changes = []
     for i in range(count):
@@ -60,7 +62,7 @@ def _changes(count: int) -> list[tuple[str, str, dict[str, str]]]:
     return changes
 
 
-def _fire(hass: HomeAssistant, changes: list[tuple[str, str, dict[str, str]]]) -> None:
+def _fire(hass: HomeAssistant, changes: Changes) -> None:
     for entity_id, state, attributes in changes:
         hass.states.async_set(entity_id, state, attributes)
 
@@ -79,7 +81,7 @@ def stored_bytes(path: Path, tables: tuple[str, ...], *, vacuum: bool = True) ->
     return int(row[0] or 0)
 
 
-async def _bare(changes: list[tuple[str, str, dict[str, str]]]) -> float:
+async def _bare(changes: Changes) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         async with async_test_home_assistant(config_dir=tmp) as hass:
             _fire(hass, changes[: len(ENTITIES)])  # every entity exists before the clock starts
@@ -92,9 +94,7 @@ async def _bare(changes: list[tuple[str, str, dict[str, str]]]) -> float:
     return elapsed
 
 
-async def _recorder(
-    changes: list[tuple[str, str, dict[str, str]]], commit_interval: int
-) -> tuple[float, float]:
+async def _recorder(changes: Changes, commit_interval: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "home-assistant_v2.db"
         async with async_test_home_assistant(config_dir=tmp) as hass:
@@ -117,25 +117,34 @@ async def _recorder(
         return elapsed, stored_bytes(path, RECORDER_TABLES) / rows
 
 
-async def _roomdb(changes: list[tuple[str, str, dict[str, str]]]) -> tuple[float, float]:
+@asynccontextmanager
+async def roomdb_ingesting(
+    hass: HomeAssistant, path: Path, changes: Changes
+) -> AsyncIterator[Database]:
+    """RoomDB's ingest at its defaults, every entity's first state written, on a collected heap."""
+    database = Database(path, batch_size=DEFAULT_BATCH_SIZE, flush_interval=DEFAULT_FLUSH_INTERVAL)
+    await database.open()
+    ingestor = Ingestor(hass, RawEventWriter(database), MlSettings(), None)
+    ingestor.async_start()
+    try:
+        _fire(hass, changes[: len(ENTITIES)])
+        await database.flush()
+        gc.collect()
+        yield database
+    finally:
+        ingestor.async_stop()
+        await database.close()
+
+
+async def _roomdb(changes: Changes) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "roomdb.db"
         async with async_test_home_assistant(config_dir=tmp) as hass:
-            database = Database(
-                path, batch_size=DEFAULT_BATCH_SIZE, flush_interval=DEFAULT_FLUSH_INTERVAL
-            )
-            await database.open()
-            ingestor = Ingestor(hass, RawEventWriter(database), MlSettings(), None)
-            ingestor.async_start()
-            _fire(hass, changes[: len(ENTITIES)])
-            await database.flush()
-            gc.collect()
-            started = time.perf_counter()
-            _fire(hass, changes[len(ENTITIES) :])
-            await database.flush()
-            elapsed = time.perf_counter() - started
-            ingestor.async_stop()
-            await database.close()
+            async with roomdb_ingesting(hass, path, changes) as database:
+                started = time.perf_counter()
+                _fire(hass, changes[len(ENTITIES) :])
+                await database.flush()
+                elapsed = time.perf_counter() - started
             await hass.async_stop(force=True)
         with closing(sqlite3.connect(path)) as conn:
             rows = int(conn.execute("SELECT COUNT(*) FROM ml_raw_events").fetchone()[0])
@@ -184,7 +193,7 @@ async def _row_cost(count: int) -> tuple[float, float]:
     return now / count * 1e6, previous / count * 1e6
 
 
-async def _noop_listener(changes: list[tuple[str, str, dict[str, str]]]) -> float:
+async def _noop_listener(changes: Changes) -> float:
     """The bus with one listener that does nothing: what any consumer of state changes pays."""
     with tempfile.TemporaryDirectory() as tmp:
         async with async_test_home_assistant(config_dir=tmp) as hass:

@@ -28,14 +28,9 @@ from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import callback
 from pytest_homeassistant_custom_component.common import async_test_home_assistant
 
-from bench.bench_bus_ingest import ENTITIES, _changes, _fire
-from custom_components.roomdb.const import DEFAULT_BATCH_SIZE, DEFAULT_FLUSH_INTERVAL
-from custom_components.roomdb.db.database import Database
-from custom_components.roomdb.ml.ingest import Ingestor, RawEventWriter
-from custom_components.roomdb.ml.options import MlSettings
+from bench.bench_bus_ingest import ENTITIES, Changes, _changes, _fire, roomdb_ingesting
 
 COUNT = 20_000
-type Changes = list[tuple[str, str, dict[str, str]]]
 
 
 def _thread_cpu(thread: threading.Thread) -> float:
@@ -79,25 +74,16 @@ async def _bus(changes: Changes, with_filter: bool) -> dict[str, float]:
 async def _roomdb(changes: Changes) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         async with async_test_home_assistant(config_dir=tmp) as hass:
-            database = Database(
-                Path(tmp) / "roomdb.db",
-                batch_size=DEFAULT_BATCH_SIZE,
-                flush_interval=DEFAULT_FLUSH_INTERVAL,
-            )
-            await database.open()
-            ingestor = Ingestor(hass, RawEventWriter(database), MlSettings(), None)
-            ingestor.async_start()
-            _fire(hass, changes[: len(ENTITIES)])
-            await database.flush()
-            gc.collect()
-            writer: threading.Thread = getattr(database.connection, "_thread")  # noqa: B009
-            loop0, writer0, wall0 = time.thread_time(), _thread_cpu(writer), time.perf_counter()
-            _fire(hass, changes[len(ENTITIES) :])
-            loop1, writer1, wall1 = time.thread_time(), _thread_cpu(writer), time.perf_counter()
-            await database.flush()
-            loop2, writer2, wall2 = time.thread_time(), _thread_cpu(writer), time.perf_counter()
-            ingestor.async_stop()
-            await database.close()
+            async with roomdb_ingesting(hass, Path(tmp) / "roomdb.db", changes) as database:
+                writer: threading.Thread = getattr(database.connection, "_thread")  # noqa: B009
+                loop0, writer0 = time.thread_time(), _thread_cpu(writer)
+                wall0 = time.perf_counter()
+                _fire(hass, changes[len(ENTITIES) :])
+                loop1, writer1 = time.thread_time(), _thread_cpu(writer)
+                wall1 = time.perf_counter()
+                await database.flush()
+                loop2, writer2 = time.thread_time(), _thread_cpu(writer)
+                wall2 = time.perf_counter()
             await hass.async_stop(force=True)
     return {
         "RoomDB: loop while the changes are set": loop1 - loop0,
