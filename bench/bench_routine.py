@@ -141,18 +141,24 @@ def figures(home: Household, alarms: Sequence[tuple[date, date]]) -> dict[str, f
     }
 
 
-def roomdb_alarms(home: Household) -> list[tuple[date, date]]:
+def labelled_episodes(home: Household) -> list[Episode]:
+    """Each night's sleep as its final label says, where one was entered."""
+    return [Episode(n.night_date, *n.label) for n in home.nights if n.label is not None]
+
+
+def roomdb_alarms(
+    home: Household, records: Sequence[FeatureRecord], episodes: Sequence[Episode]
+) -> list[tuple[date, date]]:
     """(first night, day found) of RoomDB's detector over the home's whole replay."""
-    episodes = [Episode(n.night_date, *n.label) for n in home.nights if n.label is not None]
-    update = advance(None, records_of(home), episodes, tz=home.tz, until=home.end_ts, config=CONFIG)
+    update = advance(None, records, episodes, tz=home.tz, until=home.end_ts, config=CONFIG)
     return [(a.night, a.found) for a in update.new_changepoints]
 
 
 def _evaluate(home: Household) -> tuple[dict[str, float | None], dict[str, float | None]]:
     records = records_of(home)
-    episodes = [Episode(n.night_date, *n.label) for n in home.nights if n.label is not None]
+    episodes = labelled_episodes(home)
     profiles = daily_profiles(feature_rows_from_long(records), home.tz, home.end_ts, episodes)
-    return figures(home, roomdb_alarms(home)), figures(
+    return figures(home, roomdb_alarms(home, records, episodes)), figures(
         home, baseline_alarms(profiles.days, profiles.values, home.tz)
     )
 
@@ -219,7 +225,7 @@ def main() -> None:
         for name in args.home or list(ARCHETYPES):
             for seed in args.seeds:
                 home = household(name, seed)
-                alarms = roomdb_alarms(home)
+                alarms = roomdb_alarms(home, records_of(home), labelled_episodes(home))
                 line = {"home": name, "seed": seed, **figures(home, alarms)}
                 line["alarms"] = [[n.isoformat(), f.isoformat()] for n, f in alarms]
                 print(json.dumps(line), flush=True)
