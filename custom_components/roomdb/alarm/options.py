@@ -88,27 +88,20 @@ _LOCKOUT_ATTEMPTS = selector.NumberSelector(
 )
 
 
+def _stored(options: Mapping[str, Any], key: str) -> vol.Required:
+    """A required field whose default is the stored option, or the option's default."""
+    return vol.Required(key, default=option(options, key))
+
+
 def alarm_schema(options: Mapping[str, Any]) -> vol.Schema:
     """The "alarm" form: main code, lockout, trigger behaviour, a collapsed section per state."""
     fields: dict[Any, Any] = {
         vol.Optional(CONF_ALARM_CODE): _PASSWORD,
         vol.Required(CONF_ALARM_CLEAR_CODE, default=False): _BOOLEAN,
-        vol.Required(
-            CONF_ALARM_CODE_ARM_REQUIRED,
-            default=option(options, CONF_ALARM_CODE_ARM_REQUIRED),
-        ): _BOOLEAN,
-        vol.Required(
-            CONF_ALARM_LOCKOUT_ATTEMPTS,
-            default=option(options, CONF_ALARM_LOCKOUT_ATTEMPTS),
-        ): _LOCKOUT_ATTEMPTS,
-        vol.Required(
-            CONF_ALARM_LOCKOUT_TIME,
-            default=option(options, CONF_ALARM_LOCKOUT_TIME),
-        ): _SECONDS,
-        vol.Required(
-            CONF_ALARM_DISARM_AFTER_TRIGGER,
-            default=option(options, CONF_ALARM_DISARM_AFTER_TRIGGER),
-        ): _BOOLEAN,
+        _stored(options, CONF_ALARM_CODE_ARM_REQUIRED): _BOOLEAN,
+        _stored(options, CONF_ALARM_LOCKOUT_ATTEMPTS): _LOCKOUT_ATTEMPTS,
+        _stored(options, CONF_ALARM_LOCKOUT_TIME): _SECONDS,
+        _stored(options, CONF_ALARM_DISARM_AFTER_TRIGGER): _BOOLEAN,
     }
     for state in DEFAULT_TIMES:
         times = mode_times(options, state)
@@ -174,7 +167,7 @@ def sync_schema(options: Mapping[str, Any]) -> vol.Schema:
     """
     return vol.Schema(
         {
-            vol.Required(CONF_SYNC_ENABLED, default=option(options, CONF_SYNC_ENABLED)): _BOOLEAN,
+            _stored(options, CONF_SYNC_ENABLED): _BOOLEAN,
             vol.Optional(
                 CONF_SYNC_TARGET,
                 description={"suggested_value": options.get(CONF_SYNC_TARGET)},
@@ -183,19 +176,10 @@ def sync_schema(options: Mapping[str, Any]) -> vol.Schema:
                     filter=selector.EntityWithDeviceFilterSelectorConfig(domain=ALARM_DOMAIN)
                 )
             ),
-            vol.Required(
-                CONF_SYNC_HA_AUTHORITATIVE,
-                default=option(options, CONF_SYNC_HA_AUTHORITATIVE),
-            ): _BOOLEAN,
-            vol.Required(
-                CONF_SYNC_SEND_CODE,
-                default=option(options, CONF_SYNC_SEND_CODE),
-            ): _BOOLEAN,
+            _stored(options, CONF_SYNC_HA_AUTHORITATIVE): _BOOLEAN,
+            _stored(options, CONF_SYNC_SEND_CODE): _BOOLEAN,
             vol.Optional(CONF_SYNC_CODE): _PASSWORD,
-            vol.Required(
-                CONF_SYNC_SKEW_TOLERANCE,
-                default=option(options, CONF_SYNC_SKEW_TOLERANCE),
-            ): selector.NumberSelector(
+            _stored(options, CONF_SYNC_SKEW_TOLERANCE): selector.NumberSelector(
                 selector.NumberSelectorConfig(
                     min=0,
                     max=60,
