@@ -115,8 +115,10 @@ SIGNALS: Final[dict[str, str]] = {
     "charging": "charging_fraction",
 }
 DEFAULT_FALSE_ALARMS_PER_YEAR: Final = 2.0
-NIGHT_HOURS: Final = (frozenset({4, 5, 6}), frozenset({22, 23, 0, 1, 2, 3}))
-"""The early morning (end of the night before) and the night (22:00 to 04:00) of a day."""
+NIGHT_HOURS: Final = frozenset({22, 23, 0, 1, 2, 3})
+"""A day's night: 22:00 to 04:00, the end of the day."""
+EARLY_HOURS: Final = frozenset({4, 5, 6})
+"""A day's early morning, read for the night before it only when that night was not observed."""
 AWAY_NIGHT: Final = 0.5
 
 
@@ -202,7 +204,8 @@ def daily_profiles(
     sums: dict[date, npt.NDArray[np.float64]] = {}
     observed: dict[date, npt.NDArray[np.float64]] = {}
     windows: dict[date, npt.NDArray[np.float64]] = {}
-    away_at_night: dict[date, list[list[float]]] = {}
+    away_at_night: dict[date, list[float]] = {}
+    away_early: dict[date, list[float]] = {}
     width = 0.0
     for row in rows:
         if row.room_id != HOME_ROOM_ID:
@@ -215,15 +218,17 @@ def daily_profiles(
             sums[day] = np.zeros((len(signals), n_bins))
             observed[day] = np.zeros(n_bins)
             windows[day] = np.zeros(n_bins)
-            away_at_night[day] = [[] for _ in NIGHT_HOURS]
+            away_at_night[day] = []
+            away_early[day] = []
         windows[day][b] += 1
         values = row.as_dict()
         if values["unavailable_fraction"] > UNOBSERVED_SHARE:
             continue
         observed[day][b] += 1
-        for part, hours in enumerate(NIGHT_HOURS):
-            if local.hour in hours:
-                away_at_night[day][part].append(values["away_fraction"])
+        if local.hour in NIGHT_HOURS:
+            away_at_night[day].append(values["away_fraction"])
+        elif local.hour in EARLY_HOURS:
+            away_early[day].append(values["away_fraction"])
         for i, name in enumerate(signals):
             value = values[name]
             sums[day][i, b] += float(value > 0) if name == "activity_events" else value
@@ -237,7 +242,7 @@ def daily_profiles(
         length = end - datetime.combine(day, time(DAY_START_HOUR), zone).timestamp()
         if windows[day].sum() < COVERAGE * length / width:
             continue
-        if any(away and sum(away) / len(away) >= AWAY_NIGHT for away in away_at_night[day]):
+        if _overnight_away(day, away_at_night, away_early):
             continue
         seen = observed[day]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -247,6 +252,23 @@ def daily_profiles(
         vectors.append(np.concatenate([means.reshape(-1), _sleep_times(day, by_night, zone)]))
     matrix = np.array(vectors, dtype=np.float64).reshape(len(kept), len(dimension_names()))
     return DailyProfiles(tuple(kept), matrix)
+
+
+def _overnight_away(
+    day: date, away_at_night: dict[date, list[float]], away_early: dict[date, list[float]]
+) -> bool:
+    """Whether someone was away for most of the night the day ends with, or the one before it.
+
+    The night before is the previous day's 22:00 to 04:00; the day's own early morning stands
+    in for it only when it was not observed. Read from the early morning alone, an early
+    commute (out at half past five, the hour before unobserved after a restart) made the first
+    day of a new routine "a night away", and it was left out like a trip.
+    """
+    before = away_at_night.get(day - timedelta(days=1))
+    return any(
+        shares and sum(shares) / len(shares) >= AWAY_NIGHT
+        for shares in (away_at_night[day], before or away_early[day])
+    )
 
 
 def utc_offset(day: date, tz: TzLike) -> float:

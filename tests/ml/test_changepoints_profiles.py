@@ -1,0 +1,95 @@
+"""Which days the routine detector reads: a night away is a trip; an early commute is not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+
+from custom_components.roomdb.ml.changepoints import daily_profiles, day_end
+from custom_components.roomdb.ml.features import FEATURE_NAMES, HOME_ROOM_ID, FeatureRow, resolve_tz
+
+TZ = "Europe/London"
+START = date(2026, 5, 4)  # a Monday, no DST switch within a fortnight
+WINDOW = 900.0
+
+# (local day, local clock hour) -> (away share, unobserved share) of that window
+Plan = Callable[[date, float], tuple[float, float]]
+
+
+def _rows(days: int, plan: Plan) -> list[FeatureRow]:
+    zone = resolve_tz(TZ)
+    rows = []
+    for i in range(days):
+        day = START + timedelta(days=i)
+        begin = datetime.combine(day, time(4), zone).timestamp()
+        for k in range(int((day_end(day, zone) - begin) // WINDOW)):
+            ws = begin + k * WINDOW
+            local = datetime.fromtimestamp(ws, zone)
+            clock = local.hour + local.minute / 60
+            away, unobserved = plan(local.date(), clock)
+            values = dict.fromkeys(FEATURE_NAMES, 0.0)
+            values["activity_events"] = 0.0 if away else 2.0
+            values["away_fraction"] = away
+            values["unavailable_fraction"] = unobserved
+            rows.append(
+                FeatureRow(HOME_ROOM_ID, ws, ws + WINDOW, tuple(values[n] for n in FEATURE_NAMES))
+            )
+    return rows
+
+
+def _kept(days: int, plan: Plan) -> set[date]:
+    rows = _rows(days, plan)
+    return set(daily_profiles(rows, TZ, rows[-1].window_end).days)
+
+
+def _home_all_day(day: date, clock: float) -> tuple[float, float]:
+    return 0.0, 0.0
+
+
+def test_every_day_at_home_is_read() -> None:
+    assert _kept(5, _home_all_day) == {START + timedelta(days=i) for i in range(5)}
+
+
+def test_an_early_commute_after_a_night_at_home_is_a_day_of_the_routine() -> None:
+    # From Wednesday on, out at 05:30 (and the hour before unobserved after a restart): the early
+    # morning is mostly away, yet the night before was spent at home.
+    commute = START + timedelta(days=2)
+
+    def plan(day: date, clock: float) -> tuple[float, float]:
+        if day < commute:
+            return 0.0, 0.0
+        return float(5.5 <= clock < 14.0), float(day == commute and 4.0 <= clock < 5.0)
+
+    assert commute in _kept(5, plan)
+
+
+def test_the_days_a_trip_spans_are_left_out() -> None:
+    # Out on Tuesday morning, back on Wednesday evening: Tuesday ends with a night away and
+    # Wednesday begins after one; Thursday is a day at home again.
+    leave = datetime.combine(START + timedelta(days=1), time(8))
+    back = datetime.combine(START + timedelta(days=2), time(19))
+
+    def plan(day: date, clock: float) -> tuple[float, float]:
+        hour = int(clock)
+        at = datetime.combine(day, time(hour, int((clock - hour) * 60)))
+        return float(leave <= at < back), 0.0
+
+    kept = _kept(5, plan)
+    assert START + timedelta(days=1) not in kept
+    assert START + timedelta(days=2) not in kept
+    assert {START, START + timedelta(days=3)} <= kept
+
+
+def test_without_the_night_before_the_early_morning_stands_for_it() -> None:
+    # The night before is unobserved (a flat battery from 22:00 on): Wednesday's own early
+    # morning, away until noon, says it began after a night away.
+    back_day = START + timedelta(days=2)
+
+    def plan(day: date, clock: float) -> tuple[float, float]:
+        if day == back_day - timedelta(days=1) and clock >= 22.0:
+            return 1.0, 1.0
+        if day == back_day and clock < 4.0:
+            return 1.0, 1.0
+        return float(day == back_day and clock < 12.0), 0.0
+
+    assert back_day not in _kept(5, plan)
