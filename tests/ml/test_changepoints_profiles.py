@@ -1,11 +1,20 @@
-"""Which days the routine detector reads: a night away is a trip; an early commute is not."""
+"""What the routine detector reads of a day: which days count, and how far off a day is."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
-from custom_components.roomdb.ml.changepoints import daily_profiles, day_end
+import numpy as np
+import pytest
+
+from custom_components.roomdb.ml.changepoints import (
+    CLIP,
+    daily_profiles,
+    day_end,
+    dimension_names,
+    standardise,
+)
 from custom_components.roomdb.ml.features import FEATURE_NAMES, HOME_ROOM_ID, FeatureRow, resolve_tz
 
 TZ = "Europe/London"
@@ -16,7 +25,7 @@ WINDOW = 900.0
 Plan = Callable[[date, float], tuple[float, float]]
 
 
-def _rows(days: int, plan: Plan) -> list[FeatureRow]:
+def _rows(days: int, plan: Plan, events: float = 2.0) -> list[FeatureRow]:
     zone = resolve_tz(TZ)
     rows = []
     for i in range(days):
@@ -28,7 +37,7 @@ def _rows(days: int, plan: Plan) -> list[FeatureRow]:
             clock = local.hour + local.minute / 60
             away, unobserved = plan(local.date(), clock)
             values = dict.fromkeys(FEATURE_NAMES, 0.0)
-            values["activity_events"] = 0.0 if away else 2.0
+            values["activity_events"] = 0.0 if away else events
             values["away_fraction"] = away
             values["unavailable_fraction"] = unobserved
             rows.append(
@@ -93,3 +102,41 @@ def test_without_the_night_before_the_early_morning_stands_for_it() -> None:
         return float(day == back_day and clock < 12.0), 0.0
 
     assert back_day not in _kept(5, plan)
+
+
+@pytest.mark.parametrize(("events", "level"), [(1.0, 1 / 3), (2.0, 2 / 3), (3.0, 1.0), (9.0, 1.0)])
+def test_a_windows_activity_counts_up_to_three_events(events: float, level: float) -> None:
+    # A dog alone sets a sensor off now and then; a person at home moves through rooms. "Any
+    # event" made the two alike; the level tells a single event from a busy window.
+    rows = _rows(1, _home_all_day, events=events)
+    profiles = daily_profiles(rows, TZ, rows[-1].window_end)
+    activity = [i for i, n in enumerate(dimension_names()) if n.startswith("activity ")]
+    assert profiles.values[0, activity] == pytest.approx(level)
+
+
+def _charging_routine(off_nights: int) -> list[tuple[date, np.ndarray]]:
+    """Fourteen days from a Monday, alike but for the phone: off the charger on `off_nights` of
+    the nights from Tuesday on (both Mondays charged)."""
+    names = dimension_names()
+    charging = names.index("charging 22-01")
+    days = []
+    for i in range(14):
+        vector = np.full(len(names), 0.5)
+        vector[charging] = 0.0 if 1 <= i <= off_nights else 1.0
+        days.append((START + timedelta(days=i), vector))
+    return days
+
+
+@pytest.mark.parametrize(("off_nights", "spreads"), [(0, -CLIP), (3, -3.3)])
+def test_a_night_off_the_charger_is_as_odd_as_the_routine_makes_it(
+    off_nights: int, spreads: float
+) -> None:
+    # The robust spread of a signal that is on or off all night is zero whenever most days
+    # agree, so one night off counted as the clip however often the phone had been off.
+    names = dimension_names()
+    vector = np.full(len(names), 0.5)
+    vector[names.index("charging 22-01")] = 0.0
+    day = START + timedelta(days=14)
+    scores = standardise(vector, day, _charging_routine(off_nights))
+    assert scores[names.index("charging 22-01")] == pytest.approx(spreads, abs=0.05)
+    assert scores[names.index("light 22-01")] == 0.0

@@ -1,24 +1,29 @@
 """Routine changes: one pooled BOCPD over each day's profile, resumable (pure; executor).
 
 Observation: every local day from 04:00 to 04:00, named after the night its evening begins,
-becomes one vector: per three-hour bin the home-wide share of windows with activity and of time
-with a light on, a media player on, someone away and a phone charging, plus the bedtime and wake
-time of the night that ended that morning (hours after that night's noon; the label where there
-is one, else the sleep model's episode). Only observed windows count; a bin with less than half its
-windows observed, or a sleep time not known yet, is missing that day (it adds no evidence). A
-day is complete once it has ended and `COVERAGE` of its windows exist, so a DST day is judged by
-its own length. A day that ends or begins with someone away for most of the night (presence says
-so) is left out: a night away is a trip, not a sign of a new routine at home.
+becomes one vector: per three-hour bin the home-wide activity level of its windows (min(events,
+`ACTIVITY_LEVELS`) / `ACTIVITY_LEVELS`) and the share of time with a light on, a media player on,
+someone away and a phone charging, plus the bedtime and wake time of the night that ended that
+morning (hours after that night's noon; the label where there is one, else the sleep model's
+episode). Only observed windows count; a bin with less than half its windows observed, or a
+sleep time not known yet, is missing that day (it adds no evidence). A day is complete once it
+has ended and `COVERAGE` of its windows exist, so a DST day is judged by its own length. A day
+that ends or begins with someone away for most of the night (presence says so) is left out: a
+night away is a trip, not a sign of a new routine at home.
 
 Each day is compared with the current routine: the `REFERENCE_DAYS` days before it (since the
 latest change), its own weekday's median (every Saturday may look like a Monday spent at home)
 and the spread of the routine's days from the reference the other days give each of them (a day
 left out, as a new day is: measured against references that included the day itself, the
 spread came out about half the real one, ordinary days sat three spreads out in several
-dimensions, and the clip at three spreads made a real change look no odder than they did). The
-lights are compared only with days on the same clock (a DST switch moves dusk by an hour on the
-clock, and the lights with it; that is no new routine). The detector sees the standardised
-differences clipped at `CLIP` spreads.
+dimensions, and the clip at three spreads made a real change look no odder than they did). A
+signal that is on or off for a whole night or stay (`BINARY_SIGNALS`: the phone on the charger,
+someone away) varies between days like a coin: its spread is at least the one its rate in the
+routine implies (`_binary_spread`), where the robust spread of a phone left off the charger one
+night in five is zero and one such night counted as `CLIP` spreads. The lights are compared
+only with days on the same clock (a DST switch moves dusk by an hour on the clock, and the
+lights with it; that is no new routine). The detector sees the standardised differences
+clipped at `CLIP` spreads.
 
 Detector: BOCPD with one run-length posterior for the whole vector (pooled) and sparse shifts:
 in every run each dimension is either as the routine says (a fixed standard Student-t) or moved
@@ -79,8 +84,8 @@ from .pairing import UNOBSERVED_SHARE
 from .store import FeatureRecord
 
 MODEL_KEY: Final = "nightly"
-STATE_VERSION: Final = 3
-"""3: days are standardised with left-out spreads and same-clock lights (2: scores of before)."""
+STATE_VERSION: Final = 4
+"""4: graded activity and binomial spread floors (3: left-out spreads, same-clock lights)."""
 REFERENCE_DAYS: Final = 14
 """Days of a routine the detector learns before it watches it (and compares each day with)."""
 HISTORY_DAYS: Final = 28
@@ -89,6 +94,16 @@ MIN_SPREAD: Final = 0.1
 TIMING_MIN_SPREAD: Final = 0.25
 """Smallest spread of a sleep time, in hours."""
 TIMING_DIMENSIONS: Final = ("bedtime", "wake")
+ACTIVITY_LEVELS: Final = 3
+"""A window's activity counts min(events, this) / this: a pet alone rarely makes three events in
+fifteen minutes, a person at home usually does (a window with any event was as common with the dog
+alone as with its owner at home, so working from home barely moved the share)."""
+BINARY_SIGNALS: Final = ("charging", "away")
+"""Signals that are on or off for a whole night or stay (one phone, one trip): a day of them is
+about one Bernoulli draw, and their spread is at least the one its observed rate implies."""
+BINARY_PRIOR_DAYS: Final = 14.0
+"""Weight, in days, of the Bernoulli variance as a prior against the comparable days (whose
+robust spread of a signal that rarely varies is zero), as in a pooled variance estimate."""
 CLIP: Final = 6.0
 """No single dimension counts for more than this many spreads on a day."""
 NULL_DOF_ALPHA: Final = 2.5
@@ -231,7 +246,9 @@ def daily_profiles(
             away_early[day].append(values["away_fraction"])
         for i, name in enumerate(signals):
             value = values[name]
-            sums[day][i, b] += float(value > 0) if name == "activity_events" else value
+            if name == "activity_events":
+                value = min(value, ACTIVITY_LEVELS) / ACTIVITY_LEVELS
+            sums[day][i, b] += value
     by_night = {episode.night_date: episode for episode in episodes}
     kept: list[date] = []
     vectors: list[FloatArray] = []
@@ -350,8 +367,26 @@ def standardise(
                 else:
                     difference[lights] = np.nan
     floor = np.array([TIMING_MIN_SPREAD if n in TIMING_DIMENSIONS else MIN_SPREAD for n in names])
-    spread = np.maximum(np.nan_to_num(spread), floor)
+    spread = np.maximum(np.maximum(np.nan_to_num(spread), _binary_spread(values, names)), floor)
     out: FloatArray = np.clip(difference / spread, -CLIP, CLIP)
+    return out
+
+
+def _binary_spread(values: FloatArray, names: Sequence[str]) -> FloatArray:
+    """Per dimension of a `BINARY_SIGNALS` signal, the Bernoulli spread its routine's rate implies.
+
+    Weighted as a prior of `BINARY_PRIOR_DAYS` days against the comparable days: with a phone
+    off the charger on three of fourteen nights, one more off night is 3.3 spreads odd (4.1 once
+    the routine has 28 such days), not the clip's six, while one that was never off still makes
+    it six. The rate is smoothed by half a day each way, so a signal that never varied is not
+    exactly 0 or 1.
+    """
+    binary = np.array([n.split(" ")[0] in BINARY_SIGNALS for n in names])
+    seen = np.sum(~np.isnan(values), axis=0).astype(np.float64)
+    rate = (np.nansum(values, axis=0) + 0.5) / (seen + 1.0)
+    pairs = np.maximum(seen - 1.0, 0.0)
+    variance = BINARY_PRIOR_DAYS * rate * (1.0 - rate) / (pairs + BINARY_PRIOR_DAYS)
+    out: FloatArray = np.sqrt(np.where(binary, variance, 0.0))
     return out
 
 
