@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 import pytest
 
+from custom_components.roomdb.ml.bocpd import FloatArray
 from custom_components.roomdb.ml.changepoints import (
     CLIP,
     daily_profiles,
@@ -89,13 +90,15 @@ def test_the_days_a_trip_spans_are_left_out() -> None:
     assert {START, START + timedelta(days=3)} <= kept
 
 
-def test_without_the_night_before_the_early_morning_stands_for_it() -> None:
-    # The night before is unobserved (a flat battery from 22:00 on): Wednesday's own early
-    # morning, away until noon, says it began after a night away.
+@pytest.mark.parametrize("dropout", [22.0, 22.25, 23.5])
+def test_without_the_night_before_the_early_morning_stands_for_it(dropout: float) -> None:
+    # The night before is unobserved from `dropout` on (a flat battery), so at most its first
+    # hour and a half, spent at home, is known: too little of the night to decide it.
+    # Wednesday's own early morning, away until noon, says it began after a night away.
     back_day = START + timedelta(days=2)
 
     def plan(day: date, clock: float) -> tuple[float, float]:
-        if day == back_day - timedelta(days=1) and clock >= 22.0:
+        if day == back_day - timedelta(days=1) and clock >= dropout:
             return 1.0, 1.0
         if day == back_day and clock < 4.0:
             return 1.0, 1.0
@@ -114,7 +117,7 @@ def test_a_windows_activity_counts_up_to_three_events(events: float, level: floa
     assert profiles.values[0, activity] == pytest.approx(level)
 
 
-def _charging_routine(off_nights: int) -> list[tuple[date, np.ndarray]]:
+def _charging_routine(off_nights: int) -> list[tuple[date, FloatArray]]:
     """Fourteen days from a Monday, alike but for the phone: off the charger on `off_nights` of
     the nights from Tuesday on (both Mondays charged)."""
     names = dimension_names()

@@ -85,7 +85,7 @@ from .store import FeatureRecord
 
 MODEL_KEY: Final = "nightly"
 STATE_VERSION: Final = 4
-"""4: graded activity and binomial spread floors (3: left-out spreads, same-clock lights)."""
+"""4: graded activity and Bernoulli spread floors (3: left-out spreads, same-clock lights)."""
 REFERENCE_DAYS: Final = 14
 """Days of a routine the detector learns before it watches it (and compares each day with)."""
 HISTORY_DAYS: Final = 28
@@ -260,7 +260,7 @@ def daily_profiles(
         length = end - datetime.combine(day, time(DAY_START_HOUR), zone).timestamp()
         if windows[day].sum() < COVERAGE * length / width:
             continue
-        if _overnight_away(day, away_at_night, away_early):
+        if _overnight_away(day, away_at_night, away_early, len(NIGHT_HOURS) * 3600 / width):
             continue
         seen = observed[day]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -273,19 +273,25 @@ def daily_profiles(
 
 
 def _overnight_away(
-    day: date, away_at_night: dict[date, list[float]], away_early: dict[date, list[float]]
+    day: date,
+    away_at_night: dict[date, list[float]],
+    away_early: dict[date, list[float]],
+    night_windows: float,
 ) -> bool:
     """Whether someone was away for most of the night the day ends with, or the one before it.
 
     The night before is the previous day's 22:00 to 04:00; the day's own early morning stands
-    in for it only when it was not observed. Read from the early morning alone, an early
-    commute (out at half past five, the hour before unobserved after a restart) made the first
-    day of a new routine "a night away", and it was left out like a trip.
+    in for it when less than `BIN_COVERAGE` of that night's `night_windows` were observed (one
+    window of an evening out must not decide the night). Read from the early morning alone, an
+    early commute (out at half past five, the hour before unobserved after a restart) made the
+    first day of a new routine "a night away", and it was left out like a trip.
     """
-    before = away_at_night.get(day - timedelta(days=1))
+    before = away_at_night.get(day - timedelta(days=1), [])
+    if len(before) < BIN_COVERAGE * night_windows:
+        before = away_early[day]
     return any(
         shares and sum(shares) / len(shares) >= AWAY_NIGHT
-        for shares in (away_at_night[day], before or away_early[day])
+        for shares in (away_at_night[day], before)
     )
 
 
