@@ -383,10 +383,9 @@ def _binary_spread(values: FloatArray, names: Sequence[str]) -> FloatArray:
     """Per dimension of a `BINARY_SIGNALS` signal, the Bernoulli spread its routine's rate implies.
 
     Weighted as a prior of `BINARY_PRIOR_DAYS` days against the comparable days: with a phone
-    off the charger on three of fourteen nights, one more off night is 3.3 spreads odd (4.1 once
-    the routine has 28 such days), not the clip's six, while one that was never off still makes
-    it six. The rate is smoothed by half a day each way, so a signal that never varied is not
-    exactly 0 or 1.
+    off the charger on three of fourteen nights, one more off night is 3.3 spreads odd (4.1 with
+    six of 28), not the clip's six, while one that was never off still makes it six. The rate is
+    smoothed by half a day each way, so a signal that never varied is not exactly 0 or 1.
     """
     binary = np.array([n.split(" ")[0] in BINARY_SIGNALS for n in names])
     seen = np.sum(~np.isnan(values), axis=0).astype(np.float64)
