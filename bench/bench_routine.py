@@ -15,10 +15,15 @@ detectors see the same standardised daily profiles (`changepoints.daily_profiles
 Delay: hours from the first morning of the new routine to the nightly run (04:30) that raised the
 alarm; a false alarm is one before the change or more than a week after it.
 
-Two groups of seeds: `SEEDS` (101-104), the held-out homes the README reports, and `FURTHER_SEEDS`
-(105-112), kept as a check that no change to the detector is measured against while it is made
-(a detector tuned until 101-104 pass can still fail on homes it never met). `python -m
-bench.bench_routine 105-112` prints every home and seed of a range with its alarms.
+Four groups of seeds: `SEEDS` (101-104), the held-out homes the README reports in detail,
+`FURTHER_SEEDS` (105-112), `LATER_SEEDS` (113-120) and `NEWEST_SEEDS` (121-136), each added as a
+check that no change to the detector is measured against while it is made (a detector tuned until
+one group passes can still fail on homes it never met). `python -m bench.bench_routine 105-112`
+prints every home and seed of a range with its alarms.
+
+False alarms are reported twice: the worst home's (its count over the weeks it was watched, scaled
+to six weeks: one alarm in five watched weeks is 1.2) and the kind's rate (all its homes' alarms
+over all their watched weeks), which is what the *false alarms per year* option sets.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
 import json
 import math
-from typing import Final
+from typing import Final, TypeIs
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -55,6 +61,8 @@ from custom_components.roomdb.ml.store import FeatureRecord
 
 SEEDS: Final = (101, 102, 103, 104)
 FURTHER_SEEDS: Final = tuple(range(105, 113))
+LATER_SEEDS: Final = tuple(range(113, 121))
+NEWEST_SEEDS: Final = tuple(range(121, 137))
 QUICK_SEEDS: Final = (101,)
 CONFIG: Final = BocpdConfig(hazard=1 / 250, max_run_length=120)
 RUN_AT: Final = 1800.0  # the nightly run at 04:30 judges the day that ended at 04:00
@@ -121,6 +129,11 @@ def baseline_alarms(days: Sequence[date], values: FloatArray, tz: str) -> list[t
     return found
 
 
+def watched_days(home: Household) -> float:
+    """Days the detector watched: all but the routine it learns first."""
+    return (home.end_ts - home.start_ts) / 86400.0 - REFERENCE_DAYS
+
+
 def figures(home: Household, alarms: Sequence[tuple[date, date]]) -> dict[str, float | None]:
     """Delay (h), named-night error (nights) and false alarms per six weeks."""
     delay = named = None
@@ -133,11 +146,10 @@ def figures(home: Household, alarms: Sequence[tuple[date, date]]) -> dict[str, f
                 named = abs((night - home.change_night).days) if home.change_night else None
             continue
         false_alarms += 1
-    watched = (home.end_ts - home.start_ts) / 86400.0 - REFERENCE_DAYS
     return {
         "delay_hours": delay,
         "named_night_error": named,
-        "false_alarms_per_6_weeks": false_alarms / watched * SIX_WEEKS,
+        "false_alarms_per_6_weeks": false_alarms / watched_days(home) * SIX_WEEKS,
     }
 
 
@@ -163,15 +175,32 @@ def _evaluate(home: Household) -> tuple[dict[str, float | None], dict[str, float
     )
 
 
-def _summary(values: list[float | None], pick: Callable[[list[float]], float]) -> float | str:
-    found = [v for v in values if v is not None and not math.isnan(v)]
-    return pick(found) if found else "not found"
+def _known(value: float | None) -> TypeIs[float]:
+    return value is not None and not math.isnan(value)
+
+
+def _rate(values: list[float | None], weights: list[float]) -> float | str:
+    """Alarms per six weeks over all the homes' watched weeks (each home's rate, weighted)."""
+    pairs = [(v, w) for v, w in zip(values, weights, strict=True) if _known(v)]
+    if not pairs:
+        return "not found"
+    return float(np.average([v for v, _ in pairs], weights=[w for _, w in pairs]))
+
+
+def _worst(values: list[float | None]) -> float | str:
+    found = [v for v in values if _known(v)]
+    return max(found) if found else "not found"
 
 
 def run(quick: bool) -> list[dict[str, object]]:
     if quick:
         return _rows(QUICK_SEEDS, "")
-    return [*_rows(SEEDS, ""), *_rows(FURTHER_SEEDS, " further")]
+    return [
+        *_rows(SEEDS, ""),
+        *_rows(FURTHER_SEEDS, " further"),
+        *_rows(LATER_SEEDS, " later"),
+        *_rows(NEWEST_SEEDS, " newest"),
+    ]
 
 
 def _rows(seeds: Sequence[int], group: str) -> list[dict[str, object]]:
@@ -180,24 +209,32 @@ def _rows(seeds: Sequence[int], group: str) -> list[dict[str, object]]:
         for name in ARCHETYPES:
             ours: list[dict[str, float | None]] = []
             base: list[dict[str, float | None]] = []
+            watched: list[float] = []
             for seed in seeds:
-                a, b = _evaluate(household(name, seed))
+                home = household(name, seed)
+                a, b = _evaluate(home)
                 ours.append(a)
                 base.append(b)
+                watched.append(watched_days(home))
             changed = household(name, seeds[0]).change_at is not None
-            metrics = [("false_alarms_per_6_weeks", "", "<= 1", max)]
+            rate = partial(_rate, weights=watched)
+            metrics: list[tuple[str, str, str, Callable[[list[float | None]], float | str], str]]
+            metrics = [
+                ("false_alarms_per_6_weeks", "", "<= 1", _worst, "worst of"),
+                ("false_alarms_per_6_weeks", "", "<= 1", rate, "rate over"),
+            ]
             if changed:
-                metrics.insert(0, ("delay_hours", "h", "<= 48", max))
-            for metric, unit, target, pick in metrics:
-                mine = _summary([o[metric] for o in ours], pick)
-                theirs = _summary([o[metric] for o in base], pick)
+                metrics.insert(0, ("delay_hours", "h", "<= 48", _worst, "worst of"))
+            for metric, unit, target, pick, over in metrics:
+                mine = pick([o[metric] for o in ours])
+                theirs = pick([o[metric] for o in base])
                 missed = (
                     changed and metric == "delay_hours" and any(o[metric] is None for o in ours)
                 )
                 goal = float(target.split()[-1])
                 rows.append(
                     {
-                        "benchmark": f"routine change, {name} (worst of {len(seeds)}{group} seeds)",
+                        "benchmark": f"routine change, {name} ({over} {len(seeds)}{group} seeds)",
                         "metric": metric,
                         "roomdb": mine,
                         "baseline": theirs,

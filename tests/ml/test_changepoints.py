@@ -12,6 +12,7 @@ import pytest
 from custom_components.roomdb.ml.bocpd import Bocpd, BocpdConfig
 from custom_components.roomdb.ml.changepoints import (
     CLIP,
+    STATE_VERSION,
     OutdatedStateError,
     TrackerState,
     TrackerUpdate,
@@ -125,7 +126,7 @@ def test_stored_states_of_other_versions_or_shapes_are_refused() -> None:
         TrackerState.from_json(json.dumps({"version": 1}))
     # A state of the previous release (days scored the earlier way) starts over too.
     older = json.loads(state.to_json())
-    older["version"] = 2
+    older["version"] = STATE_VERSION - 1
     with pytest.raises(OutdatedStateError):
         TrackerState.from_json(json.dumps(older))
     with pytest.raises(ValueError, match="unsupported"):

@@ -1,0 +1,145 @@
+"""What the routine detector reads of a day: which days count, and how far off a day is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+import pytest
+
+from custom_components.roomdb.ml.bocpd import FloatArray
+from custom_components.roomdb.ml.changepoints import (
+    CLIP,
+    daily_profiles,
+    day_end,
+    dimension_names,
+    standardise,
+)
+from custom_components.roomdb.ml.features import FEATURE_NAMES, HOME_ROOM_ID, FeatureRow, resolve_tz
+
+TZ = "Europe/London"
+START = date(2026, 5, 4)  # a Monday, no DST switch within a fortnight
+WINDOW = 900.0
+
+# (local day, local clock hour) -> (away share, unobserved share) of that window
+Plan = Callable[[date, float], tuple[float, float]]
+
+
+def _rows(days: int, plan: Plan, events: float = 2.0) -> list[FeatureRow]:
+    zone = resolve_tz(TZ)
+    rows = []
+    for i in range(days):
+        day = START + timedelta(days=i)
+        begin = datetime.combine(day, time(4), zone).timestamp()
+        for k in range(int((day_end(day, zone) - begin) // WINDOW)):
+            ws = begin + k * WINDOW
+            local = datetime.fromtimestamp(ws, zone)
+            clock = local.hour + local.minute / 60
+            away, unobserved = plan(local.date(), clock)
+            values = dict.fromkeys(FEATURE_NAMES, 0.0)
+            values["activity_events"] = 0.0 if away else events
+            values["away_fraction"] = away
+            values["unavailable_fraction"] = unobserved
+            rows.append(
+                FeatureRow(HOME_ROOM_ID, ws, ws + WINDOW, tuple(values[n] for n in FEATURE_NAMES))
+            )
+    return rows
+
+
+def _kept(days: int, plan: Plan) -> set[date]:
+    rows = _rows(days, plan)
+    return set(daily_profiles(rows, TZ, rows[-1].window_end).days)
+
+
+def _home_all_day(day: date, clock: float) -> tuple[float, float]:
+    return 0.0, 0.0
+
+
+def test_every_day_at_home_is_read() -> None:
+    assert _kept(5, _home_all_day) == {START + timedelta(days=i) for i in range(5)}
+
+
+def test_an_early_commute_after_a_night_at_home_is_a_day_of_the_routine() -> None:
+    # From Wednesday on, out at 05:30 (and the hour before unobserved after a restart): the early
+    # morning is mostly away, yet the night before was spent at home.
+    commute = START + timedelta(days=2)
+
+    def plan(day: date, clock: float) -> tuple[float, float]:
+        if day < commute:
+            return 0.0, 0.0
+        return float(5.5 <= clock < 14.0), float(day == commute and 4.0 <= clock < 5.0)
+
+    assert commute in _kept(5, plan)
+
+
+def test_the_days_a_trip_spans_are_left_out() -> None:
+    # Out on Tuesday morning, back on Wednesday evening: Tuesday ends with a night away and
+    # Wednesday begins after one; Thursday is a day at home again.
+    leave = datetime.combine(START + timedelta(days=1), time(8))
+    back = datetime.combine(START + timedelta(days=2), time(19))
+
+    def plan(day: date, clock: float) -> tuple[float, float]:
+        hour = int(clock)
+        at = datetime.combine(day, time(hour, int((clock - hour) * 60)))
+        return float(leave <= at < back), 0.0
+
+    kept = _kept(5, plan)
+    assert START + timedelta(days=1) not in kept
+    assert START + timedelta(days=2) not in kept
+    assert {START, START + timedelta(days=3)} <= kept
+
+
+@pytest.mark.parametrize("dropout", [22.0, 22.25, 23.5])
+def test_without_the_night_before_the_early_morning_stands_for_it(dropout: float) -> None:
+    # The night before is unobserved from `dropout` on (a flat battery), so at most its first
+    # hour and a half, spent at home, is known: too little of the night to decide it.
+    # Wednesday's own early morning, away until noon, says it began after a night away.
+    back_day = START + timedelta(days=2)
+
+    def plan(day: date, clock: float) -> tuple[float, float]:
+        if day == back_day - timedelta(days=1) and clock >= dropout:
+            return 1.0, 1.0
+        if day == back_day and clock < 4.0:
+            return 1.0, 1.0
+        return float(day == back_day and clock < 12.0), 0.0
+
+    assert back_day not in _kept(5, plan)
+
+
+@pytest.mark.parametrize(("events", "level"), [(1.0, 1 / 3), (2.0, 2 / 3), (3.0, 1.0), (9.0, 1.0)])
+def test_a_windows_activity_counts_up_to_three_events(events: float, level: float) -> None:
+    # A dog alone sets a sensor off now and then; a person at home moves through rooms. "Any
+    # event" made the two alike; the level tells a single event from a busy window.
+    rows = _rows(1, _home_all_day, events=events)
+    profiles = daily_profiles(rows, TZ, rows[-1].window_end)
+    activity = [i for i, n in enumerate(dimension_names()) if n.startswith("activity ")]
+    assert profiles.values[0, activity] == pytest.approx(level)
+
+
+def _charging_routine(off_nights: int) -> list[tuple[date, FloatArray]]:
+    """Fourteen days from a Monday, alike but for the phone: off the charger on `off_nights` of
+    the nights from Tuesday on (both Mondays charged)."""
+    names = dimension_names()
+    charging = names.index("charging 22-01")
+    days = []
+    for i in range(14):
+        vector = np.full(len(names), 0.5)
+        vector[charging] = 0.0 if 1 <= i <= off_nights else 1.0
+        days.append((START + timedelta(days=i), vector))
+    return days
+
+
+@pytest.mark.parametrize(("off_nights", "spreads"), [(0, -CLIP), (3, -3.3)])
+def test_a_night_off_the_charger_is_as_odd_as_the_routine_makes_it(
+    off_nights: int, spreads: float
+) -> None:
+    # The robust spread of a signal that is on or off all night is zero whenever most days
+    # agree, so one night off counted as the clip however often the phone had been off.
+    names = dimension_names()
+    vector = np.full(len(names), 0.5)
+    vector[names.index("charging 22-01")] = 0.0
+    day = START + timedelta(days=14)
+    scores = standardise(vector, day, _charging_routine(off_nights))
+    assert scores[names.index("charging 22-01")] == pytest.approx(spreads, abs=0.05)
+    assert scores[names.index("light 22-01")] == 0.0
