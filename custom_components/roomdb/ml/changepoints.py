@@ -134,7 +134,7 @@ DEFAULT_FALSE_ALARMS_PER_YEAR: Final = 2.0
 NIGHT_HOURS: Final = frozenset({22, 23, 0, 1, 2, 3})
 """A day's night: 22:00 to 04:00, the end of the day."""
 EARLY_HOURS: Final = frozenset({4, 5, 6})
-"""A day's early morning, read for the night before it only when that night was not observed."""
+"""A day's early morning, read for the night before it when too little of that night was seen."""
 AWAY_NIGHT: Final = 0.5
 
 
