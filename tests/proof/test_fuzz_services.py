@@ -33,6 +33,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 import yaml
 
 from custom_components.roomdb.const import DOMAIN
+from custom_components.roomdb.db.database import Database
 from custom_components.roomdb.http import EXPORT_URL
 from tests.files import changed, plant_dangers, snapshot
 from tests.proof.test_fuzz_paths import DANGEROUS
@@ -121,6 +122,13 @@ def _call(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 CALLS = _call()
 
 
+async def _settled(hass: HomeAssistant, database: Database) -> None:
+    """Let RoomDB's background work (the registry mirror's writer, ML stages begun at setup)
+    finish and its writes reach SQLite, so a fingerprint shows only what the call did."""
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await database.flush()
+
+
 def _fingerprint(path: Path) -> str:
     """Hash every row of every table, so any change to the database shows."""
     digest = hashlib.sha256()
@@ -184,7 +192,7 @@ def _services_property(
         root = Path(hass.config.config_dir)
         await hass.async_add_executor_job(plant_dangers, root)
         database = mapped_entry.runtime_data.database
-        await database.flush()
+        await _settled(hass, database)
         before = await hass.async_add_executor_job(_fingerprint, database.path)
         files_before = await hass.async_add_executor_job(snapshot, root)
         logged = len(caplog.records)
@@ -202,8 +210,7 @@ def _services_property(
             assert err.translation_domain in (DOMAIN, "homeassistant"), repr(err)
             assert err.translation_key, repr(err)
             event(f"refused: {err.translation_key}")
-        await hass.async_block_till_done()
-        await database.flush()
+        await _settled(hass, database)
         assert not _tracebacks(caplog, logged), f"{service} {payload!r} logged an error"
         files_after = await hass.async_add_executor_job(snapshot, root)
         _assert_files(root, files_before, files_after, refused, response)
@@ -297,7 +304,7 @@ def _config_data_property(examples: int) -> Callable[..., Coroutine[Any, Any, No
         room: str,
     ) -> None:
         database = mapped_entry.runtime_data.database
-        await database.flush()
+        await _settled(hass, database)
         before = await hass.async_add_executor_job(_fingerprint, database.path)
         try:
             await hass.services.async_call(
@@ -310,6 +317,7 @@ def _config_data_property(examples: int) -> Callable[..., Coroutine[Any, Any, No
         except ServiceValidationError as err:
             assert err.translation_key == "invalid_input", repr(err)
             event("refused")
+            await _settled(hass, database)
             after = await hass.async_add_executor_job(_fingerprint, database.path)
             assert after == before, "a refused config_data changed the database"
         else:
