@@ -216,7 +216,7 @@ def _rows(seeds: Sequence[int], group: str) -> list[dict[str, object]]:
                 ours.append(a)
                 base.append(b)
                 watched.append(watched_days(home))
-            changed = household(name, seeds[0]).change_at is not None
+            changed = home.change_at is not None  # every seed of a kind has a change or none
             rate = partial(_rate, weights=watched)
             metrics: list[tuple[str, str, str, Callable[[list[float | None]], float | str], str]]
             metrics = [
