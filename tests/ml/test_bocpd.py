@@ -124,7 +124,13 @@ def test_state_validation() -> None:
         model.run(np.zeros((3, 3)))
     with pytest.raises(ValueError):
         Bocpd(2, prior=[NormalGammaPrior()])
-    for kwargs in ({"hazard": 0.0}, {"max_run_length": 2}, {"short_run": 0}, {"confirm": -1}):
+    for kwargs in (
+        {"hazard": 0.0},
+        {"max_run_length": 2},
+        {"short_run": 0},
+        {"confirm": -1},
+        {"moved_scale": 0.0},
+    ):
         with pytest.raises(ValueError):
             BocpdConfig(**kwargs)
     with pytest.raises(ValueError):
@@ -137,14 +143,29 @@ def _t_logpdf(x: float, mu: float, kappa: float, alpha: float, beta: float) -> f
     return float(stats.t.logpdf(x, df=2.0 * alpha, loc=mu, scale=scale))
 
 
-def test_sparse_shift_mixture_agrees_with_textbook_runs() -> None:
+@pytest.mark.parametrize(
+    ("moved_alpha", "moved_scale"), [(0.0, 1.0), (0.0, 2.0), (50.0, 1.0), (50.0, 2.0)]
+)
+def test_sparse_shift_mixture_agrees_with_textbook_runs(
+    moved_alpha: float, moved_scale: float
+) -> None:
     """Pooled with sparse shifts, every run predicts each dimension as the mixture of the fixed
-    prior ("same") and a mean learned within the run ("moved"), weighted by how well each did;
-    checked run by run against scipy's Student-t (missing values add no evidence)."""
+    prior ("same") and a mean learned within the run ("moved": its noise learned from the
+    prior's, or held near the prior's with `moved_alpha`, times `moved_scale` squared), weighted
+    by how well each did; checked run by run against scipy's Student-t (missing values add no
+    evidence)."""
     share, kappa_moved, hazard = 0.2, 0.5, 0.1
     config = BocpdConfig(
-        hazard=hazard, max_run_length=20, pooled=True, shift_share=share, moved_kappa=kappa_moved
+        hazard=hazard,
+        max_run_length=20,
+        pooled=True,
+        shift_share=share,
+        moved_kappa=kappa_moved,
+        moved_alpha=moved_alpha,
+        moved_scale=moved_scale,
     )
+    shape = moved_alpha or 2.5
+    moved_prior = [0.0, kappa_moved, shape, shape * moved_scale**2]
     prior = NormalGammaPrior(mu0=0.0, kappa0=1e6, alpha0=2.5, beta0=2.5)
     rng = np.random.default_rng(4)
     series = rng.normal(0.0, 1.0, size=(6, 3)) + np.array([0.0, 2.5, 0.0])
@@ -152,7 +173,7 @@ def test_sparse_shift_mixture_agrees_with_textbook_runs() -> None:
     model = Bocpd(3, config, prior)
     # Per run (a list, newest run first): log mass, and per dimension (moved stats, log weights).
     runs: list[tuple[float, list[tuple[list[float], float, float]]]] = [
-        (0.0, [([0.0, kappa_moved, 2.5, 2.5], math.log1p(-share), math.log(share))] * 3)
+        (0.0, [(moved_prior, math.log1p(-share), math.log(share))] * 3)
     ]
     for x in series:
         step = model.update(x)
@@ -179,7 +200,7 @@ def test_sparse_shift_mixture_agrees_with_textbook_runs() -> None:
             grown.append((log_mass + log_pred, new_dims))
         evidence = float(np.logaddexp.reduce([mass for mass, _ in grown]))
         assert step.log_evidence[0] == pytest.approx(evidence, rel=1e-9)
-        fresh = (0.0, [([0.0, kappa_moved, 2.5, 2.5], math.log1p(-share), math.log(share))] * 3)
+        fresh = (0.0, [(moved_prior, math.log1p(-share), math.log(share))] * 3)
         runs = [
             (math.log(hazard), fresh[1]),
             *((mass - evidence + math.log1p(-hazard), dims) for mass, dims in grown),

@@ -34,7 +34,8 @@ dimensions and leaves the rest as they were. Each dimension of each run is then 
 Normal-Gamma components: "same" (the prior as given: for a tight prior, the routine so far) and
 "moved" (the same prior with `moved_kappa` pseudo-observations behind its mean, i.e. a mean
 free to move; with `moved_alpha` its noise variance is held near the prior's instead of learned,
-so it cannot win a dimension merely by finding it quieter than the prior says), with prior
+so it cannot win a dimension merely by finding it quieter than the prior says; `moved_scale`
+widens that noise, for moved values that scatter more than the routine's), with prior
 weights 1 - shift_share and shift_share. The mixture is updated
 exactly ("moved" conjugately, the weights by each component's predictive; "same" is the prior's
 predictive and is not re-learned), so every run predicts the dimensions that did not change
@@ -87,6 +88,7 @@ class BocpdConfig:
     shift_share: float = 0.0
     moved_kappa: float = 0.1
     moved_alpha: float = 0.0
+    moved_scale: float = 1.0
 
     def __post_init__(self) -> None:
         """Validate ranges."""
@@ -100,8 +102,10 @@ class BocpdConfig:
             raise ValueError("confirm must be >= 0")
         if not 0.0 <= self.shift_share < 1.0 or (self.shift_share and not self.pooled):
             raise ValueError("shift_share must be in [0, 1) and needs pooled")
-        if self.moved_kappa <= 0 or self.moved_alpha < 0:
-            raise ValueError("moved_kappa must be positive and moved_alpha not negative")
+        if self.moved_kappa <= 0 or self.moved_alpha < 0 or self.moved_scale <= 0:
+            raise ValueError(
+                "moved_kappa and moved_scale must be positive and moved_alpha not negative"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,13 +204,17 @@ class Bocpd:
         if self.config.shift_share:
             self._prior["moved_kappa0"] = np.full(n_streams, self.config.moved_kappa)
             shape = self.config.moved_alpha
+            widen = self.config.moved_scale**2
             if shape:
-                # The moved mean comes with the prior's noise variance, held (nearly) fixed.
+                # The moved mean comes with the prior's noise variance (times moved_scale^2),
+                # held (nearly) fixed.
                 self._prior["moved_alpha0"] = np.full(n_streams, shape)
-                self._prior["moved_beta0"] = shape * self._prior["beta0"] / self._prior["alpha0"]
+                self._prior["moved_beta0"] = (
+                    shape * widen * self._prior["beta0"] / self._prior["alpha0"]
+                )
             else:
                 self._prior["moved_alpha0"] = self._prior["alpha0"]
-                self._prior["moved_beta0"] = self._prior["beta0"]
+                self._prior["moved_beta0"] = widen * self._prior["beta0"]
             self._prior["moved_lgc0"] = np.array(
                 [student_t_constant(a) for a in self._prior["moved_alpha0"].tolist()]
             )

@@ -27,9 +27,9 @@ clipped at `CLIP` spreads.
 
 Detector: BOCPD with one run-length posterior for the whole vector (pooled) and sparse shifts:
 in every run each dimension is either as the routine says (a fixed standard Student-t) or moved
-(a mean learned within the run). Pooling adds every dimension's evidence into one posterior, one
-test per day, instead of comparing dozens of per-stream posteriors afterwards (which raises an
-alarm whenever any stream has an odd night).
+(a mean learned within the run, around which its days scatter `MOVED_SCALE` spreads). Pooling
+adds every dimension's evidence into one posterior, one test per day, instead of comparing dozens
+of per-stream posteriors afterwards (which raises an alarm whenever any stream has an odd night).
 
 - `changepoint_probability`: the posterior probability that the current run began one to
   `RECENT_DAYS` days before the newest day (the newest day alone is left out: one odd day looks
@@ -84,8 +84,9 @@ from .pairing import UNOBSERVED_SHARE
 from .store import FeatureRecord
 
 MODEL_KEY: Final = "nightly"
-STATE_VERSION: Final = 4
-"""4: graded activity and Bernoulli spread floors (3: left-out spreads, same-clock lights)."""
+STATE_VERSION: Final = 5
+"""5: wider moved noise (4: graded activity and Bernoulli spread floors; 3: left-out spreads,
+same-clock lights)."""
 REFERENCE_DAYS: Final = 14
 """Days of a routine the detector learns before it watches it (and compares each day with)."""
 HISTORY_DAYS: Final = 28
@@ -113,6 +114,14 @@ CALIBRATION_DAYS: Final = 3000
 SHIFT_SHARE: Final = 0.1
 MOVED_KAPPA: Final = 0.1
 MOVED_ALPHA: Final = 1e6
+MOVED_SCALE: Final = 2.0
+"""Noise of a moved dimension, in routine spreads. A new routine's first days need not move the
+same dimensions alike: a night-shift job may begin with a day at home (daytime activity moved),
+then days asleep (charger, sleep times moved, daytime quiet again). With the routine's own
+spread, a run begun on the first such day fit its second no better than the old routine did, and
+the change was found only on its third day; the wider noise lets two clearly new days in a row
+raise it. It also tempers the calibration: in homes whose ordinary odd days repeat (an evening
+out, a phone off the charger), the routine's shuffled days had put the threshold at its cap."""
 DAY_START_HOUR: Final = 4
 BIN_HOURS: Final = 3
 COVERAGE: Final = 0.9
@@ -431,6 +440,7 @@ def new_model(config: BocpdConfig) -> Bocpd:
         shift_share=SHIFT_SHARE,
         moved_kappa=MOVED_KAPPA,
         moved_alpha=MOVED_ALPHA,
+        moved_scale=MOVED_SCALE,
     )
     return Bocpd(len(names), pooled, routine)
 
@@ -632,8 +642,9 @@ def _feed(
         probability = state.changepoint_probability
         if recent_odds(state.model, len(state.days)) < state.threshold:
             continue
-        # The new routine began with the most probable recent run, the newest day included.
-        run = int(np.argmax(state.model.log_r[0, 1 : recent_runs(len(state.days)).stop])) + 1
+        # The new routine began with the most probable of the runs that raised the alarm.
+        recent = recent_runs(len(state.days))
+        run = int(np.argmax(state.model.log_r[0, recent])) + recent.start
         alarm = Alarm(
             state.days[-run],
             day,

@@ -1,0 +1,142 @@
+"""A new routine whose first days move different signals: found with its second day.
+
+The homes here are drawn window by window (15-minute home-wide feature values): an office worker
+(out 08:00 to about 17:30 on weekdays, asleep from about 23:00, the phone charging overnight)
+takes a night-shift job. Its first day is spent at home (daytime activity moved) before the
+first shift; from the second day on the days are slept through (the charger, the sleep times
+moved) and the daytime is quiet again, as it was while at the office. So the first two new days
+agree on no signal, yet both are far from the routine.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+import pytest
+
+from custom_components.roomdb.ml.bocpd import BocpdConfig
+from custom_components.roomdb.ml.changepoints import advance, day_end
+from custom_components.roomdb.ml.episodes import Episode
+from custom_components.roomdb.ml.features import FEATURE_NAMES, HOME_ROOM_ID, resolve_tz
+from custom_components.roomdb.ml.store import FeatureRecord
+
+CONFIG = BocpdConfig(hazard=1 / 250, max_run_length=120)
+TZ = "America/New_York"
+START = date(2026, 9, 7)  # a Monday, no DST switch within six weeks
+DAYS = 42
+CHANGE = START + timedelta(days=28)  # the Monday the new job begins
+WINDOW = 900.0
+NIGHTS_OFF = frozenset({4, 5})  # Friday and Saturday nights off the new job
+
+
+def _shift_night(day: date, change: date | None) -> bool:
+    return change is not None and day >= change and day.weekday() not in NIGHTS_OFF
+
+
+def _home(seed: int, change: date | None) -> tuple[list[FeatureRecord], list[Episode]]:
+    """Six weeks of windows and the nights' sleep (night shifts from `change` on)."""
+    rng = np.random.default_rng(seed)
+    zone = resolve_tz(TZ)
+    records: list[FeatureRecord] = []
+    episodes: list[Episode] = []
+    midnight = {
+        START + timedelta(days=i): datetime.combine(START + timedelta(days=i), time(0), zone)
+        for i in range(DAYS + 1)
+    }
+    # Each night's sleep (hours after the night's midnight-before): a night shift is slept off
+    # the next morning.
+    sleep: dict[date, tuple[float, float]] = {}
+    for i in range(DAYS):
+        day = START + timedelta(days=i)
+        free_tomorrow = (day + timedelta(days=1)).weekday() >= 5
+        if _shift_night(day, change):
+            sleep[day] = (32.5 + rng.normal(0, 0.3), 39.5 + rng.normal(0, 0.4))
+        else:
+            late = 1.0 if free_tomorrow else 0.0
+            sleep[day] = (23.0 + late + rng.normal(0, 0.3), 30.75 + late + rng.normal(0, 0.25))
+        bed, wake = sleep[day]
+        episodes.append(
+            Episode(
+                day, midnight[day].timestamp() + bed * 3600, midnight[day].timestamp() + wake * 3600
+            )
+        )
+    for i in range(DAYS):
+        day = START + timedelta(days=i)
+        before = day - timedelta(days=1)
+        new = change is not None and day >= change
+        office = day.weekday() < 5 and not new
+        back = 17.5 + rng.normal(0, 0.4)
+        free = day.weekday() >= 5 and not new
+        outing = rng.uniform(10, 16) if free and rng.random() < 0.6 else -10.0
+        tv = rng.random() < 0.6
+        charges = rng.random() < 0.85
+        for k in range(96):
+            ws = midnight[day].timestamp() + k * WINDOW
+            local = datetime.fromtimestamp(ws, zone)
+            hour = local.hour + local.minute / 60
+            # Asleep: the night before's sleep (its tail) or tonight's (its head).
+            asleep = any(
+                bed <= 24 * offset + hour < wake
+                for offset, (bed, wake) in ((1, sleep.get(before, (99.0, 99.0))), (0, sleep[day]))
+            )
+            at_shift = (_shift_night(before, change) and hour < 7.5) or (
+                _shift_night(day, change) and hour >= 21.5
+            )
+            away = at_shift or (office and 8.0 <= hour < back) or outing <= hour < outing + 2
+            p = 0.03 if asleep else (0.0 if away else 0.9)
+            dark = hour < 7.0 or hour >= 19.0
+            values = dict.fromkeys(FEATURE_NAMES, 0.0)
+            values["activity_events"] = float(rng.random() < p) * float(rng.integers(1, 5))
+            values["light_on_fraction"] = float(dark and not asleep and not away)
+            values["media_active_fraction"] = float(tv and 19.5 <= hour < 23.0 and not away)
+            values["charging_fraction"] = float(charges and asleep)
+            records += [
+                (HOME_ROOM_ID, ws, ws + WINDOW, name, value, 2) for name, value in values.items()
+            ]
+    return records, episodes
+
+
+# Not met yet for every home: here the second new day raises the odds of a run begun on the
+# first to 0.2-0.5 against a threshold of 2.2, and the change is found with its third day (README,
+# "How well it works").
+SECOND_DAY_NOT_MET = pytest.mark.xfail(strict=True, reason="found with the third new day")
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [
+        pytest.param(1, marks=SECOND_DAY_NOT_MET),
+        2,
+        pytest.param(3, marks=SECOND_DAY_NOT_MET),
+        4,
+    ],
+)
+def test_a_new_job_that_begins_with_a_day_at_home_is_found_with_its_second_day(seed: int) -> None:
+    records, episodes = _home(seed, CHANGE)
+    end = day_end(START + timedelta(days=DAYS - 2), TZ)
+    update = advance(None, records, episodes, tz=TZ, until=end, config=CONFIG)
+    found = [a for a in update.new_changepoints if a.found >= CHANGE]
+    assert found
+    assert found[0].night == CHANGE
+    assert found[0].found == CHANGE + timedelta(days=1)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_new_job_is_found_by_its_third_day_and_nothing_before_it(seed: int) -> None:
+    records, episodes = _home(seed, CHANGE)
+    end = day_end(START + timedelta(days=DAYS - 2), TZ)
+    update = advance(None, records, episodes, tz=TZ, until=end, config=CONFIG)
+    assert update.new_changepoints
+    first = update.new_changepoints[0]
+    assert CHANGE <= first.night <= CHANGE + timedelta(days=1)
+    assert first.found <= CHANGE + timedelta(days=2)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_the_office_routine_alone_raises_at_most_one_alarm(seed: int) -> None:
+    records, episodes = _home(seed, None)
+    end = day_end(START + timedelta(days=DAYS - 2), TZ)
+    update = advance(None, records, episodes, tz=TZ, until=end, config=CONFIG)
+    assert update.status == "ok"
+    assert len(update.new_changepoints) <= 1
