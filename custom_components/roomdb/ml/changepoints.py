@@ -85,8 +85,8 @@ from .store import FeatureRecord
 
 MODEL_KEY: Final = "nightly"
 STATE_VERSION: Final = 5
-"""5: wider moved noise (4: graded activity and Bernoulli spread floors; 3: left-out spreads,
-same-clock lights)."""
+"""5: wider moved noise, an alarm's start among the runs that raised it (4: graded activity and
+Bernoulli spread floors; 3: left-out spreads, same-clock lights)."""
 REFERENCE_DAYS: Final = 14
 """Days of a routine the detector learns before it watches it (and compares each day with)."""
 HISTORY_DAYS: Final = 28
@@ -120,8 +120,9 @@ same dimensions alike: a night-shift job may begin with a day at home (daytime a
 then days asleep (charger, sleep times moved, daytime quiet again). With the routine's own
 spread, a run begun on the first such day fit its second no better than the old routine did, and
 the change was found only on its third day; the wider noise lets two clearly new days in a row
-raise it. It also tempers the calibration: in homes whose ordinary odd days repeat (an evening
-out, a phone off the charger), the routine's shuffled days had put the threshold at its cap."""
+raise it. It also tempers the calibration: with the routine's own spread, the routine's days,
+replayed shuffled, put the threshold at its cap (odds of 250 against the usual 2.2) in some
+homes (an office worker with weekend outings and a phone now and then off the charger)."""
 DAY_START_HOUR: Final = 4
 BIN_HOURS: Final = 3
 COVERAGE: Final = 0.9
