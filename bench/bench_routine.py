@@ -18,8 +18,8 @@ alarm; a false alarm is one before the change or more than a week after it.
 Six groups of seeds (`SEED_GROUPS`): 101-104, the held-out homes the README reports in detail,
 then 105-112, 113-120, 121-136, 137-160 and 161-184, each added as a check that no change to the
 detector is measured against while it is made (a detector tuned until one group passes can still
-fail on homes it never met). `python -m bench.bench_routine 105-112` prints every home and seed of
-a range with its alarms.
+fail on homes it never met; its latest change was chosen on 137-160, and 161-184 checked it).
+`python -m bench.bench_routine 105-112` prints every home and seed of a range with its alarms.
 
 False alarms are reported twice: the worst home's (its count over the weeks it was watched, scaled
 to six weeks: one alarm in five watched weeks is 1.2) and the kind's rate (all its homes' alarms

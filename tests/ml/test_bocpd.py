@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import json
 import math
 
@@ -164,9 +165,11 @@ def test_sparse_shift_mixture_agrees_with_textbook_runs(
         moved_alpha=moved_alpha,
         moved_scale=moved_scale,
     )
-    shape = moved_alpha or 2.5
-    moved_prior = [0.0, kappa_moved, shape, shape * moved_scale**2]
-    prior = NormalGammaPrior(mu0=0.0, kappa0=1e6, alpha0=2.5, beta0=2.5)
+    prior = NormalGammaPrior(mu0=0.0, kappa0=1e6, alpha0=2.5, beta0=4.0)
+    # "Moved" keeps the prior's noise guess beta0 / alpha0 (times moved_scale squared): with its
+    # own shape moved_alpha, or the prior's.
+    shape = moved_alpha or prior.alpha0
+    moved_prior = [0.0, kappa_moved, shape, shape * moved_scale**2 * prior.beta0 / prior.alpha0]
     rng = np.random.default_rng(4)
     series = rng.normal(0.0, 1.0, size=(6, 3)) + np.array([0.0, 2.5, 0.0])
     series[2, 1] = np.nan
@@ -186,7 +189,7 @@ def test_sparse_shift_mixture_agrees_with_textbook_runs(
                 if math.isnan(value):
                     new_dims.append((moved_stats, log_same, log_moved))
                     continue
-                same = log_same + _t_logpdf(value, 0.0, 1e6, 2.5, 2.5)
+                same = log_same + _t_logpdf(value, 0.0, 1e6, prior.alpha0, prior.beta0)
                 moved = log_moved + _t_logpdf(value, mu, kappa, alpha, beta)
                 both = float(np.logaddexp(same, moved))
                 log_pred += both
@@ -207,3 +210,17 @@ def test_sparse_shift_mixture_agrees_with_textbook_runs(
         ]
         expected = np.array([mass for mass, _ in runs])
         assert np.exp(model.log_r[0, : len(runs)]) == pytest.approx(np.exp(expected), abs=1e-12)
+
+
+def test_a_stored_state_without_moved_scale_resumes_unchanged() -> None:
+    """States stored before `moved_scale` existed resume with the moved noise they had."""
+    config = BocpdConfig(max_run_length=20, pooled=True, shift_share=0.1, moved_alpha=50.0)
+    model = Bocpd(3, config, NormalGammaPrior(mu0=0.0, kappa0=1e6, alpha0=2.5, beta0=4.0))
+    model.run(np.random.default_rng(2).normal(size=(5, 3)))
+    stored = json.loads(json.dumps(model.to_dict()))
+    del stored["config"]["moved_scale"]
+    resumed = Bocpd.from_dict(stored)
+    assert resumed.config.moved_scale == 1.0
+    assert resumed.to_dict() == model.to_dict()
+    widened = Bocpd(3, replace(config, moved_scale=2.0), model.priors)
+    assert widened.moved_beta == pytest.approx(4 * Bocpd(3, config, model.priors).moved_beta)
