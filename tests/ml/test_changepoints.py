@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import cache
 import json
+import math
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from custom_components.roomdb.ml.changepoints import (
     dimension_names,
     learned_model,
     new_model,
+    routine_fit,
 )
 from custom_components.roomdb.ml.episodes import Episode
 from custom_components.roomdb.ml.features import HOME_ROOM_ID, compute_features
@@ -198,3 +200,12 @@ def test_a_weekly_pattern_does_not_raise_the_alarm_threshold() -> None:
     weekly = learned_model(_routine(0.4), CONFIG, 2.0)[1]
     assert weekly == pytest.approx(plain)
     assert weekly < 1 / CONFIG.hazard / 10
+
+
+def test_a_days_fit_to_the_routine_falls_the_further_out_it_is() -> None:
+    assert routine_fit(np.zeros(4)) == 0.0
+    assert math.isnan(routine_fit(np.full(4, np.nan)))
+    # Missing dimensions are no evidence either way: the mean is over the observed ones.
+    one_out = routine_fit(np.array([2.0, np.nan, np.nan]))
+    assert one_out == routine_fit(np.array([2.0]))
+    assert 0.0 > routine_fit(np.array([1.0, -1.0])) > one_out > routine_fit(np.array([CLIP]))

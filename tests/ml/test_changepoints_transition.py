@@ -8,17 +8,28 @@ moved) and the daytime is quiet again, as it was while at the office. So the fir
 share only the night (the shift begins at 21:30 each day: no charger, no late light), yet both
 are far from the routine. The home has no presence (away is never known), as with time-only
 homes; with presence, a shift night counts as a night away and its day is left out like a trip's.
+
+Without presence, a weekend away is two odd days, and it raises an alarm of its own. The new
+routine is then learned from the days after it; when the new job begins within those two weeks,
+the routine before the weekend is still watched, and it finds the job.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+import json
 
 import numpy as np
 import pytest
 
-from custom_components.roomdb.ml.bocpd import BocpdConfig
-from custom_components.roomdb.ml.changepoints import TrackerUpdate, advance, day_end
+from custom_components.roomdb.ml.bocpd import Bocpd, BocpdConfig, NormalGammaPrior
+from custom_components.roomdb.ml.changepoints import (
+    TrackerState,
+    TrackerUpdate,
+    advance,
+    day_end,
+)
 from custom_components.roomdb.ml.episodes import Episode
 from custom_components.roomdb.ml.features import FEATURE_NAMES, HOME_ROOM_ID, resolve_tz
 from custom_components.roomdb.ml.store import FeatureRecord
@@ -36,8 +47,11 @@ def _shift_night(day: date, change: date | None) -> bool:
     return change is not None and day >= change and day.weekday() not in NIGHTS_OFF
 
 
-def _home(seed: int, change: date | None) -> tuple[list[FeatureRecord], list[Episode]]:
-    """Six weeks of windows and the nights' sleep (night shifts from `change` on)."""
+def _home(
+    seed: int, change: date | None, trip: frozenset[date] = frozenset()
+) -> tuple[list[FeatureRecord], list[Episode]]:
+    """Six weeks of windows and the nights' sleep (night shifts from `change` on, days and
+    nights away on the days of `trip`)."""
     rng = np.random.default_rng(seed)
     zone = resolve_tz(TZ)
     records: list[FeatureRecord] = []
@@ -57,6 +71,8 @@ def _home(seed: int, change: date | None) -> tuple[list[FeatureRecord], list[Epi
         else:
             late = 1.0 if free_tomorrow else 0.0
             sleep[day] = (23.0 + late + rng.normal(0, 0.3), 30.75 + late + rng.normal(0, 0.25))
+        if day in trip:
+            continue
         bed, wake = sleep[day]
         episodes.append(
             Episode(
@@ -78,14 +94,19 @@ def _home(seed: int, change: date | None) -> tuple[list[FeatureRecord], list[Epi
             local = datetime.fromtimestamp(ws, zone)
             hour = local.hour + local.minute / 60
             # Asleep: the night before's sleep (its tail) or tonight's (its head).
-            asleep = any(
+            asleep = day not in trip and any(
                 bed <= 24 * offset + hour < wake
                 for offset, (bed, wake) in ((1, sleep.get(before, (99.0, 99.0))), (0, sleep[day]))
             )
             at_shift = (_shift_night(before, change) and hour < 7.5) or (
                 _shift_night(day, change) and hour >= 21.5
             )
-            away = at_shift or (office and 8.0 <= hour < back) or outing <= hour < outing + 2
+            away = (
+                day in trip
+                or at_shift
+                or (office and 8.0 <= hour < back)
+                or outing <= hour < outing + 2
+            )
             p = 0.03 if asleep else (0.0 if away else 0.9)
             dark = hour < 7.0 or hour >= 19.0
             values = dict.fromkeys(FEATURE_NAMES, 0.0)
@@ -99,9 +120,11 @@ def _home(seed: int, change: date | None) -> tuple[list[FeatureRecord], list[Epi
     return records, episodes
 
 
-def _run(seed: int, change: date | None, last_day: date) -> TrackerUpdate:
+def _run(
+    seed: int, change: date | None, last_day: date, trip: frozenset[date] = frozenset()
+) -> TrackerUpdate:
     """The detector over the home's days up to `last_day`."""
-    records, episodes = _home(seed, change)
+    records, episodes = _home(seed, change, trip)
     until = day_end(last_day, TZ)
     return advance(None, records, episodes, tz=TZ, until=until, config=CONFIG)
 
@@ -152,3 +175,56 @@ def test_the_office_routines_threshold_is_calibrated_below_its_cap(seed: int) ->
     state = _run(seed, None, CHANGE - timedelta(days=1)).state
     assert state is not None
     assert state.threshold < 1 / CONFIG.hazard / 10
+
+
+WEEKEND_AWAY = frozenset({CHANGE - timedelta(days=9), CHANGE - timedelta(days=8)})
+"""The Saturday and Sunday nine days before the new job (no presence: nobody knows it is a trip)."""
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_new_job_a_week_after_a_weekend_away_is_found_by_its_third_day(seed: int) -> None:
+    """The weekend raises an alarm and the routine is learned again from it; learned from days
+    that include the job's first week, the job was never found."""
+    weekend, job = _run(seed, CHANGE, LAST_DAY, WEEKEND_AWAY).new_changepoints
+    assert weekend.night in WEEKEND_AWAY
+    assert CHANGE <= job.night <= CHANGE + timedelta(days=1)
+    assert job.found <= CHANGE + timedelta(days=2)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_after_a_weekend_away_the_routine_it_returns_to_raises_no_alarm(seed: int) -> None:
+    (weekend,) = _run(seed, None, LAST_DAY, WEEKEND_AWAY).new_changepoints
+    assert weekend.night in WEEKEND_AWAY
+
+
+def test_resuming_day_by_day_after_an_alarm_equals_one_run() -> None:
+    """The routine before an alarm, watched while the new one is learned, survives a restart."""
+    records, episodes = _home(1, CHANGE, WEEKEND_AWAY)
+    until = day_end(min(WEEKEND_AWAY) + timedelta(days=2), TZ)
+    first = advance(None, records, episodes, tz=TZ, until=until, config=CONFIG)
+    assert first.state is not None
+    assert first.state.previous is not None
+    found = list(first.new_changepoints)
+    state = first.state
+    while until < day_end(LAST_DAY, TZ):
+        until += 86400.0
+        state = TrackerState.from_json(state.to_json())
+        update = advance(state, records, episodes, tz=TZ, until=until, config=CONFIG)
+        found += update.new_changepoints
+    whole = _run(1, CHANGE, LAST_DAY, WEEKEND_AWAY).new_changepoints
+    assert [a.as_dict() for a in found] == [a.as_dict() for a in whole]
+    assert len(found) == 2
+
+
+def test_a_stored_previous_routine_over_other_dimensions_is_refused() -> None:
+    state = _run(1, CHANGE, min(WEEKEND_AWAY) + timedelta(days=2), WEEKEND_AWAY).state
+    assert state is not None
+    assert state.previous is not None
+    restored = TrackerState.from_json(state.to_json()).previous
+    assert restored is not None
+    assert restored.to_dict() == state.previous.to_dict()
+    data = json.loads(state.to_json())
+    prior = NormalGammaPrior(mu0=0.0, kappa0=1.0, alpha0=1.0, beta0=1.0)
+    data["previous"]["model"] = Bocpd(3, replace(CONFIG, pooled=True), prior).to_dict()
+    with pytest.raises(ValueError, match="does not match"):
+        TrackerState.from_json(json.dumps(data))

@@ -64,7 +64,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 import json
 import math
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 import warnings
 
 import numpy as np
@@ -84,9 +84,10 @@ from .pairing import UNOBSERVED_SHARE
 from .store import FeatureRecord
 
 MODEL_KEY: Final = "nightly"
-STATE_VERSION: Final = 5
-"""5: wider moved noise, an alarm's start among the runs that raised it (4: graded activity and
-Bernoulli spread floors; 3: left-out spreads, same-clock lights)."""
+STATE_VERSION: Final = 6
+"""6: the routine before an alarm watched while the new one is learned (5: wider moved noise, an
+alarm's start among the runs that raised it; 4: graded activity and Bernoulli spread floors; 3:
+left-out spreads, same-clock lights)."""
 REFERENCE_DAYS: Final = 14
 """Days of a routine the detector learns before it watches it (and compares each day with)."""
 HISTORY_DAYS: Final = 28
@@ -124,6 +125,9 @@ job may begin with a day at home, then days asleep), and a run begun on the firs
 the second little better than the old routine did. With twice the spread, 67 of 72 changes in
 144 homes never run before (seeds 161-184 of `bench/bench_routine.py`) were found within 48 h,
 against 63, and 2 homes had a false alarm, against 8."""
+FIT_SHARE: Final = 0.1
+"""A day looks like the routine when it fits it at least as well as the routine's own days do at
+this share (`routine_fit`; the tenth-worst of them)."""
 DAY_START_HOUR: Final = 4
 BIN_HOURS: Final = 3
 COVERAGE: Final = 0.9
@@ -188,6 +192,39 @@ def recent_odds(model: Bocpd, watched: int) -> float:
     recent = recent_runs(watched)
     older = float(posterior[recent.stop :].sum())
     return float(posterior[recent].sum()) / max(older, 1e-300)
+
+
+def recent_probability(model: Bocpd, watched: int) -> float:
+    """P(the current run began on a recent watched day: `recent_runs`)."""
+    posterior = np.exp(model.log_r[0])
+    return float(posterior[recent_runs(watched)].sum())
+
+
+def raised_night(model: Bocpd, days: Sequence[date], threshold: float) -> date | None:
+    """The night a new routine began, when the odds of a recent run reach `threshold`.
+
+    It is the most probable start among the runs that raised the alarm (`recent_runs`); `days`
+    are the days the model was fed.
+    """
+    if recent_odds(model, len(days)) < threshold:
+        return None
+    recent = recent_runs(len(days))
+    run: int = int(np.argmax(model.log_r[0, recent])) + recent.start
+    return days[-run]
+
+
+def routine_fit(scores: FloatArray) -> float:
+    """How well a day's scores fit the routine (NaN when nothing of the day was observed).
+
+    The mean over its observed dimensions of the log density of "as the routine says" (the
+    detector's Student-t, up to a constant): 0 for a day exactly like the routine, lower the
+    further out it is.
+    """
+    seen = scores[~np.isnan(scores)]
+    if not seen.size:
+        return math.nan
+    dof = 2.0 * NULL_DOF_ALPHA
+    return float(np.mean(-(dof + 1.0) / 2.0 * np.log1p(seen * seen / dof)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +463,16 @@ class Alarm:
             "signals": list(self.signals),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alarm:
+        """Inverse of `as_dict` (the probability as rounded there)."""
+        return cls(
+            night=date.fromisoformat(str(data["night"])),
+            found=date.fromisoformat(str(data["found"])),
+            probability=float(data["probability"]),
+            signals=tuple(str(s) for s in data["signals"]),
+        )
+
 
 class OutdatedStateError(ValueError):
     """A state an earlier version of the detector stored (it starts over)."""
@@ -447,12 +494,20 @@ def new_model(config: BocpdConfig) -> Bocpd:
     return Bocpd(len(names), pooled, routine)
 
 
+class LearnedRoutine(NamedTuple):
+    """A detector that has seen a routine's days, and what its own days look like to it."""
+
+    model: Bocpd
+    threshold: float  # posterior odds of a recent change that raise an alarm
+    fit_floor: float  # `routine_fit` of its own days at `FIT_SHARE`
+
+
 def learned_model(
     routine: Sequence[tuple[date, FloatArray]],
     config: BocpdConfig,
     false_alarms_per_year: float,
     tz: TzLike | None = None,
-) -> tuple[Bocpd, float]:
+) -> LearnedRoutine:
     """A detector that has seen the routine's own days, and the alarm odds calibrated on them.
 
     The routine's days, each standardised against the others, are fed silently (a detector fed
@@ -464,7 +519,8 @@ def learned_model(
     from them in shuffled rounds of every day once, are run through a copy: the odds that a day
     of the routine itself reaches set the threshold, at `false_alarms_per_year / 365` of those
     days (never below the model-based `alarm_odds`). Real homes are less regular than any model
-    of them; their own days show by how much.
+    of them; their own days show by how much. The same left-out days give the fit a day of the
+    routine has (`fit_floor`, see `PreviousRoutine`).
     """
     model = new_model(config)
     scores = []
@@ -489,7 +545,91 @@ def learned_model(
     share = min(1.0, false_alarms_per_year / 365.0)
     calibrated = float(np.quantile(odds, 1.0 - share))
     floor = alarm_odds(config.hazard, false_alarms_per_year)
-    return model, min(max(calibrated, floor), max(floor, 1.0 / config.hazard))
+    fits = [fit for fit in map(routine_fit, scores) if not math.isnan(fit)]
+    return LearnedRoutine(
+        model,
+        min(max(calibrated, floor), max(floor, 1.0 / config.hazard)),
+        float(np.quantile(fits, FIT_SHARE)) if fits else -math.inf,
+    )
+
+
+def _days_to_json(days: Sequence[tuple[date, FloatArray]]) -> list[list[Any]]:
+    return [
+        [day.isoformat(), [None if math.isnan(v) else v for v in vector.tolist()]]
+        for day, vector in days
+    ]
+
+
+def _days_from_json(data: Sequence[Sequence[Any]]) -> list[tuple[date, FloatArray]]:
+    return [
+        (date.fromisoformat(str(day)), np.array(vector, dtype=np.float64)) for day, vector in data
+    ]
+
+
+@dataclass(slots=True)
+class PreviousRoutine:
+    """The routine before the latest alarm, still watched while the new one is learned.
+
+    A few odd days that pass (a weekend away in a home without presence, an evening out on two
+    nights in a row) can raise an alarm. The new routine is then learned from days that are
+    mostly the old one, and a real change within the next `REFERENCE_DAYS` became part of it:
+    it was never found. So the old routine's detector goes on, each day compared with the old
+    routine's days. When it raises an alarm about a run that began after its latest alarm was
+    raised, and the days between mostly looked like the old routine (the median of their
+    `routine_fit` at least `fit_floor`, what all but a tenth of the routine's own days reach),
+    that alarm was a passing oddity and the run is a change of its own: it is raised, and the
+    new routine is learned from its night. Without that condition, a real change's later days,
+    still far from the old routine, raised second alarms about the change itself.
+    """
+
+    reference: list[tuple[date, FloatArray]]  # the old routine's days, raw
+    model: Bocpd
+    days: list[date]  # days its model was fed
+    threshold: float
+    fit_floor: float
+    alarm: Alarm  # the latest alarm about the old routine
+    fits: list[tuple[date, float]] = field(default_factory=list)  # days since it was raised
+
+    def watch(self, day: date, vector: FloatArray, tz: TzLike) -> tuple[date, FloatArray] | None:
+        """Feed a day; the night a new change began and the day's scores, when one is found."""
+        scores = standardise(vector, day, self.reference, tz)
+        self.model.update(scores)
+        self.days.append(day)
+        fit = routine_fit(scores)
+        if not math.isnan(fit):
+            self.fits.append((day, fit))
+        night = raised_night(self.model, self.days, self.threshold)
+        if night is None or night <= self.alarm.found:
+            return None
+        between = [fit for seen, fit in self.fits if seen < night]
+        if not between or float(np.median(between)) < self.fit_floor:
+            return None
+        return night, scores
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able (see `TrackerState.to_json`)."""
+        return {
+            "reference": _days_to_json(self.reference),
+            "model": self.model.to_dict(),
+            "days": [day.isoformat() for day in self.days],
+            "threshold": self.threshold,
+            "fit_floor": self.fit_floor if math.isfinite(self.fit_floor) else None,
+            "alarm": self.alarm.as_dict(),
+            "fits": [[day.isoformat(), fit] for day, fit in self.fits],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PreviousRoutine:
+        """Inverse of `to_dict`."""
+        return cls(
+            reference=_days_from_json(data["reference"]),
+            model=Bocpd.from_dict(data["model"]),
+            days=[date.fromisoformat(str(day)) for day in data["days"]],
+            threshold=float(data["threshold"]),
+            fit_floor=float(data["fit_floor"]) if data["fit_floor"] is not None else -math.inf,
+            alarm=Alarm.from_dict(data["alarm"]),
+            fits=[(date.fromisoformat(str(day)), float(fit)) for day, fit in data["fits"]],
+        )
 
 
 @dataclass(slots=True)
@@ -502,8 +642,10 @@ class TrackerState:
     model: Bocpd | None  # None while the detector learns a routine
     days: list[date] = field(default_factory=list)  # days the current model was fed
     threshold: float = math.inf  # posterior odds of a recent change that raise an alarm
+    fit_floor: float = -math.inf  # the current routine's `LearnedRoutine.fit_floor`
     alarms: list[Alarm] = field(default_factory=list)
     signals: tuple[tuple[str, float], ...] = ()  # the newest day's most moved dimensions
+    previous: PreviousRoutine | None = None  # watched while a new routine is learned
 
     @property
     def last_day(self) -> date:
@@ -515,8 +657,7 @@ class TrackerState:
         """P(the current routine began on a recent watched day: `recent_runs`)."""
         if self.model is None:
             return 0.0
-        posterior = np.exp(self.model.log_r[0])
-        return float(posterior[recent_runs(len(self.days))].sum())
+        return recent_probability(self.model, len(self.days))
 
     @property
     def run_length(self) -> int:
@@ -540,15 +681,14 @@ class TrackerState:
                 "version": STATE_VERSION,
                 "names": list(self.names),
                 "routine_start": self.routine_start.isoformat(),
-                "history": [
-                    [day.isoformat(), [None if math.isnan(v) else v for v in vector.tolist()]]
-                    for day, vector in self.history
-                ],
+                "history": _days_to_json(self.history),
                 "model": self.model.to_dict() if self.model is not None else None,
                 "days": [day.isoformat() for day in self.days],
                 "threshold": self.threshold if math.isfinite(self.threshold) else None,
+                "fit_floor": self.fit_floor if math.isfinite(self.fit_floor) else None,
                 "alarms": [alarm.as_dict() for alarm in self.alarms],
                 "signals": [list(item) for item in self.signals],
+                "previous": self.previous.to_dict() if self.previous is not None else None,
             }
         )
 
@@ -563,25 +703,21 @@ class TrackerState:
             raise ValueError(f"unsupported tracker state version {version!r}")
         names = tuple(str(name) for name in data["names"])
         model = Bocpd.from_dict(data["model"]) if data["model"] is not None else None
-        history = [
-            (date.fromisoformat(str(day)), np.array(vector, dtype=np.float64))
-            for day, vector in data["history"]
-        ]
+        history = _days_from_json(data["history"])
+        previous = (
+            PreviousRoutine.from_dict(data["previous"]) if data["previous"] is not None else None
+        )
         if (
             not history
             or any(vector.shape != (len(names),) for _, vector in history)
-            or (model is not None and (model.n_streams != len(names) or not model.config.pooled))
+            or any(
+                m.n_streams != len(names) or not m.config.pooled
+                for m in (model, previous.model if previous is not None else None)
+                if m is not None
+            )
         ):
             raise ValueError("tracker state does not match its model")
-        alarms = [
-            Alarm(
-                night=date.fromisoformat(str(a["night"])),
-                found=date.fromisoformat(str(a["found"])),
-                probability=float(a["probability"]),
-                signals=tuple(str(s) for s in a["signals"]),
-            )
-            for a in data["alarms"]
-        ]
+        alarms = [Alarm.from_dict(a) for a in data["alarms"]]
         return cls(
             names=names,
             routine_start=date.fromisoformat(str(data["routine_start"])),
@@ -589,8 +725,10 @@ class TrackerState:
             model=model,
             days=[date.fromisoformat(str(day)) for day in data["days"]],
             threshold=float(data["threshold"]) if data["threshold"] is not None else math.inf,
+            fit_floor=float(data["fit_floor"]) if data["fit_floor"] is not None else -math.inf,
             alarms=alarms,
             signals=tuple((str(name), float(score)) for name, score in data["signals"]),
+            previous=previous,
         )
 
 
@@ -617,6 +755,10 @@ def _signals(names: Sequence[str], scores: FloatArray) -> tuple[tuple[str, float
     return tuple((names[i], float(clean[i])) for i in order if clean[i] != 0)
 
 
+def _names(names: Sequence[str], scores: FloatArray) -> tuple[str, ...]:
+    return tuple(name for name, _ in _signals(names, scores))
+
+
 def _feed(
     state: TrackerState,
     days: Sequence[date],
@@ -630,34 +772,57 @@ def _feed(
     for day, vector in zip(days, values, strict=True):
         routine = [(d, v) for d, v in state.history if d >= state.routine_start][-HISTORY_DAYS:]
         state.history = [*state.history[-HISTORY_DAYS:], (day, vector)]
-        if len(routine) < REFERENCE_DAYS:
-            continue  # still learning the routine
+        if len(routine) < REFERENCE_DAYS:  # still learning the routine
+            if state.previous is not None:
+                found += _watch_previous(state, state.previous, day, vector, tz)
+            continue
         if state.model is None:
-            state.model, state.threshold = learned_model(
+            state.model, state.threshold, state.fit_floor = learned_model(
                 routine, config, false_alarms_per_year, tz=tz
             )
             state.days = []
+            state.previous = None
         scores = standardise(vector, day, routine, tz)
         state.model.update(scores)
         state.days.append(day)
         state.signals = _signals(state.names, scores)
-        probability = state.changepoint_probability
-        if recent_odds(state.model, len(state.days)) < state.threshold:
+        night = raised_night(state.model, state.days, state.threshold)
+        if night is None:
             continue
-        # The new routine began with the most probable of the runs that raised the alarm.
-        recent = recent_runs(len(state.days))
-        run = int(np.argmax(state.model.log_r[0, recent])) + recent.start
-        alarm = Alarm(
-            state.days[-run],
-            day,
-            probability,
-            tuple(name for name, _ in state.signals),
+        alarm = Alarm(night, day, state.changepoint_probability, _names(state.names, scores))
+        state.previous = PreviousRoutine(
+            [(d, v) for d, v in routine if d < night],
+            state.model,
+            list(state.days),
+            state.threshold,
+            state.fit_floor,
+            alarm,
         )
-        state.alarms.append(alarm)
-        state.routine_start = alarm.night
-        state.model = None  # learn the new routine before watching it
+        _start_over(state, alarm)
         found.append(alarm)
     return tuple(found)
+
+
+def _watch_previous(
+    state: TrackerState, previous: PreviousRoutine, day: date, vector: FloatArray, tz: TzLike
+) -> tuple[Alarm, ...]:
+    """Feed a day to the routine before the latest alarm; the alarm it raises, if any."""
+    change = previous.watch(day, vector, tz)
+    if change is None:
+        return ()
+    night, scores = change
+    probability = recent_probability(previous.model, len(previous.days))
+    previous.alarm = Alarm(night, day, probability, _names(state.names, scores))
+    previous.fits = []
+    _start_over(state, previous.alarm)
+    return (previous.alarm,)
+
+
+def _start_over(state: TrackerState, alarm: Alarm) -> None:
+    """Record the alarm; the new routine begins at its night and is learned before it is watched."""
+    state.alarms.append(alarm)
+    state.routine_start = alarm.night
+    state.model = None
 
 
 def advance(
@@ -687,8 +852,9 @@ def advance(
         return TrackerUpdate(
             "ok", f"started with {len(profiles.days)} days", state, len(profiles.days), found
         )
-    if state.model is not None and state.model.config.hazard != config.hazard:
-        state.model.config = replace(state.model.config, hazard=config.hazard)
+    for model in (state.model, state.previous.model if state.previous is not None else None):
+        if model is not None and model.config.hazard != config.hazard:
+            model.config = replace(model.config, hazard=config.hazard)
     fresh = [i for i, day in enumerate(profiles.days) if day > state.last_day]
     if not fresh:
         return TrackerUpdate("skipped", "no new complete day", state)
