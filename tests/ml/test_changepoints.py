@@ -21,8 +21,11 @@ from custom_components.roomdb.ml.changepoints import (
     day_end,
     dimension_names,
     learned_model,
+    left_out_scores,
+    moved_fit_floor,
     new_model,
     routine_fit,
+    standardise,
 )
 from custom_components.roomdb.ml.episodes import Episode
 from custom_components.roomdb.ml.features import HOME_ROOM_ID, compute_features
@@ -209,3 +212,28 @@ def test_a_days_fit_to_the_routine_falls_the_further_out_it_is() -> None:
     one_out = routine_fit(np.array([2.0, np.nan, np.nan]))
     assert one_out == routine_fit(np.array([2.0]))
     assert 0.0 > routine_fit(np.array([1.0, -1.0])) > one_out > routine_fit(np.array([CLIP]))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_a_change_in_a_few_signals_does_not_fit_the_routine_in_those_signals(seed: int) -> None:
+    """Working from home in a home whose other signals are noisy (a pet): over every signal the
+    new day fits the routine no worse than the routine's own worst day, so a mean over all of
+    them took it for the old routine; over the signals that moved it is far out."""
+    names = dimension_names()
+    moved = ("activity 07-10", "activity 10-13", "activity 13-16")
+    dims = [names.index(name) for name in moved]
+    rng = np.random.default_rng(seed)
+
+    def day_values() -> np.ndarray:
+        values = 0.5 + 0.1 * rng.standard_t(3, len(names))
+        values[dims] = 0.5 + 0.1 * rng.standard_normal(len(dims))
+        return values
+
+    start = date(2026, 9, 7)
+    routine = [(start + timedelta(days=i), day_values()) for i in range(14)]
+    new_day = day_values()
+    new_day[dims] += 0.5
+    scores = standardise(new_day, start + timedelta(days=14), routine, "Europe/Berlin")
+    own = [routine_fit(day) for day in left_out_scores(routine, "Europe/Berlin")]
+    assert routine_fit(scores) >= min(own)
+    assert routine_fit(scores[dims]) < moved_fit_floor(routine, moved, "Europe/Berlin")

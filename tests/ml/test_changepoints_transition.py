@@ -228,3 +228,7 @@ def test_a_stored_previous_routine_over_other_dimensions_is_refused() -> None:
     data["previous"]["model"] = Bocpd(3, replace(CONFIG, pooled=True), prior).to_dict()
     with pytest.raises(ValueError, match="does not match"):
         TrackerState.from_json(json.dumps(data))
+    data = json.loads(state.to_json())
+    data["previous"]["alarm"]["signals"] = ["a signal of an older profile"]
+    with pytest.raises(ValueError, match="does not match"):
+        TrackerState.from_json(json.dumps(data))

@@ -64,7 +64,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 import json
 import math
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 import warnings
 
 import numpy as np
@@ -126,8 +126,8 @@ the second little better than the old routine did. With twice the spread, 67 of 
 144 homes never run before (seeds 161-184 of `bench/bench_routine.py`) were found within 48 h,
 against 63, and 2 homes had a false alarm, against 8."""
 FIT_SHARE: Final = 0.1
-"""A day looks like the routine when it fits it at least as well as the routine's own days do at
-this share (`routine_fit`; the tenth-worst of them)."""
+"""A day's moved signals look like the routine when they fit it at least as well as those of the
+routine's own days do at this share (`routine_fit`; the tenth-worst of them)."""
 DAY_START_HOUR: Final = 4
 BIN_HOURS: Final = 3
 COVERAGE: Final = 0.9
@@ -494,20 +494,12 @@ def new_model(config: BocpdConfig) -> Bocpd:
     return Bocpd(len(names), pooled, routine)
 
 
-class LearnedRoutine(NamedTuple):
-    """A detector that has seen a routine's days, and what its own days look like to it."""
-
-    model: Bocpd
-    threshold: float  # posterior odds of a recent change that raise an alarm
-    fit_floor: float  # `routine_fit` of its own days at `FIT_SHARE`
-
-
 def learned_model(
     routine: Sequence[tuple[date, FloatArray]],
     config: BocpdConfig,
     false_alarms_per_year: float,
     tz: TzLike | None = None,
-) -> LearnedRoutine:
+) -> tuple[Bocpd, float]:
     """A detector that has seen the routine's own days, and the alarm odds calibrated on them.
 
     The routine's days, each standardised against the others, are fed silently (a detector fed
@@ -519,15 +511,12 @@ def learned_model(
     from them in shuffled rounds of every day once, are run through a copy: the odds that a day
     of the routine itself reaches set the threshold, at `false_alarms_per_year / 365` of those
     days (never below the model-based `alarm_odds`). Real homes are less regular than any model
-    of them; their own days show by how much. The same left-out days give the fit a day of the
-    routine has (`fit_floor`, see `PreviousRoutine`).
+    of them; their own days show by how much.
     """
     model = new_model(config)
-    scores = []
-    for i, (day, vector) in enumerate(routine):
-        others = [*routine[:i], *routine[i + 1 :]]
-        scores.append(standardise(vector, day, others, tz, SAME_WEEKDAY_LEFT_OUT))
-        model.update(scores[-1])
+    scores = left_out_scores(routine, tz)
+    for day_scores in scores:
+        model.update(day_scores)
     rng = np.random.default_rng(routine[0][0].toordinal())
     replay = Bocpd.from_dict(model.to_dict())
     odds = []
@@ -545,12 +534,32 @@ def learned_model(
     share = min(1.0, false_alarms_per_year / 365.0)
     calibrated = float(np.quantile(odds, 1.0 - share))
     floor = alarm_odds(config.hazard, false_alarms_per_year)
-    fits = [fit for fit in map(routine_fit, scores) if not math.isnan(fit)]
-    return LearnedRoutine(
-        model,
-        min(max(calibrated, floor), max(floor, 1.0 / config.hazard)),
-        float(np.quantile(fits, FIT_SHARE)) if fits else -math.inf,
-    )
+    return model, min(max(calibrated, floor), max(floor, 1.0 / config.hazard))
+
+
+def left_out_scores(
+    routine: Sequence[tuple[date, FloatArray]], tz: TzLike | None
+) -> list[FloatArray]:
+    """Each routine day's scores against the others, with its weekday's one remaining day."""
+    return [
+        standardise(vector, day, [*routine[:i], *routine[i + 1 :]], tz, SAME_WEEKDAY_LEFT_OUT)
+        for i, (day, vector) in enumerate(routine)
+    ]
+
+
+def moved_fit_floor(
+    routine: Sequence[tuple[date, FloatArray]], signals: Sequence[str], tz: TzLike
+) -> float:
+    """The `routine_fit` of `signals` that all but `FIT_SHARE` of the routine's own days reach."""
+    dims = _indices(signals)
+    fits = [routine_fit(scores[dims]) for scores in left_out_scores(routine, tz)]
+    seen = [fit for fit in fits if not math.isnan(fit)]
+    return float(np.quantile(seen, FIT_SHARE)) if seen else -math.inf
+
+
+def _indices(signals: Sequence[str]) -> list[int]:
+    names = dimension_names()
+    return [names.index(signal) for signal in signals]
 
 
 def _days_to_json(days: Sequence[tuple[date, FloatArray]]) -> list[list[Any]]:
@@ -575,27 +584,35 @@ class PreviousRoutine:
     mostly the old one, and a real change within the next `REFERENCE_DAYS` became part of it:
     it was never found. So the old routine's detector goes on, each day compared with the old
     routine's days. When it raises an alarm about a run that began after its latest alarm was
-    raised, and the days between mostly looked like the old routine (the median of their
-    `routine_fit` at least `fit_floor`, what all but a tenth of the routine's own days reach),
-    that alarm was a passing oddity and the run is a change of its own: it is raised, and the
-    new routine is learned from its night. Without that condition, a real change's later days,
-    still far from the old routine, raised second alarms about the change itself.
+    raised, and in the days between the signals that alarm named had mostly returned to the
+    old routine (the median of their `routine_fit` at least `fit_floor`, what the same signals
+    of all but a tenth of the routine's own days reach), that alarm was a passing oddity and the
+    run is a change of its own: it is raised, and the new routine is learned from its night.
+    Without that condition, a real change's later days, still far from the old routine, raised
+    second alarms about the change itself; measured over all signals instead of the moved ones,
+    a change that moves a few (working from home moves the daytime activity) hid in the mean.
     """
 
     reference: list[tuple[date, FloatArray]]  # the old routine's days, raw
     model: Bocpd
     days: list[date]  # days its model was fed
     threshold: float
-    fit_floor: float
     alarm: Alarm  # the latest alarm about the old routine
+    fit_floor: float  # `moved_fit_floor` of the alarm's signals
     fits: list[tuple[date, float]] = field(default_factory=list)  # days since it was raised
+
+    def follow(self, alarm: Alarm, tz: TzLike) -> None:
+        """Watch for the next change after `alarm` (the latest, whoever raised it)."""
+        self.alarm = alarm
+        self.fit_floor = moved_fit_floor(self.reference, alarm.signals, tz)
+        self.fits = []
 
     def watch(self, day: date, vector: FloatArray, tz: TzLike) -> tuple[date, FloatArray] | None:
         """Feed a day; the night a new change began and the day's scores, when one is found."""
         scores = standardise(vector, day, self.reference, tz)
         self.model.update(scores)
         self.days.append(day)
-        fit = routine_fit(scores)
+        fit = routine_fit(scores[_indices(self.alarm.signals)])
         if not math.isnan(fit):
             self.fits.append((day, fit))
         night = raised_night(self.model, self.days, self.threshold)
@@ -613,8 +630,8 @@ class PreviousRoutine:
             "model": self.model.to_dict(),
             "days": [day.isoformat() for day in self.days],
             "threshold": self.threshold,
-            "fit_floor": self.fit_floor if math.isfinite(self.fit_floor) else None,
             "alarm": self.alarm.as_dict(),
+            "fit_floor": self.fit_floor if math.isfinite(self.fit_floor) else None,
             "fits": [[day.isoformat(), fit] for day, fit in self.fits],
         }
 
@@ -626,8 +643,8 @@ class PreviousRoutine:
             model=Bocpd.from_dict(data["model"]),
             days=[date.fromisoformat(str(day)) for day in data["days"]],
             threshold=float(data["threshold"]),
-            fit_floor=float(data["fit_floor"]) if data["fit_floor"] is not None else -math.inf,
             alarm=Alarm.from_dict(data["alarm"]),
+            fit_floor=float(data["fit_floor"]) if data["fit_floor"] is not None else -math.inf,
             fits=[(date.fromisoformat(str(day)), float(fit)) for day, fit in data["fits"]],
         )
 
@@ -642,7 +659,6 @@ class TrackerState:
     model: Bocpd | None  # None while the detector learns a routine
     days: list[date] = field(default_factory=list)  # days the current model was fed
     threshold: float = math.inf  # posterior odds of a recent change that raise an alarm
-    fit_floor: float = -math.inf  # the current routine's `LearnedRoutine.fit_floor`
     alarms: list[Alarm] = field(default_factory=list)
     signals: tuple[tuple[str, float], ...] = ()  # the newest day's most moved dimensions
     previous: PreviousRoutine | None = None  # watched while a new routine is learned
@@ -685,7 +701,6 @@ class TrackerState:
                 "model": self.model.to_dict() if self.model is not None else None,
                 "days": [day.isoformat() for day in self.days],
                 "threshold": self.threshold if math.isfinite(self.threshold) else None,
-                "fit_floor": self.fit_floor if math.isfinite(self.fit_floor) else None,
                 "alarms": [alarm.as_dict() for alarm in self.alarms],
                 "signals": [list(item) for item in self.signals],
                 "previous": self.previous.to_dict() if self.previous is not None else None,
@@ -715,6 +730,7 @@ class TrackerState:
                 for m in (model, previous.model if previous is not None else None)
                 if m is not None
             )
+            or (previous is not None and not set(previous.alarm.signals) <= set(names))
         ):
             raise ValueError("tracker state does not match its model")
         alarms = [Alarm.from_dict(a) for a in data["alarms"]]
@@ -725,7 +741,6 @@ class TrackerState:
             model=model,
             days=[date.fromisoformat(str(day)) for day in data["days"]],
             threshold=float(data["threshold"]) if data["threshold"] is not None else math.inf,
-            fit_floor=float(data["fit_floor"]) if data["fit_floor"] is not None else -math.inf,
             alarms=alarms,
             signals=tuple((str(name), float(score)) for name, score in data["signals"]),
             previous=previous,
@@ -777,7 +792,7 @@ def _feed(
                 found += _watch_previous(state, state.previous, day, vector, tz)
             continue
         if state.model is None:
-            state.model, state.threshold, state.fit_floor = learned_model(
+            state.model, state.threshold = learned_model(
                 routine, config, false_alarms_per_year, tz=tz
             )
             state.days = []
@@ -790,13 +805,14 @@ def _feed(
         if night is None:
             continue
         alarm = Alarm(night, day, state.changepoint_probability, _names(state.names, scores))
+        before = [(d, v) for d, v in routine if d < night]
         state.previous = PreviousRoutine(
-            [(d, v) for d, v in routine if d < night],
+            before,
             state.model,
             list(state.days),
             state.threshold,
-            state.fit_floor,
             alarm,
+            moved_fit_floor(before, alarm.signals, tz),
         )
         _start_over(state, alarm)
         found.append(alarm)
@@ -812,10 +828,10 @@ def _watch_previous(
         return ()
     night, scores = change
     probability = recent_probability(previous.model, len(previous.days))
-    previous.alarm = Alarm(night, day, probability, _names(state.names, scores))
-    previous.fits = []
-    _start_over(state, previous.alarm)
-    return (previous.alarm,)
+    alarm = Alarm(night, day, probability, _names(state.names, scores))
+    previous.follow(alarm, tz)
+    _start_over(state, alarm)
+    return (alarm,)
 
 
 def _start_over(state: TrackerState, alarm: Alarm) -> None:
