@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 import json
 import os
 from pathlib import Path
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -148,6 +150,33 @@ def test_a_file_this_process_holds_open_is_never_opened(root: Path) -> None:
         os.link(database, root / "z.yaml")
         assert _key(read_regular_file, root / "z.yaml", 10_000) == "path_in_use"
         assert _key(resolve_config_path, root, "z.yaml", PathPurpose.MAPPING) == "path_in_use"
+
+
+def test_roomdb_never_refuses_a_file_because_it_is_reading_it_itself(root: Path) -> None:
+    # A poll, validate_mapping and the options form may look at the same file at once.
+    path = root / "rooms.yaml"
+    path.write_text("version: 1\nrooms: {}\n" * 2_000)
+    start = threading.Barrier(4)
+
+    def look(kind: int) -> list[str]:
+        start.wait()
+        refusals: list[str] = []
+        for _ in range(200):
+            try:
+                if kind == 0:
+                    resolve_config_path(root, "rooms.yaml", PathPurpose.MAPPING)
+                else:
+                    read_regular_file(path, 1 << 20)
+            except UnsafePathError as err:
+                refusals.append(err.translation_key)
+        return refusals
+
+    with ThreadPoolExecutor(4) as pool:
+        refusals = [key for keys in pool.map(look, range(4)) for key in keys]
+    assert refusals == []
+    # A descriptor held by anything else in the process is still seen.
+    with path.open("rb"):
+        assert _key(read_regular_file, path, 1 << 20) == "path_in_use"
 
 
 def test_without_proc_a_hardlinked_file_is_refused(

@@ -30,8 +30,10 @@ Opening a file and closing it again drops every POSIX lock this process holds on
 is how SQLite databases get corrupted (and how a reader of a live ``-shm`` kills the process with
 SIGBUS). So no file this process has open is ever opened here: it is compared by
 ``(st_dev, st_ino)`` with ``/proc/self/fd`` first. Files are opened with ``O_NONBLOCK`` (a FIFO
-must never block a thread) and checked with ``fstat`` before a byte is read. Everything here
-touches the file system: run it in the executor.
+must never block a thread) and checked with ``fstat`` before a byte is read. RoomDB's own checks
+and reads take turns (one process-wide lock), so a read never mistakes another of RoomDB's reads
+of the same file for the file being in use. Everything here touches the file system: run it in
+the executor.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import os
 from pathlib import Path, PurePosixPath
 import re
 import stat
+import threading
 from typing import Final
 
 from .const import DATABASE_FILENAME
@@ -101,6 +104,8 @@ _OPEN_FLAGS: Final = (
 )
 _FD_DIRS: Final = ("/proc/self/fd", "/dev/fd")
 """Where this process's open descriptors are listed: Linux, then the BSDs and macOS."""
+_OWN_OPENS: Final = threading.Lock()
+"""Held from the open-files check until the descriptor opened after it is closed again."""
 
 REASONS: Final[Mapping[str, str]] = {
     "path_invalid": "is not a valid file path",
@@ -306,7 +311,8 @@ def _check_existing(root: Path, path: Path, info: os.stat_result, user_path: str
         raise UnsafePathError("path_is_database", user_path)
     if identity in protected:
         raise UnsafePathError("path_protected", user_path)
-    _ensure_not_open_here(info, user_path)
+    with _OWN_OPENS:
+        _ensure_not_open_here(info, user_path)
 
 
 def _protected_identities(root: Path) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
@@ -380,16 +386,17 @@ def _open_checked(path: Path, shown: str) -> Iterator[tuple[int, os.stat_result]
     before = path.lstat()
     if not stat.S_ISREG(before.st_mode):
         raise UnsafePathError("path_not_file", shown)
-    _ensure_not_open_here(before, shown)
-    fd = os.open(path, _OPEN_FLAGS)
-    try:
-        info = os.fstat(fd)
-        # Swapped for something else between the checks and the open: refuse it.
-        if not stat.S_ISREG(info.st_mode) or _identity(info) != _identity(before):
-            raise UnsafePathError("path_not_file", shown)
-        yield fd, info
-    finally:
-        os.close(fd)
+    with _OWN_OPENS:
+        _ensure_not_open_here(before, shown)
+        fd = os.open(path, _OPEN_FLAGS)
+        try:
+            info = os.fstat(fd)
+            # Swapped for something else between the checks and the open: refuse it.
+            if not stat.S_ISREG(info.st_mode) or _identity(info) != _identity(before):
+                raise UnsafePathError("path_not_file", shown)
+            yield fd, info
+        finally:
+            os.close(fd)
 
 
 def _read_fd(fd: int, limit: int) -> bytes:

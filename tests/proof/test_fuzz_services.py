@@ -129,9 +129,9 @@ async def _settled(hass: HomeAssistant, database: Database) -> None:
     await database.flush()
 
 
-def _fingerprint(path: Path) -> str:
-    """Hash every row of every table, so any change to the database shows."""
-    digest = hashlib.sha256()
+def _fingerprint(path: Path) -> dict[str, str]:
+    """Hash every row of each table, so any change to the database shows, and where."""
+    digests: dict[str, str] = {}
     with closing(sqlite3.connect(path)) as conn:
         tables = [
             row[0]
@@ -140,9 +140,17 @@ def _fingerprint(path: Path) -> str:
             )
         ]
         for table in tables:
+            digest = hashlib.sha256()
             for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1"):
                 digest.update(repr(row).encode())
-    return digest.hexdigest()
+            digests[table] = digest.hexdigest()
+    return digests
+
+
+def _changed_tables(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
 
 
 DEFAULT_EXAMPLES = {"services": 150, "views": 60, "config_data": 80}
@@ -216,7 +224,9 @@ def _services_property(
         _assert_files(root, files_before, files_after, refused, response)
         if refused:
             after = await hass.async_add_executor_job(_fingerprint, database.path)
-            assert after == before, f"{service} changed the database while rejecting {payload!r}"
+            assert after == before, (
+                f"{service} changed {_changed_tables(before, after)} while rejecting {payload!r}"
+            )
 
     return check
 
@@ -319,7 +329,9 @@ def _config_data_property(examples: int) -> Callable[..., Coroutine[Any, Any, No
             event("refused")
             await _settled(hass, database)
             after = await hass.async_add_executor_job(_fingerprint, database.path)
-            assert after == before, "a refused config_data changed the database"
+            assert after == before, (
+                f"a refused config_data changed {_changed_tables(before, after)}"
+            )
         else:
             event("accepted")
         client = await hass_client()

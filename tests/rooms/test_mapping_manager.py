@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -102,6 +103,40 @@ async def test_broken_file_keeps_last_good_and_raises_issue_until_fixed(
     assert issue_registry.async_get_issue(DOMAIN, ISSUE_MAPPING_INVALID) is None
     assert "garage" in rooms.mapping.mapping.rooms
     assert rooms.mapping.health()["status"] == "valid"
+
+
+async def test_a_file_held_open_is_read_again_once_it_is_closed(
+    hass: HomeAssistant,
+    rooms_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Written in place by something inside Home Assistant: while it has the file open RoomDB
+    # may not read it; once it is closed the same bytes must be read, with no further edit.
+    rooms = rooms_of(rooms_entry)
+    fixed = MAPPING + "  garage:\n    name: Garage\n    capabilities: [ml]\n"
+    handle = await hass.async_add_executor_job(mapping_path(hass).open, "w", -1, "utf-8")
+    try:
+        await hass.async_add_executor_job(handle.write, fixed)
+        await hass.async_add_executor_job(handle.flush)
+        for _ in range(3):
+            await poll(hass, freezer)
+        assert "garage" not in rooms.mapping.mapping.rooms
+        assert rooms.mapping.health()["status"] == "invalid"
+        issue = issue_registry.async_get_issue(DOMAIN, ISSUE_MAPPING_INVALID)
+        assert issue is not None
+        assert "is open in Home Assistant" in (issue.translation_placeholders or {})["errors"]
+    finally:
+        await hass.async_add_executor_job(handle.close)
+    # Three polls refused, one warning: the same problem is not logged again.
+    warned = [r for r in caplog.records if r.levelno >= logging.WARNING and "invalid" in r.message]
+    assert len(warned) == 1
+
+    await poll(hass, freezer)
+    assert "garage" in rooms.mapping.mapping.rooms
+    assert rooms.mapping.health()["status"] == "valid"
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_MAPPING_INVALID) is None
 
 
 async def test_deleted_file_keeps_last_good(

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+import logging
 from pathlib import Path
 from typing import Any, Final
 
@@ -124,6 +125,7 @@ class MappingManager:
         self.loaded_at: datetime | None = None
         self.last_checked_at: datetime | None = None
         self._signature: FileSignature = None
+        self._unreadable = False
         self._lock = asyncio.Lock()
         self._listeners: list[MappingListener] = []
         self._unsubscribers: list[CALLBACK_TYPE] = []
@@ -187,7 +189,7 @@ class MappingManager:
     async def _async_poll(self, _now: datetime | None = None) -> None:
         signature = await self.hass.async_add_executor_job(file_signature, self.path)
         self.last_checked_at = dt_util.utcnow()
-        if signature != self._signature:
+        if signature != self._signature or self._unreadable:
             _LOGGER.debug("Mapping file %s changed; re-reading", self.path)
             await self.async_reload()
 
@@ -208,6 +210,9 @@ class MappingManager:
         async with self._lock:
             signature, result = await self.hass.async_add_executor_job(_read, self.path)
             self._signature = signature
+            # Unreadable is often passing (a writer holds the file open, a permission is fixed
+            # without touching the file's time): read it again at every poll until it can be.
+            self._unreadable = any(e.code == ErrorCode.FILE_UNREADABLE for e in result.errors)
             self.last_checked_at = dt_util.utcnow()
             if result.mapping is not None:
                 return await self._async_apply(result.mapping, MappingSource.FILE, result.warnings)
@@ -216,9 +221,11 @@ class MappingManager:
                 # No file yet: the empty mapping, no error (the options offer to generate one).
                 return await self._async_apply(empty_mapping(), MappingSource.EMPTY, ())
             # Broken (or deleted after it was loaded): keep what is in force.
+            repeated = self.status is MappingStatus.INVALID and self.errors == result.errors
             self.status = MappingStatus.INVALID
             self.errors = result.errors
-            _LOGGER.warning(
+            _LOGGER.log(
+                logging.DEBUG if repeated else logging.WARNING,
                 "Area mapping %s is invalid (%s error(s), first: %s); keeping the last good "
                 "mapping with %s room(s)",
                 self.path,
