@@ -465,17 +465,29 @@ def traveller(seed: int, days: int) -> Spec:
     )
 
 
+def _takes_night_shifts(
+    person: Person,
+    rng: np.random.Generator,
+    *,
+    first_off: tuple[int, int],
+    nights_off: tuple[int, ...],
+) -> None:
+    """From the change on, night shifts: three nights off a week, the first drawn from the
+    weekdays `first_off` (low, high), the others `nights_off` after it, so the new job starts
+    with a shift on the Monday of the change."""
+    person.new_planner = night_shift_day
+    person.new_params = _night_shift(rng)
+    first = int(rng.integers(*first_off))
+    person.new_free_days = frozenset(first + gap for gap in nights_off)
+
+
 def new_shift_work(seed: int, days: int) -> Spec:
     """One occupant, six rooms, coffee machine; an office job, then night shifts; time-only."""
     rng = _rng("new_shift_work", seed)
     tz = _zone(rng, ["Europe/Berlin", "America/New_York", "Australia/Sydney"])
     zone = ZoneInfo(tz)
     person = _person("lee", zone, office_day, _office(rng), rng)
-    person.new_planner = night_shift_day
-    person.new_params = _night_shift(rng)
-    # Three nights off a week; the new job starts with a shift on the Monday of the change.
-    first_off = int(rng.integers(1, 4))
-    person.new_free_days = frozenset({first_off, first_off + 3, first_off + 4})
+    _takes_night_shifts(person, rng, first_off=(1, 4), nights_off=(0, 3, 4))
     start = _start_around(rng, tz, days)
     return Spec(
         name="new_shift_work",
@@ -492,6 +504,34 @@ def new_shift_work(seed: int, days: int) -> Spec:
         label_share=0.7,
         correction_share=0.15,
         round_minutes=1,
+        change_day=_monday_change(start, days),
+    )
+
+
+def new_night_shifts(seed: int, days: int) -> Spec:
+    """An office job, then four night shifts a week; presence (the phone), so a shift is a night
+    away; dated helpers."""
+    rng = _rng("new_night_shifts", seed)
+    tz = _zone(rng, ["Europe/London", "America/Chicago", "Australia/Sydney"])
+    zone = ZoneInfo(tz)
+    person = _person("kim", zone, office_day, _office(rng), rng)
+    _takes_night_shifts(person, rng, first_off=(2, 5), nights_off=(0, 1, 2))
+    start = _start_around(rng, tz, days)
+    return Spec(
+        name="new_night_shifts",
+        traits=("office job, then night shifts", "presence"),
+        tz=tz,
+        start=start,
+        days=days,
+        rooms=ROOMS,
+        people=[person],
+        pet=False,
+        presence=True,
+        dated_helpers=True,
+        charger_area="bedroom",
+        label_share=float(rng.uniform(0.6, 0.85)),
+        correction_share=0.1,
+        round_minutes=5,
         change_day=_monday_change(start, days),
     )
 
@@ -533,6 +573,7 @@ ARCHETYPES: Final[dict[str, Callable[[int, int], Spec]]] = {
     "traveller": traveller,
     "new_shift_work": new_shift_work,
     "late_sleeper": late_sleeper,
+    "new_night_shifts": new_night_shifts,
 }
 DEFAULT_DAYS: Final = 49
 

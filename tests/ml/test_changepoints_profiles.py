@@ -90,6 +90,70 @@ def test_the_days_a_trip_spans_are_left_out() -> None:
     assert {START, START + timedelta(days=3)} <= kept
 
 
+@pytest.mark.parametrize(
+    ("leave", "back", "kept_days"),
+    [
+        # A night shift: home all afternoon, back before the late morning: no day is left out.
+        (time(21), time(7, 15), {1, 2}),
+        # Out from the morning, back the next evening: both days are part of the trip.
+        (time(8), time(19), set[int]()),
+        # Out from the morning, back at half past eight: the day back is spent at home.
+        (time(8), time(8, 30), {2}),
+        # Out after an afternoon at home, back the next evening: the day out was spent at home.
+        (time(20, 30), time(19), {1}),
+        # A late morning spent half out (back at 11:00) is not a morning at home.
+        (time(21), time(11), {1}),
+    ],
+)
+def test_a_night_away_leaves_out_the_days_it_was_not_home_around(
+    leave: time, back: time, kept_days: set[int]
+) -> None:
+    # Out on Tuesday at `leave`, back on Wednesday at `back`. A day is left out for a night away
+    # unless someone was home the afternoon before it (its own night) or the late morning after
+    # it (the night before): a night shift is no trip.
+    out = datetime.combine(START + timedelta(days=1), leave)
+    home = datetime.combine(START + timedelta(days=2), back)
+
+    def plan(day: date, clock: float) -> tuple[float, float]:
+        hour = int(clock)
+        return float(out <= datetime.combine(day, time(hour, int((clock - hour) * 60))) < home), 0.0
+
+    kept = _kept(5, plan)
+    assert {i for i in (1, 2) if START + timedelta(days=i) in kept} == kept_days
+    assert {START, START + timedelta(days=3)} <= kept
+
+
+def test_a_late_morning_unobserved_after_a_night_away_counts_as_away() -> None:
+    # Back from a night shift at 07:15, but the sensors are down from 08:00 to 14:00: nothing
+    # says the morning was spent at home, so the night reads as a trip, as it did before.
+    out = datetime.combine(START + timedelta(days=1), time(21))
+    home = datetime.combine(START + timedelta(days=2), time(7, 15))
+
+    def plan(day: date, clock: float) -> tuple[float, float]:
+        hour = int(clock)
+        away = float(out <= datetime.combine(day, time(hour, int((clock - hour) * 60))) < home)
+        return away, float(day == home.date() and 8.0 <= clock < 14.0)
+
+    kept = _kept(5, plan)
+    assert START + timedelta(days=1) in kept
+    assert START + timedelta(days=2) not in kept
+
+
+def test_night_shifts_are_read_with_their_nights_away() -> None:
+    # Four shifts a week from Monday on (21:00 to 07:15): every day is read, and the nights
+    # away show in the away share of the night's bins.
+    def plan(day: date, clock: float) -> tuple[float, float]:
+        works = day.weekday() < 4
+        after_shift = (day - timedelta(days=1)).weekday() < 4 and day > START
+        return float((works and clock >= 21.0) or (after_shift and clock < 7.25)), 0.0
+
+    rows = _rows(7, plan)
+    profiles = daily_profiles(rows, TZ, rows[-1].window_end)
+    assert profiles.days == tuple(START + timedelta(days=i) for i in range(7))
+    night = dimension_names().index("away 01-04")
+    assert [float(v) for v in profiles.values[:, night]] == [1.0] * 4 + [0.0] * 3
+
+
 @pytest.mark.parametrize("dropout", [22.0, 22.25, 23.5])
 def test_without_the_night_before_the_early_morning_stands_for_it(dropout: float) -> None:
     # The night before is unobserved from `dropout` on (a flat battery), so at most its first

@@ -6,8 +6,9 @@ takes a night-shift job. Its first day is spent at home (daytime activity moved)
 first shift; from the second day on the days are slept through (the charger, the sleep times
 moved) and the daytime is quiet again, as it was while at the office. So the first two new days
 share only the night (the shift begins at 21:30 each day: no charger, no late light), yet both
-are far from the routine. The home has no presence (away is never known), as with time-only
-homes; with presence, a shift night counts as a night away and its day is left out like a trip's.
+are far from the routine. Most homes here have no presence (away is never known), as with
+time-only homes. With presence a shift is a night away, but one spent between an afternoon and a
+late morning at home: no trip, so its days are read, and the nights away are themselves new.
 
 Without presence, a weekend away is two odd days, and it raises an alarm of its own. The new
 routine is then learned from the days after it; when the new job begins within those two weeks,
@@ -48,10 +49,10 @@ def _shift_night(day: date, change: date | None) -> bool:
 
 
 def _home(
-    seed: int, change: date | None, trip: frozenset[date] = frozenset()
+    seed: int, change: date | None, trip: frozenset[date] = frozenset(), *, presence: bool = False
 ) -> tuple[list[FeatureRecord], list[Episode]]:
     """Six weeks of windows and the nights' sleep (night shifts from `change` on, days and
-    nights away on the days of `trip`)."""
+    nights away on the days of `trip`; with `presence`, away is known)."""
     rng = np.random.default_rng(seed)
     zone = resolve_tz(TZ)
     records: list[FeatureRecord] = []
@@ -114,6 +115,7 @@ def _home(
             values["light_on_fraction"] = float(dark and not asleep and not away)
             values["media_active_fraction"] = float(tv and 19.5 <= hour < 23.0 and not away)
             values["charging_fraction"] = float(charges and asleep)
+            values["away_fraction"] = float(presence and away)
             records += [
                 (HOME_ROOM_ID, ws, ws + WINDOW, name, value, 2) for name, value in values.items()
             ]
@@ -121,10 +123,15 @@ def _home(
 
 
 def _run(
-    seed: int, change: date | None, last_day: date, trip: frozenset[date] = frozenset()
+    seed: int,
+    change: date | None,
+    last_day: date,
+    trip: frozenset[date] = frozenset(),
+    *,
+    presence: bool = False,
 ) -> TrackerUpdate:
     """The detector over the home's days up to `last_day`."""
-    records, episodes = _home(seed, change, trip)
+    records, episodes = _home(seed, change, trip, presence=presence)
     until = day_end(last_day, TZ)
     return advance(None, records, episodes, tz=TZ, until=until, config=CONFIG)
 
@@ -195,6 +202,19 @@ def test_a_new_job_a_week_after_a_weekend_away_is_found_by_its_third_day(seed: i
 def test_after_a_weekend_away_the_routine_it_returns_to_raises_no_alarm(seed: int) -> None:
     (weekend,) = _run(seed, None, LAST_DAY, WEEKEND_AWAY).new_changepoints
     assert weekend.night in WEEKEND_AWAY
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_with_presence_night_shifts_are_found_with_their_second_day(seed: int) -> None:
+    """Each shift is a night away; read as trips, the new job's days were left out but for the
+    nights off, and it was found a week or more late."""
+    alarms = _run(seed, CHANGE, LAST_DAY, presence=True).new_changepoints
+    assert [(a.night, a.found) for a in alarms] == [(CHANGE, CHANGE + timedelta(days=1))]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_with_presence_a_weekend_away_is_a_trip_and_raises_no_alarm(seed: int) -> None:
+    assert _run(seed, None, LAST_DAY, WEEKEND_AWAY, presence=True).new_changepoints == ()
 
 
 def test_resuming_day_by_day_after_an_alarm_equals_one_run() -> None:

@@ -9,7 +9,9 @@ episode). Only observed windows count; a bin with less than half its windows obs
 sleep time not known yet, is missing that day (it adds no evidence). A day is complete once it
 has ended and `COVERAGE` of its windows exist, so a DST day is judged by its own length. A day
 that ends or begins with someone away for most of the night (presence says so) is left out: a
-night away is a trip, not a sign of a new routine at home.
+night away is a trip, not a sign of a new routine at home. A night shift is not a trip: a night
+away after an afternoon at home (the day's own night) or before a late morning at home (the
+night before it) leaves no day out.
 
 Each day is compared with the current routine: the `REFERENCE_DAYS` days before it (since the
 latest change), its own weekday's median (every Saturday may look like a Monday spent at home)
@@ -59,7 +61,7 @@ refused with `OutdatedStateError`, and the pipeline rebuilds the detector from t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 import json
@@ -150,6 +152,10 @@ NIGHT_HOURS: Final = frozenset({22, 23, 0, 1, 2, 3})
 """A day's night: 22:00 to 04:00, the end of the day."""
 EARLY_HOURS: Final = frozenset({4, 5, 6})
 """A day's early morning, read for the night before it when too little of that night was seen."""
+MORNING_HOURS: Final = frozenset({9, 10, 11, 12})
+"""The late morning after a night away: home again then, the night was a shift, not a trip."""
+EVENING_HOURS: Final = frozenset({16, 17, 18, 19})
+"""The afternoon before a night away: at home then, the night was a shift, not a trip."""
 AWAY_NIGHT: Final = 0.5
 
 
@@ -268,8 +274,9 @@ def daily_profiles(
     sums: dict[date, npt.NDArray[np.float64]] = {}
     observed: dict[date, npt.NDArray[np.float64]] = {}
     windows: dict[date, npt.NDArray[np.float64]] = {}
-    away_at_night: dict[date, list[float]] = {}
-    away_early: dict[date, list[float]] = {}
+    away_at: dict[frozenset[int], dict[date, list[float]]] = {
+        hours: {} for hours in (NIGHT_HOURS, EARLY_HOURS, MORNING_HOURS, EVENING_HOURS)
+    }
     width = 0.0
     for row in rows:
         if row.room_id != HOME_ROOM_ID:
@@ -282,17 +289,14 @@ def daily_profiles(
             sums[day] = np.zeros((len(signals), n_bins))
             observed[day] = np.zeros(n_bins)
             windows[day] = np.zeros(n_bins)
-            away_at_night[day] = []
-            away_early[day] = []
         windows[day][b] += 1
         values = row.as_dict()
         if values["unavailable_fraction"] > UNOBSERVED_SHARE:
             continue
         observed[day][b] += 1
-        if local.hour in NIGHT_HOURS:
-            away_at_night[day].append(values["away_fraction"])
-        elif local.hour in EARLY_HOURS:
-            away_early[day].append(values["away_fraction"])
+        for hours, shares in away_at.items():
+            if local.hour in hours:
+                shares.setdefault(day, []).append(values["away_fraction"])
         for i, name in enumerate(signals):
             value = values[name]
             if name == "activity_events":
@@ -308,7 +312,7 @@ def daily_profiles(
         length = end - datetime.combine(day, time(DAY_START_HOUR), zone).timestamp()
         if windows[day].sum() < COVERAGE * length / width:
             continue
-        if _overnight_away(day, away_at_night, away_early, len(NIGHT_HOURS) * 3600 / width):
+        if _overnight_away(day, away_at, 3600 / width):
             continue
         seen = observed[day]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -321,26 +325,37 @@ def daily_profiles(
 
 
 def _overnight_away(
-    day: date,
-    away_at_night: dict[date, list[float]],
-    away_early: dict[date, list[float]],
-    night_windows: float,
+    day: date, away_at: Mapping[frozenset[int], Mapping[date, list[float]]], hour_windows: float
 ) -> bool:
-    """Whether someone was away for most of the night the day ends with, or the one before it.
+    """Whether the day ends or begins a stay away: a trip, not a sign of a new routine at home.
 
-    The night before is the previous day's 22:00 to 04:00; the day's own early morning stands
-    in for it when less than `BIN_COVERAGE` of that night's `night_windows` were observed (one
-    window of an evening out must not decide the night). Read from the early morning alone, an
-    early commute (out at half past five, the hour before unobserved after a restart) made the
-    first day of a new routine "a night away", and it was left out like a trip.
+    A night (22:00 to 04:00) mostly away is a stay away unless the occupants were home around it:
+    for the night the day ends with, most of its afternoon (`EVENING_HOURS`); for the night
+    before it, most of its late morning (`MORNING_HOURS`). A night shift is spent away too, but
+    after an afternoon at home and before a morning asleep there; leaving those days out as trips
+    hid a move to night shifts in a home with presence until its nights off. The night before is
+    the previous day's night; the day's own early morning stands in for it when less than
+    `BIN_COVERAGE` of that night was observed (one window of an evening out must not decide the
+    night). Read from the early morning alone, an early commute (out at half past five, the hour
+    before unobserved after a restart) made the first day of a new routine "a night away".
     """
-    before = away_at_night.get(day - timedelta(days=1), [])
-    if len(before) < BIN_COVERAGE * night_windows:
-        before = away_early[day]
-    return any(
-        shares and sum(shares) / len(shares) >= AWAY_NIGHT
-        for shares in (away_at_night[day], before)
+    nights = away_at[NIGHT_HOURS]
+    before = nights.get(day - timedelta(days=1), [])
+    if len(before) < BIN_COVERAGE * hour_windows * len(NIGHT_HOURS):
+        before = away_at[EARLY_HOURS].get(day, [])
+
+    def home(hours: frozenset[int]) -> bool:
+        shares = away_at[hours].get(day, [])
+        return len(shares) >= BIN_COVERAGE * hour_windows * len(hours) and not _mostly(shares)
+
+    return (_mostly(before) and not home(MORNING_HOURS)) or (
+        _mostly(nights.get(day, [])) and not home(EVENING_HOURS)
     )
+
+
+def _mostly(away_shares: Sequence[float]) -> bool:
+    """Whether someone was away for most of the observed windows (none observed: no)."""
+    return bool(away_shares) and sum(away_shares) / len(away_shares) >= AWAY_NIGHT
 
 
 def utc_offset(day: date, tz: TzLike) -> float:
