@@ -483,6 +483,24 @@ def test_read_mapping_file(tmp_path: Path) -> None:
     assert [e.code for e in read_mapping_file(tmp_path).errors] == ["file_unreadable"]
 
 
+def test_only_a_file_that_may_become_readable_as_it_is_is_worth_reading_again(
+    tmp_path: Path,
+) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(VALID, encoding="utf-8")
+    with good.open("rb"):
+        held = read_mapping_file(good)
+    assert [e.code for e in held.errors] == ["file_unreadable"]
+    assert held.passing
+    # Its content, or what the path is, must change first: the poll sees that change.
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    assert not read_mapping_file(binary).passing
+    assert not read_mapping_file(tmp_path).passing
+    assert not read_mapping_file(tmp_path / "nope.yaml").passing
+    assert not read_mapping_file(good).passing
+
+
 # ---------------------------------------------------------------------------- questions
 
 

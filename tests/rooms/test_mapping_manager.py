@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 import logging
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
@@ -105,6 +106,14 @@ async def test_broken_file_keeps_last_good_and_raises_issue_until_fixed(
     assert rooms.mapping.health()["status"] == "valid"
 
 
+def _write_and_hold(path: Path, text: str) -> TextIO:
+    """Rewrite the file in place and keep it open (one executor job: no poll sees it empty)."""
+    handle = path.open("w", encoding="utf-8")
+    handle.write(text)
+    handle.flush()
+    return handle
+
+
 async def test_a_file_held_open_is_read_again_once_it_is_closed(
     hass: HomeAssistant,
     rooms_entry: MockConfigEntry,
@@ -116,10 +125,8 @@ async def test_a_file_held_open_is_read_again_once_it_is_closed(
     # may not read it; once it is closed the same bytes must be read, with no further edit.
     rooms = rooms_of(rooms_entry)
     fixed = MAPPING + "  garage:\n    name: Garage\n    capabilities: [ml]\n"
-    handle = await hass.async_add_executor_job(mapping_path(hass).open, "w", -1, "utf-8")
+    handle = await hass.async_add_executor_job(_write_and_hold, mapping_path(hass), fixed)
     try:
-        await hass.async_add_executor_job(handle.write, fixed)
-        await hass.async_add_executor_job(handle.flush)
         for _ in range(3):
             await poll(hass, freezer)
         assert "garage" not in rooms.mapping.mapping.rooms

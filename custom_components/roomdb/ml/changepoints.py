@@ -9,9 +9,9 @@ episode). Only observed windows count; a bin with less than half its windows obs
 sleep time not known yet, is missing that day (it adds no evidence). A day is complete once it
 has ended and `COVERAGE` of its windows exist, so a DST day is judged by its own length. A day
 that ends or begins with someone away for most of the night (presence says so) is left out: a
-night away is a trip, not a sign of a new routine at home. A night shift is not a trip: a night
-away after an afternoon at home (the day's own night) or before a late morning at home (the
-night before it) leaves no day out.
+night away is a trip, not a sign of a new routine at home. A night shift is not a trip: the day's
+own night does not leave it out when the afternoon before was spent at home, nor the night before
+it when the late morning after was; a shift, between the two, leaves no day out.
 
 Each day is compared with the current routine: the `REFERENCE_DAYS` days before it (since the
 latest change), its own weekday's median (every Saturday may look like a Monday spent at home)

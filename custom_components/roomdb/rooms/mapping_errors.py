@@ -100,6 +100,9 @@ class MappingResult:
     mapping: AreaMapping | None
     errors: tuple[MappingError, ...] = ()
     warnings: tuple[MappingWarning, ...] = ()
+    passing: bool = False
+    """The file could not be read for a reason that may pass while it stays as it is (held open
+    in Home Assistant, a permission, an I/O error): worth reading again without an edit."""
 
     @property
     def ok(self) -> bool:

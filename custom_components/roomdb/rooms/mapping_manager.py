@@ -125,7 +125,7 @@ class MappingManager:
         self.loaded_at: datetime | None = None
         self.last_checked_at: datetime | None = None
         self._signature: FileSignature = None
-        self._unreadable = False
+        self._read_again = False
         self._lock = asyncio.Lock()
         self._listeners: list[MappingListener] = []
         self._unsubscribers: list[CALLBACK_TYPE] = []
@@ -189,8 +189,11 @@ class MappingManager:
     async def _async_poll(self, _now: datetime | None = None) -> None:
         signature = await self.hass.async_add_executor_job(file_signature, self.path)
         self.last_checked_at = dt_util.utcnow()
-        if signature != self._signature or self._unreadable:
+        if signature != self._signature:
             _LOGGER.debug("Mapping file %s changed; re-reading", self.path)
+            await self.async_reload()
+        elif self._read_again:
+            _LOGGER.debug("Mapping file %s could not be read; trying again", self.path)
             await self.async_reload()
 
     @callback
@@ -209,10 +212,12 @@ class MappingManager:
     async def _async_read_locked(self, *, initial: bool) -> ReloadResult:
         async with self._lock:
             signature, result = await self.hass.async_add_executor_job(_read, self.path)
+            # The same problem in the same file was logged when it was first seen.
+            repeated = signature == self._signature and result.errors == self.errors
             self._signature = signature
-            # Unreadable is often passing (a writer holds the file open, a permission is fixed
-            # without touching the file's time): read it again at every poll until it can be.
-            self._unreadable = any(e.code == ErrorCode.FILE_UNREADABLE for e in result.errors)
+            # A writer holding the file open, a permission fixed without touching the file's
+            # time: read it again at every poll until it can be.
+            self._read_again = result.passing
             self.last_checked_at = dt_util.utcnow()
             if result.mapping is not None:
                 return await self._async_apply(result.mapping, MappingSource.FILE, result.warnings)
@@ -221,7 +226,6 @@ class MappingManager:
                 # No file yet: the empty mapping, no error (the options offer to generate one).
                 return await self._async_apply(empty_mapping(), MappingSource.EMPTY, ())
             # Broken (or deleted after it was loaded): keep what is in force.
-            repeated = self.status is MappingStatus.INVALID and self.errors == result.errors
             self.status = MappingStatus.INVALID
             self.errors = result.errors
             _LOGGER.log(

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 import difflib
 from pathlib import Path
 import re
+from typing import Final
 
 import yaml  # type: ignore[import-untyped]
 
@@ -100,16 +101,21 @@ def read_mapping_file(path: Path, known_area_ids: Collection[str] | None = None)
         )
     except (OSError, UnicodeDecodeError, UnsafePathError) as err:
         reason = f"it {err.reason}" if isinstance(err, UnsafePathError) else str(err)
-        return _failed(
-            MappingError(
-                None,
-                None,
-                f"cannot read mapping file {path}: {reason}",
-                "",
-                ErrorCode.FILE_UNREADABLE,
-            )
+        error = MappingError(
+            None, None, f"cannot read mapping file {path}: {reason}", "", ErrorCode.FILE_UNREADABLE
         )
+        passing = (
+            err.translation_key in _PASSING_REFUSALS
+            if isinstance(err, UnsafePathError)
+            else isinstance(err, OSError)
+        )
+        return MappingResult(None, (error,), passing=passing)
     return parse_mapping(text, known_area_ids)
+
+
+_PASSING_REFUSALS: Final = frozenset({"path_in_use", "path_unreadable"})
+"""Refusals that may end while the file stays as it is (a folder or FIFO becoming a file, or
+new content, changes what the poll compares)."""
 
 
 def _failed(error: MappingError) -> MappingResult:
