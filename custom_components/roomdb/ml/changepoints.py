@@ -785,8 +785,8 @@ def _signals(names: Sequence[str], scores: FloatArray) -> tuple[tuple[str, float
     return tuple((names[i], float(clean[i])) for i in order if clean[i] != 0)
 
 
-def _names(names: Sequence[str], scores: FloatArray) -> tuple[str, ...]:
-    return tuple(name for name, _ in _signals(names, scores))
+def _names(signals: Sequence[tuple[str, float]]) -> tuple[str, ...]:
+    return tuple(name for name, _ in signals)
 
 
 def _feed(
@@ -819,7 +819,7 @@ def _feed(
         night = raised_night(state.model, state.days, state.threshold)
         if night is None:
             continue
-        alarm = Alarm(night, day, state.changepoint_probability, _names(state.names, scores))
+        alarm = Alarm(night, day, state.changepoint_probability, _names(state.signals))
         before = [(d, v) for d, v in routine if d < night]
         state.previous = PreviousRoutine(
             before,
@@ -843,7 +843,7 @@ def _watch_previous(
         return ()
     night, scores = change
     probability = recent_probability(previous.model, len(previous.days))
-    alarm = Alarm(night, day, probability, _names(state.names, scores))
+    alarm = Alarm(night, day, probability, _names(_signals(state.names, scores)))
     previous.follow(alarm, tz)
     _start_over(state, alarm)
     return (alarm,)

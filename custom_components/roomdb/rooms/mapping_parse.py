@@ -13,7 +13,6 @@ from collections.abc import Collection, Mapping
 import difflib
 from pathlib import Path
 import re
-from typing import Final
 
 import yaml  # type: ignore[import-untyped]
 
@@ -104,18 +103,13 @@ def read_mapping_file(path: Path, known_area_ids: Collection[str] | None = None)
         error = MappingError(
             None, None, f"cannot read mapping file {path}: {reason}", "", ErrorCode.FILE_UNREADABLE
         )
-        passing = (
-            err.translation_key in _PASSING_REFUSALS
-            if isinstance(err, UnsafePathError)
-            else isinstance(err, OSError)
+        # Held open, or a permission or I/O error, may end while the file stays as it is; a
+        # folder, a FIFO or bytes that are not UTF-8 must change, and the poll sees that change.
+        passing = isinstance(err, OSError) or (
+            isinstance(err, UnsafePathError) and err.translation_key == "path_in_use"
         )
         return MappingResult(None, (error,), passing=passing)
     return parse_mapping(text, known_area_ids)
-
-
-_PASSING_REFUSALS: Final = frozenset({"path_in_use", "path_unreadable"})
-"""Refusals that may end while the file stays as it is (a folder or FIFO becoming a file, or
-new content, changes what the poll compares)."""
 
 
 def _failed(error: MappingError) -> MappingResult:
