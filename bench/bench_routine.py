@@ -168,14 +168,24 @@ def roomdb_alarms(
     home: Household, records: Sequence[FeatureRecord], episodes: Sequence[Episode]
 ) -> list[tuple[date, date]]:
     """(first night, day found) of RoomDB's detector over the home's whole replay."""
-    update = advance(None, records, episodes, tz=home.tz, until=home.end_ts, config=CONFIG)
+    update = advance(
+        None,
+        records,
+        episodes,
+        tz=home.tz,
+        until=home.end_ts,
+        config=CONFIG,
+        gaps=home.restarts,
+    )
     return [(a.night, a.found) for a in update.new_changepoints]
 
 
 def _evaluate(home: Household) -> tuple[dict[str, float | None], dict[str, float | None]]:
     records = records_of(home)
     episodes = labelled_episodes(home)
-    profiles = daily_profiles(feature_rows_from_long(records), home.tz, home.end_ts, episodes)
+    profiles = daily_profiles(
+        feature_rows_from_long(records), home.tz, home.end_ts, episodes, home.restarts
+    )
     return figures(home, roomdb_alarms(home, records, episodes)), figures(
         home, baseline_alarms(profiles.days, profiles.values, home.tz)
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
@@ -16,7 +17,13 @@ from custom_components.roomdb.ml.changepoints import (
     dimension_names,
     standardise,
 )
-from custom_components.roomdb.ml.features import FEATURE_NAMES, HOME_ROOM_ID, FeatureRow, resolve_tz
+from custom_components.roomdb.ml.features import (
+    FEATURE_NAMES,
+    HOME_ROOM_ID,
+    FeatureRow,
+    Span,
+    resolve_tz,
+)
 
 TZ = "Europe/London"
 START = date(2026, 5, 4)  # a Monday, no DST switch within a fortnight
@@ -47,9 +54,13 @@ def _rows(days: int, plan: Plan, events: float = 2.0) -> list[FeatureRow]:
     return rows
 
 
-def _kept(days: int, plan: Plan) -> set[date]:
+def _kept(days: int, plan: Plan, gaps: Sequence[Span] = ()) -> set[date]:
     rows = _rows(days, plan)
-    return set(daily_profiles(rows, TZ, rows[-1].window_end).days)
+    return set(daily_profiles(rows, TZ, rows[-1].window_end, gaps=gaps).days)
+
+
+def _at(day: date, hour: float) -> float:
+    return datetime.combine(day, time(0), resolve_tz(TZ)).timestamp() + hour * 3600
 
 
 def _home_all_day(day: date, clock: float) -> tuple[float, float]:
@@ -123,20 +134,69 @@ def test_a_night_away_leaves_out_the_days_it_was_not_home_around(
     assert {START, START + timedelta(days=3)} <= kept
 
 
-def test_a_late_morning_unobserved_after_a_night_away_counts_as_away() -> None:
-    # Back from a night shift at 07:15, but the sensors are down from 08:00 to 14:00: nothing
-    # says the morning was spent at home, so the night reads as a trip, as it did before.
+@pytest.mark.parametrize(("recording", "read"), [(False, False), (True, True)])
+def test_a_late_morning_unobserved_after_a_night_away_counts_as_away(
+    recording: bool, read: bool
+) -> None:
+    # Back from a night shift at 07:15, with the sensors unavailable from 08:00 to 14:00. When
+    # RoomDB was not recording, nothing says the morning was spent at home, so the night reads
+    # as a trip. When only a binary sensor was down (a flat battery), presence still says it.
     out = datetime.combine(START + timedelta(days=1), time(21))
     home = datetime.combine(START + timedelta(days=2), time(7, 15))
+    down = (_at(home.date(), 8.0), _at(home.date(), 14.0))
 
     def plan(day: date, clock: float) -> tuple[float, float]:
         hour = int(clock)
         away = float(out <= datetime.combine(day, time(hour, int((clock - hour) * 60))) < home)
         return away, float(day == home.date() and 8.0 <= clock < 14.0)
 
-    kept = _kept(5, plan)
+    kept = _kept(5, plan, gaps=() if recording else [down])
     assert START + timedelta(days=1) in kept
-    assert START + timedelta(days=2) not in kept
+    assert (START + timedelta(days=2) in kept) is read
+
+
+def test_a_flat_sensor_hides_the_activity_and_the_charger_not_the_lights_or_presence() -> None:
+    # On the second day a binary sensor is unavailable from 08:00 to 23:00; RoomDB records
+    # throughout but for a restart from 19:00 to 20:30. Lights are on from 19:00 and someone is
+    # out from 10:00 to 13:00.
+    day = START + timedelta(days=1)
+
+    def plan(on: date, clock: float) -> tuple[float, float]:
+        return float(on == day and 10.0 <= clock < 13.0), float(on == day and 8.0 <= clock < 23.0)
+
+    rows = [
+        replace(
+            row,
+            values=tuple(
+                float(row.window_start >= _at(day, 19.0)) if name == "light_on_fraction" else value
+                for name, value in zip(FEATURE_NAMES, row.values, strict=True)
+            ),
+        )
+        for row in _rows(2, plan)
+    ]
+    profiles = daily_profiles(
+        rows, TZ, rows[-1].window_end, gaps=[(_at(day, 19.0), _at(day, 20.5))]
+    )
+    values = dict(zip(dimension_names(), profiles.values[1], strict=True))
+    assert values["away 10-13"] == 1.0
+    assert values["light 19-22"] == 1.0  # half the bin recorded: enough to read it
+    assert values["light 04-07"] == 0.0
+    assert np.isnan([values[f"activity {b}"] for b in ("10-13", "13-16", "19-22")]).all()
+    assert np.isnan(values["charging 13-16"])
+    assert values["activity 04-07"] == pytest.approx(2 / 3)
+    first = dict(zip(dimension_names(), profiles.values[0], strict=True))
+    assert not np.isnan([v for n, v in first.items() if " " in n]).any()
+
+
+def test_a_bin_mostly_not_recorded_is_missing_for_every_signal() -> None:
+    day = START + timedelta(days=1)
+    rows = _rows(2, _home_all_day)
+    profiles = daily_profiles(
+        rows, TZ, rows[-1].window_end, gaps=[(_at(day, 18.5), _at(day, 22.0))]
+    )
+    values = dict(zip(dimension_names(), profiles.values[1], strict=True))
+    assert all(np.isnan(v) for n, v in values.items() if n.endswith(" 19-22"))
+    assert values["light 16-19"] == 0.0
 
 
 def test_night_shifts_are_read_with_their_nights_away() -> None:
@@ -156,19 +216,18 @@ def test_night_shifts_are_read_with_their_nights_away() -> None:
 
 @pytest.mark.parametrize("dropout", [22.0, 22.25, 23.5])
 def test_without_the_night_before_the_early_morning_stands_for_it(dropout: float) -> None:
-    # The night before is unobserved from `dropout` on (a flat battery), so at most its first
-    # hour and a half, spent at home, is known: too little of the night to decide it.
-    # Wednesday's own early morning, away until noon, says it began after a night away.
+    # RoomDB is not recording from `dropout` on (Home Assistant stopped), so at most the night's
+    # first hour and a half, spent at home, is known: too little of the night to decide it.
+    # Wednesday's own early morning, away from 04:00 until noon, says it began after a night
+    # away; read, the night was spent at home (an early start, not a trip).
     back_day = START + timedelta(days=2)
 
     def plan(day: date, clock: float) -> tuple[float, float]:
-        if day == back_day - timedelta(days=1) and clock >= dropout:
-            return 1.0, 1.0
-        if day == back_day and clock < 4.0:
-            return 1.0, 1.0
-        return float(day == back_day and clock < 12.0), 0.0
+        return float(day == back_day and 4.0 <= clock < 12.0), 0.0
 
-    assert back_day not in _kept(5, plan)
+    down = (_at(back_day - timedelta(days=1), dropout), _at(back_day, 4.0))
+    assert back_day not in _kept(5, plan, gaps=[down])
+    assert back_day in _kept(5, plan)
 
 
 @pytest.mark.parametrize(("events", "level"), [(1.0, 1 / 3), (2.0, 2 / 3), (3.0, 1.0), (9.0, 1.0)])

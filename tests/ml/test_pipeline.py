@@ -28,6 +28,7 @@ from custom_components.roomdb.ml.changepoints import (
     TrackerState,
     advance,
     daily_profiles,
+    dimension_names,
 )
 from custom_components.roomdb.ml.clr import ClrArtifact, NotReady
 from custom_components.roomdb.ml.episodes import Episode
@@ -236,6 +237,28 @@ async def test_inference_follows_the_household_and_fires_an_event(
     assert event.data["asleep"] is asleep
     assert event.data["window_end"] == at(align_window(now_ts)).isoformat()
     assert event.data["model_run_id"] == result["train"]["run_id"]
+
+
+async def test_bocpd_reads_nothing_of_a_span_roomdb_did_not_record(
+    hass: HomeAssistant, ml_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
+) -> None:
+    # Home Assistant was down on 03-28 from 10:00 to 16:00 (Berlin): the lights, media players
+    # and presence a window carries over such a span are no observation, as the activity is not.
+    await store_events(db(ml_entry), HOME.events)
+    await store_labels(db(ml_entry), HOME.labels())
+    await store.async_add_gap(db(ml_entry), utc("2026-03-28T09:00:00"), utc("2026-03-28T15:00:00"))
+    frozen.move_to(at(utc("2026-03-31T03:00:00")))
+    assert (await run_pipeline(hass, [*FEATURES, "bocpd"]))["bocpd"]["status"] == "ok"
+    text = await store.async_load_bocpd_state(db(ml_entry), MODEL_KEY)
+    assert text is not None
+    history = dict(TrackerState.from_json(text).history)
+    names = dimension_names()
+    down = history[date(2026, 3, 28)]
+    assert all(
+        np.isnan(v) for n, v in zip(names, down, strict=True) if n.endswith((" 10-13", " 13-16"))
+    )
+    assert not np.isnan(down[names.index("light 19-22")])
+    assert not np.isnan(history[date(2026, 3, 27)][names.index("light 10-13")])
 
 
 async def test_bocpd_finds_the_change_and_resumes_after_reload_without_replaying(

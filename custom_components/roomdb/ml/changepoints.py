@@ -6,7 +6,11 @@ becomes one vector: per three-hour bin the home-wide activity level of its windo
 someone away and a phone charging, plus the bedtime and wake time of the night that ended that
 morning (hours after that night's noon; the label where there is one, else the sleep model's
 episode). Only observed windows count; a bin with less than half its windows observed, or a
-sleep time not known yet, is missing that day (it adds no evidence). A day is complete once it
+sleep time not known yet, is missing that day (it adds no evidence). What a window observes
+depends on the signal: the activity and the charger are read from binary sensors, so a window in
+which one of them was unavailable (a flat battery, a radio dropout) leaves them out; the lights,
+media players and presence are not binary sensors, and only RoomDB not recording (a gap) hides
+them. A day is complete once it
 has ended and `COVERAGE` of its windows exist, so a DST day is judged by its own length. A day
 that ends or begins with someone away for most of the night (presence says so) is left out: a
 night away is a trip, not a sign of a new routine at home. A night shift is not a trip: the day's
@@ -77,19 +81,22 @@ from .episodes import Episode
 from .features import (
     HOME_ROOM_ID,
     FeatureRow,
+    Span,
     TzLike,
     clock_seconds_after_noon,
     feature_rows_from_long,
     resolve_tz,
+    union_per_window,
 )
 from .pairing import UNOBSERVED_SHARE
 from .store import FeatureRecord
 
 MODEL_KEY: Final = "nightly"
-STATE_VERSION: Final = 6
-"""6: the routine before an alarm watched while the new one is learned (5: wider moved noise, an
-alarm's start among the runs that raised it; 4: graded activity and Bernoulli spread floors; 3:
-left-out spreads, same-clock lights)."""
+STATE_VERSION: Final = 7
+"""7: lights, media and presence read through a binary sensor's outage (6: the routine before an
+alarm watched while the new one is learned; 5: wider moved noise, an alarm's start among the runs
+that raised it; 4: graded activity and Bernoulli spread floors; 3: left-out spreads, same-clock
+lights)."""
 REFERENCE_DAYS: Final = 14
 """Days of a routine the detector learns before it watches it (and compares each day with)."""
 HISTORY_DAYS: Final = 28
@@ -147,6 +154,11 @@ SIGNALS: Final[dict[str, str]] = {
     "away": "away_fraction",
     "charging": "charging_fraction",
 }
+SENSED_SIGNALS: Final = frozenset({"activity", "charging"})
+"""Signals read from binary sensors: a window with one of them unavailable does not observe them.
+A flat motion sensor does not hide whether a light was on or someone was away; leaving those out
+too hid from the detector the first days of a new routine whenever a battery ran flat on one of
+them (a night shift's second day, read without presence, was taken for a trip)."""
 DEFAULT_FALSE_ALARMS_PER_YEAR: Final = 2.0
 NIGHT_HOURS: Final = frozenset({22, 23, 0, 1, 2, 3})
 """A day's night: 22:00 to 04:00, the end of the day."""
@@ -265,12 +277,21 @@ def _sleep_times(day: date, episodes: dict[date, Episode], tz: TzLike) -> list[f
 
 
 def daily_profiles(
-    rows: Sequence[FeatureRow], tz: TzLike, until: float, episodes: Sequence[Episode] = ()
+    rows: Sequence[FeatureRow],
+    tz: TzLike,
+    until: float,
+    episodes: Sequence[Episode] = (),
+    gaps: Sequence[Span] = (),
 ) -> DailyProfiles:
-    """The vector of every complete day in `rows` that ended by `until` (home rows are used)."""
+    """The vector of every complete day in `rows` that ended by `until` (home rows are used).
+
+    `gaps` are the spans in which RoomDB was not recording.
+    """
     zone = resolve_tz(tz)
     n_bins = 24 // BIN_HOURS
-    signals = list(SIGNALS.values())
+    home_rows = [row for row in rows if row.room_id == HOME_ROOM_ID]
+    unrecorded = _unrecorded_shares(home_rows, gaps)
+    sensed = np.array([signal in SENSED_SIGNALS for signal in SIGNALS])
     sums: dict[date, npt.NDArray[np.float64]] = {}
     observed: dict[date, npt.NDArray[np.float64]] = {}
     windows: dict[date, npt.NDArray[np.float64]] = {}
@@ -278,26 +299,28 @@ def daily_profiles(
         hours: {} for hours in (NIGHT_HOURS, EARLY_HOURS, MORNING_HOURS, EVENING_HOURS)
     }
     width = 0.0
-    for row in rows:
-        if row.room_id != HOME_ROOM_ID:
-            continue
+    for row, unrecorded_share in zip(home_rows, unrecorded, strict=True):
         width = row.window_end - row.window_start
         local = datetime.fromtimestamp(row.window_start, zone)
         day = (local - timedelta(hours=DAY_START_HOUR)).date()
         b = ((local.hour - DAY_START_HOUR) % 24) // BIN_HOURS
         if day not in sums:
-            sums[day] = np.zeros((len(signals), n_bins))
-            observed[day] = np.zeros(n_bins)
+            sums[day] = np.zeros((len(SIGNALS), n_bins))
+            observed[day] = np.zeros((len(SIGNALS), n_bins))
             windows[day] = np.zeros(n_bins)
         windows[day][b] += 1
         values = row.as_dict()
-        if values["unavailable_fraction"] > UNOBSERVED_SHARE:
+        if unrecorded_share > UNOBSERVED_SHARE:
             continue
-        observed[day][b] += 1
+        blind = values["unavailable_fraction"] > UNOBSERVED_SHARE
+        seen = ~sensed if blind else np.ones(len(SIGNALS), dtype=bool)
+        observed[day][seen, b] += 1
         for hours, shares in away_at.items():
             if local.hour in hours:
                 shares.setdefault(day, []).append(values["away_fraction"])
-        for i, name in enumerate(signals):
+        for i, name in enumerate(SIGNALS.values()):
+            if not seen[i]:
+                continue
             value = values[name]
             if name == "activity_events":
                 value = min(value, ACTIVITY_LEVELS) / ACTIVITY_LEVELS
@@ -317,11 +340,22 @@ def daily_profiles(
         seen = observed[day]
         with np.errstate(invalid="ignore", divide="ignore"):
             means = sums[day] / seen
-        means[:, seen < BIN_COVERAGE * length / width / n_bins] = np.nan
+        means[seen < BIN_COVERAGE * length / width / n_bins] = np.nan
         kept.append(day)
         vectors.append(np.concatenate([means.reshape(-1), _sleep_times(day, by_night, zone)]))
     matrix = np.array(vectors, dtype=np.float64).reshape(len(kept), len(dimension_names()))
     return DailyProfiles(tuple(kept), matrix)
+
+
+def _unrecorded_shares(rows: Sequence[FeatureRow], gaps: Sequence[Span]) -> list[float]:
+    """Per row, the share of its window RoomDB was not recording (rows of one window width)."""
+    if not rows or not gaps:
+        return [0.0] * len(rows)
+    first = min(row.window_start for row in rows)
+    width = rows[0].window_end - rows[0].window_start
+    count = round((max(row.window_start for row in rows) - first) / width) + 1
+    covered = union_per_window(gaps, first, int(width), count)
+    return [covered[round((row.window_start - first) / width)] / width for row in rows]
 
 
 def _overnight_away(
@@ -865,12 +899,13 @@ def advance(
     until: float,
     config: BocpdConfig,
     false_alarms_per_year: float = DEFAULT_FALSE_ALARMS_PER_YEAR,
+    gaps: Sequence[Span] = (),
 ) -> TrackerUpdate:
     """Feed the complete days `state` has not seen, or start a tracker from every day when None.
 
-    With a state, `records` start at its `resume_from`.
+    With a state, `records` start at its `resume_from`. `gaps`: spans RoomDB was not recording.
     """
-    profiles = daily_profiles(feature_rows_from_long(records), tz, until, episodes)
+    profiles = daily_profiles(feature_rows_from_long(records), tz, until, episodes, gaps)
     if state is None:
         if len(profiles.days) <= REFERENCE_DAYS:
             return TrackerUpdate(

@@ -228,7 +228,7 @@ def state_intervals(
     return intervals
 
 
-def _union_per_window(
+def union_per_window(
     intervals: Iterable[Span], first: float, window_seconds: int, n_windows: int
 ) -> list[float]:
     """Covered seconds per window of the union of `intervals`."""
@@ -380,7 +380,7 @@ def _read_entity(
     if kind == "charging":
         share = [
             c / window_seconds
-            for c in _union_per_window(
+            for c in union_per_window(
                 state_intervals(events, first, last, None, kind), first, window_seconds, n_windows
             )
         ]
@@ -411,7 +411,7 @@ def _columns(
 
     def share(spans: Iterable[Span]) -> list[float]:
         return [
-            c / window_seconds for c in _union_per_window(spans, first, window_seconds, n_windows)
+            c / window_seconds for c in union_per_window(spans, first, window_seconds, n_windows)
         ]
 
     fractions = {kind: share(target.spans[kind]) for kind in _FRACTION_KINDS}

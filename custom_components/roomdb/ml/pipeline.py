@@ -572,6 +572,7 @@ class MlPipeline:
         episodes = await self._async_episode_history(
             None if since is None else night_of(since, tz) - timedelta(days=1)
         )
+        gaps = await store.async_gaps(self.database, 0.0 if since is None else since, until)
         return await self.hass.async_add_executor_job(
             partial(
                 advance,
@@ -582,6 +583,7 @@ class MlPipeline:
                 until=until,
                 config=config,
                 false_alarms_per_year=false_alarms,
+                gaps=gaps,
             )
         )
 
