@@ -20,6 +20,7 @@ from custom_components.roomdb.ml.changepoints import (
     advance,
     day_end,
     dimension_names,
+    echo,
     learned_model,
     left_out_scores,
     moved_fit_floor,
@@ -212,6 +213,21 @@ def test_a_days_fit_to_the_routine_falls_the_further_out_it_is() -> None:
     one_out = routine_fit(np.array([2.0, np.nan, np.nan]))
     assert one_out == routine_fit(np.array([2.0]))
     assert 0.0 > routine_fit(np.array([1.0, -1.0])) > one_out > routine_fit(np.array([CLIP]))
+
+
+def test_a_days_echo_of_an_alarm_is_how_far_it_moved_the_alarms_signals_its_way() -> None:
+    names = dimension_names()
+    moved = (("away 22-01", 6.0), ("away 01-04", 6.0), ("activity 10-13", -4.0))
+    scores = np.zeros(len(names))
+    assert echo(scores, moved) == 0.0
+    for name, score in moved:
+        scores[names.index(name)] = score
+    assert echo(scores, moved) == pytest.approx(1.0)
+    scores[names.index("away 01-04")] = np.nan  # not observed: no evidence either way
+    assert echo(scores, moved) == pytest.approx((6.0 + 4.0) / 2 / (16.0 / 3))
+    assert echo(-np.nan_to_num(scores), moved) < 0.0  # moved the other way
+    assert math.isnan(echo(np.full(len(names), np.nan), moved))
+    assert math.isnan(echo(scores, ()))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])

@@ -44,8 +44,8 @@ WINDOW = 900.0
 NIGHTS_OFF = frozenset({4, 5})  # Friday and Saturday nights off the new job
 
 
-def _shift_night(day: date, change: date | None) -> bool:
-    return change is not None and day >= change and day.weekday() not in NIGHTS_OFF
+def _shift_night(day: date, change: date | None, nights_off: frozenset[int] = NIGHTS_OFF) -> bool:
+    return change is not None and day >= change and day.weekday() not in nights_off
 
 
 def _home(
@@ -55,10 +55,13 @@ def _home(
     *,
     presence: bool = False,
     flat: tuple[datetime, datetime] | None = None,
+    nights_off: frozenset[int] = NIGHTS_OFF,
+    at_home: frozenset[date] = frozenset(),
 ) -> tuple[list[FeatureRecord], list[Episode]]:
     """Six weeks of windows and the nights' sleep (night shifts from `change` on, days and
-    nights away on the days of `trip`; with `presence`, away is known; `flat`: a span in which
-    a motion sensor's battery is flat, unavailable and its motion lost)."""
+    nights away on the days of `trip`, weekdays at home on the days of `at_home`; with `presence`,
+    away is known; `flat`: a span in which a motion sensor's battery is flat, unavailable and
+    its motion lost)."""
     rng = np.random.default_rng(seed)
     zone = resolve_tz(TZ)
     records: list[FeatureRecord] = []
@@ -73,7 +76,7 @@ def _home(
     for i in range(DAYS):
         day = START + timedelta(days=i)
         free_tomorrow = (day + timedelta(days=1)).weekday() >= 5
-        if _shift_night(day, change):
+        if _shift_night(day, change, nights_off):
             sleep[day] = (32.5 + rng.normal(0, 0.3), 39.5 + rng.normal(0, 0.4))
         else:
             late = 1.0 if free_tomorrow else 0.0
@@ -90,7 +93,7 @@ def _home(
         day = START + timedelta(days=i)
         before = day - timedelta(days=1)
         new = change is not None and day >= change
-        office = day.weekday() < 5 and not new
+        office = day.weekday() < 5 and not new and day not in at_home
         back = 17.5 + rng.normal(0, 0.4)
         free = day.weekday() >= 5 and not new
         outing = rng.uniform(10, 16) if free and rng.random() < 0.6 else -10.0
@@ -105,8 +108,8 @@ def _home(
                 bed <= 24 * offset + hour < wake
                 for offset, (bed, wake) in ((1, sleep.get(before, (99.0, 99.0))), (0, sleep[day]))
             )
-            at_shift = (_shift_night(before, change) and hour < 7.5) or (
-                _shift_night(day, change) and hour >= 21.5
+            at_shift = (_shift_night(before, change, nights_off) and hour < 7.5) or (
+                _shift_night(day, change, nights_off) and hour >= 21.5
             )
             away = (
                 day in trip
@@ -139,9 +142,19 @@ def _run(
     *,
     presence: bool = False,
     flat: tuple[datetime, datetime] | None = None,
+    nights_off: frozenset[int] = NIGHTS_OFF,
+    at_home: frozenset[date] = frozenset(),
 ) -> TrackerUpdate:
     """The detector over the home's days up to `last_day`."""
-    records, episodes = _home(seed, change, trip, presence=presence, flat=flat)
+    records, episodes = _home(
+        seed,
+        change,
+        trip,
+        presence=presence,
+        flat=flat,
+        nights_off=nights_off,
+        at_home=at_home,
+    )
     until = day_end(last_day, TZ)
     return advance(None, records, episodes, tz=TZ, until=until, config=CONFIG)
 
@@ -239,6 +252,33 @@ def test_with_presence_night_shifts_are_found_through_a_flat_battery(seed: int) 
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_night_shifts_back_after_three_nights_off_are_the_same_change(seed: int) -> None:
+    """Two shifts, then Wednesday to Friday nights off, then shifts again from Saturday. On the
+    nights off the night-time signals the alarm named are the old routine's, so the old
+    routine's watch took the shifts' return for a change of its own: a second alarm."""
+    alarms = _run(
+        seed, CHANGE, LAST_DAY, presence=True, nights_off=frozenset({2, 3, 4})
+    ).new_changepoints
+    assert [(a.night, a.found) for a in alarms] == [(CHANGE, CHANGE + timedelta(days=1))]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_working_from_home_ten_days_after_sick_days_at_home_is_a_change_of_its_own(
+    seed: int,
+) -> None:
+    """Wednesday to Friday at home sick, then from the Monday ten days later every weekday at
+    home: the change moves the daytime activity the way the sick days did, yet it is no return
+    from days off (the old routine's watch takes a run for the alarmed one back only within a
+    week of the alarm's night)."""
+    sick = {CHANGE - timedelta(days=d) for d in (12, 11, 10)}
+    at_home = frozenset(sick | {START + timedelta(days=i) for i in range(28, DAYS)})
+    alarms = _run(seed, None, LAST_DAY, at_home=at_home).new_changepoints
+    assert [a.night in sick for a in alarms] == [True, False]
+    assert CHANGE <= alarms[1].night <= CHANGE + timedelta(days=1)
+    assert alarms[1].found <= CHANGE + timedelta(days=2)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_with_presence_a_weekend_away_is_a_trip_and_raises_no_alarm(seed: int) -> None:
     assert _run(seed, None, LAST_DAY, WEEKEND_AWAY, presence=True).new_changepoints == ()
 
@@ -276,5 +316,9 @@ def test_a_stored_previous_routine_over_other_dimensions_is_refused() -> None:
         TrackerState.from_json(json.dumps(data))
     data = json.loads(state.to_json())
     data["previous"]["alarm"]["signals"] = ["a signal of an older profile"]
+    with pytest.raises(ValueError, match="does not match"):
+        TrackerState.from_json(json.dumps(data))
+    data = json.loads(state.to_json())
+    data["previous"]["moved"] = [["a signal of an older profile", 6.0]]
     with pytest.raises(ValueError, match="does not match"):
         TrackerState.from_json(json.dumps(data))

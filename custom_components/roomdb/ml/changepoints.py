@@ -93,7 +93,8 @@ from .store import FeatureRecord
 
 MODEL_KEY: Final = "nightly"
 STATE_VERSION: Final = 7
-"""7: lights, media and presence read through a binary sensor's outage (6: the routine before an
+"""7: lights, media and presence read through a binary sensor's outage, the old routine's watch
+knows which way the alarm moved (6: the routine before an
 alarm watched while the new one is learned; 5: wider moved noise, an alarm's start among the runs
 that raised it; 4: graded activity and Bernoulli spread floors; 3: left-out spreads, same-clock
 lights)."""
@@ -137,6 +138,11 @@ against 63, and 2 homes had a false alarm, against 8."""
 FIT_SHARE: Final = 0.1
 """A day's moved signals look like the routine when they fit it at least as well as those of the
 routine's own days do at this share (`routine_fit`; the tenth-worst of them)."""
+ECHO_SHARE: Final = 0.5
+"""A day moved an alarm's signals the same way as the alarm when, along the alarm's direction, its
+scores reach this share of the alarm's own (`echo`)."""
+WEEK: Final = timedelta(days=7)
+"""A routine repeats within a week: the days off of a new one end within a week of its first."""
 DAY_START_HOUR: Final = 4
 BIN_HOURS: Final = 3
 COVERAGE: Final = 0.9
@@ -611,6 +617,24 @@ def _indices(signals: Sequence[str]) -> list[int]:
     return [names.index(signal) for signal in signals]
 
 
+def echo(scores: FloatArray, moved: Sequence[tuple[str, float]]) -> float:
+    """How far a day moved an alarm's signals the way the alarm did (NaN: none observed).
+
+    The mean of the day's scores along the sign of each of `moved` (the alarm's signals and
+    scores), as a share of the alarm's mean size: 1 for a day moved as the alarm was, 0 for a
+    day as the routine says, below 0 for one moved the other way.
+    """
+    size = float(np.mean([abs(score) for _, score in moved])) if moved else 0.0
+    along = [
+        scores[i] * math.copysign(1.0, score)
+        for i, (_, score) in zip(_indices(_names(moved)), moved, strict=True)
+        if not math.isnan(scores[i])
+    ]
+    if not along or size == 0.0:
+        return math.nan
+    return float(np.mean(along)) / size
+
+
 def _days_to_json(days: Sequence[tuple[date, FloatArray]]) -> list[list[Any]]:
     return [
         [day.isoformat(), [None if math.isnan(v) else v for v in vector.tolist()]]
@@ -640,6 +664,13 @@ class PreviousRoutine:
     Without that condition, a real change's later days, still far from the old routine, raised
     second alarms about the change itself; measured over all signals instead of the moved ones,
     a change that moves a few (working from home moves the daytime activity) hid in the mean.
+    Unless the run began within a `WEEK` of the alarm's night and its days moved the alarm's
+    signals the way the alarm did (the median of their `echo` at least `ECHO_SHARE`): then the
+    alarmed routine is back, not a new one. A new routine with days off (night shifts, and three
+    nights at home) is the old routine on those days, in the very signals its alarm named; when
+    the shifts came back, that raised a second alarm. A run begun later is no return from days
+    off: a change more than a week after a passing oddity may move the same signals the same way
+    (a weekend at home, then working from home).
     """
 
     reference: list[tuple[date, FloatArray]]  # the old routine's days, raw
@@ -647,14 +678,18 @@ class PreviousRoutine:
     days: list[date]  # days its model was fed
     threshold: float
     alarm: Alarm  # the latest alarm about the old routine
+    moved: tuple[tuple[str, float], ...]  # the alarm's signals and their scores
     fit_floor: float  # `moved_fit_floor` of the alarm's signals
     fits: list[tuple[date, float]] = field(default_factory=list)  # days since it was raised
+    echoes: list[tuple[date, float]] = field(default_factory=list)  # `echo` of each of them
 
-    def follow(self, alarm: Alarm, tz: TzLike) -> None:
+    def follow(self, alarm: Alarm, moved: tuple[tuple[str, float], ...], tz: TzLike) -> None:
         """Watch for the next change after `alarm` (the latest, whoever raised it)."""
         self.alarm = alarm
+        self.moved = moved
         self.fit_floor = moved_fit_floor(self.reference, alarm.signals, tz)
         self.fits = []
+        self.echoes = []
 
     def watch(self, day: date, vector: FloatArray, tz: TzLike) -> tuple[date, FloatArray] | None:
         """Feed a day; the night a new change began and the day's scores, when one is found."""
@@ -664,11 +699,17 @@ class PreviousRoutine:
         fit = routine_fit(scores[_indices(self.alarm.signals)])
         if not math.isnan(fit):
             self.fits.append((day, fit))
+        moved_again = echo(scores, self.moved)
+        if not math.isnan(moved_again):
+            self.echoes.append((day, moved_again))
         night = raised_night(self.model, self.days, self.threshold)
         if night is None or night <= self.alarm.found:
             return None
         between = [fit for seen, fit in self.fits if seen < night]
         if not between or float(np.median(between)) < self.fit_floor:
+            return None
+        since = [value for seen, value in self.echoes if seen >= night]
+        if night < self.alarm.night + WEEK and since and float(np.median(since)) >= ECHO_SHARE:
             return None
         return night, scores
 
@@ -680,8 +721,10 @@ class PreviousRoutine:
             "days": [day.isoformat() for day in self.days],
             "threshold": self.threshold,
             "alarm": self.alarm.as_dict(),
+            "moved": [list(item) for item in self.moved],
             "fit_floor": self.fit_floor if math.isfinite(self.fit_floor) else None,
             "fits": [[day.isoformat(), fit] for day, fit in self.fits],
+            "echoes": [[day.isoformat(), value] for day, value in self.echoes],
         }
 
     @classmethod
@@ -693,8 +736,10 @@ class PreviousRoutine:
             days=[date.fromisoformat(str(day)) for day in data["days"]],
             threshold=float(data["threshold"]),
             alarm=Alarm.from_dict(data["alarm"]),
+            moved=tuple((str(name), float(score)) for name, score in data["moved"]),
             fit_floor=float(data["fit_floor"]) if data["fit_floor"] is not None else -math.inf,
             fits=[(date.fromisoformat(str(day)), float(fit)) for day, fit in data["fits"]],
+            echoes=[(date.fromisoformat(str(day)), float(value)) for day, value in data["echoes"]],
         )
 
 
@@ -779,7 +824,10 @@ class TrackerState:
                 for m in (model, previous.model if previous is not None else None)
                 if m is not None
             )
-            or (previous is not None and not set(previous.alarm.signals) <= set(names))
+            or (
+                previous is not None
+                and not {*previous.alarm.signals, *_names(previous.moved)} <= set(names)
+            )
         ):
             raise ValueError("tracker state does not match its model")
         alarms = [Alarm.from_dict(a) for a in data["alarms"]]
@@ -861,6 +909,7 @@ def _feed(
             list(state.days),
             state.threshold,
             alarm,
+            state.signals,
             moved_fit_floor(before, alarm.signals, tz),
         )
         _start_over(state, alarm)
@@ -877,8 +926,9 @@ def _watch_previous(
         return ()
     night, scores = change
     probability = recent_probability(previous.model, len(previous.days))
-    alarm = Alarm(night, day, probability, _names(_signals(state.names, scores)))
-    previous.follow(alarm, tz)
+    moved = _signals(state.names, scores)
+    alarm = Alarm(night, day, probability, _names(moved))
+    previous.follow(alarm, moved, tz)
     _start_over(state, alarm)
     return (alarm,)
 
