@@ -223,8 +223,11 @@ def test_a_days_echo_of_an_alarm_is_how_far_it_moved_the_alarms_signals_its_way(
     for name, score in moved:
         scores[names.index(name)] = score
     assert echo(scores, moved) == pytest.approx(1.0)
-    scores[names.index("away 01-04")] = np.nan  # not observed: no evidence either way
-    assert echo(scores, moved) == pytest.approx((6.0 + 4.0) / 2 / (16.0 / 3))
+    # Not observed: no evidence either way; the share is of what the day observed.
+    scores[names.index("away 01-04")] = np.nan
+    assert echo(scores, moved) == pytest.approx(1.0)
+    scores[names.index("away 22-01")] = 3.0
+    assert echo(scores, moved) == pytest.approx((3.0 + 4.0) / 10.0)
     assert echo(-np.nan_to_num(scores), moved) < 0.0  # moved the other way
     assert math.isnan(echo(np.full(len(names), np.nan), moved))
     assert math.isnan(echo(scores, ()))

@@ -1,21 +1,21 @@
 """Routine changes: one pooled BOCPD over each day's profile, resumable (pure; executor).
 
-Observation: every local day from 04:00 to 04:00, named after the night its evening begins,
-becomes one vector: per three-hour bin the home-wide activity level of its windows (min(events,
+Observation: every local day from 04:00 to 04:00, named after the night its evening begins, becomes
+one vector: per three-hour bin the home-wide activity level of its windows (min(events,
 `ACTIVITY_LEVELS`) / `ACTIVITY_LEVELS`) and the share of time with a light on, a media player on,
 someone away and a phone charging, plus the bedtime and wake time of the night that ended that
 morning (hours after that night's noon; the label where there is one, else the sleep model's
-episode). Only observed windows count; a bin with less than half its windows observed, or a
-sleep time not known yet, is missing that day (it adds no evidence). What a window observes
-depends on the signal: the activity and the charger are read from binary sensors, so a window in
-which one of them was unavailable (a flat battery, a radio dropout) leaves them out; the lights,
-media players and presence are not binary sensors, and only RoomDB not recording (a gap) hides
-them. A day is complete once it
-has ended and `COVERAGE` of its windows exist, so a DST day is judged by its own length. A day
-that ends or begins with someone away for most of the night (presence says so) is left out: a
-night away is a trip, not a sign of a new routine at home. A night shift is not a trip: the day's
-own night does not leave it out when the afternoon before was spent at home, nor the night before
-it when the late morning after was; a shift, between the two, leaves no day out.
+episode). Only observed windows count; a bin with less than half its windows observed, or a sleep
+time not known yet, is missing that day (it adds no evidence). What a window observes depends on the
+signal: the activity (mostly motion and doors) and the charger are reported by binary sensors, so a
+window in which one of them was unavailable (a flat battery, a radio dropout) leaves them out; such
+an outage does not hide the lights, media players and presence, and only RoomDB not recording (a
+gap) leaves them out. A day is complete once it has ended and `COVERAGE` of its windows exist, so a
+DST day is judged by its own length. A day that ends or begins with someone away for most of the
+night (presence says so) is left out: a night away is a trip, not a sign of a new routine at home. A
+night shift is not a trip: the day's own night does not leave it out when the afternoon before was
+spent at home, nor the night before it when the late morning after was; a shift, between the two,
+leaves no day out.
 
 Each day is compared with the current routine: the `REFERENCE_DAYS` days before it (since the
 latest change), its own weekday's median (every Saturday may look like a Monday spent at home)
@@ -94,10 +94,9 @@ from .store import FeatureRecord
 MODEL_KEY: Final = "nightly"
 STATE_VERSION: Final = 7
 """7: lights, media and presence read through a binary sensor's outage, the old routine's watch
-knows which way the alarm moved (6: the routine before an
-alarm watched while the new one is learned; 5: wider moved noise, an alarm's start among the runs
-that raised it; 4: graded activity and Bernoulli spread floors; 3: left-out spreads, same-clock
-lights)."""
+knows which way the alarm moved (6: the routine before an alarm watched while the new one is
+learned; 5: wider moved noise, an alarm's start among the runs that raised it; 4: graded activity
+and Bernoulli spread floors; 3: left-out spreads, same-clock lights)."""
 REFERENCE_DAYS: Final = 14
 """Days of a routine the detector learns before it watches it (and compares each day with)."""
 HISTORY_DAYS: Final = 28
@@ -142,7 +141,7 @@ ECHO_SHARE: Final = 0.5
 """A day moved an alarm's signals the same way as the alarm when, along the alarm's direction, its
 scores reach this share of the alarm's own (`echo`)."""
 WEEK: Final = timedelta(days=7)
-"""A routine repeats within a week: the days off of a new one end within a week of its first."""
+"""A routine repeats within a week: the days off of a new one end a week after its first at most."""
 DAY_START_HOUR: Final = 4
 BIN_HOURS: Final = 3
 COVERAGE: Final = 0.9
@@ -161,7 +160,8 @@ SIGNALS: Final[dict[str, str]] = {
     "charging": "charging_fraction",
 }
 SENSED_SIGNALS: Final = frozenset({"activity", "charging"})
-"""Signals read from binary sensors: a window with one of them unavailable does not observe them.
+"""Signals binary sensors report (the activity mostly through motion and doors): a window with one
+of them unavailable does not observe them.
 A flat motion sensor does not hide whether a light was on or someone was away; leaving those out
 too hid from the detector the first days of a new routine whenever a battery ran flat on one of
 them (a night shift's second day, read without presence, was taken for a trip)."""
@@ -620,19 +620,19 @@ def _indices(signals: Sequence[str]) -> list[int]:
 def echo(scores: FloatArray, moved: Sequence[tuple[str, float]]) -> float:
     """How far a day moved an alarm's signals the way the alarm did (NaN: none observed).
 
-    The mean of the day's scores along the sign of each of `moved` (the alarm's signals and
-    scores), as a share of the alarm's mean size: 1 for a day moved as the alarm was, 0 for a
-    day as the routine says, below 0 for one moved the other way.
+    Over the signals of `moved` (the alarm's signals and scores) the day observed: the sum of
+    its scores along the sign of each, as a share of the alarm's sum of their sizes. 1 for a day
+    moved as the alarm was, 0 for a day as the routine says, below 0 for one moved the other way.
     """
-    size = float(np.mean([abs(score) for _, score in moved])) if moved else 0.0
-    along = [
-        scores[i] * math.copysign(1.0, score)
+    seen = [
+        (scores[i], score)
         for i, (_, score) in zip(_indices(_names(moved)), moved, strict=True)
         if not math.isnan(scores[i])
     ]
-    if not along or size == 0.0:
+    size = sum(abs(score) for _, score in seen)
+    if size == 0.0:
         return math.nan
-    return float(np.mean(along)) / size
+    return float(sum(value * math.copysign(1.0, score) for value, score in seen)) / size
 
 
 def _days_to_json(days: Sequence[tuple[date, FloatArray]]) -> list[list[Any]]:
@@ -664,7 +664,7 @@ class PreviousRoutine:
     Without that condition, a real change's later days, still far from the old routine, raised
     second alarms about the change itself; measured over all signals instead of the moved ones,
     a change that moves a few (working from home moves the daytime activity) hid in the mean.
-    Unless the run began within a `WEEK` of the alarm's night and its days moved the alarm's
+    Unless the run began a `WEEK` after the alarm's night at most and its days moved the alarm's
     signals the way the alarm did (the median of their `echo` at least `ECHO_SHARE`): then the
     alarmed routine is back, not a new one. A new routine with days off (night shifts, and three
     nights at home) is the old routine on those days, in the very signals its alarm named; when
@@ -709,7 +709,7 @@ class PreviousRoutine:
         if not between or float(np.median(between)) < self.fit_floor:
             return None
         since = [value for seen, value in self.echoes if seen >= night]
-        if night < self.alarm.night + WEEK and since and float(np.median(since)) >= ECHO_SHARE:
+        if night <= self.alarm.night + WEEK and since and float(np.median(since)) >= ECHO_SHARE:
             return None
         return night, scores
 
