@@ -319,13 +319,13 @@ def daily_profiles(
         if unrecorded_share > UNOBSERVED_SHARE:
             continue
         blind = values["unavailable_fraction"] > UNOBSERVED_SHARE
-        seen = ~sensed if blind else np.ones(len(SIGNALS), dtype=bool)
-        observed[day][seen, b] += 1
+        read = ~sensed if blind else np.ones(len(SIGNALS), dtype=bool)
+        observed[day][read, b] += 1
         for hours, shares in away_at.items():
             if local.hour in hours:
                 shares.setdefault(day, []).append(values["away_fraction"])
         for i, name in enumerate(SIGNALS.values()):
-            if not seen[i]:
+            if not read[i]:
                 continue
             value = values[name]
             if name == "activity_events":

@@ -108,12 +108,12 @@ def read_mapping_file(path: Path, known_area_ids: Collection[str] | None = None)
         passing = isinstance(err, OSError) or (
             isinstance(err, UnsafePathError) and err.translation_key == "path_in_use"
         )
-        return MappingResult(None, (error,), passing=passing)
+        return _failed(error, passing=passing)
     return parse_mapping(text, known_area_ids)
 
 
-def _failed(error: MappingError) -> MappingResult:
-    return MappingResult(None, (error,))
+def _failed(error: MappingError, *, passing: bool = False) -> MappingResult:
+    return MappingResult(None, (error,), passing=passing)
 
 
 def area_warnings(
