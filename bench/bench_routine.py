@@ -264,7 +264,8 @@ def _seeds_label(seeds: Sequence[int]) -> str:
     return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
 
 
-def _seed_range(text: str) -> list[int]:
+def seed_range(text: str) -> list[int]:
+    """The seeds of a command-line argument: one seed, or a range such as 105-112."""
     first, _, last = text.partition("-")
     return list(range(int(first), int(last or first) + 1))
 
@@ -272,7 +273,7 @@ def _seed_range(text: str) -> list[int]:
 def main() -> None:
     """Every home of the given seeds with its figures and alarms, one JSON line each."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("seeds", type=_seed_range, help="a seed or a range such as 105-112")
+    parser.add_argument("seeds", type=seed_range, help="a seed or a range such as 105-112")
     parser.add_argument("--home", choices=list(ARCHETYPES), action="append")
     args = parser.parse_args()
     with threadpool_limits(1):
