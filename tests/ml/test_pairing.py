@@ -9,10 +9,12 @@ from hypothesis import given, settings, strategies as st
 import numpy as np
 import pytest
 
+from bench.sleep_offline import figures
 from custom_components.roomdb.ml.features import FEATURE_NAMES, HOME_ROOM_ID, FeatureRow
 from custom_components.roomdb.ml.labels import SleepLabel
 from custom_components.roomdb.ml.pairing import (
     CONTEXT_WINDOWS,
+    DOOR_LAST_COLUMN,
     QUIET_CAP_SECONDS,
     UNOBSERVED_LOOKBACK,
     LabelConflictError,
@@ -185,6 +187,38 @@ def test_design_columns_and_look_backs() -> None:
     assert build_design(old, rooms).n_rows == 0
 
 
+def test_a_door_and_then_no_movement_inside_is_someone_who_left() -> None:
+    # 64 windows of the home: each entry is (window, motion, doors, other activity).
+    events = {
+        2: (1.0, 0.0, 1.0),  # bedtime: movement, no door
+        10: (1.0, 2.0, 2.0),  # the hallway and the front door in one window: someone left
+        12: (0.0, 0.0, 1.0),  # a light switched off by its timer: no one moved
+        20: (0.0, 2.0, 2.0),  # the door again...
+        21: (1.0, 0.0, 1.0),  # ...and movement inside after it: someone came home
+        30: (1.0, 2.0, 2.0),  # left again, and nothing for more than twelve hours
+    }
+    rows = [
+        row(
+            HOME_ROOM_ID,
+            DAY0 + k * W,
+            motion_count=events.get(k, (0.0, 0.0, 0.0))[0],
+            door_events=events.get(k, (0.0, 0.0, 0.0))[1],
+            activity_events=events.get(k, (0.0, 0.0, 0.0))[2],
+        )
+        for k in range(30 + int(QUIET_CAP_SECONDS / W) + 2)
+    ]
+    design = build_design(rows)
+    left = design.x[:, design.feature_names.index(DOOR_LAST_COLUMN)]
+    assert left[:2].tolist() == [0.0, 0.0]  # nothing moved yet
+    assert left[2:10].tolist() == [0.0] * 8
+    assert left[10:20].tolist() == [1.0] * 10  # the light's timer at 12 brings no one back
+    assert left[20] == 1.0
+    assert left[21:30].tolist() == [0.0] * 9
+    cap = 30 + int(QUIET_CAP_SECONDS / W)
+    assert left[30 : cap + 1].tolist() == [1.0] * (cap + 1 - 30)
+    assert left[cap + 1] == 0.0  # twelve hours on, the door is no longer the latest news
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(st.tuples(st.floats(19, 25), st.floats(4, 11), st.booleans()), min_size=1, max_size=5)
@@ -258,3 +292,12 @@ def test_subset_renumbers_nights() -> None:
     assert part.night_dates == data.night_dates[-2:]
     assert set(part.groups.tolist()) == {0, 1}
     assert np.array_equal(part.x, data.x[val])
+
+
+def test_a_shift_workers_home_left_for_the_night_is_awake_not_asleep() -> None:
+    # A held-out night-shift home without presence (bench/households.py, seed 108): before the
+    # door column, the empty home after the occupant left at nine read as maybe asleep until the
+    # morning (accuracy 0.952, ECE 0.039). Retrained nightly and scored on every window.
+    result = figures("shift_worker", 108)
+    assert result["accuracy"] >= 0.97
+    assert result["ece"] <= 0.025

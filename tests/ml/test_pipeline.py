@@ -38,7 +38,11 @@ from custom_components.roomdb.ml.features import (
     compute_features,
     feature_rows_from_long,
 )
-from custom_components.roomdb.ml.pairing import design_columns, rooms_of_columns
+from custom_components.roomdb.ml.pairing import (
+    DOOR_LAST_COLUMN,
+    design_columns,
+    rooms_of_columns,
+)
 from custom_components.roomdb.ml.pipeline import (
     EVENT_ML_RESULT,
     STAGES,
@@ -533,6 +537,62 @@ async def test_a_broken_stored_model_is_ignored_at_setup(
     assert "The stored sleep model is unusable" in caplog.text
     assert ml(ml_entry).status.readiness == "trained"
     assert ml(ml_entry).status.sleep_probability is None
+
+
+def _without_door_last(artifact: ClrArtifact) -> ClrArtifact:
+    """The artifact as a RoomDB whose design had no door column trained it."""
+    keep = [i for i, name in enumerate(artifact.feature_names) if name != DOOR_LAST_COLUMN]
+    return replace(
+        artifact,
+        feature_names=tuple(artifact.feature_names[i] for i in keep),
+        coef=tuple(artifact.coef[i] for i in keep),
+        scaler_mean=tuple(artifact.scaler_mean[i] for i in keep),
+        scaler_scale=tuple(artifact.scaler_scale[i] for i in keep),
+    )
+
+
+@pytest.mark.parametrize("outdated", [True, False], ids=["older_design", "current_design"])
+async def test_a_model_of_an_older_design_is_retrained_at_the_first_refresh(
+    hass: HomeAssistant, ml_entry: MockConfigEntry, outdated: bool
+) -> None:
+    database = db(ml_entry)
+    await store_events(database, HOME.events)
+    await store_labels(database, HOME.labels())
+    trained = await run_pipeline(hass, ["ingest", "features", "train"])
+    latest = await store.async_latest_artifact(database)
+    assert latest is not None and DOOR_LAST_COLUMN in latest[1].feature_names
+    stored = latest[1]
+    if outdated:
+        stored = _without_door_last(stored)
+        assert rooms_of(stored) is None
+        await store.async_record_clr_run(
+            database,
+            started_at="2026-04-12T00:00:00+00:00",
+            status="ok",
+            reason=None,
+            n_rows=stored.n_rows,
+            n_nights=stored.n_nights,
+            feature_set_version=FEATURE_SET_VERSION,
+            metrics={},
+            artifact=stored,
+        )
+    runs = len(await database.fetchall("SELECT run_id FROM clr_training_runs"))
+
+    assert await hass.config_entries.async_reload(ml_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    database = db(ml_entry)
+    after = await store.async_latest_artifact(database)
+    assert after is not None
+    count = len(await database.fetchall("SELECT run_id FROM clr_training_runs"))
+    if outdated:
+        # Retrained on the current columns at once, and the sleep entities have a value.
+        assert count == runs + 1
+        assert after[1].feature_names == latest[1].feature_names
+        assert ml(ml_entry).status.sleep_probability is not None
+    else:
+        assert count == runs
+        assert after[0].run_id == trained["train"]["run_id"]
 
 
 async def test_time_roomdb_was_not_recording_is_unobserved_not_quiet(

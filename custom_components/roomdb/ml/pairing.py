@@ -63,6 +63,7 @@ ROOM_COLUMNS: Final = (
     "light_idle",
 )
 AWAY_COLUMN: Final = f"{HOME_ROOM_ID}.away"
+DOOR_LAST_COLUMN: Final = f"{HOME_ROOM_ID}.door_last"
 SHARE_COLUMN: Final = "share_2h"
 QUIET_CAP_SECONDS: Final = 12 * 3600.0
 CONTEXT_WINDOWS: Final = 16
@@ -128,7 +129,7 @@ def design_columns(rooms: Sequence[str] = (HOME_ROOM_ID,)) -> tuple[str, ...]:
     columns = list(TIME_COLUMNS)
     for room in rooms:
         columns += [f"{room}.{name}" for name in ROOM_COLUMNS]
-    columns.append(AWAY_COLUMN)
+    columns += [AWAY_COLUMN, DOOR_LAST_COLUMN]
     columns += [f"{room}.{SHARE_COLUMN}" for room in rooms if room != HOME_ROOM_ID]
     return tuple(columns)
 
@@ -174,6 +175,23 @@ def _since_activity(activity: FloatArray, quiet: FloatArray, width: float) -> Fl
     last = np.maximum.accumulate(np.where(activity > 0, index, -1))
     since = np.where(last >= 0, (index - last) * width + quiet[np.maximum(last, 0)], np.inf)
     out: FloatArray = np.minimum(since, QUIET_CAP_SECONDS)
+    return out
+
+
+def _door_last(motion: FloatArray, doors: FloatArray, width: float) -> FloatArray:
+    """1 where the home's last motion or door (within `QUIET_CAP_SECONDS`) came with a door.
+
+    A door and then no movement inside is someone who left ("wasp in a box"): without presence,
+    an empty home at night is otherwise as quiet as a sleeping one. A return is a door followed by
+    movement, a bedtime is movement with no door. Lights and media are not movement: a light
+    switched off by a timer after the door closed does not bring anyone back.
+    """
+    index = np.arange(motion.size)
+    last = np.maximum.accumulate(np.where((motion > 0) | (doors > 0), index, -1))
+    cap = QUIET_CAP_SECONDS / width
+    out: FloatArray = np.where(
+        (last >= 0) & (index - last <= cap), doors[np.maximum(last, 0)] > 0, False
+    ).astype(np.float64)
     return out
 
 
@@ -238,6 +256,9 @@ def build_design(
             light * np.minimum(since / 3600.0, 1.0),
         ]
     columns.append(home[:, _INDEX["away_fraction"]])
+    columns.append(
+        _door_last(home[:, _INDEX["motion_count"]], home[:, _INDEX["door_events"]], width)
+    )
     home_recent = np.maximum(_rolling_sum(home[:, _INDEX["activity_events"]], 8), 1.0)
     columns += [
         _rolling_sum(activity[room], 8) / home_recent for room in rooms if room != HOME_ROOM_ID

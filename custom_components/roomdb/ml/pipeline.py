@@ -56,7 +56,7 @@ from .options import MlSettings
 from .pairing import CONTEXT_WINDOWS, QUIET_CAP_SECONDS
 from .retention import async_trim, async_vacuum
 from .status import READINESS_ERROR, READINESS_TRAINED, TIMESTAMP_KEYS, MlStatus
-from .training import Inference, clr_config, infer_latest, train_from_records
+from .training import Inference, clr_config, infer_latest, rooms_of, train_from_records
 
 _LOGGER = get_logger(__name__)
 
@@ -78,6 +78,9 @@ REFRESH_STAGES: Final = ("ingest", "features", "labels", "inference")
 AFTER_IMPORT_STAGES: Final = ("ingest", "features", "suggestions", "train", "inference")
 """What imported history feeds: windows, suggested nights, and the model where labels allow."""
 TRAIN_STAGES: Final = ("train", "inference")
+UPGRADE_STAGES: Final = ("ingest", "features", "labels", "train", "inference")
+"""The first refresh when the stored model's columns are not the current design (an update
+changed them): it is retrained at once, not left unused until the nightly run."""
 """Run when a label was added: the model trains as soon as there are enough nights."""
 SUGGESTION_NIGHTS: Final = 14
 """Nights the suggestions are computed (and offered) for."""
@@ -152,6 +155,14 @@ class MlPipeline:
     def busy(self) -> bool:
         """Whether a run is in progress."""
         return self._lock.locked()
+
+    @property
+    def model_outdated(self) -> bool:
+        """Whether the stored model was trained on other features or columns than these."""
+        artifact = self._artifact
+        return artifact is not None and (
+            artifact.feature_set_version != FEATURE_SET_VERSION or rooms_of(artifact) is None
+        )
 
     # -- status --------------------------------------------------------------------------------
 
@@ -372,7 +383,8 @@ class MlPipeline:
         changed = await self._routine_changed()
         inputs = self._train_inputs(labels, config, changed)
         lost_model = self._artifact is None and self.status.readiness == READINESS_TRAINED
-        if inputs == await self.database.get_metadata(META_TRAIN_INPUTS) and not lost_model:
+        unchanged = inputs == await self.database.get_metadata(META_TRAIN_INPUTS)
+        if unchanged and not lost_model and not self.model_outdated:
             return {
                 "status": "skipped",
                 "detail": "no label or setting changed since the last training",

@@ -39,6 +39,7 @@ from .pipeline import (
     REFRESH_STAGES,
     STAGES,
     TRAIN_STAGES,
+    UPGRADE_STAGES,
     MlPipeline,
     StageResult,
 )
@@ -103,7 +104,8 @@ class MlRuntime:
         self._unsub_stop = self.hass.bus.async_listen_once(
             EVENT_HOMEASSISTANT_STOP, self._async_stop_on_event
         )
-        self._spawn(self.pipeline.async_run_if_idle(REFRESH_STAGES), "first refresh")
+        first = UPGRADE_STAGES if self.pipeline.model_outdated else REFRESH_STAGES
+        self._spawn(self.pipeline.async_run_if_idle(first), "first refresh")
         # In the background: the recorder's history takes a while and nothing waits for it.
         self._spawn(self.importer.async_first_setup(), "history import")
 
