@@ -78,10 +78,11 @@ REFRESH_STAGES: Final = ("ingest", "features", "labels", "inference")
 AFTER_IMPORT_STAGES: Final = ("ingest", "features", "suggestions", "train", "inference")
 """What imported history feeds: windows, suggested nights, and the model where labels allow."""
 TRAIN_STAGES: Final = ("train", "inference")
+"""Run when a label was added: the model trains as soon as there are enough nights."""
 UPGRADE_STAGES: Final = ("ingest", "features", "labels", "train", "inference")
 """The first refresh when the stored model's columns are not the current design (an update
-changed them): it is retrained at once, not left unused until the nightly run."""
-"""Run when a label was added: the model trains as soon as there are enough nights."""
+changed them): it is retrained at once, not left unused until the nightly run. Until a training
+succeeds, every training run tries again (the outdated model is not used meanwhile)."""
 SUGGESTION_NIGHTS: Final = 14
 """Nights the suggestions are computed (and offered) for."""
 SUGGESTION_TRAIN_CONFIDENCE: Final = 0.5
