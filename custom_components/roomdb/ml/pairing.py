@@ -169,10 +169,17 @@ def _rolling_sum(values: FloatArray, width: int) -> FloatArray:
     return out
 
 
+def _latest(happened: BoolArray) -> IntArray:
+    """Per window, the index of the latest window up to it where something happened (-1: none)."""
+    index = np.arange(happened.size)
+    latest: IntArray = np.maximum.accumulate(np.where(happened, index, -1))
+    return latest
+
+
 def _since_activity(activity: FloatArray, quiet: FloatArray, width: float) -> FloatArray:
     """Seconds from the last activity to each window's end, capped at `QUIET_CAP_SECONDS`."""
     index = np.arange(activity.size)
-    last = np.maximum.accumulate(np.where(activity > 0, index, -1))
+    last = _latest(activity > 0)
     since = np.where(last >= 0, (index - last) * width + quiet[np.maximum(last, 0)], np.inf)
     out: FloatArray = np.minimum(since, QUIET_CAP_SECONDS)
     return out
@@ -187,7 +194,7 @@ def _door_last(motion: FloatArray, doors: FloatArray, width: float) -> FloatArra
     switched off by a timer after the door closed does not bring anyone back.
     """
     index = np.arange(motion.size)
-    last = np.maximum.accumulate(np.where((motion > 0) | (doors > 0), index, -1))
+    last = _latest((motion > 0) | (doors > 0))
     cap = QUIET_CAP_SECONDS / width
     out: FloatArray = np.where(
         (last >= 0) & (index - last <= cap), doors[np.maximum(last, 0)] > 0, False
