@@ -56,7 +56,7 @@ from .options import MlSettings
 from .pairing import CONTEXT_WINDOWS, QUIET_CAP_SECONDS
 from .retention import async_trim, async_vacuum
 from .status import READINESS_ERROR, READINESS_TRAINED, TIMESTAMP_KEYS, MlStatus
-from .training import Inference, clr_config, infer_latest, rooms_of, train_from_records
+from .training import Inference, clr_config, infer_latest, train_from_records, usable_rooms
 
 _LOGGER = get_logger(__name__)
 
@@ -161,9 +161,7 @@ class MlPipeline:
     def model_outdated(self) -> bool:
         """Whether the stored model was trained on other features or columns than these."""
         artifact = self._artifact
-        return artifact is not None and (
-            artifact.feature_set_version != FEATURE_SET_VERSION or rooms_of(artifact) is None
-        )
+        return artifact is not None and isinstance(usable_rooms(artifact), NotReady)
 
     # -- status --------------------------------------------------------------------------------
 

@@ -127,6 +127,24 @@ def rooms_of(artifact: ClrArtifact) -> tuple[str, ...] | None:
     return rooms_of_columns(artifact.feature_names)
 
 
+def usable_rooms(artifact: ClrArtifact) -> tuple[str, ...] | NotReady:
+    """The rooms of an artifact the current features and design can feed, or why it cannot be used.
+
+    An artifact of another feature set or other columns (an update changed them) is replaced at
+    the next training.
+    """
+    if artifact.feature_set_version != FEATURE_SET_VERSION:
+        return NotReady(
+            "feature_set_changed",
+            f"the model uses feature set {artifact.feature_set_version}, "
+            f"features are now {FEATURE_SET_VERSION}; it is replaced at the next training",
+        )
+    rooms = rooms_of(artifact)
+    if rooms is None:
+        return NotReady("unknown_design", "the model's columns are not RoomDB's design")
+    return rooms
+
+
 @dataclass(frozen=True, slots=True)
 class Inference:
     """P(asleep) for the newest window, and for the windows before it (same model)."""
@@ -145,15 +163,9 @@ def infer_latest(artifact: ClrArtifact, records: Sequence[FeatureRecord]) -> Inf
 
     A window in which someone was away (presence) for most of the time is awake: P = 0.
     """
-    if artifact.feature_set_version != FEATURE_SET_VERSION:
-        return NotReady(
-            "feature_set_changed",
-            f"the model uses feature set {artifact.feature_set_version}, "
-            f"features are now {FEATURE_SET_VERSION}; it is replaced at the next training",
-        )
-    rooms = rooms_of(artifact)
-    if rooms is None:
-        return NotReady("unknown_design", "the model's columns are not RoomDB's design")
+    rooms = usable_rooms(artifact)
+    if isinstance(rooms, NotReady):
+        return rooms
     design = build_design(feature_rows_from_long(records), rooms)
     if design.n_rows == 0:
         return NotReady("no_window", "no feature window has every room the model uses")
