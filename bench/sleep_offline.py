@@ -82,8 +82,8 @@ def missed(result: dict[str, float]) -> list[str]:
     """The sleep goals (`sleep_score.GOALS`) these figures miss."""
     out: list[str] = []
     for name, value in result.items():
-        sense, goal = sleep_score.GOALS[name]
-        if not (value >= goal if sense == ">=" else value <= goal):
+        if not sleep_score.meets(name, value):
+            sense, goal = sleep_score.GOALS[name]
             out.append(f"{name} {value:.4f} (goal {sense} {goal})")
     return out
 

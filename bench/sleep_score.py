@@ -421,6 +421,12 @@ GOALS: Final[dict[str, tuple[str, float]]] = {
 """The goals every home must meet (figures a home does not have are skipped)."""
 
 
+def meets(name: str, value: float) -> bool:
+    """Whether a figure meets its goal in `GOALS`."""
+    sense, goal = GOALS[name]
+    return value >= goal if sense == ">=" else value <= goal
+
+
 def misses(scores: Scores) -> list[str]:
     """The goals this home misses (a change it never found misses the delay goal)."""
     found: list[str] = []
@@ -431,6 +437,6 @@ def misses(scores: Scores) -> list[str]:
             if name == "delay_hours" and scores.accuracy_after is not None:
                 found.append(f"{name}: change not found")
             continue
-        if not (value >= goal if sense == ">=" else value <= goal):
+        if not meets(name, value):
             found.append(f"{name}: {value:.3f} (goal {sense} {goal})")
     return found
