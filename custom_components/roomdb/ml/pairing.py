@@ -20,6 +20,9 @@ Labelled windows (the rule `vw_clr_training_dataset_v2` gives too):
   recording, or less than four hours of windows before it) and windows in which someone was away
   for most of the time (handled as awake by rule, see `build_design`) are left out.
 
+A room not observed in a window or its look-back is marked in `Design.blind`, so inference can let
+it say nothing rather than read its silence as an empty room.
+
 Nights are groups: every split keeps a night's windows together and is time-ordered.
 """
 
@@ -156,6 +159,7 @@ class Design:
     x: FloatArray
     observed: BoolArray  # the window and the hour before it observed, four hours of context
     away: BoolArray  # someone away for most of the window
+    blind: BoolArray  # per row and column: a room's value over a look-back it was not observed in
 
     @property
     def n_rows(self) -> int:
@@ -222,7 +226,8 @@ def build_design(
     names = design_columns(rooms)
     if not kept:
         empty = np.zeros(0)
-        return Design(names, empty, empty, np.zeros((0, len(names))), empty > 0, empty > 0)
+        nothing = np.zeros((0, len(names))) > 0
+        return Design(names, empty, empty, np.zeros((0, len(names))), empty > 0, empty > 0, nothing)
     width = kept[0].window_end - kept[0].window_start
     first = min(row.window_start for row in kept)
     n = round((max(row.window_start for row in kept) - first) / width) + 1
@@ -278,6 +283,7 @@ def build_design(
     )
     starts = first + np.arange(n) * width
     x = np.column_stack(columns)
+    blind = _blind_columns(names, wanted, values, present)
     return Design(
         feature_names=names,
         window_start=starts[present],
@@ -285,7 +291,29 @@ def build_design(
         x=x[present],
         observed=observed[present],
         away=home[present, _INDEX["away_fraction"]] >= AWAY_SHARE,
+        blind=blind[present],
     )
+
+
+def _blind_columns(
+    names: Sequence[str], wanted: dict[str, int], values: FloatArray, present: BoolArray
+) -> BoolArray:
+    """Per window and column: a room's column, over a look-back the room was not observed in.
+
+    The look-back is the window and the four hours before it, the longest of a room's columns.
+    A flat motion sensor leaves its room without activity, which otherwise reads as an empty or
+    sleeping room. The home's own columns stay: the rooms that still report carry them.
+    """
+    blind = np.zeros((present.size, len(names)), dtype=np.bool_)
+    position = {name: k for k, name in enumerate(names)}
+    for room, i in wanted.items():
+        if room == HOME_ROOM_ID:
+            continue
+        unseen = np.where(present, values[i, :, _INDEX["unavailable_fraction"]], 1.0)
+        lately = _rolling_sum((unseen > UNOBSERVED_SHARE).astype(np.float64), CONTEXT_WINDOWS + 1)
+        own = [position[f"{room}.{name}"] for name in (*ROOM_COLUMNS, SHARE_COLUMN)]
+        blind[:, own] = (lately > 0)[:, None]
+    return blind
 
 
 @dataclass(frozen=True, slots=True)

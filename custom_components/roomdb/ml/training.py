@@ -25,6 +25,7 @@ from .clr import ClrArtifact, ClrConfig, NotReady, predict_proba, train_clr
 from .features import FEATURE_SET_VERSION, HOME_ROOM_ID, feature_rows_from_long
 from .labels import SleepLabel
 from .pairing import (
+    Design,
     FloatArray,
     LabelConflict,
     build_design,
@@ -158,18 +159,27 @@ class Inference:
     probabilities: FloatArray
 
 
-def infer_latest(artifact: ClrArtifact, records: Sequence[FeatureRecord]) -> Inference | NotReady:
-    """Calibrated P(asleep) for the windows in `records`, the newest one reported.
+def sleep_probabilities(artifact: ClrArtifact, design: Design) -> FloatArray:
+    """Calibrated P(asleep) of every design row, for the rooms `usable_rooms` gave.
 
-    A window in which someone was away (presence) for most of the time is awake: P = 0.
+    A room's columns over a stretch it was not observed in read as the training mean, so the room
+    says nothing either way instead of looking empty. A window in which someone was away
+    (presence) for most of the time is awake: P = 0.
     """
+    x = np.where(design.blind, np.asarray(artifact.scaler_mean), design.x)
+    probabilities: FloatArray = np.where(design.away, 0.0, predict_proba(artifact, x))
+    return probabilities
+
+
+def infer_latest(artifact: ClrArtifact, records: Sequence[FeatureRecord]) -> Inference | NotReady:
+    """Calibrated P(asleep) (`sleep_probabilities`) of the windows in `records`, newest reported."""
     rooms = usable_rooms(artifact)
     if isinstance(rooms, NotReady):
         return rooms
     design = build_design(feature_rows_from_long(records), rooms)
     if design.n_rows == 0:
         return NotReady("no_window", "no feature window has every room the model uses")
-    probabilities = np.where(design.away, 0.0, predict_proba(artifact, design.x))
+    probabilities = sleep_probabilities(artifact, design)
     return Inference(
         probability=float(probabilities[-1]),
         window_start=float(design.window_start[-1]),

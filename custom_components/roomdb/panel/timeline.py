@@ -13,13 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
 
-import numpy as np
-
-from ..ml.clr import ClrArtifact, predict_proba
-from ..ml.features import FEATURE_SET_VERSION, feature_rows_from_long, night_of
+from ..ml.clr import ClrArtifact, NotReady
+from ..ml.features import feature_rows_from_long, night_of
 from ..ml.pairing import build_design
 from ..ml.store import FeatureRecord
-from ..ml.training import rooms_of
+from ..ml.training import sleep_probabilities, usable_rooms
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,16 +37,11 @@ def window_probabilities(
     Empty when the model belongs to another feature set or design (it is replaced at the next
     training; a probability from mismatched columns would be meaningless).
     """
-    if artifact.feature_set_version != FEATURE_SET_VERSION:
-        return []
-    rooms = rooms_of(artifact)
-    if rooms is None:
+    rooms = usable_rooms(artifact)
+    if isinstance(rooms, NotReady):
         return []
     design = build_design(feature_rows_from_long(records), rooms)
-    if design.n_rows == 0:
-        return []
-    # As inference does: a window in which someone was away is awake.
-    probabilities = np.where(design.away, 0.0, predict_proba(artifact, design.x))
+    probabilities = sleep_probabilities(artifact, design)
     return [
         WindowProbability(float(start), float(end), float(p))
         for start, end, p in zip(design.window_start, design.window_end, probabilities, strict=True)
