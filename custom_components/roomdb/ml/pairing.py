@@ -283,7 +283,7 @@ def build_design(
     )
     starts = first + np.arange(n) * width
     x = np.column_stack(columns)
-    blind = _blind_columns(names, wanted, values, present)
+    blind = _blind_columns(names, wanted, grid)
     return Design(
         feature_names=names,
         window_start=starts[present],
@@ -295,21 +295,24 @@ def build_design(
     )
 
 
-def _blind_columns(
-    names: Sequence[str], wanted: dict[str, int], values: FloatArray, present: BoolArray
-) -> BoolArray:
-    """Per window and column: a room's column, over a look-back the room was not observed in.
+def _blind_columns(names: Sequence[str], wanted: dict[str, int], grid: FloatArray) -> BoolArray:
+    """Per window and column: a room's column, where the room was not observed lately.
 
-    The look-back is the window and the four hours before it, the longest of a room's columns.
-    A flat motion sensor leaves its room without activity, which otherwise reads as an empty or
-    sleeping room. The home's own columns stay: the rooms that still report carry them.
+    Not observed: a sensor of the room unavailable, RoomDB not recording, or no row for the room,
+    in the window or the four hours before it (the look-back of its activity counts; the time
+    since its last activity, capped at twelve hours, can reach further back). A flat motion
+    sensor leaves its room without activity, which otherwise reads as an empty or sleeping room.
+    The home's own columns and the other rooms' shares stay: the rooms that still report carry
+    them. Training keeps such windows once the hour after the outage has passed (`observed`),
+    with the values the home recorded.
     """
-    blind = np.zeros((present.size, len(names)), dtype=np.bool_)
+    blind = np.zeros((grid.shape[1], len(names)), dtype=np.bool_)
     position = {name: k for k, name in enumerate(names)}
     for room, i in wanted.items():
         if room == HOME_ROOM_ID:
             continue
-        unseen = np.where(present, values[i, :, _INDEX["unavailable_fraction"]], 1.0)
+        has_row = ~np.isnan(grid[i, :, 0])
+        unseen = np.where(has_row, grid[i, :, _INDEX["unavailable_fraction"]], 1.0)
         lately = _rolling_sum((unseen > UNOBSERVED_SHARE).astype(np.float64), CONTEXT_WINDOWS + 1)
         own = [position[f"{room}.{name}"] for name in (*ROOM_COLUMNS, SHARE_COLUMN)]
         blind[:, own] = (lately > 0)[:, None]
