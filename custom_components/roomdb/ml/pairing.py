@@ -225,9 +225,8 @@ def build_design(
     ]
     names = design_columns(rooms)
     if not kept:
-        empty = np.zeros(0)
-        nothing = np.zeros((0, len(names))) > 0
-        return Design(names, empty, empty, np.zeros((0, len(names))), empty > 0, empty > 0, nothing)
+        empty, none = np.zeros(0), np.zeros((0, len(names)))
+        return Design(names, empty, empty, none, empty > 0, empty > 0, none > 0)
     width = kept[0].window_end - kept[0].window_start
     first = min(row.window_start for row in kept)
     n = round((max(row.window_start for row in kept) - first) / width) + 1
@@ -276,14 +275,18 @@ def build_design(
         _rolling_sum(activity[room], 8) / home_recent for room in rooms if room != HOME_ROOM_ID
     ]
 
-    unseen = np.where(present, values[:, :, _INDEX["unavailable_fraction"]].max(axis=0), 1.0)
-    bad = (unseen > UNOBSERVED_SHARE).astype(np.float64)
+    # Per room and window: not observed (a sensor unavailable, not recording, or no row).
+    unseen: BoolArray = (
+        np.where(np.isnan(grid[:, :, 0]), 1.0, grid[:, :, _INDEX["unavailable_fraction"]])
+        > UNOBSERVED_SHARE
+    )
+    bad: FloatArray = np.any(unseen, axis=0).astype(np.float64)
     observed = (_rolling_sum(bad, UNOBSERVED_LOOKBACK + 1) == 0) & (
         _rolling_sum(present.astype(np.float64), CONTEXT_WINDOWS + 1) == CONTEXT_WINDOWS + 1
     )
     starts = first + np.arange(n) * width
     x = np.column_stack(columns)
-    blind = _blind_columns(names, wanted, grid)
+    blind = _blind_columns(names, wanted, unseen)
     return Design(
         feature_names=names,
         window_start=starts[present],
@@ -295,7 +298,7 @@ def build_design(
     )
 
 
-def _blind_columns(names: Sequence[str], wanted: dict[str, int], grid: FloatArray) -> BoolArray:
+def _blind_columns(names: Sequence[str], wanted: dict[str, int], unseen: BoolArray) -> BoolArray:
     """Per window and column: a room's column, where the room was not observed lately.
 
     Not observed: a sensor of the room unavailable, RoomDB not recording, or no row for the room,
@@ -306,14 +309,12 @@ def _blind_columns(names: Sequence[str], wanted: dict[str, int], grid: FloatArra
     them. Training keeps such windows once the hour after the outage has passed (`observed`),
     with the values the home recorded.
     """
-    blind = np.zeros((grid.shape[1], len(names)), dtype=np.bool_)
+    blind = np.zeros((unseen.shape[1], len(names)), dtype=np.bool_)
     position = {name: k for k, name in enumerate(names)}
     for room, i in wanted.items():
         if room == HOME_ROOM_ID:
             continue
-        has_row = ~np.isnan(grid[i, :, 0])
-        unseen = np.where(has_row, grid[i, :, _INDEX["unavailable_fraction"]], 1.0)
-        lately = _rolling_sum((unseen > UNOBSERVED_SHARE).astype(np.float64), CONTEXT_WINDOWS + 1)
+        lately = _rolling_sum(unseen[i].astype(np.float64), CONTEXT_WINDOWS + 1)
         own = [position[f"{room}.{name}"] for name in (*ROOM_COLUMNS, SHARE_COLUMN)]
         blind[:, own] = (lately > 0)[:, None]
     return blind
