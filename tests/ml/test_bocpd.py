@@ -131,6 +131,9 @@ def test_state_validation() -> None:
         {"short_run": 0},
         {"confirm": -1},
         {"moved_scale": 0.0},
+        {"scattered_share": 0.1},
+        {"pooled": True, "shift_share": 0.5, "scattered_share": 0.5},
+        {"pooled": True, "shift_share": 0.1, "scattered_share": 0.1, "scattered_scale": 0.0},
     ):
         with pytest.raises(ValueError):
             BocpdConfig(**kwargs)
@@ -145,17 +148,19 @@ def _t_logpdf(x: float, mu: float, kappa: float, alpha: float, beta: float) -> f
 
 
 @pytest.mark.parametrize(
-    ("moved_alpha", "moved_scale"), [(0.0, 1.0), (0.0, 2.0), (50.0, 1.0), (50.0, 2.0)]
+    ("moved_alpha", "moved_scale", "scattered_share"),
+    [(0.0, 1.0, 0.0), (0.0, 2.0, 0.0), (50.0, 1.0, 0.0), (50.0, 2.0, 0.0), (50.0, 2.0, 0.15)],
 )
 def test_sparse_shift_mixture_agrees_with_textbook_runs(
-    moved_alpha: float, moved_scale: float
+    moved_alpha: float, moved_scale: float, scattered_share: float
 ) -> None:
     """Pooled with sparse shifts, every run predicts each dimension as the mixture of the fixed
-    prior ("same") and a mean learned within the run ("moved": its noise learned from the
-    prior's, or held near the prior's with `moved_alpha`, times `moved_scale` squared), weighted
-    by how well each did; checked run by run against scipy's Student-t (missing values add no
+    prior ("same"), a mean learned within the run ("moved": its noise learned from the prior's,
+    or held near the prior's with `moved_alpha`, times `moved_scale` squared) and, with
+    `scattered_share`, the fixed prior widened `scattered_scale` times ("scattered"), weighted by
+    how well each did; checked run by run against scipy's Student-t (missing values add no
     evidence)."""
-    share, kappa_moved, hazard = 0.2, 0.5, 0.1
+    share, kappa_moved, hazard, widen = 0.2, 0.5, 0.1, 3.0
     config = BocpdConfig(
         hazard=hazard,
         max_run_length=20,
@@ -164,63 +169,140 @@ def test_sparse_shift_mixture_agrees_with_textbook_runs(
         moved_kappa=kappa_moved,
         moved_alpha=moved_alpha,
         moved_scale=moved_scale,
+        scattered_share=scattered_share,
+        scattered_scale=widen,
     )
-    prior = NormalGammaPrior(mu0=0.0, kappa0=1e6, alpha0=2.5, beta0=4.0)
+    prior = NormalGammaPrior(mu0=0.5, kappa0=1e6, alpha0=2.5, beta0=4.0)
     # "Moved" keeps the prior's noise guess beta0 / alpha0 (times moved_scale squared): with its
     # own shape moved_alpha, or the prior's.
     shape = moved_alpha or prior.alpha0
-    moved_prior = [0.0, kappa_moved, shape, shape * moved_scale**2 * prior.beta0 / prior.alpha0]
+    moved_prior = [0.5, kappa_moved, shape, shape * moved_scale**2 * prior.beta0 / prior.alpha0]
+    weights = [1.0 - share - scattered_share, share, scattered_share]
+    fresh_weights = [math.log(w) if w else -math.inf for w in weights]
     rng = np.random.default_rng(4)
-    series = rng.normal(0.0, 1.0, size=(6, 3)) + np.array([0.0, 2.5, 0.0])
+    series = rng.normal(0.5, 1.0, size=(6, 3)) + np.array([0.0, 2.5, 0.0])
     series[2, 1] = np.nan
+    series[3, 2] = 9.0  # one stray value
     model = Bocpd(3, config, prior)
-    # Per run (a list, newest run first): log mass, and per dimension (moved stats, log weights).
-    runs: list[tuple[float, list[tuple[list[float], float, float]]]] = [
-        (0.0, [(moved_prior, math.log1p(-share), math.log(share))] * 3)
-    ]
+    # Per run (a list, newest run first): log mass, and per dimension (moved stats, log weights
+    # of same, moved and scattered).
+    fresh = [(moved_prior, fresh_weights)] * 3
+    runs: list[tuple[float, list[tuple[list[float], list[float]]]]] = [(0.0, fresh)]
     for x in series:
         step = model.update(x)
         grown = []
         for log_mass, dims in runs:
             log_pred = 0.0
             new_dims = []
-            for value, (moved_stats, log_same, log_moved) in zip(x, dims, strict=True):
+            for value, (moved_stats, log_w) in zip(x, dims, strict=True):
                 mu, kappa, alpha, beta = moved_stats
                 if math.isnan(value):
-                    new_dims.append((moved_stats, log_same, log_moved))
+                    new_dims.append((moved_stats, log_w))
                     continue
-                same = log_same + _t_logpdf(value, 0.0, 1e6, prior.alpha0, prior.beta0)
-                moved = log_moved + _t_logpdf(value, mu, kappa, alpha, beta)
-                both = float(np.logaddexp(same, moved))
-                log_pred += both
+                parts = [
+                    log_w[0] + _t_logpdf(value, 0.5, 1e6, prior.alpha0, prior.beta0),
+                    log_w[1] + _t_logpdf(value, mu, kappa, alpha, beta),
+                    log_w[2] + _t_logpdf(value, 0.5, 1e6, prior.alpha0, prior.beta0 * widen**2),
+                ]
+                every = float(np.logaddexp.reduce(parts))
+                log_pred += every
                 stats_after = [
                     (kappa * mu + value) / (kappa + 1.0),
                     kappa + 1.0,
                     alpha + 0.5,
                     beta + kappa * (value - mu) ** 2 / (2.0 * (kappa + 1.0)),
                 ]
-                new_dims.append((stats_after, same - both, moved - both))
+                new_dims.append((stats_after, [part - every for part in parts]))
             grown.append((log_mass + log_pred, new_dims))
         evidence = float(np.logaddexp.reduce([mass for mass, _ in grown]))
         assert step.log_evidence[0] == pytest.approx(evidence, rel=1e-9)
-        fresh = (0.0, [(moved_prior, math.log1p(-share), math.log(share))] * 3)
         runs = [
-            (math.log(hazard), fresh[1]),
+            (math.log(hazard), fresh),
             *((mass - evidence + math.log1p(-hazard), dims) for mass, dims in grown),
         ]
         expected = np.array([mass for mass, _ in runs])
         assert np.exp(model.log_r[0, : len(runs)]) == pytest.approx(np.exp(expected), abs=1e-12)
 
 
+def _odds_of_a_new_run(
+    config: BocpdConfig, seed: int, *, dimensions: int, spread: float, shift: float
+) -> float:
+    """Thirty routine days, then three on which `dimensions` of 42 are drawn around `shift` with
+    `spread`: the odds that the current run began on the first of those three."""
+    rng = np.random.default_rng(seed)
+    days = rng.standard_t(5, size=(33, 42))
+    days[30:, :dimensions] = shift + spread * rng.standard_normal((3, dimensions))
+    model = Bocpd(42, config, NormalGammaPrior(mu0=0.0, kappa0=1e6, alpha0=2.5, beta0=2.5))
+    model.run(np.clip(days, -6.0, 6.0))
+    posterior = np.exp(model.log_r[0])
+    return float(posterior[1:4].sum() / posterior[4:].sum())
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "spread", "shift", "low", "high"),
+    [
+        (6, 4.0, 0.0, 3.0, math.inf),  # six signals turn erratic: far clearer with "scattered"
+        (0, 1.0, 0.0, 0.0, 0.7),  # routine days only: a young run must allow for it, and pays
+        (8, 1.0, 3.0, 0.5, 2.0),  # eight signals move: as clear either way
+    ],
+)
+def test_a_scattered_component_finds_signals_turned_erratic(
+    dimensions: int, spread: float, shift: float, low: float, high: float
+) -> None:
+    """A "scattered" signal is one whose days, in a run, spread four times as wide around the same
+    mean: a new routine may make a signal irregular without moving it. Long runs of the routine
+    rule it out; a young run must still allow for it, so it costs ordinary days' runs odds
+    while a move of several signals is found as before (median odds ratio over 20 homes, with
+    the component against without)."""
+    plain = BocpdConfig(
+        hazard=1 / 250,
+        max_run_length=60,
+        pooled=True,
+        shift_share=0.1,
+        moved_kappa=0.1,
+        moved_alpha=1e6,
+        moved_scale=2.0,
+    )
+    scattered = replace(plain, scattered_share=0.05)
+    ratios = [
+        _odds_of_a_new_run(scattered, seed, dimensions=dimensions, spread=spread, shift=shift)
+        / _odds_of_a_new_run(plain, seed, dimensions=dimensions, spread=spread, shift=shift)
+        for seed in range(20)
+    ]
+    assert low < float(np.median(ratios)) < high
+
+
+def test_a_state_with_a_scattered_component_round_trips_through_truncation() -> None:
+    config = BocpdConfig(
+        max_run_length=8, pooled=True, shift_share=0.1, scattered_share=0.05, scattered_scale=3.0
+    )
+    prior = NormalGammaPrior(mu0=0.0, kappa0=1e6, alpha0=2.5, beta0=2.5)
+    days = np.random.default_rng(9).standard_t(5, size=(20, 4))
+    uninterrupted = Bocpd(4, config, prior)
+    uninterrupted.run(days)
+    resumed = Bocpd(4, config, prior)
+    resumed.run(days[:12])
+    resumed = Bocpd.from_dict(json.loads(json.dumps(resumed.to_dict())))
+    resumed.run(days[12:])
+    assert resumed.to_dict() == uninterrupted.to_dict()
+    assert "log_scattered" in uninterrupted.to_dict()["arrays"]
+    weights = np.logaddexp.reduce(
+        [uninterrupted.log_same, uninterrupted.log_moved, uninterrupted.log_scattered]
+    )
+    assert np.allclose(weights, 0.0)
+
+
 def test_a_stored_state_without_moved_scale_resumes_unchanged() -> None:
-    """States stored before `moved_scale` existed resume with the moved noise they had."""
+    """States stored before `moved_scale` and "scattered" existed resume as they were."""
     config = BocpdConfig(max_run_length=20, pooled=True, shift_share=0.1, moved_alpha=50.0)
     model = Bocpd(3, config, NormalGammaPrior(mu0=0.0, kappa0=1e6, alpha0=2.5, beta0=4.0))
     model.run(np.random.default_rng(2).normal(size=(5, 3)))
     stored = json.loads(json.dumps(model.to_dict()))
-    del stored["config"]["moved_scale"]
+    for added in ("moved_scale", "scattered_share", "scattered_scale"):
+        del stored["config"][added]
     resumed = Bocpd.from_dict(stored)
     assert resumed.config.moved_scale == 1.0
+    assert resumed.config.scattered_share == 0.0
     assert resumed.to_dict() == model.to_dict()
     widened = Bocpd(3, replace(config, moved_scale=2.0), model.priors)
     assert widened.moved_beta == pytest.approx(4 * Bocpd(3, config, model.priors).moved_beta)

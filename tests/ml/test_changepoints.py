@@ -25,6 +25,7 @@ from custom_components.roomdb.ml.changepoints import (
     left_out_scores,
     moved_fit_floor,
     new_model,
+    raised_night,
     routine_fit,
     standardise,
 )
@@ -181,6 +182,31 @@ def test_pooled_detector_adds_the_dimensions_evidence_and_skips_missing_ones() -
     unchanged = Bocpd.from_dict(before)
     assert np.array_equal(again.moved_mu[0, 1:], unchanged.moved_mu[0, :-1])
     assert not np.array_equal(again.moved_mu[1, 1:], unchanged.moved_mu[1, :-1])
+
+
+def _named_after_a_change(seed: int, day_before: float) -> tuple[date | None, list[date]]:
+    """Thirty routine days, then ten signals moved `day_before` spreads and six the day after."""
+    n = len(dimension_names())
+    rng = np.random.default_rng(seed)
+    model = new_model(CONFIG)
+    for _ in range(30):
+        model.update(np.clip(rng.standard_t(5, size=n), -CLIP, CLIP))
+    for shift in (day_before, 6.0):
+        day = rng.standard_t(5, size=n)
+        day[:10] += shift
+        model.update(np.clip(day, -CLIP, CLIP))
+    days = [date(2026, 3, 1) + timedelta(days=i) for i in range(10)]
+    return raised_night(model, days, 2.0), days
+
+
+def test_the_alarm_names_the_newest_day_when_the_change_is_clear_from_it() -> None:
+    """The day before the big move moved the same signals a little (1.5 spreads): enough for a
+    run begun on it to raise the alarm, yet the new routine began on the newest day. Moved 3.5
+    spreads already, the day before is the first of the new routine."""
+    slightly = [_named_after_a_change(seed, 1.5) for seed in range(10)]
+    assert sum(named == days[-1] for named, days in slightly) >= 6
+    clearly = [_named_after_a_change(seed, 3.5) for seed in range(10)]
+    assert all(named == days[-2] for named, days in clearly)
 
 
 def _routine(weekend: float) -> list[tuple[date, np.ndarray]]:

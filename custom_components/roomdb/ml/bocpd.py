@@ -36,10 +36,19 @@ Normal-Gamma components: "same" (the prior as given: for a tight prior, the rout
 free to move; with `moved_alpha` its noise variance is held near the prior's instead of learned,
 so it cannot win a dimension merely by finding it quieter than the prior says; `moved_scale`
 widens that noise, for moved values that scatter more than the routine's), with prior
-weights 1 - shift_share and shift_share. The mixture is updated
+weights 1 - shift_share and shift_share (less `scattered_share`, below). The mixture is updated
 exactly ("moved" conjugately, the weights by each component's predictive; "same" is the prior's
 predictive and is not re-learned), so every run predicts the dimensions that did not change
 alike, and a new run learns the moved ones from its first observation on.
+
+Scattered dimensions (`BocpdConfig.scattered_share` > 0, with sparse shifts): a third component,
+"scattered", is the prior's predictive widened `scattered_scale` times, with prior weight
+`scattered_share` (taken from "same"); like "same" its statistics are not re-learned, but its
+weight is, as the others' are. It is a dimension that a run leaves on the routine's mean but
+makes irregular (a new routine may make a signal erratic without moving it). A long run of the
+routine soon rules it out in every dimension; a young run must still allow for it, so a run
+begun on days odd in a few dimensions needs more evidence than without it, while a run whose
+dimensions turned erratic is found far sooner.
 
 `Bocpd.to_dict()` / `Bocpd.from_dict()` store and resume the full state bit for bit, so a resumed
 detector continues exactly as an uninterrupted one.
@@ -72,6 +81,7 @@ _MIXTURE_ARRAYS: Final = (
     "log_same",
     "log_moved",
 )
+_SCATTERED_ARRAYS: Final = ("log_scattered",)
 _DETECTOR_ARRAYS: Final = ("candidate", "streak", "last_changepoint")
 _PRIOR_FIELDS: Final = ("mu0", "kappa0", "alpha0", "beta0")
 
@@ -89,6 +99,8 @@ class BocpdConfig:
     moved_kappa: float = 0.1
     moved_alpha: float = 0.0
     moved_scale: float = 1.0
+    scattered_share: float = 0.0
+    scattered_scale: float = 4.0
 
     def __post_init__(self) -> None:
         """Validate ranges."""
@@ -106,6 +118,12 @@ class BocpdConfig:
             raise ValueError(
                 "moved_kappa and moved_scale must be positive and moved_alpha not negative"
             )
+        if self.scattered_share and not (
+            self.shift_share and 0.0 < self.shift_share + self.scattered_share < 1.0
+        ):
+            raise ValueError("scattered_share needs shift_share, and both together must be < 1")
+        if not 0.0 <= self.scattered_share < 1.0 or not self.scattered_scale > 0:
+            raise ValueError("scattered_share must be in [0, 1) and scattered_scale positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +241,10 @@ class Bocpd:
             self.moved_alpha = np.repeat(self._prior["moved_alpha0"][:, None], size[1], axis=1)
             self.moved_beta = np.repeat(self._prior["moved_beta0"][:, None], size[1], axis=1)
             self.moved_lgc = np.repeat(self._prior["moved_lgc0"][:, None], size[1], axis=1)
-            self.log_same = np.full(size, math.log1p(-self.config.shift_share))
-            self.log_moved = np.full(size, math.log(self.config.shift_share))
+            self.log_same = np.full(size, self._fresh("log_same"))
+            self.log_moved = np.full(size, self._fresh("log_moved"))
+        if self.config.scattered_share:
+            self.log_scattered = np.full(size, self._fresh("log_scattered"))
         self.t = 0
         self.candidate = np.zeros(shared[0], dtype=np.int64)
         self.streak = np.zeros(shared[0], dtype=np.int64)
@@ -268,13 +288,23 @@ class Bocpd:
 
     def _fresh(self, name: str) -> FloatArray | float:
         """The value a state array takes for a run that starts now."""
+        cfg = self.config
         if name == "log_same":
-            return math.log1p(-self.config.shift_share)
+            return math.log1p(-cfg.shift_share - cfg.scattered_share)
         if name == "log_moved":
-            return math.log(self.config.shift_share)
+            return math.log(cfg.shift_share)
+        if name == "log_scattered":
+            return math.log(cfg.scattered_share)
         if name in ("moved_kappa", "moved_alpha", "moved_beta", "moved_lgc"):
             return self._prior[f"{name}0"]
         return self._prior[f"{name.removeprefix('moved_')}0"]
+
+    def _scattered(self, xc: FloatArray) -> FloatArray:
+        """Log predictive of "scattered": the prior's, `scattered_scale` times as wide."""
+        scale = self.config.scattered_scale
+        mu0 = self._prior["mu0"][:, None]
+        narrowed = mu0 + (xc - mu0) / scale
+        return self._component(narrowed, "", slice(0, 1))[0] - math.log(scale)
 
     def update(self, x: npt.ArrayLike) -> BocpdStep:
         """Consume one observation per stream (shape (S,)) and return the step's outputs.
@@ -298,6 +328,10 @@ class Bocpd:
             same_part = self.log_same + log_pred
             moved_part = self.log_moved + moved_pred
             log_pred = np.logaddexp(same_part, moved_part)
+            if cfg.scattered_share:
+                scattered_part = self.log_scattered + self._scattered(xc)
+                log_pred = np.logaddexp(log_pred, scattered_part)
+                updated["log_scattered"] = scattered_part - log_pred
             updated["log_same"] = same_part - log_pred
             updated["log_moved"] = moved_part - log_pred
         else:
@@ -361,7 +395,11 @@ class Bocpd:
         return BocpdTrace(probs, maps, tuple(tuple(cps) for cps in found))
 
     def _state_arrays(self) -> tuple[str, ...]:
-        return _STATE_ARRAYS + (_MIXTURE_ARRAYS if self.config.shift_share else ())
+        return (
+            _STATE_ARRAYS
+            + (_MIXTURE_ARRAYS if self.config.shift_share else ())
+            + (_SCATTERED_ARRAYS if self.config.scattered_share else ())
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able state (arrays as base64 little-endian bytes, so -inf and bits survive)."""
