@@ -33,8 +33,8 @@ clipped at `CLIP` spreads.
 
 Detector: BOCPD with one run-length posterior for the whole vector (pooled) and sparse shifts:
 in every run each dimension is either as the routine says (a fixed standard Student-t), moved
-(a mean learned within the run, around which its days scatter `MOVED_SCALE` spreads) or a stray
-(`SCATTERED_SCALE` spreads wide, alike in every run). Pooling
+(a mean learned within the run, around which its days scatter `MOVED_SCALE` spreads) or irregular
+(the routine's mean, its days `SCATTERED_SCALE` spreads wide). Pooling
 adds every dimension's evidence into one posterior, one test per day, instead of comparing dozens
 of per-stream posteriors afterwards (which raises an alarm whenever any stream has an odd night).
 
@@ -913,22 +913,21 @@ def _feed(
         routine = [(d, v) for d, v in state.history if d >= state.routine_start][-HISTORY_DAYS:]
         state.history = [*state.history[-HISTORY_DAYS:], (day, vector)]
         learning = len(routine) < REFERENCE_DAYS
-        if state.previous is not None and (
-            learning or state.model is None or len(state.days) < RECENT_DAYS
-        ):
-            raised = _watch_previous(state, state.previous, day, vector, tz)
-            found += raised
-            if raised or learning:
-                continue
-        elif learning:
+        if state.previous is not None:
+            if learning or state.model is None or len(state.days) < RECENT_DAYS:
+                raised = _watch_previous(state, state.previous, day, vector, tz)
+                found += raised
+                if raised:
+                    continue
+            else:
+                state.previous = None
+        if learning:
             continue
         if state.model is None:
             state.model, state.threshold = learned_model(
                 routine, config, false_alarms_per_year, tz=tz
             )
             state.days = []
-        elif state.previous is not None and len(state.days) >= RECENT_DAYS:
-            state.previous = None
         scores = standardise(vector, day, routine, tz)
         state.model.update(scores)
         state.days.append(day)
